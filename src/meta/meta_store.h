@@ -1,0 +1,118 @@
+#pragma once
+// MetaStore: the single source of truth for repositories, tags, manifests, blob links per
+// repository, manifest references, referrers and upload sessions.
+// Every method is one atomic transaction. Implementations are safe to call from any thread
+// concurrently and may block (callers run them off the I/O threads). Repositories exist
+// implicitly: a repository is created by its first blob link or manifest, and listed while
+// it has at least one manifest or blob link.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "oci/digest.h"
+
+namespace berth::meta {
+
+struct UploadRecord {
+  std::string id;          // opaque upload id (uuid)
+  std::string repository;
+  uint64_t offset = 0;     // bytes acknowledged (durable in the BlobStore)
+  int64_t created_at = 0;  // unix seconds
+  int64_t updated_at = 0;
+};
+
+struct ManifestRecord {
+  oci::Digest digest;
+  std::string media_type;
+  std::string artifact_type;
+  std::string bytes;       // exactly as pushed
+  int64_t created_at = 0;  // unix seconds
+};
+
+struct BlobRef {
+  oci::Digest digest;
+  uint64_t size = 0;  // as declared in the manifest's descriptor
+};
+
+struct PutManifestRequest {
+  std::string repository;
+  ManifestRecord manifest;
+  std::vector<oci::Digest> blobs;      // config and layers (external-url layers excluded)
+  std::vector<oci::Digest> manifests;  // index children
+  std::optional<oci::Digest> subject;
+  std::optional<std::string> tag;      // set or move this tag to the manifest
+  std::string annotations_json;        // the manifest's "annotations" object, or ""
+};
+
+struct ReferrerRecord {
+  oci::Digest digest;
+  std::string media_type;
+  std::string artifact_type;
+  uint64_t size = 0;
+  std::string annotations_json;  // the manifest's "annotations" object serialized, or ""
+};
+
+class MetaStore {
+ public:
+  virtual ~MetaStore() = default;
+
+  // --- blobs linked to repositories ---
+  // Records that `repository` contains blob `digest` of `size` bytes (idempotent).
+  virtual Status linkBlob(std::string_view repository, const oci::Digest& digest,
+                          uint64_t size) = 0;
+  // Size of the blob if `repository` contains it, else kBlobUnknown.
+  virtual Result<uint64_t> repositoryBlob(std::string_view repository,
+                                          const oci::Digest& digest) = 0;
+  // Size of the blob if any repository contains it, else kBlobUnknown.
+  virtual Result<uint64_t> anyBlob(const oci::Digest& digest) = 0;
+  // Removes the link; kBlobUnknown if it was not linked.
+  virtual Status unlinkBlob(std::string_view repository, const oci::Digest& digest) = 0;
+
+  // --- upload sessions ---
+  virtual Status createUpload(const UploadRecord& upload) = 0;
+  virtual Result<UploadRecord> getUpload(std::string_view id) = 0;  // kBlobUploadUnknown
+  // Records a new acknowledged offset; kBlobUploadUnknown if gone.
+  virtual Status updateUpload(std::string_view id, uint64_t offset, int64_t now) = 0;
+  virtual Status deleteUpload(std::string_view id) = 0;  // ok if absent
+  // Finishes an upload in one transaction: links the blob into the upload's repository
+  // and deletes the session. kBlobUploadUnknown if the session is gone.
+  virtual Status completeUpload(std::string_view id, const oci::Digest& digest,
+                                uint64_t size) = 0;
+
+  // --- manifests and tags ---
+  // In one transaction: checks every blob in req.blobs is linked in the repository and
+  // every digest in req.manifests is a manifest of the repository (else
+  // kManifestBlobUnknown with detail {"digest":"..."} naming the first missing one),
+  // stores the manifest (idempotent on digest), records its references and subject, and
+  // moves req.tag to it if set.
+  virtual Status putManifest(const PutManifestRequest& req) = 0;
+  // kManifestUnknown if the repository has no such manifest.
+  virtual Result<ManifestRecord> getManifest(std::string_view repository,
+                                             const oci::Digest& digest) = 0;
+  // kManifestUnknown if the tag does not exist.
+  virtual Result<oci::Digest> resolveTag(std::string_view repository, std::string_view tag) = 0;
+  // Removes the manifest and every tag pointing to it from the repository;
+  // kManifestUnknown if absent.
+  virtual Status deleteManifest(std::string_view repository, const oci::Digest& digest) = 0;
+  // Removes only the tag; kManifestUnknown if absent.
+  virtual Status deleteTag(std::string_view repository, std::string_view tag) = 0;
+  // Tags of the repository sorted ascending (byte order), those > last, at most n.
+  // kNameUnknown if the repository does not exist.
+  virtual Result<std::vector<std::string>> listTags(std::string_view repository,
+                                                    std::string_view last, size_t n) = 0;
+  // Repository names sorted ascending, those > last, at most n.
+  virtual Result<std::vector<std::string>> listRepositories(std::string_view last,
+                                                            size_t n) = 0;
+  // Whether the repository exists (has a manifest or a blob link).
+  virtual Result<bool> repositoryExists(std::string_view repository) = 0;
+  // Manifests of the repository whose subject is `subject`, optionally only those with
+  // artifact type `artifact_type` (empty = all). Sorted by digest.
+  virtual Result<std::vector<ReferrerRecord>> referrers(std::string_view repository,
+                                                        const oci::Digest& subject,
+                                                        std::string_view artifact_type) = 0;
+};
+
+}  // namespace berth::meta
