@@ -1,0 +1,733 @@
+"""Harness for Berth's end-to-end tests (Python 3 stdlib only).
+
+Every tests/e2e/test_*.py starts its own server(s) on port 0 with a fresh data dir,
+talks to it with http.client (raw, so paths and bodies go out exactly as written) or
+with real clients (skopeo, buildah, podman, curl), and exits non-zero on failure via
+berthtest.main(), which also dumps each server's stderr when something failed.
+
+Environment:
+  BERTH_BIN            the server binary (default: <repo>/build/berth)
+  BERTH_E2E_KEEP=1     keep temp dirs even when everything passed
+  BERTH_E2E_REFERENCE  path of CNCF distribution's `registry` binary (Debian:
+                       /usr/bin/docker-registry): runs the same tests against it, to
+                       check a test's expectation against the reference implementation.
+                       Development aid only; distribution 2.8 lacks OCI 1.1 features.
+"""
+import contextlib
+import faulthandler
+import fcntl
+import hashlib
+import http.client
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.parse
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
+OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
+OCI_LAYER_NONDIST = "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"
+OCI_EMPTY = "application/vnd.oci.empty.v1+json"
+EMPTY_JSON = b"{}"
+EMPTY_DIGEST = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
+DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+DOCKER_SCHEMA1 = "application/vnd.docker.distribution.manifest.v1+json"
+DOCKER_SCHEMA1_SIGNED = "application/vnd.docker.distribution.manifest.v1+prettyjws"
+
+_SERVERS = []    # every Server started in this process, for log dumps
+_TEMP_DIRS = []  # removed at exit when everything passed
+
+
+def berth_bin():
+    return os.environ.get("BERTH_BIN") or os.path.join(REPO_ROOT, "build", "berth")
+
+
+def mkdtemp(prefix="berth-e2e-"):
+    d = tempfile.mkdtemp(prefix=prefix)
+    _TEMP_DIRS.append(d)
+    return d
+
+
+# ---------------------------------------------------------------------------------------
+# Digests and small helpers
+
+
+def digest(data, alg="sha256"):
+    return alg + ":" + hashlib.new(alg, data).hexdigest()
+
+
+def rand_bytes(n, seed=None):
+    r = random.Random(seed) if seed is not None else random
+    return r.randbytes(n)
+
+
+def rand_name(prefix="r"):
+    return "%s%08x" % (prefix, random.getrandbits(32))
+
+
+def location_path(location):
+    """The path+query of a Location header, which may be absolute or relative."""
+    u = urllib.parse.urlsplit(location)
+    return u.path + ("?" + u.query if u.query else "")
+
+
+def add_query(path, **params):
+    q = urllib.parse.urlencode(params)
+    return path + ("&" if "?" in path else "?") + q
+
+
+def parse_link_next(link):
+    """Parses `<URL>; rel="next"`; returns (path, {param: value}) or None."""
+    if not link:
+        return None
+    link = link.strip()
+    if not link.startswith("<") or ">" not in link:
+        raise AssertionError("malformed Link header: %r" % link)
+    url, rest = link[1:].split(">", 1)
+    if 'rel="next"' not in rest.replace(" ", ""):
+        raise AssertionError("Link header without rel=\"next\": %r" % link)
+    u = urllib.parse.urlsplit(url)
+    return u.path, dict(urllib.parse.parse_qsl(u.query, keep_blank_values=True))
+
+
+def json_bytes(obj, **kw):
+    return json.dumps(obj, **kw).encode()
+
+
+# ---------------------------------------------------------------------------------------
+# HTTP
+
+
+class Response:
+    def __init__(self, status, headers, body, reason=""):
+        self.status = status
+        self.headers = headers  # http.client.HTTPMessage: case-insensitive get()
+        self.body = body
+        self.reason = reason
+
+    def header(self, name, default=None):
+        return self.headers.get(name, default)
+
+    def json(self):
+        return json.loads(self.body)
+
+    def __repr__(self):
+        body = self.body[:600]
+        return "<HTTP %d %s headers=%s body=%r%s>" % (
+            self.status, self.reason, dict(self.headers.items()), body,
+            "..." if len(self.body) > 600 else "")
+
+
+def http_request(host, port, method, path, body=None, headers=None, timeout=60):
+    """One request on a fresh connection. `path` goes out byte for byte. `body` is bytes,
+    a file object or an iterable of bytes (streamed; give Content-Length in `headers` or
+    it is sent chunked). If the server answers and closes before reading the whole body
+    (e.g. 413), the response it sent is still returned."""
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        hdrs = dict(headers or {})
+        try:
+            conn.request(method, path, body=body, headers=hdrs)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server may have answered early; read what it said
+        resp = conn.getresponse()
+        data = resp.read() if method != "HEAD" else b""
+        if method == "HEAD":
+            resp.read()
+        return Response(resp.status, resp.msg, data, resp.reason)
+    finally:
+        conn.close()
+
+
+# ---------------------------------------------------------------------------------------
+# Server
+
+
+class ServerStartError(Exception):
+    pass
+
+
+class Server:
+    """A Berth server on 127.0.0.1:<free port>, as a context manager.
+
+    On a clean exit the server is stopped with SIGTERM and must exit 0. On an exception
+    it is killed and its stderr is dumped."""
+
+    def __init__(self, data_dir=None, config=None, extra_args=(), start_timeout=20):
+        self.tmp = mkdtemp()
+        self.data_dir = data_dir or os.path.join(self.tmp, "data")
+        os.makedirs(self.data_dir, exist_ok=True)
+        self.log_path = os.path.join(self.tmp, "stderr.log")
+        self.config = config
+        self.extra_args = list(extra_args)
+        self.start_timeout = start_timeout
+        self.proc = None
+        self.host = "127.0.0.1"
+        self.port = None
+        self.starts = 0
+        _SERVERS.append(self)
+
+    # -- lifecycle
+
+    def start(self):
+        assert self.proc is None or self.proc.poll() is not None, "already running"
+        self.starts += 1
+        ref = os.environ.get("BERTH_E2E_REFERENCE")
+        log = open(self.log_path, "ab")
+        offset = log.tell()
+        log.write(b"\n==== start #%d ====\n" % self.starts)
+        log.flush()
+        offset = log.tell()
+        if ref:
+            self.port = _free_port()
+            cfg = os.path.join(self.tmp, "reference.yml")
+            with open(cfg, "w") as f:
+                f.write("version: 0.1\nlog:\n  level: info\n  formatter: json\n"
+                        "storage:\n  filesystem:\n    rootdirectory: %s\n"
+                        "  delete:\n    enabled: true\n"
+                        "http:\n  addr: 127.0.0.1:%d\n  draintimeout: 30s\n"
+                        % (self.data_dir, self.port))
+            argv = [ref, "serve", cfg]
+        else:
+            argv = [berth_bin(), "serve", "--listen", "127.0.0.1:0", "--data", self.data_dir]
+            if self.config:
+                cfg = os.path.join(self.tmp, "config.yaml")
+                with open(cfg, "w") as f:
+                    f.write(self.config)
+                argv += ["--config", cfg]
+            argv += self.extra_args
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        log.close()
+        deadline = time.monotonic() + self.start_timeout
+        while True:
+            if ref:
+                if _can_connect(self.host, self.port):
+                    return self
+            else:
+                addr = self._find_listening(offset)
+                if addr:
+                    host, _, port = addr.rpartition(":")
+                    self.host, self.port = host.strip("[]") or "127.0.0.1", int(port)
+                    return self
+            rc = self.proc.poll()
+            if rc is not None:
+                raise ServerStartError("server exited with %d before listening:\n%s"
+                                       % (rc, self.log_tail()))
+            if time.monotonic() > deadline:
+                self.kill()
+                raise ServerStartError("no \"listening\" log line within %ds:\n%s"
+                                       % (self.start_timeout, self.log_tail()))
+            time.sleep(0.02)
+
+    def _find_listening(self, offset):
+        with open(self.log_path, "rb") as f:
+            f.seek(offset)
+            for line in f.read().splitlines():
+                try:
+                    rec = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(rec, dict) and rec.get("msg") == "listening" and rec.get("address"):
+                    return rec["address"]
+        return None
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, timeout=30):
+        """SIGTERM and wait; returns the exit code (kills and raises on timeout)."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+                raise AssertionError("server did not exit within %ds of SIGTERM" % timeout)
+        return self.proc.returncode
+
+    def kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def restart(self):
+        self.stop()
+        return self.start()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            self.kill()
+            sys.stderr.write("\n---- server stderr (%s) ----\n%s\n" % (self.log_path, self.log_tail()))
+            return False
+        self.assert_alive()
+        rc = self.stop()
+        if rc != 0:
+            raise AssertionError("server exited %s on SIGTERM (want 0)\n%s" % (rc, self.log_tail()))
+        return False
+
+    def assert_alive(self):
+        if self.proc is not None and self.proc.poll() is not None:
+            raise AssertionError("server died (exit %s):\n%s" % (self.proc.returncode, self.log_tail()))
+
+    def log_text(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def log_tail(self, lines=200):
+        return "\n".join(self.log_text().splitlines()[-lines:])
+
+    # -- HTTP
+
+    @property
+    def address(self):
+        return "%s:%d" % (self.host, self.port)
+
+    def request(self, method, path, body=None, headers=None, timeout=60):
+        return http_request(self.host, self.port, method, path, body, headers, timeout)
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def head(self, path, **kw):
+        return self.request("HEAD", path, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _can_connect(host, port):
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+# ---------------------------------------------------------------------------------------
+# Registry client helpers (raw API). They assert the happy path; tests that check error
+# cases speak HTTP directly.
+
+
+class RegistryError(AssertionError):
+    pass
+
+
+def _expect(resp, status, what):
+    if resp.status != status:
+        raise RegistryError("%s: want %d, got %r" % (what, status, resp))
+    return resp
+
+
+def start_upload(srv, repo):
+    r = _expect(srv.request("POST", "/v2/%s/blobs/uploads/" % repo), 202, "POST upload")
+    loc = r.header("Location")
+    if not loc:
+        raise RegistryError("POST upload: no Location: %r" % r)
+    return location_path(loc)
+
+
+def push_blob(srv, repo, data, how="post_put", chunk=None, alg="sha256"):
+    """Pushes `data`; returns its digest. how: monolithic (single POST ?digest=),
+    post_put (POST then PUT with the body), chunked (POST, PATCHes with Content-Range,
+    empty PUT)."""
+    d = digest(data, alg)
+    if how == "monolithic":
+        r = srv.request("POST", "/v2/%s/blobs/uploads/?digest=%s" % (repo, d), body=data,
+                        headers={"Content-Type": "application/octet-stream"})
+        _expect(r, 201, "monolithic POST")
+    elif how == "post_put":
+        loc = start_upload(srv, repo)
+        r = srv.request("PUT", add_query(loc, digest=d), body=data,
+                        headers={"Content-Type": "application/octet-stream"})
+        _expect(r, 201, "PUT upload")
+    elif how == "chunked":
+        loc = start_upload(srv, repo)
+        chunk = chunk or max(1, len(data) // 3 + 1)
+        for off in range(0, len(data), chunk):
+            part = data[off:off + chunk]
+            r = srv.request("PATCH", loc, body=part, headers={
+                "Content-Type": "application/octet-stream",
+                "Content-Range": "%d-%d" % (off, off + len(part) - 1)})
+            _expect(r, 202, "PATCH %d" % off)
+            loc = location_path(r.header("Location"))
+        r = srv.request("PUT", add_query(loc, digest=d))
+        _expect(r, 201, "PUT (close chunked upload)")
+    else:
+        raise ValueError(how)
+    got = r.header("Docker-Content-Digest")
+    if got != d:
+        raise RegistryError("Docker-Content-Digest %r, want %r" % (got, d))
+    return d
+
+
+def put_manifest(srv, repo, ref, body, media_type):
+    return srv.request("PUT", "/v2/%s/manifests/%s" % (repo, ref), body=body,
+                       headers={"Content-Type": media_type} if media_type else {})
+
+
+def push_manifest(srv, repo, ref, body, media_type):
+    r = put_manifest(srv, repo, ref, body, media_type)
+    _expect(r, 201, "PUT manifest %s:%s" % (repo, ref))
+    d = digest(body)
+    if r.header("Docker-Content-Digest") != d:
+        raise RegistryError("manifest Docker-Content-Digest %r, want %r" %
+                            (r.header("Docker-Content-Digest"), d))
+    return d
+
+
+def descriptor(media_type, data, **extra):
+    d = {"mediaType": media_type, "digest": digest(data), "size": len(data)}
+    d.update(extra)
+    return d
+
+
+class Image:
+    """A small image pushed by push_image: its blobs and manifest bytes."""
+
+    def __init__(self, media_type, manifest, config, layers):
+        self.media_type = media_type
+        self.manifest = manifest          # bytes as pushed
+        self.digest = digest(manifest)
+        self.config = config              # bytes
+        self.layers = layers              # list of bytes
+
+    def descriptor(self, **extra):
+        return descriptor(self.media_type, self.manifest, **extra)
+
+    def blobs(self):
+        return [self.config] + list(self.layers)
+
+
+def image_manifest(config, layers, docker=False, **extra):
+    if docker:
+        m = {"schemaVersion": 2, "mediaType": DOCKER_MANIFEST,
+             "config": descriptor(DOCKER_CONFIG, config),
+             "layers": [descriptor(DOCKER_LAYER, l) for l in layers]}
+    else:
+        m = {"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+             "config": descriptor(OCI_CONFIG, config),
+             "layers": [descriptor(OCI_LAYER, l) for l in layers]}
+    m.update(extra)
+    return json_bytes(m)
+
+
+def make_image(docker=False, n_layers=1, layer_size=1024, arch="amd64", **extra):
+    config = json_bytes({"architecture": arch, "os": "linux",
+                         "rootfs": {"type": "layers", "diff_ids": []},
+                         "nonce": rand_name()})
+    layers = [rand_bytes(layer_size) for _ in range(n_layers)]
+    body = image_manifest(config, layers, docker=docker, **extra)
+    return Image(DOCKER_MANIFEST if docker else OCI_MANIFEST, body, config, layers)
+
+
+def push_image(srv, repo, ref=None, image=None, **kw):
+    image = image or make_image(**kw)
+    for b in image.blobs():
+        push_blob(srv, repo, b)
+    push_manifest(srv, repo, ref or image.digest, image.manifest, image.media_type)
+    return image
+
+
+def index_manifest(children, docker=False, **extra):
+    """children: list of (Image, arch)."""
+    mt = DOCKER_LIST if docker else OCI_INDEX
+    m = {"schemaVersion": 2, "mediaType": mt,
+         "manifests": [img.descriptor(platform={"architecture": arch, "os": "linux"})
+                       for img, arch in children]}
+    m.update(extra)
+    return mt, json_bytes(m)
+
+
+# ---------------------------------------------------------------------------------------
+# Test case base
+
+
+class BerthTestCase(unittest.TestCase):
+    """Starts one server for the class (cls.srv); it must still be alive at the end and
+    exit 0 on SIGTERM."""
+    maxDiff = 4000
+    start_server = True
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = Server().start() if cls.start_server else None
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.srv is not None:
+            cls.srv.__exit__(None, None, None)
+
+    def assertStatus(self, resp, status, msg=""):
+        if isinstance(status, int):
+            status = (status,)
+        if resp.status not in status:
+            self.fail("want HTTP %s, got %r %s" % ("/".join(map(str, status)), resp, msg))
+
+    def assertError(self, resp, status, *codes):
+        """Status is `status` (int or tuple) and the body is the spec's error JSON with
+        one of `codes` (any code if none given) as the code of an entry."""
+        self.assertStatus(resp, status)
+        self.assertNot5xx(resp)
+        ctype = resp.header("Content-Type", "")
+        self.assertTrue(ctype.startswith("application/json"),
+                        "error Content-Type %r: %r" % (ctype, resp))
+        try:
+            doc = resp.json()
+        except ValueError:
+            self.fail("error body is not JSON: %r" % resp)
+        self.assertIsInstance(doc, dict, resp)
+        errs = doc.get("errors")
+        self.assertIsInstance(errs, list, "no errors array: %r" % resp)
+        self.assertGreater(len(errs), 0, resp)
+        for e in errs:
+            self.assertIsInstance(e, dict, resp)
+            self.assertIsInstance(e.get("code"), str, "error without code: %r" % resp)
+            if "message" in e:
+                self.assertIsInstance(e["message"], str, resp)
+        self.assertTrue(all("message" in e for e in errs), "error without message: %r" % resp)
+        if codes:
+            got = [e["code"] for e in errs]
+            self.assertTrue(any(c in codes for c in got),
+                            "want error code %s, got %s: %r" % ("|".join(codes), got, resp))
+        return doc
+
+    def assertNot5xx(self, resp):
+        if resp.status >= 500:
+            self.fail("server error: %r" % resp)
+
+    def assertBlob(self, srv, repo, data, d=None):
+        d = d or digest(data)
+        r = srv.get("/v2/%s/blobs/%s" % (repo, d))
+        self.assertStatus(r, 200, "GET blob %s" % d)
+        self.assertEqual(r.body, data, "blob %s content differs" % d)
+        self.assertEqual(r.header("Docker-Content-Digest"), d)
+        self.assertEqual(r.header("Content-Length"), str(len(data)))
+        return r
+
+
+# ---------------------------------------------------------------------------------------
+# Running
+
+
+def main():
+    """unittest.main() that exits non-zero on failure and dumps server logs then."""
+    faulthandler.enable()
+    faulthandler.dump_traceback_later(570, exit=False)
+    prog = unittest.main(exit=False, verbosity=2)
+    ok = prog.result.wasSuccessful()
+    for s in _SERVERS:
+        s.kill()
+    if not ok:
+        for s in _SERVERS:
+            sys.stderr.write("\n==== server log %s (last 150 lines) ====\n%s\n"
+                             % (s.log_path, s.log_tail(150)))
+        sys.stderr.write("temp dirs kept: %s\n" % " ".join(_TEMP_DIRS))
+    elif not os.environ.get("BERTH_E2E_KEEP"):
+        for d in _TEMP_DIRS:
+            shutil.rmtree(d, ignore_errors=True)
+    r = prog.result
+    print("%d passed, %d failed" % (r.testsRun - len(r.failures) - len(r.errors) - len(r.skipped),
+                                    len(r.failures) + len(r.errors)))
+    sys.exit(0 if ok else 1)
+
+
+# ---------------------------------------------------------------------------------------
+# Real clients: skopeo, buildah, podman with private storage and configuration
+
+
+class ContainerTools:
+    """Runs skopeo/buildah/podman with private storage (vfs), a private policy and a
+    registries.conf marking `registry` (host:port) insecure and searching nothing, so
+    nothing reaches for the network."""
+
+    def __init__(self, registry=None):
+        self.dir = mkdtemp("berth-e2e-tools-")
+        self.root = os.path.join(self.dir, "root")
+        self.runroot = os.path.join(self.dir, "run")
+        self.tmpdir = os.path.join(self.dir, "tmp")
+        for d in (self.root, self.runroot, self.tmpdir):
+            os.makedirs(d, exist_ok=True)
+        self.policy = os.path.join(self.dir, "policy.json")
+        with open(self.policy, "w") as f:
+            json.dump({"default": [{"type": "insecureAcceptAnything"}]}, f)
+        self.registries = os.path.join(self.dir, "registries.conf")
+        with open(self.registries, "w") as f:
+            f.write("unqualified-search-registries = []\nshort-name-mode = \"disabled\"\n")
+            if registry:
+                f.write('[[registry]]\nlocation = "%s"\ninsecure = true\n' % registry)
+        self.auth = os.path.join(self.dir, "auth.json")
+        with open(self.auth, "w") as f:
+            f.write('{"auths":{}}')
+        self.containers_conf = os.path.join(self.dir, "containers.conf")
+        with open(self.containers_conf, "w") as f:
+            f.write('[engine]\nevents_logger = "file"\ncgroup_manager = "cgroupfs"\n'
+                    'events_logfile_path = "%s"\n' % os.path.join(self.dir, "events.log"))
+        self.env = dict(os.environ)
+        self.env.update({
+            "CONTAINERS_REGISTRIES_CONF": self.registries,
+            "REGISTRIES_CONFIG_PATH": self.registries,
+            "CONTAINERS_CONF": self.containers_conf,
+            "REGISTRY_AUTH_FILE": self.auth,
+            "TMPDIR": self.tmpdir,
+            "BUILDAH_ISOLATION": "chroot",
+        })
+        for k in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
+            self.env.pop(k, None)
+        self.env["NO_PROXY"] = self.env["no_proxy"] = "127.0.0.1,localhost"
+
+    def _storage(self):
+        return ["--root", self.root, "--runroot", self.runroot, "--storage-driver", "vfs"]
+
+    def run(self, argv, check=True, timeout=300, input=None):
+        p = subprocess.run(argv, env=self.env, capture_output=True, timeout=timeout,
+                           input=input, stdin=None if input is not None else subprocess.DEVNULL)
+        if check and p.returncode != 0:
+            raise AssertionError("%s exited %d\nstdout:\n%s\nstderr:\n%s" % (
+                " ".join(argv), p.returncode, p.stdout.decode(errors="replace")[-4000:],
+                p.stderr.decode(errors="replace")[-4000:]))
+        return p
+
+    def skopeo(self, *args, **kw):
+        return self.run(["skopeo", "--policy", self.policy, "--registries-conf",
+                         self.registries] + list(args), **kw)
+
+    def buildah(self, *args, **kw):
+        return self.run(["buildah"] + self._storage() + list(args), **kw)
+
+    def podman(self, *args, **kw):
+        return self.run(["podman"] + self._storage() + [
+            "--tmpdir", self.tmpdir, "--cgroup-manager", "cgroupfs",
+            "--events-backend", "file"] + list(args), **kw)
+
+
+IMAGE_CACHE = os.environ.get("BERTH_E2E_IMAGES", "/tmp/berth-e2e-images")
+IMAGE_VERSION = "v1"
+
+
+def build_test_images():
+    """Builds (once per machine, under a lock since tests run in parallel) and returns
+    {"single": DIR, "multi": DIR}: OCI layout dirs, each with tag "latest". single is a
+    linux/amd64 busybox image; multi an OCI index of linux/amd64 and linux/arm64/v8."""
+    base = os.path.join(IMAGE_CACHE, IMAGE_VERSION)
+    out = {"single": os.path.join(base, "single"), "multi": os.path.join(base, "multi")}
+    os.makedirs(IMAGE_CACHE, exist_ok=True)
+    with open(os.path.join(IMAGE_CACHE, "lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if os.path.exists(os.path.join(base, "done")):
+            return out
+        shutil.rmtree(base, ignore_errors=True)
+        work = base + ".build"
+        shutil.rmtree(work, ignore_errors=True)
+        os.makedirs(work)
+        try:
+            _build_images(work)
+            os.rename(work, base)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        with open(os.path.join(base, "done"), "w") as f:
+            f.write("ok\n")
+    return out
+
+
+def _build_images(work):
+    busybox = shutil.which("busybox") or "/bin/busybox"
+    t = ContainerTools()
+    try:
+        names = {}
+        for arch, variant in (("amd64", ""), ("arm64", "v8")):
+            marker = os.path.join(t.dir, "arch-" + arch)
+            with open(marker, "w") as f:
+                f.write(arch + "\n")
+            c = t.buildah("from", "--pull-never", "scratch").stdout.decode().strip()
+            t.buildah("copy", c, busybox, "/bin/busybox")
+            t.buildah("copy", c, marker, "/etc/berth-arch")
+            cfg = ["config", "--arch", arch, "--os", "linux", "--cmd", '["/bin/busybox", "sh"]',
+                   "--label", "org.berth.e2e=" + arch]
+            if variant:
+                cfg += ["--variant", variant]
+            t.buildah(*(cfg + [c]))
+            name = "localhost/berth-e2e:" + arch
+            t.buildah("commit", "--format", "oci", c, name)
+            t.buildah("rm", c)
+            names[arch] = name
+        t.buildah("push", names["amd64"], "oci:%s:latest" % os.path.join(work, "single"))
+        t.buildah("manifest", "create", "localhost/berth-e2e-multi:latest")
+        t.buildah("manifest", "add", "localhost/berth-e2e-multi:latest", names["amd64"])
+        t.buildah("manifest", "add", "--arch", "arm64", "--variant", "v8",
+                  "localhost/berth-e2e-multi:latest", names["arm64"])
+        t.buildah("manifest", "push", "--all", "--format", "oci",
+                  "localhost/berth-e2e-multi:latest", "oci:%s:latest" % os.path.join(work, "multi"))
+    finally:
+        shutil.rmtree(t.dir, ignore_errors=True)
+
+
+def oci_layout_manifest(layout, tag="latest"):
+    """(digest, mediaType, bytes) of `tag` in an OCI layout dir."""
+    with open(os.path.join(layout, "index.json")) as f:
+        idx = json.load(f)
+    for m in idx["manifests"]:
+        if m.get("annotations", {}).get("org.opencontainers.image.ref.name") == tag:
+            return m["digest"], m["mediaType"], read_layout_blob(layout, m["digest"])
+    raise KeyError("tag %s not in %s" % (tag, layout))
+
+
+def read_layout_blob(layout, d):
+    alg, hexd = d.split(":", 1)
+    with open(os.path.join(layout, "blobs", alg, hexd), "rb") as f:
+        return f.read()
+
+
+def layout_blobs(layout):
+    """{digest: bytes} of every blob in an OCI layout dir."""
+    out = {}
+    bdir = os.path.join(layout, "blobs")
+    for alg in os.listdir(bdir):
+        for h in os.listdir(os.path.join(bdir, alg)):
+            with open(os.path.join(bdir, alg, h), "rb") as f:
+                out["%s:%s" % (alg, h)] = f.read()
+    return out
+
+
+@contextlib.contextmanager
+def timeout_alarm(seconds):
+    """Raises TimeoutError in the main thread after `seconds`."""
+    def handler(signum, frame):
+        raise TimeoutError("timed out after %ss" % seconds)
+    old = signal.signal(signal.SIGALRM, handler)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
