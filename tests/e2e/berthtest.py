@@ -48,6 +48,10 @@ DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip"
 DOCKER_SCHEMA1 = "application/vnd.docker.distribution.manifest.v1+json"
 DOCKER_SCHEMA1_SIGNED = "application/vnd.docker.distribution.manifest.v1+prettyjws"
 
+# What real clients (containers/image, docker) send when fetching a manifest.
+ACCEPT_MANIFESTS = ", ".join([OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST,
+                              DOCKER_SCHEMA1_SIGNED, DOCKER_SCHEMA1])
+
 _SERVERS = []    # every Server started in this process, for log dumps
 _TEMP_DIRS = []  # removed at exit when everything passed
 
@@ -145,12 +149,36 @@ def http_request(host, port, method, path, body=None, headers=None, timeout=60):
         except (BrokenPipeError, ConnectionResetError):
             pass  # the server may have answered early; read what it said
         resp = conn.getresponse()
-        data = resp.read() if method != "HEAD" else b""
-        if method == "HEAD":
-            resp.read()
+        try:
+            data = resp.read() if method != "HEAD" else b""
+        except http.client.IncompleteRead as e:
+            raise AssertionError("%s %s: HTTP %d body shorter than Content-Length (%d bytes read, "
+                                 "%s more expected); headers=%s body=%r" % (
+                                     method, path, resp.status, len(e.partial), e.expected,
+                                     dict(resp.msg.items()), e.partial[:300]))
         return Response(resp.status, resp.msg, data, resp.reason)
     finally:
         conn.close()
+
+
+def raw_http(host, port, data, timeout=10):
+    """Sends raw bytes and returns everything the server sends until it closes (or the
+    timeout passes): for checks http.client cannot make (HEAD bodies, odd framing)."""
+    out = b""
+    with socket.create_connection((host, port), timeout=timeout) as s:
+        s.sendall(data)
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                out += chunk
+        except socket.timeout:
+            pass
+        except ConnectionResetError:
+            pass
+    return out
 
 
 # ---------------------------------------------------------------------------------------
@@ -318,6 +346,9 @@ class Server:
 
     def delete(self, path, **kw):
         return self.request("DELETE", path, **kw)
+
+    def raw(self, data, timeout=10):
+        return raw_http(self.host, self.port, data, timeout)
 
 
 def _free_port():
