@@ -1,0 +1,155 @@
+#include "api/api.h"
+
+#include <boost/json.hpp>
+#include <charconv>
+
+namespace berth::api {
+
+namespace http = server::http;
+
+Result<oci::Digest> parseDigestParam(std::string_view text) {
+  auto d = oci::Digest::parse(text);
+  if (!d && d.code() == Code::kUnsupported) {
+    return makeError(Code::kDigestInvalid, "unsupported digest algorithm; use sha256 or sha512");
+  }
+  return d;
+}
+
+std::string uploadLocation(const std::string& name, const std::string& id) {
+  return "/v2/" + name + "/blobs/uploads/" + id;
+}
+
+std::string blobLocation(const std::string& name, const oci::Digest& digest) {
+  return "/v2/" + name + "/blobs/" + digest.str();
+}
+
+std::string uploadRange(uint64_t offset) { return "0-" + std::to_string(offset ? offset - 1 : 0); }
+
+namespace {
+
+constexpr size_t kMaxPage = 10000;
+
+server::Response jsonResponse(http::status status, std::string body,
+                              std::string_view content_type = "application/json") {
+  server::Response res{status, 11};
+  res.set(http::field::content_type, content_type);
+  res.body() = std::move(body);
+  return res;
+}
+
+// n (page size) and last from a listing query.
+Result<std::pair<size_t, std::string>> pageParams(const QueryParams& q) {
+  size_t n = kMaxPage;
+  if (auto v = queryValue(q, "n")) {
+    unsigned long long parsed = 0;
+    auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), parsed);
+    if (v->empty() || ec != std::errc() || p != v->data() + v->size()) {
+      return makeError(Code::kInvalidArgument, "n must be a non-negative integer");
+    }
+    n = std::min<unsigned long long>(parsed, kMaxPage);
+  }
+  return std::pair{n, queryValue(q, "last").value_or("")};
+}
+
+}  // namespace
+
+Task<void> Api::handle(Exchange& ex) {
+  auto [path, raw_query] = splitTarget(std::string_view(ex.request().target()));
+  auto route = parseRoute(path);
+  if (!route) co_return co_await ex.sendError(route.error());
+  auto query = parseQuery(raw_query);
+  if (!query) co_return co_await ex.sendError(query.error());
+  const auto method = ex.method();
+  auto allow = [&](std::initializer_list<http::verb> verbs) {
+    for (auto v : verbs) {
+      if (v == method) return true;
+    }
+    return false;
+  };
+  auto notAllowed = [&]() -> Task<void> {
+    co_await ex.sendError(makeError(Code::kMethodNotAllowed,
+                                    std::string(http::to_string(method)) + " is not allowed on this route"));
+  };
+  switch (route->kind) {
+    case RouteKind::kBase:
+      if (!allow({http::verb::get, http::verb::head})) co_return co_await notAllowed();
+      co_return co_await ex.send(jsonResponse(http::status::ok, "{}"));
+    case RouteKind::kHealthz:
+    case RouteKind::kReadyz:
+      if (!allow({http::verb::get, http::verb::head})) co_return co_await notAllowed();
+      co_return co_await ex.send(jsonResponse(http::status::ok, "{\"status\":\"ok\"}"));
+    case RouteKind::kCatalog:
+      if (!allow({http::verb::get})) co_return co_await notAllowed();
+      co_return co_await catalog(ex, *query);
+    case RouteKind::kTags:
+      if (!allow({http::verb::get})) co_return co_await notAllowed();
+      co_return co_await tags(ex, *route, *query);
+    case RouteKind::kReferrers:
+      if (!allow({http::verb::get})) co_return co_await notAllowed();
+      co_return co_await referrers(ex, *route, *query);
+    case RouteKind::kManifest:
+      if (!allow({http::verb::get, http::verb::head, http::verb::put, http::verb::delete_}))
+        co_return co_await notAllowed();
+      co_return co_await manifest(ex, *route);
+    case RouteKind::kBlob:
+      if (!allow({http::verb::get, http::verb::head, http::verb::delete_})) co_return co_await notAllowed();
+      co_return co_await blob(ex, *route);
+    case RouteKind::kUploadStart:
+      if (!allow({http::verb::post})) co_return co_await notAllowed();
+      co_return co_await uploadStart(ex, *route, *query);
+    case RouteKind::kUpload:
+      if (!allow({http::verb::get, http::verb::patch, http::verb::put, http::verb::delete_}))
+        co_return co_await notAllowed();
+      co_return co_await upload(ex, *route, *query);
+  }
+  co_await ex.sendError(makeError(Code::kRouteUnknown, "no such route"));
+}
+
+Task<void> Api::tags(Exchange& ex, const Route& route, const QueryParams& q) {
+  auto page = pageParams(q);
+  if (!page) co_return co_await ex.sendError(page.error());
+  auto [n, last] = *page;
+  auto found = co_await ex.blocking([&] { return registry_.listTags(route.name, last, n + 1); });
+  if (!found) co_return co_await ex.sendError(found.error());
+  bool more = found->size() > n;
+  if (more) found->resize(n);
+  boost::json::array tags;
+  for (auto& t : *found) tags.emplace_back(t);
+  auto res = jsonResponse(http::status::ok,
+                          boost::json::serialize(boost::json::object{{"name", route.name}, {"tags", std::move(tags)}}));
+  if (more && !found->empty()) {
+    res.set(http::field::link,
+            "</v2/" + route.name + "/tags/list?last=" + found->back() + "&n=" + std::to_string(n) + ">; rel=\"next\"");
+  }
+  co_await ex.send(std::move(res));
+}
+
+Task<void> Api::catalog(Exchange& ex, const QueryParams& q) {
+  auto page = pageParams(q);
+  if (!page) co_return co_await ex.sendError(page.error());
+  auto [n, last] = *page;
+  auto found = co_await ex.blocking([&] { return registry_.listRepositories(last, n + 1); });
+  if (!found) co_return co_await ex.sendError(found.error());
+  bool more = found->size() > n;
+  if (more) found->resize(n);
+  boost::json::array repos;
+  for (auto& r : *found) repos.emplace_back(r);
+  auto res = jsonResponse(http::status::ok, boost::json::serialize(boost::json::object{{"repositories", std::move(repos)}}));
+  if (more && !found->empty()) {
+    res.set(http::field::link, "</v2/_catalog?last=" + found->back() + "&n=" + std::to_string(n) + ">; rel=\"next\"");
+  }
+  co_await ex.send(std::move(res));
+}
+
+Task<void> Api::referrers(Exchange& ex, const Route& route, const QueryParams& q) {
+  auto digest = parseDigestParam(route.ref);
+  if (!digest) co_return co_await ex.sendError(digest.error());
+  auto artifact_type = queryValue(q, "artifactType").value_or("");
+  auto index = co_await ex.blocking([&] { return registry_.referrers(route.name, *digest, artifact_type); });
+  if (!index) co_return co_await ex.sendError(index.error());
+  auto res = jsonResponse(http::status::ok, std::move(*index), oci::kOciIndex);
+  if (!artifact_type.empty()) res.set("OCI-Filters-Applied", "artifactType");
+  co_await ex.send(std::move(res));
+}
+
+}  // namespace berth::api

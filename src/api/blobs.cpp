@@ -1,0 +1,182 @@
+// Blob and upload handlers: GET/HEAD/DELETE of blobs, POST/PATCH/PUT/GET/DELETE of uploads.
+#include "api/api.h"
+#include "oci/http_range.h"
+
+namespace berth::api {
+
+namespace http = server::http;
+using registry::UploadStream;
+
+namespace {
+
+http::response<http::empty_body> blobHeaders(http::status status, const oci::Digest& digest) {
+  http::response<http::empty_body> res{status, 11};
+  res.set(http::field::content_type, "application/octet-stream");
+  res.set("Docker-Content-Digest", digest.str());
+  res.set(http::field::etag, "\"" + digest.str() + "\"");
+  res.set(http::field::accept_ranges, "bytes");
+  return res;
+}
+
+server::Response created(const std::string& name, const oci::Digest& digest) {
+  server::Response res{http::status::created, 11};
+  res.set(http::field::location, blobLocation(name, digest));
+  res.set("Docker-Content-Digest", digest.str());
+  return res;
+}
+
+server::Response uploadStatus(http::status status, const std::string& name, const std::string& id, uint64_t offset) {
+  server::Response res{status, 11};
+  res.set(http::field::location, uploadLocation(name, id));
+  res.set(http::field::range, uploadRange(offset));
+  res.set("Docker-Upload-UUID", id);
+  return res;
+}
+
+}  // namespace
+
+Task<void> Api::blob(Exchange& ex, const Route& route) {
+  auto digest = parseDigestParam(route.ref);
+  if (!digest) co_return co_await ex.sendError(digest.error());
+  const auto method = ex.method();
+  if (method == http::verb::delete_) {
+    auto s = co_await ex.blocking([&] { return registry_.deleteBlob(route.name, *digest); });
+    if (!s) co_return co_await ex.sendError(s.error());
+    server::Response res{http::status::accepted, 11};
+    res.set("Docker-Content-Digest", digest->str());
+    co_return co_await ex.send(std::move(res));
+  }
+  if (method == http::verb::head) {
+    auto size = co_await ex.blocking([&] { return registry_.statBlob(route.name, *digest); });
+    if (!size) co_return co_await ex.sendError(size.error());
+    co_return co_await ex.sendHeaders(blobHeaders(http::status::ok, *digest), *size);
+  }
+  auto reader = co_await ex.blocking([&] { return registry_.openBlob(route.name, *digest); });
+  if (!reader) co_return co_await ex.sendError(reader.error());
+  const uint64_t size = (*reader)->size();
+  if ((*reader)->fd() < 0) co_return co_await ex.sendError(makeError(Code::kInternal, "blob store has no file descriptor"));
+  uint64_t offset = 0, length = size;
+  auto status = http::status::ok;
+  if (auto range_header = ex.header(http::field::range); !range_header.empty()) {
+    auto range = oci::parseRangeHeader(range_header, size);
+    if (range) {
+      offset = range->first;
+      length = range->length();
+      status = http::status::partial_content;
+    } else if (range.code() == Code::kRangeInvalid) {
+      server::Response res;
+      res.set(http::field::content_range, "bytes */" + std::to_string(size));
+      co_return co_await ex.sendError(range.error(), std::move(res));
+    }  // a malformed Range header is ignored: the whole blob is served (RFC 9110)
+  }
+  auto res = blobHeaders(status, *digest);
+  if (status == http::status::partial_content) {
+    res.set(http::field::content_range, "bytes " + std::to_string(offset) + "-" + std::to_string(offset + length - 1) +
+                                            "/" + std::to_string(size));
+  }
+  co_await ex.sendFile(std::move(res), (*reader)->fd(), offset, length);
+}
+
+Task<void> Api::uploadStart(Exchange& ex, const Route& route, const QueryParams& q) {
+  const auto mount = queryValue(q, "mount");
+  const auto digest_param = queryValue(q, "digest");
+  if (mount) {
+    auto digest = parseDigestParam(*mount);
+    if (!digest) co_return co_await ex.sendError(digest.error());
+    auto from = queryValue(q, "from");
+    if (from && !oci::validateName(*from)) from.reset();  // an invalid source cannot hold the blob
+    auto mounted = co_await ex.blocking([&] { return registry_.mountBlob(route.name, *digest, from); });
+    if (mounted) co_return co_await ex.send(created(route.name, *digest));
+    if (mounted.code() != Code::kBlobUnknown) co_return co_await ex.sendError(mounted.error());
+    // Not mountable: fall back to an ordinary upload session (202), as the spec says.
+  }
+  std::optional<oci::Digest> digest;
+  if (digest_param && !mount) {
+    auto d = parseDigestParam(*digest_param);
+    if (!d) co_return co_await ex.sendError(d.error());
+    digest = *d;
+  }
+  auto rec = co_await ex.blocking([&] { return registry_.startUpload(route.name); });
+  if (!rec) co_return co_await ex.sendError(rec.error());
+  if (!digest) {
+    co_return co_await ex.send(uploadStatus(http::status::accepted, route.name, rec->id, 0));
+  }
+  // Single-request monolithic upload: POST ?digest= with the blob as body.
+  auto stream = co_await ex.blocking([&] { return registry_.beginAppend(route.name, rec->id, digest->algorithm()); });
+  if (!stream) co_return co_await ex.sendError(stream.error());
+  auto s = co_await ex.streamBody([&](std::string_view data) { return (*stream)->write(data); });
+  if (!s) {
+    registry_.abortAppend(std::move(*stream));
+    (void)co_await ex.blocking([&] { return registry_.cancelUpload(route.name, rec->id); });
+    co_return co_await ex.sendError(s.error());
+  }
+  auto done = co_await ex.blocking([&] { return registry_.finishUpload(std::move(*stream), *digest); });
+  if (!done) co_return co_await ex.sendError(done.error());
+  co_await ex.send(created(route.name, *digest));
+}
+
+Task<void> Api::upload(Exchange& ex, const Route& route, const QueryParams& q) {
+  const auto method = ex.method();
+  const std::string& id = route.ref;
+  if (method == http::verb::get) {
+    auto rec = co_await ex.blocking([&] { return registry_.getUpload(route.name, id); });
+    if (!rec) co_return co_await ex.sendError(rec.error());
+    co_return co_await ex.send(uploadStatus(http::status::no_content, route.name, id, rec->offset));
+  }
+  if (method == http::verb::delete_) {
+    auto s = co_await ex.blocking([&] { return registry_.cancelUpload(route.name, id); });
+    if (!s) co_return co_await ex.sendError(s.error());
+    co_return co_await ex.send(server::Response{http::status::no_content, 11});
+  }
+  // PATCH appends a chunk; PUT appends an optional last chunk and completes.
+  std::optional<oci::Digest> digest;
+  if (method == http::verb::put) {
+    auto param = queryValue(q, "digest");
+    if (!param) co_return co_await ex.sendError(makeError(Code::kDigestInvalid, "the digest query parameter is required"));
+    auto d = parseDigestParam(*param);
+    if (!d) co_return co_await ex.sendError(d.error());
+    digest = *d;
+  }
+  std::optional<oci::ByteRange> range;
+  if (auto cr = ex.header(http::field::content_range); !cr.empty() && ex.hasBody()) {
+    auto r = oci::parseContentRange(cr);
+    if (!r) co_return co_await ex.sendError(makeError(Code::kRangeInvalid, r.error().message));
+    range = *r;
+  }
+  auto alg = digest ? digest->algorithm() : oci::DigestAlgorithm::kSha256;
+  auto stream = co_await ex.blocking([&] { return registry_.beginAppend(route.name, id, alg); });
+  if (!stream) co_return co_await ex.sendError(stream.error());
+  const uint64_t start = (*stream)->offset();
+  if (range) {
+    auto cl = ex.contentLength();
+    if (range->first != start || (cl && *cl != range->length())) {
+      registry_.abortAppend(std::move(*stream));
+      auto res = uploadStatus(http::status::range_not_satisfiable, route.name, id, start);
+      co_return co_await ex.sendError(
+          makeError(Code::kRangeInvalid, "chunk must start at offset " + std::to_string(start) +
+                                             " and match Content-Length; the upload has " + std::to_string(start) +
+                                             " bytes"),
+          std::move(res));
+    }
+  }
+  auto s = co_await ex.streamBody([&](std::string_view data) { return (*stream)->write(data); });
+  if (!s) {
+    registry_.abortAppend(std::move(*stream));
+    co_return co_await ex.sendError(s.error());
+  }
+  if (range && (*stream)->offset() - start != range->length()) {
+    registry_.abortAppend(std::move(*stream));
+    co_return co_await ex.sendError(makeError(Code::kRangeInvalid, "chunk length does not match Content-Range"),
+                                    uploadStatus(http::status::range_not_satisfiable, route.name, id, start));
+  }
+  if (!digest) {
+    auto offset = co_await ex.blocking([&] { return registry_.endAppend(std::move(*stream)); });
+    if (!offset) co_return co_await ex.sendError(offset.error());
+    co_return co_await ex.send(uploadStatus(http::status::accepted, route.name, id, *offset));
+  }
+  auto done = co_await ex.blocking([&] { return registry_.finishUpload(std::move(*stream), *digest); });
+  if (!done) co_return co_await ex.sendError(done.error());
+  co_await ex.send(created(route.name, *digest));
+}
+
+}  // namespace berth::api

@@ -1,0 +1,67 @@
+// Manifest handlers: GET/HEAD (served from the in-memory cache when possible), PUT, DELETE.
+#include "api/api.h"
+
+namespace berth::api {
+
+namespace http = server::http;
+
+namespace {
+
+Result<oci::Reference> parseRef(std::string_view text) {
+  auto ref = oci::parseReference(text);
+  if (!ref && ref.code() == Code::kUnsupported) {
+    return makeError(Code::kDigestInvalid, "unsupported digest algorithm; use sha256 or sha512");
+  }
+  return ref;
+}
+
+server::Response manifestResponse(const registry::CachedManifest& m) {
+  server::Response res{http::status::ok, 11};
+  res.set(http::field::content_type, m.media_type);
+  res.set("Docker-Content-Digest", m.digest.str());
+  res.set(http::field::etag, "\"" + m.digest.str() + "\"");
+  res.body() = m.bytes;
+  return res;
+}
+
+}  // namespace
+
+Task<void> Api::manifest(Exchange& ex, const Route& route) {
+  auto ref = parseRef(route.ref);
+  if (!ref) co_return co_await ex.sendError(ref.error());
+  const auto method = ex.method();
+  if (method == http::verb::get || method == http::verb::head) {
+    // Hot path: a cache hit never leaves the I/O thread.
+    if (auto hit = registry_.cachedManifest(route.name, *ref)) co_return co_await ex.send(manifestResponse(*hit));
+    auto found = co_await ex.blocking([&] { return registry_.getManifest(route.name, *ref); });
+    if (!found) co_return co_await ex.sendError(found.error());
+    co_return co_await ex.send(manifestResponse(**found));
+  }
+  if (method == http::verb::delete_) {
+    auto s = co_await ex.blocking([&] { return registry_.deleteManifest(route.name, *ref); });
+    if (!s) co_return co_await ex.sendError(s.error());
+    co_return co_await ex.send(server::Response{http::status::accepted, 11});
+  }
+  // PUT
+  auto body = co_await ex.readBody(oci::kMaxManifestSize);
+  if (!body) {
+    auto err = body.takeError();
+    if (err.code == Code::kPayloadTooLarge) {
+      err.message = "manifest is larger than the limit of " + std::to_string(oci::kMaxManifestSize) + " bytes (4 MiB)";
+    }
+    co_return co_await ex.sendError(err);
+  }
+  std::string content_type(ex.header(http::field::content_type));
+  if (auto semi = content_type.find(';'); semi != std::string::npos) content_type.resize(semi);
+  while (!content_type.empty() && content_type.back() == ' ') content_type.pop_back();
+  auto put = co_await ex.blocking(
+      [&] { return registry_.putManifest(route.name, *ref, content_type, std::move(*body)); });
+  if (!put) co_return co_await ex.sendError(put.error());
+  server::Response res{http::status::created, 11};
+  res.set(http::field::location, "/v2/" + route.name + "/manifests/" + put->digest.str());
+  res.set("Docker-Content-Digest", put->digest.str());
+  if (put->subject) res.set("OCI-Subject", put->subject->str());
+  co_await ex.send(std::move(res));
+}
+
+}  // namespace berth::api

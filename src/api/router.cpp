@@ -1,0 +1,121 @@
+#include "api/router.h"
+
+#include "oci/reference.h"
+
+namespace berth::api {
+
+std::pair<std::string_view, std::string_view> splitTarget(std::string_view target) {
+  auto q = target.find('?');
+  if (q == std::string_view::npos) return {target, {}};
+  return {target.substr(0, q), target.substr(q + 1)};
+}
+
+namespace {
+
+Result<Route> named(RouteKind kind, std::string_view name, std::string_view ref) {
+  if (auto s = oci::validateName(name); !s) return s.takeError();
+  return Route{kind, std::string(name), std::string(ref)};
+}
+
+int hexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+Result<std::string> decodeComponent(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    char c = in[i];
+    // '+' stays literal: media types in artifactType= contain it and no value here has spaces.
+    if (c == '%') {
+      if (i + 2 >= in.size()) {
+        return makeError(Code::kInvalidArgument, "malformed percent-encoding in query");
+      }
+      int hi = hexValue(in[i + 1]), lo = hexValue(in[i + 2]);
+      if (hi < 0 || lo < 0) return makeError(Code::kInvalidArgument, "malformed percent-encoding in query");
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<Route> parseRoute(std::string_view path) {
+  if (path == "/v2/" || path == "/v2") return Route{RouteKind::kBase, {}, {}};
+  if (path == "/healthz") return Route{RouteKind::kHealthz, {}, {}};
+  if (path == "/readyz") return Route{RouteKind::kReadyz, {}, {}};
+  constexpr std::string_view kPrefix = "/v2/";
+  if (path.substr(0, kPrefix.size()) != kPrefix) {
+    return makeError(Code::kRouteUnknown, "no such route");
+  }
+  std::string_view rest = path.substr(kPrefix.size());
+  if (rest == "_catalog") return Route{RouteKind::kCatalog, {}, {}};
+  if (rest.find('%') != std::string_view::npos) {
+    return makeError(Code::kNameInvalid, "percent-encoded characters are not allowed in repository paths");
+  }
+  std::vector<std::string_view> segs;
+  for (size_t start = 0;;) {
+    auto slash = rest.find('/', start);
+    segs.push_back(rest.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start));
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  const size_t n = segs.size();
+  // The repository name is everything before the route's fixed suffix segments.
+  auto nameBefore = [&](size_t suffix_segments) {
+    size_t end = 0;
+    for (size_t i = 0; i + suffix_segments < n; ++i) end += segs[i].size() + 1;
+    return rest.substr(0, end ? end - 1 : 0);
+  };
+  if (n >= 3 && segs[n - 2] == "tags" && segs[n - 1] == "list") return named(RouteKind::kTags, nameBefore(2), {});
+  if (n >= 4 && segs[n - 3] == "blobs" && segs[n - 2] == "uploads") {
+    return named(segs[n - 1].empty() ? RouteKind::kUploadStart : RouteKind::kUpload, nameBefore(3), segs[n - 1]);
+  }
+  if (n >= 3 && segs[n - 2] == "blobs") {
+    if (segs[n - 1] == "uploads") return named(RouteKind::kUploadStart, nameBefore(2), {});
+    return named(RouteKind::kBlob, nameBefore(2), segs[n - 1]);
+  }
+  if (n >= 3 && segs[n - 2] == "manifests") return named(RouteKind::kManifest, nameBefore(2), segs[n - 1]);
+  if (n >= 3 && segs[n - 2] == "referrers") return named(RouteKind::kReferrers, nameBefore(2), segs[n - 1]);
+  return makeError(Code::kRouteUnknown, "no such route");
+}
+
+Result<QueryParams> parseQuery(std::string_view query) {
+  QueryParams out;
+  size_t start = 0;
+  while (start <= query.size() && !query.empty()) {
+    auto amp = query.find('&', start);
+    auto part = query.substr(start, amp == std::string_view::npos ? std::string_view::npos : amp - start);
+    if (!part.empty()) {
+      auto eq = part.find('=');
+      auto k = decodeComponent(part.substr(0, eq));
+      if (!k) return k.takeError();
+      std::string v;
+      if (eq != std::string_view::npos) {
+        auto dv = decodeComponent(part.substr(eq + 1));
+        if (!dv) return dv.takeError();
+        v = std::move(*dv);
+      }
+      out.emplace_back(std::move(*k), std::move(v));
+    }
+    if (amp == std::string_view::npos) break;
+    start = amp + 1;
+  }
+  return out;
+}
+
+std::optional<std::string> queryValue(const QueryParams& params, std::string_view key) {
+  for (const auto& [k, v] : params) {
+    if (k == key) return v;
+  }
+  return std::nullopt;
+}
+
+}  // namespace berth::api

@@ -1,0 +1,45 @@
+#pragma once
+// Maps a request target to an API route. No HTTP library types here so it can be unit
+// tested and fuzzed on its own.
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+
+namespace berth::api {
+
+enum class RouteKind {
+  kBase,         // /v2/
+  kCatalog,      // /v2/_catalog
+  kTags,         // /v2/<name>/tags/list
+  kManifest,     // /v2/<name>/manifests/<reference>
+  kBlob,         // /v2/<name>/blobs/<digest>
+  kUploadStart,  // /v2/<name>/blobs/uploads/
+  kUpload,       // /v2/<name>/blobs/uploads/<id>
+  kReferrers,    // /v2/<name>/referrers/<digest>
+  kHealthz,      // /healthz
+  kReadyz,       // /readyz
+};
+
+struct Route {
+  RouteKind kind = RouteKind::kBase;
+  std::string name;  // repository (validated)
+  std::string ref;   // reference, digest or upload id (not yet validated)
+};
+
+// Splits a request target into path and raw query ("a?b" -> "a", "b").
+std::pair<std::string_view, std::string_view> splitTarget(std::string_view target);
+
+// kRouteUnknown for paths that are no API route; kNameInvalid for a route whose repository
+// name breaks the grammar or holds percent-encoding or traversal.
+Result<Route> parseRoute(std::string_view path);
+
+// Decoded query parameters in order. kInvalidArgument on malformed percent-encoding.
+using QueryParams = std::vector<std::pair<std::string, std::string>>;
+Result<QueryParams> parseQuery(std::string_view query);
+// First value of `key`, if any.
+std::optional<std::string> queryValue(const QueryParams& params, std::string_view key);
+
+}  // namespace berth::api

@@ -1,0 +1,121 @@
+#include "config/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <set>
+
+namespace berth {
+namespace {
+
+Error keyError(const std::string& key, const std::string& what) {
+  return makeError(Code::kInvalidArgument, "config: " + key + ": " + what);
+}
+
+template <class T>
+Status readScalar(const YAML::Node& node, const std::string& key, T& out) {
+  try {
+    out = node.as<T>();
+    return {};
+  } catch (const YAML::Exception&) {
+    return keyError(key, "invalid value");
+  }
+}
+
+Status readSeconds(const YAML::Node& node, const std::string& key, std::chrono::seconds& out) {
+  int64_t v = 0;
+  if (auto s = readScalar(node, key, v); !s) return s;
+  if (v <= 0) return keyError(key, "must be a positive number of seconds");
+  out = std::chrono::seconds(v);
+  return {};
+}
+
+Status checkKeys(const YAML::Node& node, const std::string& prefix, const std::set<std::string>& allowed) {
+  if (!node.IsMap()) return keyError(prefix.empty() ? "<root>" : prefix, "must be a mapping");
+  for (const auto& kv : node) {
+    auto k = kv.first.as<std::string>();
+    if (!allowed.count(k)) return keyError(prefix + k, "unknown key");
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<Config> loadConfigFile(const std::string& path, Config c) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    return makeError(Code::kInvalidArgument, "config: cannot read " + path);
+  } catch (const YAML::Exception& e) {
+    return makeError(Code::kInvalidArgument, "config: " + path + ": " + e.what());
+  }
+  if (root.IsNull()) return c;
+  if (auto s = checkKeys(root, "", {"listen", "data", "log", "server", "cache"}); !s) return s.takeError();
+  if (root["listen"]) {
+    if (auto s = readScalar(root["listen"], "listen", c.listen); !s) return s.takeError();
+    if (auto r = parseListen(c.listen); !r) return r.takeError();
+  }
+  if (root["data"]) {
+    if (auto s = readScalar(root["data"], "data", c.data_dir); !s) return s.takeError();
+  }
+  if (auto log = root["log"]) {
+    if (auto s = checkKeys(log, "log.", {"level", "access"}); !s) return s.takeError();
+    if (log["level"]) {
+      if (auto s = readScalar(log["level"], "log.level", c.log_level); !s) return s.takeError();
+      if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" && c.log_level != "error")
+        return keyError("log.level", "must be debug, info, warn or error");
+    }
+    if (log["access"]) {
+      if (auto s = readScalar(log["access"], "log.access", c.access_log); !s) return s.takeError();
+    }
+  }
+  if (auto srv = root["server"]) {
+    if (auto s = checkKeys(srv, "server.", {"io_threads", "blocking_threads", "max_manifest_bytes",
+                                            "max_header_bytes", "header_timeout", "idle_timeout",
+                                            "body_stall_timeout", "max_connections", "shutdown_grace"});
+        !s)
+      return s.takeError();
+    if (srv["io_threads"]) { if (auto s = readScalar(srv["io_threads"], "server.io_threads", c.io_threads); !s) return s.takeError(); }
+    if (srv["blocking_threads"]) {
+      if (auto s = readScalar(srv["blocking_threads"], "server.blocking_threads", c.blocking_threads); !s) return s.takeError();
+      if (c.blocking_threads == 0) return keyError("server.blocking_threads", "must be at least 1");
+    }
+    if (srv["max_manifest_bytes"]) { if (auto s = readScalar(srv["max_manifest_bytes"], "server.max_manifest_bytes", c.limits.max_manifest_bytes); !s) return s.takeError(); }
+    if (srv["max_header_bytes"]) { if (auto s = readScalar(srv["max_header_bytes"], "server.max_header_bytes", c.limits.max_header_bytes); !s) return s.takeError(); }
+    if (srv["max_connections"]) { if (auto s = readScalar(srv["max_connections"], "server.max_connections", c.limits.max_connections); !s) return s.takeError(); }
+    if (srv["header_timeout"]) { if (auto s = readSeconds(srv["header_timeout"], "server.header_timeout", c.limits.header_timeout); !s) return s.takeError(); }
+    if (srv["idle_timeout"]) { if (auto s = readSeconds(srv["idle_timeout"], "server.idle_timeout", c.limits.idle_timeout); !s) return s.takeError(); }
+    if (srv["body_stall_timeout"]) { if (auto s = readSeconds(srv["body_stall_timeout"], "server.body_stall_timeout", c.limits.body_stall_timeout); !s) return s.takeError(); }
+    if (srv["shutdown_grace"]) { if (auto s = readSeconds(srv["shutdown_grace"], "server.shutdown_grace", c.shutdown_grace); !s) return s.takeError(); }
+  }
+  if (auto cache = root["cache"]) {
+    if (auto s = checkKeys(cache, "cache.", {"manifest_bytes"}); !s) return s.takeError();
+    if (cache["manifest_bytes"]) { if (auto s = readScalar(cache["manifest_bytes"], "cache.manifest_bytes", c.manifest_cache_bytes); !s) return s.takeError(); }
+  }
+  return c;
+}
+
+Result<std::pair<std::string, uint16_t>> parseListen(const std::string& listen) {
+  auto bad = [&] { return makeError(Code::kInvalidArgument, "listen: expected HOST:PORT, got '" + listen + "'"); };
+  std::string host;
+  std::string_view port;
+  if (!listen.empty() && listen.front() == '[') {
+    auto close = listen.find(']');
+    if (close == std::string::npos || close + 1 >= listen.size() || listen[close + 1] != ':') return bad();
+    host = listen.substr(1, close - 1);
+    port = std::string_view(listen).substr(close + 2);
+  } else {
+    auto colon = listen.rfind(':');
+    if (colon == std::string::npos) return bad();
+    host = listen.substr(0, colon);
+    port = std::string_view(listen).substr(colon + 1);
+  }
+  unsigned p = 0;
+  auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+  if (ec != std::errc() || ptr != port.data() + port.size() || p > 65535 || port.empty()) return bad();
+  if (host.empty()) host = "0.0.0.0";
+  return std::pair{host, static_cast<uint16_t>(p)};
+}
+
+}  // namespace berth

@@ -1,0 +1,38 @@
+#pragma once
+// Server configuration: defaults, the YAML file, then command-line flags (flags win).
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "common/result.h"
+
+namespace berth {
+
+struct Limits {
+  size_t max_manifest_bytes = 4 * 1024 * 1024;
+  size_t max_header_bytes = 16 * 1024;
+  std::chrono::seconds header_timeout{30};    // to receive a request's headers
+  std::chrono::seconds idle_timeout{120};     // keep-alive connection with no request
+  std::chrono::seconds body_stall_timeout{60};  // no body bytes for this long: cut
+  size_t max_connections = 10000;
+};
+
+struct Config {
+  std::string listen = "127.0.0.1:5000";
+  std::string data_dir = "./data";
+  std::string log_level = "info";
+  bool access_log = true;
+  unsigned io_threads = 0;        // 0: one per core
+  unsigned blocking_threads = 8;  // disk and database work
+  size_t manifest_cache_bytes = 64 * 1024 * 1024;
+  std::chrono::seconds shutdown_grace{30};
+  Limits limits;
+};
+
+// Loads YAML from `path` over `base`. Unknown keys and bad values are errors naming the key.
+Result<Config> loadConfigFile(const std::string& path, Config base = {});
+
+// Splits "host:port" / "[v6]:port". kInvalidArgument naming the value on error.
+Result<std::pair<std::string, uint16_t>> parseListen(const std::string& listen);
+
+}  // namespace berth

@@ -1,0 +1,130 @@
+// berth: the registry server and its command-line tools.
+#include <signal.h>
+#include <sys/resource.h>
+
+#include <CLI/CLI.hpp>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include "api/api.h"
+#include "common/log.h"
+#include "config/config.h"
+#include "meta/sqlite/sqlite_meta_store.h"
+#include "registry/registry.h"
+#include "server/http_server.h"
+#include "storage/filesystem/fs_blob_store.h"
+
+namespace {
+
+using namespace berth;
+
+// Raises the open-file limit to the hard limit: every connection and open blob is a file.
+uint64_t raiseFileLimit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    getrlimit(RLIMIT_NOFILE, &rl);
+  }
+  return rl.rlim_cur;
+}
+
+int serve(const Config& config) {
+  bool ok = false;
+  log::init(log::parseLevel(config.log_level, &ok), /*async=*/true);
+  if (!ok) {
+    std::cerr << "config: log.level: must be debug, info, warn or error\n";
+    return 2;
+  }
+  // Signals are handled by one thread with sigwait; the others never see them. A client
+  // that closes its socket must not kill the process (SIGPIPE).
+  signal(SIGPIPE, SIG_IGN);
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  std::error_code fs_ec;
+  std::filesystem::create_directories(config.data_dir, fs_ec);
+  if (fs_ec) {
+    log::error("cannot create data directory", {{"data", config.data_dir}, {"error", fs_ec.message()}});
+    return 1;
+  }
+  auto blobs = storage::FsBlobStore::open(config.data_dir);
+  if (!blobs) {
+    log::error("cannot open blob store", {{"data", config.data_dir}, {"error", blobs.error().message}});
+    return 1;
+  }
+  auto meta = meta::SqliteMetaStore::open((std::filesystem::path(config.data_dir) / "meta.db").string());
+  if (!meta) {
+    log::error("cannot open metadata store", {{"data", config.data_dir}, {"error", meta.error().message}});
+    return 1;
+  }
+  registry::Registry registry(std::move(*blobs), std::move(*meta),
+                              registry::RegistryOptions{config.manifest_cache_bytes, config.limits.max_manifest_bytes});
+  api::Api api(registry);
+  server::HttpServer server(config, [&api](server::Exchange& ex) { return api.handle(ex); });
+  if (auto s = server.bind(); !s) {
+    log::error("cannot listen", {{"listen", config.listen}, {"error", s.error().message}});
+    return 1;
+  }
+  auto files = raiseFileLimit();
+  log::info("listening", {{"address", server.address()},
+                          {"data", config.data_dir},
+                          {"open_file_limit", files},
+                          {"auth", "none"}});
+  std::thread signal_thread([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    log::info("signal received", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    server.stop();
+  });
+  server.run();
+  log::info("stopped");
+  log::flush();
+  // The signal thread is still in sigwait if run() ended for another reason; wake it.
+  if (signal_thread.joinable()) {
+    pthread_kill(signal_thread.native_handle(), SIGTERM);
+    signal_thread.join();
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Berth: a container registry (OCI Distribution 1.1 and Docker Registry v2)"};
+  app.require_subcommand(1);
+  std::string config_file, listen, data;
+  auto* serve_cmd = app.add_subcommand("serve", "Serve the registry API over HTTP");
+  serve_cmd->add_option("-c,--config", config_file, "YAML configuration file (flags override it)")
+      ->check(CLI::ExistingFile);
+  serve_cmd->add_option("-l,--listen", listen, "Address to listen on, HOST:PORT (default 127.0.0.1:5000; port 0 picks a free port)");
+  serve_cmd->add_option("-d,--data", data, "Data directory: blobs and the metadata database (default ./data)");
+  auto* version_cmd = app.add_subcommand("version", "Print the version");
+  CLI11_PARSE(app, argc, argv);
+
+  if (version_cmd->parsed()) {
+    std::cout << "berth 0.1.0\n";
+    return 0;
+  }
+  Config config;
+  if (!config_file.empty()) {
+    auto loaded = loadConfigFile(config_file);
+    if (!loaded) {
+      std::cerr << loaded.error().message << "\n";
+      return 2;
+    }
+    config = std::move(*loaded);
+  }
+  if (!listen.empty()) config.listen = listen;
+  if (!data.empty()) config.data_dir = data;
+  if (auto hp = parseListen(config.listen); !hp) {
+    std::cerr << hp.error().message << "\n";
+    return 2;
+  }
+  return serve(config);
+}

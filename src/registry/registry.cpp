@@ -1,0 +1,299 @@
+#include "registry/registry.h"
+
+#include <openssl/rand.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+
+namespace berth::registry {
+
+int64_t unixNow() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string newUploadId() {
+  unsigned char b[16];
+  if (RAND_bytes(b, sizeof b) != 1) std::abort();  // no entropy: nothing safe to do
+  b[6] = (b[6] & 0x0f) | 0x40;  // UUID version 4
+  b[8] = (b[8] & 0x3f) | 0x80;  // RFC 4122 variant
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id;
+  id.reserve(36);
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) id.push_back('-');
+    id.push_back(kHex[b[i] >> 4]);
+    id.push_back(kHex[b[i] & 15]);
+  }
+  return id;
+}
+
+Status UploadStream::write(std::string_view data) {
+  if (failed_) return makeError(Code::kBlobUploadInvalid, "upload stream already failed");
+  if (auto s = writer_->write(data); !s) {
+    failed_ = true;
+    return s;
+  }
+  if (hasher_) hasher_->update(data);
+  offset_ += data.size();
+  return {};
+}
+
+Registry::Registry(std::shared_ptr<storage::BlobStore> blobs, std::shared_ptr<meta::MetaStore> meta,
+                   RegistryOptions options)
+    : blobs_(std::move(blobs)), meta_(std::move(meta)), options_(options), cache_(options.manifest_cache_bytes) {}
+
+Registry::~Registry() = default;
+
+// ---------------------------------------------------------------- blobs
+
+Result<uint64_t> Registry::statBlob(const std::string& repository, const oci::Digest& digest) {
+  return meta_->repositoryBlob(repository, digest);
+}
+
+Result<std::unique_ptr<storage::BlobReader>> Registry::openBlob(const std::string& repository,
+                                                                const oci::Digest& digest) {
+  if (auto linked = meta_->repositoryBlob(repository, digest); !linked) return linked.takeError();
+  return blobs_->open(digest);
+}
+
+Status Registry::deleteBlob(const std::string& repository, const oci::Digest& digest) {
+  // Only the link goes; the bytes stay until garbage collection finds them unreferenced.
+  return meta_->unlinkBlob(repository, digest);
+}
+
+Result<uint64_t> Registry::mountBlob(const std::string& repository, const oci::Digest& digest,
+                                     const std::optional<std::string>& from) {
+  auto size = from ? meta_->repositoryBlob(*from, digest) : meta_->anyBlob(digest);
+  if (!size) return size;
+  if (auto stat = blobs_->stat(digest); !stat) return stat.takeError();
+  if (auto s = meta_->linkBlob(repository, digest, *size); !s) return s.takeError();
+  return size;
+}
+
+// ---------------------------------------------------------------- uploads
+
+Result<meta::UploadRecord> Registry::startUpload(const std::string& repository) {
+  meta::UploadRecord rec;
+  rec.id = newUploadId();
+  rec.repository = repository;
+  rec.created_at = rec.updated_at = unixNow();
+  if (auto s = meta_->createUpload(rec); !s) return s.takeError();
+  return rec;
+}
+
+Result<meta::UploadRecord> Registry::getUpload(const std::string& repository, const std::string& id) {
+  auto rec = meta_->getUpload(id);
+  if (!rec) return rec;
+  if (rec->repository != repository) {
+    return makeError(Code::kBlobUploadUnknown, "upload " + id + " is not in repository " + repository);
+  }
+  return rec;
+}
+
+Status Registry::cancelUpload(const std::string& repository, const std::string& id) {
+  if (auto rec = getUpload(repository, id); !rec) return rec.takeError();
+  if (auto s = meta_->deleteUpload(id); !s) return s;
+  {
+    std::lock_guard lock(live_mu_);
+    if (auto it = live_.find(id); it != live_.end() && !it->second.busy) live_.erase(it);
+  }
+  return blobs_->removeUpload(id);
+}
+
+Result<std::unique_ptr<UploadStream>> Registry::beginAppend(const std::string& repository,
+                                                            const std::string& id,
+                                                            oci::DigestAlgorithm expected_alg) {
+  auto rec = getUpload(repository, id);
+  if (!rec) return rec.takeError();
+  auto stream = std::make_unique<UploadStream>();
+  stream->id_ = id;
+  stream->repository_ = repository;
+  stream->start_offset_ = stream->offset_ = rec->offset;
+  {
+    std::lock_guard lock(live_mu_);
+    auto& live = live_[id];
+    if (live.busy) {
+      return makeError(Code::kBlobUploadInvalid, "another request is writing to upload " + id);
+    }
+    live.busy = true;
+    if (live.hasher && live.hashed_offset == rec->offset && live.hasher->algorithm() == expected_alg) {
+      stream->hasher_ = std::move(live.hasher);
+    } else if (rec->offset == 0) {
+      stream->hasher_.emplace(expected_alg);
+    }
+    live.hasher.reset();
+  }
+  auto writer = blobs_->openUpload(id, rec->offset);
+  if (!writer) {
+    releaseLive(id, *stream, false);
+    return writer.takeError();
+  }
+  stream->writer_ = std::move(*writer);
+  return stream;
+}
+
+void Registry::releaseLive(const std::string& id, UploadStream& stream, bool keep_hasher) {
+  std::lock_guard lock(live_mu_);
+  auto it = live_.find(id);
+  if (it == live_.end()) return;
+  it->second.busy = false;
+  if (keep_hasher && stream.hasher_) {
+    it->second.hasher = std::move(stream.hasher_);
+    it->second.hashed_offset = stream.offset_;
+  } else {
+    live_.erase(it);
+  }
+}
+
+Result<uint64_t> Registry::endAppend(std::unique_ptr<UploadStream> stream) {
+  Status s;
+  if (stream->failed_) s = makeError(Code::kBlobUploadInvalid, "upload data could not be stored");
+  if (s) s = stream->writer_->sync();
+  if (s) s = meta_->updateUpload(stream->id_, stream->offset_, unixNow());
+  stream->writer_.reset();
+  releaseLive(stream->id_, *stream, s.ok());
+  if (!s) return s.takeError();
+  return stream->offset_;
+}
+
+void Registry::abortAppend(std::unique_ptr<UploadStream> stream) {
+  stream->writer_.reset();
+  releaseLive(stream->id_, *stream, false);
+}
+
+Result<uint64_t> Registry::finishUpload(std::unique_ptr<UploadStream> stream, const oci::Digest& digest) {
+  const std::string id = stream->id_;
+  const uint64_t size = stream->offset_;
+  auto fail = [&](Error e) -> Result<uint64_t> {
+    releaseLive(id, *stream, false);
+    return e;
+  };
+  if (stream->failed_) return fail(makeError(Code::kBlobUploadInvalid, "upload data could not be stored"));
+  stream->writer_.reset();
+  oci::Digest computed;
+  if (stream->hasher_ && stream->hasher_->algorithm() == digest.algorithm()) {
+    computed = stream->hasher_->finish();
+  } else {
+    auto h = blobs_->hashUpload(id, size, digest.algorithm());
+    if (!h) return fail(h.takeError());
+    computed = *h;
+  }
+  if (computed != digest) {
+    (void)meta_->deleteUpload(id);
+    (void)blobs_->removeUpload(id);
+    return fail(makeError(Code::kDigestInvalid,
+                          "provided digest " + digest.str() + " does not match uploaded content " + computed.str(),
+                          boost::json::serialize(boost::json::object{{"expected", digest.str()},
+                                                                     {"computed", computed.str()}})));
+  }
+  // The blob is made durable before the metadata row that references it commits.
+  if (auto s = blobs_->commitUpload(id, digest); !s) return fail(s.takeError());
+  if (auto s = meta_->completeUpload(id, digest, size); !s) return fail(s.takeError());
+  releaseLive(id, *stream, false);
+  return size;
+}
+
+// ---------------------------------------------------------------- manifests
+
+Result<PutManifestResult> Registry::putManifest(const std::string& repository, const oci::Reference& ref,
+                                                std::string_view content_type, std::string bytes) {
+  if (bytes.size() > options_.max_manifest_bytes) {
+    return makeError(Code::kPayloadTooLarge, "manifest is larger than the limit of " +
+                                                 std::to_string(options_.max_manifest_bytes) + " bytes");
+  }
+  auto parsed = oci::parseManifest(bytes, content_type);
+  if (!parsed) return parsed.takeError();
+  oci::Digest digest = oci::digestOf(bytes, ref.isDigest() ? ref.digest().algorithm() : oci::DigestAlgorithm::kSha256);
+  if (ref.isDigest() && digest != ref.digest()) {
+    return makeError(Code::kDigestInvalid, "manifest content has digest " + digest.str() + ", not " + ref.digest().str());
+  }
+  meta::PutManifestRequest req;
+  req.repository = repository;
+  req.manifest.digest = digest;
+  req.manifest.media_type = parsed->media_type;
+  req.manifest.artifact_type = parsed->artifact_type;
+  req.manifest.created_at = unixNow();
+  if (parsed->config) req.blobs.push_back(parsed->config->digest);
+  for (const auto& l : parsed->layers) {
+    if (!l.has_urls) req.blobs.push_back(l.digest);  // non-distributable layers live elsewhere
+  }
+  for (const auto& m : parsed->manifests) req.manifests.push_back(m.digest);
+  if (parsed->subject) req.subject = parsed->subject->digest;
+  if (!ref.isDigest()) req.tag = ref.tag();
+  req.annotations_json = parsed->annotations_json;
+  req.manifest.bytes = std::move(bytes);
+  auto s = meta_->putManifest(req);
+  cache_.invalidate(repository);
+  if (!s) return s.takeError();
+  return PutManifestResult{digest, req.subject};
+}
+
+std::shared_ptr<const CachedManifest> Registry::cachedManifest(const std::string& repository,
+                                                               const oci::Reference& ref) {
+  return cache_.get(repository, ref.str());
+}
+
+Result<std::shared_ptr<const CachedManifest>> Registry::getManifest(const std::string& repository,
+                                                                    const oci::Reference& ref) {
+  if (auto hit = cache_.get(repository, ref.str())) return hit;
+  const uint64_t generation = cache_.generation(repository);
+  oci::Digest digest;
+  if (ref.isDigest()) {
+    digest = ref.digest();
+  } else {
+    auto d = meta_->resolveTag(repository, ref.tag());
+    if (!d) return d.takeError();
+    digest = *d;
+  }
+  auto rec = meta_->getManifest(repository, digest);
+  if (!rec) return rec.takeError();
+  auto value = std::make_shared<CachedManifest>(
+      CachedManifest{rec->digest, std::move(rec->media_type), std::move(rec->bytes)});
+  cache_.put(repository, ref.str(), generation, value);
+  return std::shared_ptr<const CachedManifest>(std::move(value));
+}
+
+Status Registry::deleteManifest(const std::string& repository, const oci::Reference& ref) {
+  auto s = ref.isDigest() ? meta_->deleteManifest(repository, ref.digest()) : meta_->deleteTag(repository, ref.tag());
+  cache_.invalidate(repository);
+  return s;
+}
+
+// ---------------------------------------------------------------- listings
+
+Result<std::vector<std::string>> Registry::listTags(const std::string& repository, std::string_view last, size_t n) {
+  return meta_->listTags(repository, last, n);
+}
+
+Result<std::vector<std::string>> Registry::listRepositories(std::string_view last, size_t n) {
+  return meta_->listRepositories(last, n);
+}
+
+Result<std::string> Registry::referrers(const std::string& repository, const oci::Digest& subject,
+                                        std::string_view artifact_type) {
+  auto found = meta_->referrers(repository, subject, artifact_type);
+  if (!found) return found.takeError();
+  boost::json::array manifests;
+  for (const auto& r : *found) {
+    boost::json::object d;
+    d["mediaType"] = r.media_type;
+    d["digest"] = r.digest.str();
+    d["size"] = r.size;
+    if (!r.artifact_type.empty()) d["artifactType"] = r.artifact_type;
+    if (!r.annotations_json.empty()) {
+      boost::system::error_code ec;
+      auto v = boost::json::parse(r.annotations_json, ec);
+      if (!ec && v.is_object() && !v.as_object().empty()) d["annotations"] = std::move(v);
+    }
+    manifests.push_back(std::move(d));
+  }
+  boost::json::object index;
+  index["schemaVersion"] = 2;
+  index["mediaType"] = oci::kOciIndex;
+  index["manifests"] = std::move(manifests);
+  return boost::json::serialize(index);
+}
+
+}  // namespace berth::registry

@@ -1,0 +1,127 @@
+#pragma once
+// Registry: the service behind the distribution API. Handlers parse HTTP, call this and map
+// the Result. Methods block (disk, database): the server runs them off the I/O threads,
+// except the cache lookups and the UploadStream appends, which are cheap.
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/result.h"
+#include "meta/meta_store.h"
+#include "oci/digest.h"
+#include "oci/manifest.h"
+#include "oci/reference.h"
+#include "registry/manifest_cache.h"
+#include "storage/blob_store.h"
+
+namespace berth::registry {
+
+struct RegistryOptions {
+  size_t manifest_cache_bytes = 64 * 1024 * 1024;
+  size_t max_manifest_bytes = oci::kMaxManifestSize;
+};
+
+// An upload being appended to by one request. Created by Registry::beginAppend, finished by
+// Registry::endAppend (durable progress) or Registry::finishUpload.
+class UploadStream {
+ public:
+  Status write(std::string_view data);
+  uint64_t offset() const { return offset_; }
+  const std::string& id() const { return id_; }
+  const std::string& repository() const { return repository_; }
+
+ private:
+  friend class Registry;
+  std::string id_;
+  std::string repository_;
+  uint64_t start_offset_ = 0;
+  uint64_t offset_ = 0;
+  std::unique_ptr<storage::UploadWriter> writer_;
+  std::optional<oci::Hasher> hasher_;  // valid only when it covers bytes [0, offset_)
+  bool failed_ = false;
+};
+
+struct PutManifestResult {
+  oci::Digest digest;
+  std::optional<oci::Digest> subject;
+};
+
+class Registry {
+ public:
+  Registry(std::shared_ptr<storage::BlobStore> blobs, std::shared_ptr<meta::MetaStore> meta,
+           RegistryOptions options);
+  ~Registry();
+
+  // --- blobs ---
+  // Size of the blob if the repository has it (kBlobUnknown otherwise).
+  Result<uint64_t> statBlob(const std::string& repository, const oci::Digest& digest);
+  Result<std::unique_ptr<storage::BlobReader>> openBlob(const std::string& repository,
+                                                        const oci::Digest& digest);
+  Status deleteBlob(const std::string& repository, const oci::Digest& digest);
+  // Links an existing blob into `repository`: from `from` if given (the caller must be
+  // allowed to read it), else from any repository. kBlobUnknown if not possible.
+  Result<uint64_t> mountBlob(const std::string& repository, const oci::Digest& digest,
+                             const std::optional<std::string>& from);
+
+  // --- uploads ---
+  Result<meta::UploadRecord> startUpload(const std::string& repository);
+  Result<meta::UploadRecord> getUpload(const std::string& repository, const std::string& id);
+  Status cancelUpload(const std::string& repository, const std::string& id);
+  // Opens the upload for appending at its acknowledged offset. `expected_alg` is the
+  // algorithm the final digest will likely use (sha256 unless told). kBlobUploadInvalid if
+  // another request is appending to it right now.
+  Result<std::unique_ptr<UploadStream>> beginAppend(const std::string& repository, const std::string& id,
+                                                    oci::DigestAlgorithm expected_alg);
+  // Makes the appended bytes durable and records the new offset. Always releases the stream.
+  Result<uint64_t> endAppend(std::unique_ptr<UploadStream> stream);
+  // Abandons the bytes appended by this stream (a failed request): the offset stays.
+  void abortAppend(std::unique_ptr<UploadStream> stream);
+  // Verifies the digest of everything appended and commits the blob into the repository.
+  // On a digest mismatch the upload is removed (kDigestInvalid).
+  Result<uint64_t> finishUpload(std::unique_ptr<UploadStream> stream, const oci::Digest& digest);
+
+  // --- manifests ---
+  Result<PutManifestResult> putManifest(const std::string& repository, const oci::Reference& ref,
+                                        std::string_view content_type, std::string bytes);
+  // Cache only: nullptr on a miss (no database access).
+  std::shared_ptr<const CachedManifest> cachedManifest(const std::string& repository,
+                                                       const oci::Reference& ref);
+  Result<std::shared_ptr<const CachedManifest>> getManifest(const std::string& repository,
+                                                            const oci::Reference& ref);
+  Status deleteManifest(const std::string& repository, const oci::Reference& ref);
+
+  // --- listings ---
+  Result<std::vector<std::string>> listTags(const std::string& repository, std::string_view last, size_t n);
+  Result<std::vector<std::string>> listRepositories(std::string_view last, size_t n);
+  // The referrers response: an OCI image index (serialized JSON).
+  Result<std::string> referrers(const std::string& repository, const oci::Digest& subject,
+                                std::string_view artifact_type);
+
+  const ManifestCache& manifestCache() const { return cache_; }
+  storage::BlobStore& blobStore() { return *blobs_; }
+  meta::MetaStore& metaStore() { return *meta_; }
+
+ private:
+  struct LiveUpload {
+    bool busy = false;
+    uint64_t hashed_offset = 0;
+    std::optional<oci::Hasher> hasher;
+  };
+  void releaseLive(const std::string& id, UploadStream& stream, bool keep_hasher);
+
+  std::shared_ptr<storage::BlobStore> blobs_;
+  std::shared_ptr<meta::MetaStore> meta_;
+  RegistryOptions options_;
+  ManifestCache cache_;
+  std::mutex live_mu_;  // guards live_ (upload sessions being appended; short sections)
+  std::unordered_map<std::string, LiveUpload> live_;
+};
+
+int64_t unixNow();
+std::string newUploadId();
+
+}  // namespace berth::registry
