@@ -227,7 +227,7 @@ class Server:
                 f.write("version: 0.1\nlog:\n  level: info\n  formatter: json\n"
                         "storage:\n  filesystem:\n    rootdirectory: %s\n"
                         "  delete:\n    enabled: true\n"
-                        "http:\n  addr: 127.0.0.1:%d\n  draintimeout: 30s\n"
+                        "http:\n  addr: 127.0.0.1:%d\n  secret: berth-e2e\n  draintimeout: 30s\n"
                         % (self.data_dir, self.port))
             argv = [ref, "serve", cfg]
         else:
