@@ -390,7 +390,8 @@ class ManifestTest(BerthTestCase):
         self.push_blobs(repo, img)
         for tag in ("-lead", ".dot", "a" * 129, "t%21", "t%20x", "%2e%2e"):
             r = put_manifest(self.srv, repo, tag, img.manifest, OCI_MANIFEST)
-            self.assertError(r, 400, "TAG_INVALID")
+            # A server may refuse percent-encoding anywhere in the path before routing.
+            self.assertError(r, 400, "TAG_INVALID", *(("NAME_INVALID",) if "%" in tag else ()))
         self.put_ok(repo, "a" * 128, img.manifest, OCI_MANIFEST)
         self.put_ok(repo, "_Under.Score-1", img.manifest, OCI_MANIFEST)
 

@@ -65,7 +65,13 @@ class BaseTest(BerthTestCase):
             raw = self.srv.raw(junk, timeout=5)
             if raw:
                 status = raw.split(b"\r\n")[0]
-                self.assertRegex(status, rb"^HTTP/1\.[01] 4\d\d", junk)
+                if b" 200 " in status:
+                    # Answering a GET without reading its (bad) body is fine if the
+                    # connection is closed, so the body can't be taken as a next request.
+                    self.assertIn(b"\r\nconnection: close\r\n", raw.lower(), junk)
+                    self.assertEqual(raw.count(b"HTTP/1."), 1, raw)
+                else:
+                    self.assertRegex(status, rb"^HTTP/1\.[01] 4\d\d", junk)
         self.srv.assert_alive()
         self.assertStatus(self.srv.get("/v2/"), 200)
 
@@ -226,6 +232,8 @@ class NamesTest(BerthTestCase):
     def check_rejected(self, r, what):
         self.assertNot5xx(r)
         self.assertStatus(r, (400, 404), what)
+        if what.startswith("HEAD"):
+            return
         if r.status == 400:
             self.assertError(r, 400, "NAME_INVALID")
         elif r.body:
@@ -267,9 +275,11 @@ class NamesTest(BerthTestCase):
         for tag in ("-x", ".x", "a" * 129, "a%21", "a%2fb", "%2e%2e"):
             r = self.srv.request("PUT", "/v2/tagcheck/manifests/%s" % tag, body=img.manifest,
                                  headers={"Content-Type": OCI_MANIFEST})
-            self.assertError(r, 400, "TAG_INVALID")
+            # A server may refuse percent-encoding anywhere in the path before routing.
+            self.assertError(r, 400, "TAG_INVALID", *(("NAME_INVALID",) if "%" in tag else ()))
             r = self.srv.get("/v2/tagcheck/manifests/%s" % tag, headers={"Accept": ACCEPT_MANIFESTS})
-            self.assertError(r, (400, 404), "TAG_INVALID", "MANIFEST_UNKNOWN", "NOT_FOUND")
+            self.assertError(r, (400, 404), "TAG_INVALID", "MANIFEST_UNKNOWN", "NOT_FOUND",
+                             *(("NAME_INVALID",) if "%" in tag else ()))
         r = self.srv.get("/v2/tagcheck/tags/list")
         self.assertEqual(r.json()["tags"], ["ok"])
 
