@@ -1,0 +1,107 @@
+#include "api/router.h"
+
+#include <gtest/gtest.h>
+
+namespace berth::api {
+namespace {
+
+TEST(Router, BaseAndHealth) {
+  EXPECT_EQ(parseRoute("/v2/")->kind, RouteKind::kBase);
+  EXPECT_EQ(parseRoute("/v2")->kind, RouteKind::kBase);
+  EXPECT_EQ(parseRoute("/healthz")->kind, RouteKind::kHealthz);
+  EXPECT_EQ(parseRoute("/readyz")->kind, RouteKind::kReadyz);
+  EXPECT_EQ(parseRoute("/v2/_catalog")->kind, RouteKind::kCatalog);
+}
+
+TEST(Router, NestedNames) {
+  auto r = parseRoute("/v2/team/app/web/manifests/v1.2");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->kind, RouteKind::kManifest);
+  EXPECT_EQ(r->name, "team/app/web");
+  EXPECT_EQ(r->ref, "v1.2");
+  r = parseRoute("/v2/a/tags/list");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->kind, RouteKind::kTags);
+  EXPECT_EQ(r->name, "a");
+  r = parseRoute("/v2/a/b/referrers/sha256:abc");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->kind, RouteKind::kReferrers);
+  EXPECT_EQ(r->name, "a/b");
+}
+
+TEST(Router, NamesThatLookLikeRouteWords) {
+  // A repository may itself be called "blobs", "manifests" or "uploads".
+  auto r = parseRoute("/v2/blobs/blobs/sha256:abc");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->kind, RouteKind::kBlob);
+  EXPECT_EQ(r->name, "blobs");
+  r = parseRoute("/v2/x/manifests/manifests/latest");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->kind, RouteKind::kManifest);
+  EXPECT_EQ(r->name, "x/manifests");
+  r = parseRoute("/v2/uploads/blobs/uploads/");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->kind, RouteKind::kUploadStart);
+  EXPECT_EQ(r->name, "uploads");
+}
+
+TEST(Router, Uploads) {
+  auto r = parseRoute("/v2/a/blobs/uploads/");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->kind, RouteKind::kUploadStart);
+  r = parseRoute("/v2/a/blobs/uploads");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->kind, RouteKind::kUploadStart);
+  r = parseRoute("/v2/a/blobs/uploads/1234-abcd");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->kind, RouteKind::kUpload);
+  EXPECT_EQ(r->ref, "1234-abcd");
+}
+
+TEST(Router, RefusesBadNamesAndTraversal) {
+  for (const char* p : {"/v2/../etc/blobs/sha256:abc", "/v2/a/../b/manifests/x", "/v2/A/manifests/x",
+                        "/v2//manifests/x", "/v2/a//b/manifests/x", "/v2/%2e%2e/manifests/x",
+                        "/v2/a%2fb/tags/list", "/v2/./manifests/x"}) {
+    auto r = parseRoute(p);
+    ASSERT_FALSE(r) << p;
+    EXPECT_EQ(r.code(), Code::kNameInvalid) << p;
+  }
+}
+
+TEST(Router, UnknownRoutes) {
+  for (const char* p : {"/", "/v3/", "/v2/a", "/v2/a/b", "/v2/a/unknown/x", "/etc/passwd", ""}) {
+    auto r = parseRoute(p);
+    ASSERT_FALSE(r) << p;
+    EXPECT_EQ(r.code(), Code::kRouteUnknown) << p;
+  }
+}
+
+TEST(Query, DecodesAndSplits) {
+  auto q = parseQuery("n=10&last=a%2Fb&artifactType=application/vnd.example+json&flag");
+  ASSERT_TRUE(q);
+  EXPECT_EQ(queryValue(*q, "n"), "10");
+  EXPECT_EQ(queryValue(*q, "last"), "a/b");
+  EXPECT_EQ(queryValue(*q, "artifactType"), "application/vnd.example+json");
+  EXPECT_EQ(queryValue(*q, "flag"), "");
+  EXPECT_FALSE(queryValue(*q, "missing"));
+  EXPECT_TRUE(parseQuery("")->empty());
+}
+
+TEST(Query, MalformedPercentEncoding) {
+  for (const char* q : {"a=%", "a=%4", "a=%zz", "%=1"}) {
+    auto r = parseQuery(q);
+    EXPECT_FALSE(r) << q;
+  }
+}
+
+TEST(Target, Split) {
+  auto [p, q] = splitTarget("/v2/a/tags/list?n=1");
+  EXPECT_EQ(p, "/v2/a/tags/list");
+  EXPECT_EQ(q, "n=1");
+  auto [p2, q2] = splitTarget("/v2/");
+  EXPECT_EQ(p2, "/v2/");
+  EXPECT_EQ(q2, "");
+}
+
+}  // namespace
+}  // namespace berth::api

@@ -1,0 +1,72 @@
+#include "config/config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+
+namespace berth {
+namespace {
+
+std::string writeTemp(const std::string& text) {
+  char path[] = "/tmp/berth-config-XXXXXX";
+  int fd = mkstemp(path);
+  close(fd);
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(Config, LoadsValues) {
+  auto path = writeTemp(
+      "listen: 0.0.0.0:6000\ndata: /srv/berth\nlog:\n  level: warn\n  access: false\n"
+      "server:\n  idle_timeout: 5\n  max_connections: 10\n");
+  auto c = loadConfigFile(path);
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->listen, "0.0.0.0:6000");
+  EXPECT_EQ(c->data_dir, "/srv/berth");
+  EXPECT_EQ(c->log_level, "warn");
+  EXPECT_FALSE(c->access_log);
+  EXPECT_EQ(c->limits.idle_timeout, std::chrono::seconds(5));
+  EXPECT_EQ(c->limits.max_connections, 10u);
+  std::remove(path.c_str());
+}
+
+TEST(Config, ErrorsNameTheKey) {
+  struct Case {
+    const char* yaml;
+    const char* key;
+  } cases[] = {
+      {"lisen: x\n", "lisen"},
+      {"log:\n  level: loud\n", "log.level"},
+      {"server:\n  idle_timeout: -1\n", "server.idle_timeout"},
+      {"server:\n  max_connections: many\n", "server.max_connections"},
+      {"listen: nowhere\n", "listen"},
+      {"server:\n  bogus: 1\n", "server.bogus"},
+  };
+  for (const auto& c : cases) {
+    auto path = writeTemp(c.yaml);
+    auto r = loadConfigFile(path);
+    ASSERT_FALSE(r) << c.yaml;
+    EXPECT_NE(r.error().message.find(c.key), std::string::npos) << r.error().message;
+    std::remove(path.c_str());
+  }
+}
+
+TEST(Config, MissingFile) {
+  auto r = loadConfigFile("/nonexistent/berth.yaml");
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("cannot read"), std::string::npos);
+}
+
+TEST(Config, ParseListen) {
+  EXPECT_EQ(parseListen("127.0.0.1:5000")->second, 5000);
+  EXPECT_EQ(parseListen("[::1]:0")->first, "::1");
+  EXPECT_EQ(parseListen(":80")->first, "0.0.0.0");
+  EXPECT_FALSE(parseListen("host"));
+  EXPECT_FALSE(parseListen("h:70000"));
+  EXPECT_FALSE(parseListen("h:12a"));
+  EXPECT_FALSE(parseListen("[::1]5000"));
+}
+
+}  // namespace
+}  // namespace berth
