@@ -2,13 +2,17 @@
 """Blob and upload API, byte-exact against the OCI distribution spec 1.1: GET/HEAD,
 ranges, DELETE, monolithic/POST+PUT/chunked uploads, upload status and cancel, digest
 errors, sha512, cross-repository mount and per-repository isolation."""
+import hashlib
 import os
 import sys
+import threading
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from berthtest import (BerthTestCase, add_query, digest, location_path, main, push_blob,  # noqa: E402
-                       rand_bytes, rand_name, start_upload)
+                       rand_bytes, start_upload)
 
 OCTET = {"Content-Type": "application/octet-stream"}
 UPLOAD_ERR_416 = ("BLOB_UPLOAD_INVALID", "RANGE_INVALID")
@@ -526,6 +530,100 @@ class MountTest(BerthTestCase):
         self.assertStatus(r, 201)
         self.assertStatus(self.srv.delete("/v2/mnt/src7/blobs/%s" % d), 202)
         self.assertBlob(self.srv, "mnt/dst7", data)
+
+
+class ConcurrencyTest(BerthTestCase):
+    def test_same_blob_in_parallel(self):
+        data = rand_bytes(1024 * 1024)
+        hows = ["post_put", "monolithic", "chunked"] * 6
+        with ThreadPoolExecutor(8) as pool:
+            ds = list(pool.map(lambda i: push_blob(self.srv, "conc/r%d" % (i % 3), data, how=hows[i],
+                                                   chunk=300000), range(len(hows))))
+        self.assertEqual(set(ds), {digest(data)})
+        for i in range(3):
+            self.assertBlob(self.srv, "conc/r%d" % i, data)
+
+    def test_many_uploads_in_parallel(self):
+        blobs = [rand_bytes(50000 + i) for i in range(24)]
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda b: push_blob(self.srv, "conc/many", b, how="chunked", chunk=7000), blobs))
+        for b in blobs:
+            self.assertBlob(self.srv, "conc/many", b)
+
+
+class StreamingTest(BerthTestCase):
+    """Blob bodies are streamed, never held in memory: the server's resident size must not
+    grow by anything near the blob size while a 256 MiB blob goes in and out."""
+    SIZE = 256 * 1024 * 1024
+    LIMIT = 96 * 1024 * 1024
+
+    def rss(self):
+        with open("/proc/%d/status" % self.srv.proc.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+        return 0
+
+    def sample(self, stop, peak):
+        while not stop.is_set():
+            peak[0] = max(peak[0], self.rss())
+            time.sleep(0.01)
+
+    block = rand_bytes(1024 * 1024)
+
+    def stream(self):
+        block = self.block
+        for i in range(self.SIZE // len(block)):
+            yield block[:8] + i.to_bytes(8, "big") + block[16:]
+
+    def test_large_blob_streams(self):
+        h = hashlib.sha256()
+        for part in self.stream():
+            h.update(part)
+        d = "sha256:" + h.hexdigest()
+        base = self.rss()
+        peak = [base]
+        stop = threading.Event()
+        t = threading.Thread(target=self.sample, args=(stop, peak))
+        t.start()
+        try:
+            loc = start_upload(self.srv, "stream/big")
+            r = self.srv.request("PUT", add_query(loc, digest=d), body=self.stream(), timeout=300,
+                                 headers={"Content-Type": "application/octet-stream",
+                                          "Content-Length": str(self.SIZE)})
+            self.assertStatus(r, 201)
+            up_peak = peak[0]
+            loc = start_upload(self.srv, "stream/big2")
+            r = self.srv.request("PATCH", loc, body=self.stream(), timeout=300,
+                                 headers={"Content-Type": "application/octet-stream"})  # chunked
+            self.assertStatus(r, 202)
+            self.assertEqual(r.header("Range"), "0-%d" % (self.SIZE - 1))
+            r = self.srv.request("PUT", add_query(location_path(r.header("Location")), digest=d))
+            self.assertStatus(r, 201)
+            import http.client
+            conn = http.client.HTTPConnection(self.srv.host, self.srv.port, timeout=300)
+            conn.request("GET", "/v2/stream/big/blobs/%s" % d)
+            resp = conn.getresponse()
+            self.assertEqual(resp.status, 200)
+            self.assertEqual(resp.getheader("Content-Length"), str(self.SIZE))
+            g = hashlib.sha256()
+            n = 0
+            while True:
+                chunk = resp.read(1024 * 1024)
+                if not chunk:
+                    break
+                g.update(chunk)
+                n += len(chunk)
+            conn.close()
+            self.assertEqual(n, self.SIZE)
+            self.assertEqual("sha256:" + g.hexdigest(), d)
+        finally:
+            stop.set()
+            t.join()
+        self.assertLess(up_peak - base, self.LIMIT, "RSS grew %d MiB during a 256 MiB PUT" %
+                        ((up_peak - base) >> 20))
+        self.assertLess(peak[0] - base, self.LIMIT, "RSS grew %d MiB moving 256 MiB blobs" %
+                        ((peak[0] - base) >> 20))
 
 
 if __name__ == "__main__":

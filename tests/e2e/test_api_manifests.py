@@ -47,6 +47,10 @@ class ManifestTest(BerthTestCase):
             self.assertEqual(r.header("Content-Type"), media_type)
             self.assertEqual(r.header("Docker-Content-Digest"), d)
             self.assertEqual(r.header("Content-Length"), str(len(body)))
+        raw = self.srv.raw(("HEAD %s HTTP/1.1\r\nHost: x\r\nAccept: %s\r\nConnection: close\r\n\r\n"
+                            % (self.mpath(repo, ref), ACCEPT_MANIFESTS)).encode())
+        self.assertTrue(raw.startswith(b"HTTP/1.1 200"), raw[:300])
+        self.assertEqual(raw.partition(b"\r\n\r\n")[2], b"", "HEAD response carried a body")
         h = self.getm(repo, ref, "HEAD")
         self.assertStatus(h, 200, "HEAD manifest %s:%s" % (repo, ref))
         self.assertEqual(h.header("Content-Type"), media_type)
@@ -488,12 +492,15 @@ class ReferrersTest(BerthTestCase):
         r = put_manifest(self.srv, self.repo, digest(idx), idx, OCI_INDEX)
         self.assertStatus(r, 201)
         self.assertEqual(r.header("OCI-Subject"), s.digest)
+        bare = self.artifact(s.digest, len(s.manifest), None)  # no artifactType, empty config
+        push_manifest(self.srv, self.repo, digest(bare), bare, OCI_MANIFEST)
         unrelated = self.artifact(digest(b"elsewhere"), 10, "application/vnd.e2e.sig")
         push_manifest(self.srv, self.repo, digest(unrelated), unrelated, OCI_MANIFEST)
 
         r, refs = self.referrers(s.digest)
         self.assertIsNone(r.header("OCI-Filters-Applied"))
-        self.assertEqual(set(refs), {digest(sig), digest(sbom), digest(idx)})
+        self.assertEqual(set(refs), {digest(sig), digest(sbom), digest(idx), digest(bare)})
+        self.assertEqual(refs[digest(bare)]["artifactType"], OCI_EMPTY)
         d = refs[digest(sig)]
         self.assertEqual(d["mediaType"], OCI_MANIFEST)
         self.assertEqual(d["size"], len(sig))
@@ -514,7 +521,7 @@ class ReferrersTest(BerthTestCase):
         # Deleting a referrer removes it from the list.
         self.assertStatus(self.srv.delete("/v2/%s/manifests/%s" % (self.repo, digest(sbom))), 202)
         _, refs = self.referrers(s.digest)
-        self.assertEqual(set(refs), {digest(sig), digest(idx)})
+        self.assertEqual(set(refs), {digest(sig), digest(idx), digest(bare)})
 
     def test_no_referrers(self):
         other = push_image(self.srv, self.repo, "lonely")

@@ -127,7 +127,9 @@ class CrashTest(BerthTestCase):
             if "resp" in result:
                 self.fail("in-flight PATCH completed before the kill: %r" % result["resp"])
             self.restart_after_kill(srv)
-            self.resume_and_finish(srv, loc, data, acked, acked + sent[0])
+            off = self.resume_and_finish(srv, loc, data, acked, acked + sent[0])
+            sys.stderr.write("\n  killed mid-PATCH: acked %d, sent %d more, server resumed at %d\n"
+                             % (acked, sent[0], off))
 
     def test_kill_during_pushes(self):
         rng = random.Random()
@@ -143,6 +145,39 @@ class CrashTest(BerthTestCase):
             for rnd in range(6):
                 stop = threading.Event()
                 inflight = {}
+
+                def manifest_worker():
+                    """Odd rounds: nearly all time in manifest PUTs, so kills land there."""
+                    repo = "crash/m%d" % rnd
+                    base = make_image(layer_size=10)
+                    for b in base.blobs():
+                        try:
+                            bad = self.push_blob_quiet(srv, repo, b, "monolithic")
+                        except Exception:
+                            return
+                        if bad is not None:
+                            errors.append(bad)
+                            return
+                        acked_blobs[(repo, digest(b))] = b
+                    doc = json.loads(base.manifest)
+                    i = 0
+                    while not stop.is_set():
+                        doc["annotations"] = {"n": str(i)}
+                        body = json.dumps(doc).encode()
+                        tag = "m%d-%d" % (rnd, i)
+                        inflight.clear()
+                        inflight["manifest"] = (repo, tag, body, base.media_type)
+                        try:
+                            r = srv.request("PUT", "/v2/%s/manifests/%s" % (repo, tag), body=body,
+                                            headers={"Content-Type": base.media_type})
+                        except Exception:
+                            return
+                        inflight.clear()
+                        if r.status != 201:
+                            errors.append(r)
+                            return
+                        acked_manifests[(repo, tag)] = (body, base.media_type)
+                        i += 1
 
                 def worker():
                     i = 0
@@ -179,7 +214,7 @@ class CrashTest(BerthTestCase):
                         i += 1
 
                 errors = []
-                t = threading.Thread(target=worker)
+                t = threading.Thread(target=manifest_worker if rnd % 2 else worker)
                 t.start()
                 time.sleep(rng.uniform(0.3, 2.0))
                 srv.kill()
@@ -193,6 +228,8 @@ class CrashTest(BerthTestCase):
                 if "manifest" in inflight:
                     repo, tag, body, mt = inflight["manifest"]
                     maybe_manifests[(repo, tag)] = (body, mt)
+                sys.stderr.write("\n  round %d: %d blobs, %d manifests acknowledged; in flight: %s\n" % (
+                    rnd, len(acked_blobs), len(acked_manifests), sorted(inflight) or "nothing"))
                 self.restart_after_kill(srv)
                 self.verify(srv, acked_blobs, acked_manifests, maybe_blobs, maybe_manifests,
                             "round %d (seed %d)" % (rnd, seed))
