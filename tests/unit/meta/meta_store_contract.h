@@ -1,0 +1,62 @@
+#pragma once
+// The MetaStore conformance suite: every implementation instantiates it with a factory
+//   INSTANTIATE_TEST_SUITE_P(Impl, MetaStoreContract, testing::Values(StoreFactory{...}),
+//                            storeFactoryName);
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <memory>
+#include <ostream>
+#include <string>
+
+#include "common/result.h"
+#include "meta/meta_store.h"
+
+namespace berth::meta::testing {
+
+// The backing storage of one test (a temp file, a scratch database, ...). Removed when
+// destroyed. open() may be called again after the previous store is destroyed and must
+// see the same data: that is how the suite checks durability across a restart.
+class StoreEnv {
+ public:
+  virtual ~StoreEnv() = default;
+  virtual Result<std::unique_ptr<MetaStore>> open() = 0;
+};
+
+struct StoreFactory {
+  std::string name;  // test-name suffix: letters, digits and '_' only
+  std::function<std::unique_ptr<StoreEnv>()> make;
+};
+
+// Names the parameter in test output instead of dumping its bytes.
+inline void PrintTo(const StoreFactory& factory, std::ostream* os) { *os << factory.name; }
+
+inline std::string storeFactoryName(const ::testing::TestParamInfo<StoreFactory>& info) {
+  return info.param.name;
+}
+
+class MetaStoreContract : public ::testing::TestWithParam<StoreFactory> {
+ protected:
+  void SetUp() override {
+    env_ = GetParam().make();
+    ASSERT_NE(env_, nullptr);
+    reopen();
+  }
+  void TearDown() override {
+    store_.reset();
+    env_.reset();
+  }
+  // Closes the store (if open) and opens it again on the same storage.
+  void reopen() {
+    store_.reset();
+    auto opened = env_->open();
+    ASSERT_TRUE(opened.ok()) << opened.error().message;
+    store_ = std::move(*opened);
+  }
+  MetaStore& store() { return *store_; }
+
+  std::unique_ptr<StoreEnv> env_;
+  std::unique_ptr<MetaStore> store_;
+};
+
+}  // namespace berth::meta::testing
