@@ -104,6 +104,22 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   serve_cmd->add_option("-l,--listen", listen, "Address to listen on, HOST:PORT (default 127.0.0.1:5000; port 0 picks a free port)");
   serve_cmd->add_option("-d,--data", data, "Data directory: blobs and the metadata database (default ./data)");
+  serve_cmd->footer(
+      "Configuration file keys (YAML; all optional):\n"
+      "  listen                      HOST:PORT to listen on\n"
+      "  data                        data directory\n"
+      "  log.level                   debug | info | warn | error (default info)\n"
+      "  log.access                  access log, one JSON line per request (default true)\n"
+      "  server.io_threads           I/O threads, 0 = one per core (default 0)\n"
+      "  server.blocking_threads     threads for disk and database work (default 8)\n"
+      "  server.header_timeout       seconds to receive request headers (default 30)\n"
+      "  server.idle_timeout         seconds an idle keep-alive connection is kept (default 120)\n"
+      "  server.body_stall_timeout   seconds without body progress before a transfer is cut (default 60)\n"
+      "  server.max_header_bytes     request header size limit (default 16384)\n"
+      "  server.max_connections      concurrent connections; beyond: 503 + Retry-After (default 10000)\n"
+      "  server.shutdown_grace       seconds SIGTERM waits for in-flight requests (default 30)\n"
+      "  cache.manifest_bytes        in-memory manifest cache size (default 64 MiB)\n"
+      "Signals: SIGTERM/SIGINT drain in-flight requests and exit 0.");
   auto* version_cmd = app.add_subcommand("version", "Print the version");
   CLI11_PARSE(app, argc, argv);
 
