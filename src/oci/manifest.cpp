@@ -62,8 +62,8 @@ Kind kindOf(std::string_view media_type) {
 // An integer that fits int64_t; doubles (even 2.0) are not integers here.
 std::optional<int64_t> asInteger(const json::value& v) {
   if (v.is_int64()) return v.get_int64();
-  if (v.is_uint64() && v.get_uint64() <= static_cast<uint64_t>(
-                                             std::numeric_limits<int64_t>::max())) {
+  if (v.is_uint64() &&
+      v.get_uint64() <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
     return static_cast<int64_t>(v.get_uint64());
   }
   return std::nullopt;
@@ -184,8 +184,7 @@ Status parseKnown(const json::object& obj, Kind kind, ParsedManifest& m) {
   if (!artifact_type) return artifact_type.takeError();
   if (artifact_type->has_value()) {
     m.artifact_type = **artifact_type;
-  } else if (m.media_type == kOciManifest && m.config &&
-             m.config->media_type != kOciImageConfig &&
+  } else if (m.media_type == kOciManifest && m.config && m.config->media_type != kOciImageConfig &&
              m.config->media_type != kDockerImageConfig) {
     m.artifact_type = m.config->media_type;
   }
@@ -227,8 +226,8 @@ void parseOther(const json::object& obj, ParsedManifest& m) {
 
 Result<ParsedManifest> parseManifest(std::string_view bytes, std::string_view content_type) {
   if (bytes.size() > kMaxManifestSize) {
-    return makeError(Code::kPayloadTooLarge, "manifest is larger than " +
-                                                 std::to_string(kMaxManifestSize) + " bytes");
+    return makeError(Code::kPayloadTooLarge,
+                     "manifest is larger than " + std::to_string(kMaxManifestSize) + " bytes");
   }
   std::string_view header = stripParameters(content_type);
   if (isSchema1(header)) return invalid(std::string(kSchema1Message));
@@ -237,11 +236,10 @@ Result<ParsedManifest> parseManifest(std::string_view bytes, std::string_view co
   options.max_depth = kMaxJsonDepth;
   json::monotonic_resource arena;
   boost::system::error_code ec;
-  json::value root = json::parse(json::string_view(bytes.data(), bytes.size()), ec, &arena,
-                                 options);
+  json::value root =
+      json::parse(json::string_view(bytes.data(), bytes.size()), ec, &arena, options);
   if (ec == json::error::too_deep) {
-    return invalid("manifest JSON nests deeper than " + std::to_string(kMaxJsonDepth) +
-                   " levels");
+    return invalid("manifest JSON nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   }
   if (ec) return invalid("manifest is not valid JSON: " + ec.message());
   if (!root.is_object()) return invalid("manifest must be a JSON object");

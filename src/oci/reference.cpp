@@ -68,9 +68,8 @@ Status validateName(std::string_view name) {
   size_t start = 0;
   while (true) {
     size_t slash = name.find('/', start);
-    std::string_view component =
-        name.substr(start, slash == std::string_view::npos ? std::string_view::npos
-                                                           : slash - start);
+    std::string_view component = name.substr(
+        start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
     if (Status s = validateComponent(component, index); !s) return s;
     if (slash == std::string_view::npos) break;
     start = slash + 1;
@@ -85,16 +84,14 @@ Status validateTag(std::string_view tag) {
     return makeError(Code::kTagInvalid,
                      "invalid tag: longer than " + std::to_string(kMaxTagLength) + " characters");
   }
-  auto word = [](char c) {
-    return isLowerAlnum(c) || isUpper(c) || c == '_';
-  };
+  auto word = [](char c) { return isLowerAlnum(c) || isUpper(c) || c == '_'; };
   if (!word(tag.front())) {
     return makeError(Code::kTagInvalid, "invalid tag: must start with a letter, digit or '_'");
   }
   for (char c : tag) {
     if (!word(c) && c != '.' && c != '-') {
-      return makeError(Code::kTagInvalid, "invalid tag: contains invalid character " +
-                                              describeChar(c));
+      return makeError(Code::kTagInvalid,
+                       "invalid tag: contains invalid character " + describeChar(c));
     }
   }
   return okStatus();

@@ -60,12 +60,12 @@ TEST(DigestTest, RejectsMalformed) {
       "sha256:" + hex64 + " ",
       "sha256:" + hex64 + "\n",
       "sha256::" + hex64,
-      "sha512:" + hex64,                        // too short for sha512
+      "sha512:" + hex64,  // too short for sha512
       "sha512:" + std::string(128, 'F'),
-      "sha256+:" + hex64,                       // trailing separator
+      "sha256+:" + hex64,  // trailing separator
       "+sha256:" + hex64,
-      "sha256..b:" + hex64,                     // doubled separator
-      "foo:bar/baz",                            // bad encoded char, any algorithm
+      "sha256..b:" + hex64,  // doubled separator
+      "foo:bar/baz",         // bad encoded char, any algorithm
       "foo:",
       std::string("sha256:\0", 8) + std::string(63, 'a'),
   };

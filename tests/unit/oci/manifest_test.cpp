@@ -11,8 +11,8 @@ std::string dg(std::string_view content) { return digestOf(content).str(); }
 
 std::string descriptor(std::string_view media_type, std::string_view content, int64_t size,
                        std::string_view extra = "") {
-  std::string d = R"({"mediaType":")" + std::string(media_type) + R"(","digest":")" +
-                  dg(content) + R"(","size":)" + std::to_string(size);
+  std::string d = R"({"mediaType":")" + std::string(media_type) + R"(","digest":")" + dg(content) +
+                  R"(","size":)" + std::to_string(size);
   if (!extra.empty()) d += "," + std::string(extra);
   return d + "}";
 }
@@ -22,8 +22,7 @@ std::string ociManifest(std::string_view config_type, std::string_view extra = "
   std::string l = layers.empty()
                       ? "[" + descriptor("application/vnd.oci.image.layer.v1.tar+gzip", "l1", 2) +
                             "," +
-                            descriptor("application/vnd.oci.image.layer.v1.tar+gzip", "l2", 2) +
-                            "]"
+                            descriptor("application/vnd.oci.image.layer.v1.tar+gzip", "l2", 2) + "]"
                       : std::string(layers);
   std::string m = R"({"schemaVersion":2,"mediaType":")" + std::string(kOciManifest) +
                   R"(","config":)" + descriptor(config_type, "cfg", 3) + R"(,"layers":)" + l;
@@ -69,8 +68,8 @@ TEST(ManifestTest, MediaTypeFromBodyWhenNoHeader) {
 }
 
 TEST(ManifestTest, MediaTypeFromHeaderWhenBodyHasNone) {
-  std::string body = R"({"schemaVersion":2,"config":)" + descriptor(kImageConfig, "c", 1) +
-                     R"(,"layers":[]})";
+  std::string body =
+      R"({"schemaVersion":2,"config":)" + descriptor(kImageConfig, "c", 1) + R"(,"layers":[]})";
   auto m = parseManifest(body, std::string(kOciManifest) + "; charset=utf-8");
   ASSERT_TRUE(m.ok()) << m.error().message;
   EXPECT_EQ(m->media_type, kOciManifest);
@@ -78,8 +77,8 @@ TEST(ManifestTest, MediaTypeFromHeaderWhenBodyHasNone) {
 }
 
 TEST(ManifestTest, NoMediaTypeAnywhereIsInvalid) {
-  std::string body = R"({"schemaVersion":2,"config":)" + descriptor(kImageConfig, "c", 1) +
-                     R"(,"layers":[]})";
+  std::string body =
+      R"({"schemaVersion":2,"config":)" + descriptor(kImageConfig, "c", 1) + R"(,"layers":[]})";
   expectInvalid(body, "", "media type");
 }
 
@@ -134,18 +133,16 @@ TEST(ManifestTest, LayerUrlsSetHasUrls) {
   ASSERT_TRUE(m.ok()) << m.error().message;
   EXPECT_TRUE(m->layers[0].has_urls);
   EXPECT_FALSE(m->layers[1].has_urls);
-  expectInvalid(ociManifest(kImageConfig, "",
-                            "[" + descriptor("a/b", "l", 1, R"("urls":"http://x")") + "]"),
-                kOciManifest, "layers[0].urls");
+  expectInvalid(
+      ociManifest(kImageConfig, "", "[" + descriptor("a/b", "l", 1, R"("urls":"http://x")") + "]"),
+      kOciManifest, "layers[0].urls");
 }
 
 TEST(ManifestTest, DockerSchema2Manifest) {
-  std::string body = R"({"schemaVersion":2,"mediaType":")" + std::string(kDockerManifest) +
-                     R"(","config":)" +
-                     descriptor("application/vnd.docker.container.image.v1+json", "c", 10) +
-                     R"(,"layers":[)" +
-                     descriptor("application/vnd.docker.image.rootfs.diff.tar.gzip", "l", 7) +
-                     "]}";
+  std::string body =
+      R"({"schemaVersion":2,"mediaType":")" + std::string(kDockerManifest) + R"(","config":)" +
+      descriptor("application/vnd.docker.container.image.v1+json", "c", 10) + R"(,"layers":[)" +
+      descriptor("application/vnd.docker.image.rootfs.diff.tar.gzip", "l", 7) + "]}";
   auto m = parseManifest(body, kDockerManifest);
   ASSERT_TRUE(m.ok()) << m.error().message;
   EXPECT_EQ(m->media_type, kDockerManifest);
@@ -155,14 +152,13 @@ TEST(ManifestTest, DockerSchema2Manifest) {
 }
 
 std::string index(std::string_view media_type, std::string_view extra = "") {
-  std::string b = R"({"schemaVersion":2,"mediaType":")" + std::string(media_type) +
-                  R"(","manifests":[)" +
-                  descriptor(kOciManifest, "amd", 10,
-                             R"("platform":{"os":"linux","architecture":"amd64"})") +
-                  "," +
-                  descriptor(kOciManifest, "arm", 11,
-                             R"("platform":{"os":"linux","architecture":"arm64","variant":"v8"})") +
-                  "," + descriptor(kOciManifest, "none", 12) + "]";
+  std::string b =
+      R"({"schemaVersion":2,"mediaType":")" + std::string(media_type) + R"(","manifests":[)" +
+      descriptor(kOciManifest, "amd", 10, R"("platform":{"os":"linux","architecture":"amd64"})") +
+      "," +
+      descriptor(kOciManifest, "arm", 11,
+                 R"("platform":{"os":"linux","architecture":"arm64","variant":"v8"})") +
+      "," + descriptor(kOciManifest, "none", 12) + "]";
   if (!extra.empty()) b += "," + std::string(extra);
   return b + "}";
 }
@@ -183,10 +179,10 @@ TEST(ManifestTest, OciIndexWithPlatforms) {
 }
 
 TEST(ManifestTest, OciIndexArtifactTypeAndSubject) {
-  auto m = parseManifest(
-      index(kOciIndex, R"("artifactType":"application/vnd.x","subject":)" +
-                           descriptor(kOciManifest, "s", 3) + R"(,"annotations":{})"),
-      "");
+  auto m =
+      parseManifest(index(kOciIndex, R"("artifactType":"application/vnd.x","subject":)" +
+                                         descriptor(kOciManifest, "s", 3) + R"(,"annotations":{})"),
+                    "");
   ASSERT_TRUE(m.ok()) << m.error().message;
   EXPECT_EQ(m->artifact_type, "application/vnd.x");
   ASSERT_TRUE(m->subject.has_value());
@@ -202,12 +198,12 @@ TEST(ManifestTest, DockerManifestList) {
 }
 
 TEST(ManifestTest, IndexNeedsManifestsArray) {
-  expectInvalid(R"({"schemaVersion":2,"mediaType":")" + std::string(kOciIndex) + R"("})",
-                kOciIndex, "manifests");
+  expectInvalid(R"({"schemaVersion":2,"mediaType":")" + std::string(kOciIndex) + R"("})", kOciIndex,
+                "manifests");
   expectInvalid(R"({"schemaVersion":2,"manifests":{}})", kOciIndex, "manifests");
-  expectInvalid(index(kOciIndex).replace(index(kOciIndex).find("\"platform\":{"), 12,
-                                         "\"platform\":[{"),
-                kOciIndex);
+  expectInvalid(
+      index(kOciIndex).replace(index(kOciIndex).find("\"platform\":{"), 12, "\"platform\":[{"),
+      kOciIndex);
 }
 
 TEST(ManifestTest, Schema1Refused) {
@@ -224,9 +220,8 @@ TEST(ManifestTest, Schema1Refused) {
   auto m = parseManifest(body, "");
   ASSERT_FALSE(m.ok());
   EXPECT_EQ(m.error().message, msg);
-  m = parseManifest(R"({"schemaVersion":2,"mediaType":")" + std::string(kDockerSchema1Signed) +
-                        R"("})",
-                    "");
+  m = parseManifest(
+      R"({"schemaVersion":2,"mediaType":")" + std::string(kDockerSchema1Signed) + R"("})", "");
   ASSERT_FALSE(m.ok());
   EXPECT_EQ(m.error().message, msg);
   m = parseManifest(body, "application/json");
@@ -282,8 +277,7 @@ TEST(ManifestTest, Oversize) {
 }
 
 TEST(ManifestTest, BadDescriptorsNameTheField) {
-  std::string bad_digest =
-      R"({"mediaType":"a/b","digest":"sha256:1234","size":1})";
+  std::string bad_digest = R"({"mediaType":"a/b","digest":"sha256:1234","size":1})";
   expectInvalid(ociManifest(kImageConfig, "", "[" + bad_digest + "]"), kOciManifest,
                 "layers[0].digest");
   expectInvalid(ociManifest(kImageConfig, "",
@@ -293,8 +287,8 @@ TEST(ManifestTest, BadDescriptorsNameTheField) {
   expectInvalid(ociManifest(kImageConfig, "",
                             "[" + std::string(R"({"digest":")") + dg("x") + R"(","size":1}])"),
                 kOciManifest, "layers[0].mediaType");
-  expectInvalid(ociManifest(kImageConfig, "", "[" + descriptor("a/b", "x", -1) + "]"),
-                kOciManifest, "layers[0].size");
+  expectInvalid(ociManifest(kImageConfig, "", "[" + descriptor("a/b", "x", -1) + "]"), kOciManifest,
+                "layers[0].size");
   expectInvalid(ociManifest(kImageConfig, "",
                             "[" + std::string(R"({"mediaType":"a/b","digest":")") + dg("x") +
                                 R"(","size":1.5}])"),
@@ -307,10 +301,10 @@ TEST(ManifestTest, BadDescriptorsNameTheField) {
                             "[" + std::string(R"({"mediaType":"a/b","digest":")") + dg("x") +
                                 R"(","size":18446744073709551615}])"),
                 kOciManifest, "layers[0].size");
-  expectInvalid(ociManifest(kImageConfig, "",
-                            "[" + std::string(R"({"mediaType":"a/b","digest":")") + dg("x") +
-                                R"("}])"),
-                kOciManifest, "layers[0].size");
+  expectInvalid(
+      ociManifest(kImageConfig, "",
+                  "[" + std::string(R"({"mediaType":"a/b","digest":")") + dg("x") + R"("}])"),
+      kOciManifest, "layers[0].size");
   expectInvalid(ociManifest(kImageConfig, "", "[1]"), kOciManifest, "layers[0]");
   expectInvalid(ociManifest(kImageConfig, "", R"({"a":1})"), kOciManifest, "layers");
   expectInvalid(ociManifest(kImageConfig, R"("subject":{"mediaType":"a/b"})"), kOciManifest,

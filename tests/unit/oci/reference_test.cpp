@@ -9,8 +9,8 @@ namespace {
 
 TEST(NameTest, AcceptsValidNames) {
   for (std::string_view n :
-       {"a", "0", "library/ubuntu", "a/b/c", "foo.bar_baz__q--x", "a-b", "a---b", "a__b",
-        "a.b.c", "a_b", "1/2/3", "my-org/my.repo/sub_path", "x9/y8"}) {
+       {"a", "0", "library/ubuntu", "a/b/c", "foo.bar_baz__q--x", "a-b", "a---b", "a__b", "a.b.c",
+        "a_b", "1/2/3", "my-org/my.repo/sub_path", "x9/y8"}) {
     EXPECT_TRUE(validateName(n).ok()) << n;
   }
 }
@@ -70,8 +70,8 @@ TEST(NameTest, LengthLimitIs255) {
 
 TEST(TagTest, AcceptsValidTags) {
   std::string longest = "a" + std::string(127, 'B');
-  for (std::string_view t : std::initializer_list<std::string_view>{"latest", "v1.2.3", "_x", "1", "A-b_c.d", "sha256-abc.sig",
-                             std::string_view(longest)}) {
+  for (std::string_view t : std::initializer_list<std::string_view>{
+           "latest", "v1.2.3", "_x", "1", "A-b_c.d", "sha256-abc.sig", std::string_view(longest)}) {
     EXPECT_TRUE(validateTag(t).ok()) << t;
   }
 }
