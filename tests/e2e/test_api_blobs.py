@@ -475,6 +475,15 @@ class MountTest(BerthTestCase):
         self.assertBlob(self.srv, "mnt/dst", data)
         self.assertBlob(self.srv, "mnt/src", data)
 
+    def test_mount_percent_encoded_query(self):
+        # Go clients (containers/image) send from=a%2Fb and mount=sha256%3A...
+        data = rand_bytes(432)
+        d = push_blob(self.srv, "mnt/enc", data)
+        r = self.srv.request("POST", "/v2/mnt/encdst/blobs/uploads/?from=mnt%%2Fenc&mount=%s"
+                             % d.replace(":", "%3A"))
+        self.assertStatus(r, 201)
+        self.assertBlob(self.srv, "mnt/encdst", data)
+
     def test_mount_without_from(self):
         data = rand_bytes(555)
         d = push_blob(self.srv, "mnt/src2", data)
@@ -533,6 +542,36 @@ class MountTest(BerthTestCase):
 
 
 class ConcurrencyTest(BerthTestCase):
+    def test_racing_patches_on_one_session(self):
+        for attempt in range(5):
+            data = rand_bytes(200000)
+            loc = start_upload(self.srv, "conc/race")
+            results = []
+
+            def patch():
+                results.append(self.srv.request("PATCH", loc, body=data, headers={
+                    "Content-Type": "application/octet-stream",
+                    "Content-Range": "0-%d" % (len(data) - 1)}))
+
+            threads = [threading.Thread(target=patch) for _ in range(4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            codes = sorted(r.status for r in results)
+            self.assertEqual(codes.count(202), 1, results)
+            for r in results:
+                # Losers see the range already taken (416) or the session busy (400/409).
+                if r.status != 202:
+                    self.assertError(r, (400, 409, 416), "BLOB_UPLOAD_INVALID", "RANGE_INVALID", "CONFLICT")
+            st = self.srv.get(loc)
+            self.assertStatus(st, 204)
+            self.assertEqual(st.header("Range"), "0-%d" % (len(data) - 1))
+            r = self.srv.request("PUT", add_query(location_path(st.header("Location") or loc),
+                                                  digest=digest(data)))
+            self.assertStatus(r, 201)
+            self.assertBlob(self.srv, "conc/race", data)
+
     def test_same_blob_in_parallel(self):
         data = rand_bytes(1024 * 1024)
         hows = ["post_put", "monolithic", "chunked"] * 6

@@ -514,6 +514,9 @@ class ReferrersTest(BerthTestCase):
         r, refs = self.referrers(s.digest, "application/vnd.e2e.sig")
         self.assertEqual(r.header("OCI-Filters-Applied"), "artifactType")
         self.assertEqual(set(refs), {digest(sig)})
+        r, refs = self.referrers(s.digest, "application%2Fvnd.e2e.sig")  # as Go clients encode it
+        self.assertEqual(r.header("OCI-Filters-Applied"), "artifactType")
+        self.assertEqual(set(refs), {digest(sig)})
         r, refs = self.referrers(s.digest, "application/vnd.e2e.none")
         self.assertEqual(r.header("OCI-Filters-Applied"), "artifactType")
         self.assertEqual(refs, {})
