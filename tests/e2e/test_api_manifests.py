@@ -157,6 +157,20 @@ class ManifestTest(BerthTestCase):
         else:
             self.assertManifest(repo, "t", img.manifest, OCI_MANIFEST)
 
+    def test_media_type_only_in_header(self):
+        # "mediaType" is optional in the body of an OCI manifest/index; the header decides.
+        repo = "m/noctypefield"
+        img = make_image()
+        self.push_blobs(repo, img)
+        m = json.loads(img.manifest)
+        del m["mediaType"]
+        body = json_bytes(m)
+        self.put_ok(repo, "t", body, OCI_MANIFEST)
+        self.assertManifest(repo, "t", body, OCI_MANIFEST)
+        idx = json_bytes({"schemaVersion": 2, "manifests": [descriptor(OCI_MANIFEST, body)]})
+        self.put_ok(repo, "i", idx, OCI_INDEX)
+        self.assertManifest(repo, "i", idx, OCI_INDEX)
+
     def test_push_by_digest_only(self):
         repo = "m/bydigest"
         img = make_image()
