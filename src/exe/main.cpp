@@ -32,20 +32,21 @@ uint64_t raiseFileLimit() {
 }
 
 int serve(const Config& config) {
-  bool ok = false;
-  log::init(log::parseLevel(config.log_level, &ok), /*async=*/true);
-  if (!ok) {
-    std::cerr << "config: log.level: must be debug, info, warn or error\n";
-    return 2;
-  }
-  // Signals are handled by one thread with sigwait; the others never see them. A client
-  // that closes its socket must not kill the process (SIGPIPE).
+  // Signals are handled by one thread with sigwait; every other thread (the logger's
+  // included, so this comes first) has them blocked. A client that closes its socket must
+  // not kill the process (SIGPIPE).
   signal(SIGPIPE, SIG_IGN);
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  bool ok = false;
+  log::init(log::parseLevel(config.log_level, &ok), /*async=*/true);
+  if (!ok) {
+    std::cerr << "config: log.level: must be debug, info, warn or error\n";
+    return 2;
+  }
 
   std::error_code fs_ec;
   std::filesystem::create_directories(config.data_dir, fs_ec);
