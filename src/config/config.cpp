@@ -3,6 +3,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
+#include <fstream>
+#include <sstream>
 #include <set>
 
 namespace berth {
@@ -39,22 +41,48 @@ Status checkKeys(const YAML::Node& node, const std::string& prefix, const std::s
   return {};
 }
 
+Result<Config> parseRoot(const YAML::Node& root, Config c);
+
 }  // namespace
 
 Result<Config> loadConfigFile(const std::string& path, Config c) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return makeError(Code::kInvalidArgument, "config: cannot read " + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto parsed = parseConfig(text.str(), std::move(c));
+  if (!parsed) {
+    auto e = parsed.takeError();
+    constexpr std::string_view kPrefix = "config: ";
+    std::string_view rest = e.message;
+    if (rest.substr(0, kPrefix.size()) == kPrefix) rest.remove_prefix(kPrefix.size());
+    e.message = "config: " + path + ": " + std::string(rest);
+    return e;
+  }
+  return parsed;
+}
+
+Result<Config> parseConfig(std::string_view yaml, Config c) {
   YAML::Node root;
   try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::BadFile&) {
-    return makeError(Code::kInvalidArgument, "config: cannot read " + path);
+    root = YAML::Load(std::string(yaml));
   } catch (const YAML::Exception& e) {
-    return makeError(Code::kInvalidArgument, "config: " + path + ": " + e.what());
+    return makeError(Code::kInvalidArgument, std::string("config: ") + e.what());
   }
   if (root.IsNull()) return c;
+  try {
+    return parseRoot(root, std::move(c));
+  } catch (const YAML::Exception& e) {  // a malformed node shape deep inside
+    return makeError(Code::kInvalidArgument, std::string("config: ") + e.what());
+  }
+}
+
+namespace {
+Result<Config> parseRoot(const YAML::Node& root, Config c) {
   if (auto s = checkKeys(root, "", {"listen", "data", "log", "server", "cache"}); !s) return s.takeError();
   if (root["listen"]) {
     if (auto s = readScalar(root["listen"], "listen", c.listen); !s) return s.takeError();
-    if (auto r = parseListen(c.listen); !r) return r.takeError();
+    if (auto r = parseListen(c.listen); !r) return keyError("listen", "expected HOST:PORT, got '" + c.listen + "'");
   }
   if (root["data"]) {
     if (auto s = readScalar(root["data"], "data", c.data_dir); !s) return s.takeError();
@@ -73,7 +101,9 @@ Result<Config> loadConfigFile(const std::string& path, Config c) {
   if (auto srv = root["server"]) {
     if (auto s = checkKeys(srv, "server.", {"io_threads", "blocking_threads", "max_manifest_bytes",
                                             "max_header_bytes", "header_timeout", "idle_timeout",
-                                            "body_stall_timeout", "max_connections", "shutdown_grace"});
+                                            "body_stall_timeout", "max_connections", "shutdown_grace",
+                                            "max_header_count", "max_target_bytes",
+                                            "max_uploads_per_repository", "max_uploads_per_client"});
         !s)
       return s.takeError();
     if (srv["io_threads"]) { if (auto s = readScalar(srv["io_threads"], "server.io_threads", c.io_threads); !s) return s.takeError(); }
@@ -87,6 +117,10 @@ Result<Config> loadConfigFile(const std::string& path, Config c) {
     if (srv["header_timeout"]) { if (auto s = readSeconds(srv["header_timeout"], "server.header_timeout", c.limits.header_timeout); !s) return s.takeError(); }
     if (srv["idle_timeout"]) { if (auto s = readSeconds(srv["idle_timeout"], "server.idle_timeout", c.limits.idle_timeout); !s) return s.takeError(); }
     if (srv["body_stall_timeout"]) { if (auto s = readSeconds(srv["body_stall_timeout"], "server.body_stall_timeout", c.limits.body_stall_timeout); !s) return s.takeError(); }
+    if (srv["max_header_count"]) { if (auto s = readScalar(srv["max_header_count"], "server.max_header_count", c.limits.max_header_count); !s) return s.takeError(); }
+    if (srv["max_target_bytes"]) { if (auto s = readScalar(srv["max_target_bytes"], "server.max_target_bytes", c.limits.max_target_bytes); !s) return s.takeError(); }
+    if (srv["max_uploads_per_repository"]) { if (auto s = readScalar(srv["max_uploads_per_repository"], "server.max_uploads_per_repository", c.limits.max_uploads_per_repository); !s) return s.takeError(); }
+    if (srv["max_uploads_per_client"]) { if (auto s = readScalar(srv["max_uploads_per_client"], "server.max_uploads_per_client", c.limits.max_uploads_per_client); !s) return s.takeError(); }
     if (srv["shutdown_grace"]) { if (auto s = readSeconds(srv["shutdown_grace"], "server.shutdown_grace", c.shutdown_grace); !s) return s.takeError(); }
   }
   if (auto cache = root["cache"]) {
@@ -95,6 +129,7 @@ Result<Config> loadConfigFile(const std::string& path, Config c) {
   }
   return c;
 }
+}  // namespace
 
 Result<std::pair<std::string, uint16_t>> parseListen(const std::string& listen) {
   auto bad = [&] { return makeError(Code::kInvalidArgument, "listen: expected HOST:PORT, got '" + listen + "'"); };

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "common/result.h"
 
@@ -15,6 +16,10 @@ struct Limits {
   std::chrono::seconds idle_timeout{120};     // keep-alive connection with no request
   std::chrono::seconds body_stall_timeout{60};  // no body bytes for this long: cut
   size_t max_connections = 10000;
+  size_t max_header_count = 100;        // header fields in one request
+  size_t max_target_bytes = 8192;       // request-target (URL) length
+  size_t max_uploads_per_repository = 1000;  // open upload sessions
+  size_t max_uploads_per_client = 64;   // concurrent upload requests from one address
 };
 
 struct Config {
@@ -28,6 +33,9 @@ struct Config {
   std::chrono::seconds shutdown_grace{30};
   Limits limits;
 };
+
+// Parses YAML text over `base` (what loadConfigFile does after reading the file).
+Result<Config> parseConfig(std::string_view yaml, Config base = {});
 
 // Loads YAML from `path` over `base`. Unknown keys and bad values are errors naming the key.
 Result<Config> loadConfigFile(const std::string& path, Config base = {});
