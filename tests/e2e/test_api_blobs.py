@@ -541,6 +541,57 @@ class MountTest(BerthTestCase):
         self.assertBlob(self.srv, "mnt/dst7", data)
 
 
+class ClientAbortTest(BerthTestCase):
+    """A client that dies mid-body leaves nothing visible and a session it can resume."""
+
+    def send_partial(self, method, path, total, data, headers=()):
+        import socket
+        s = socket.create_connection((self.srv.host, self.srv.port), timeout=10)
+        head = "%s %s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n" % (method, path, total)
+        head += "".join("%s: %s\r\n" % h for h in headers) + "\r\n"
+        s.sendall(head.encode() + data)
+        time.sleep(0.3)
+        s.close()
+        time.sleep(0.3)
+
+    def test_abort_mid_patch_then_resume(self):
+        data = rand_bytes(3 * 1024 * 1024)
+        loc = start_upload(self.srv, "abort/patch")
+        r = self.srv.request("PATCH", loc, body=data[:1024 * 1024], headers={
+            "Content-Type": "application/octet-stream", "Content-Range": "0-%d" % (1024 * 1024 - 1)})
+        self.assertStatus(r, 202)
+        loc = location_path(r.header("Location"))
+        sent = 700000
+        self.send_partial("PATCH", loc, 2 * 1024 * 1024, data[1024 * 1024:1024 * 1024 + sent],
+                          [("Content-Type", "application/octet-stream"),
+                           ("Content-Range", "%d-%d" % (1024 * 1024, 3 * 1024 * 1024 - 1))])
+        st = self.srv.get(loc)
+        self.assertStatus(st, 204)
+        end = int(st.header("Range").split("-")[1])
+        self.assertGreaterEqual(end + 1, 1024 * 1024)
+        self.assertLessEqual(end + 1, 1024 * 1024 + sent)
+        off = end + 1
+        r = self.srv.request("PATCH", loc, body=data[off:], headers={
+            "Content-Type": "application/octet-stream", "Content-Range": "%d-%d" % (off, len(data) - 1)})
+        self.assertStatus(r, 202)
+        r = self.srv.request("PUT", add_query(location_path(r.header("Location")), digest=digest(data)))
+        self.assertStatus(r, 201)
+        self.assertBlob(self.srv, "abort/patch", data)
+
+    def test_abort_mid_monolithic_put(self):
+        data = rand_bytes(2 * 1024 * 1024)
+        d = digest(data)
+        loc = start_upload(self.srv, "abort/put")
+        self.send_partial("PUT", add_query(loc, digest=d), len(data), data[:500000],
+                          [("Content-Type", "application/octet-stream")])
+        self.send_partial("POST", "/v2/abort/put/blobs/uploads/?digest=%s" % d, len(data), data[:900000],
+                          [("Content-Type", "application/octet-stream")])
+        self.assertError(self.srv.get("/v2/abort/put/blobs/%s" % d), 404, "BLOB_UNKNOWN")
+        self.assertStatus(self.srv.head("/v2/abort/put/blobs/%s" % d), 404)
+        push_blob(self.srv, "abort/put", data)
+        self.assertBlob(self.srv, "abort/put", data)
+
+
 class ConcurrencyTest(BerthTestCase):
     def test_racing_patches_on_one_session(self):
         for attempt in range(5):

@@ -75,6 +75,40 @@ class BaseTest(BerthTestCase):
         self.srv.assert_alive()
         self.assertStatus(self.srv.get("/v2/"), 200)
 
+    SMUGGLED = b"GET /v2/_catalog HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+
+    def test_request_smuggling_shapes_rejected(self):
+        # RFC 9112 6.3: Content-Length with Transfer-Encoding, several Content-Lengths, or a
+        # Transfer-Encoding whose final coding is not chunked: 400 and close. What follows
+        # must never be served as a request of its own.
+        for req in (b"POST /v2/x/blobs/uploads/ HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                    b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+                    b"GET /v2/ HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\nabcde",
+                    b"POST /v2/x/blobs/uploads/ HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",
+                    b"GET /v2/ HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity\r\n\r\n",
+                    b"POST /v2/x/blobs/uploads/ HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\n"):
+            raw = self.srv.raw(req + self.SMUGGLED, timeout=5)
+            self.assertEqual(raw.count(b"HTTP/1."), 1, "the bytes after the request were served as "
+                             "a request of their own: %r -> %r" % (req, raw))
+            self.assertRegex(raw.split(b"\r\n")[0], rb"^HTTP/1\.[01] 400", req)
+        self.srv.assert_alive()
+
+    def test_unknown_transfer_coding(self):
+        # A coding the server does not implement, chunked last: 501 (RFC 9112 6.1 SHOULD), or
+        # at the very least nothing after it is served.
+        req = (b"POST /v2/x/blobs/uploads/ HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n"
+               b"\r\n0\r\n\r\n")
+        raw = self.srv.raw(req + self.SMUGGLED, timeout=5)
+        self.assertEqual(raw.count(b"HTTP/1."), 1, raw)
+        self.assertRegex(raw.split(b"\r\n")[0], rb"^HTTP/1\.[01] (400|501)", raw)
+
+    def test_very_long_url(self):
+        raw = self.srv.raw(b"GET /v2/" + b"a/" * 50000 + b"tags/list HTTP/1.1\r\nHost: x\r\n"
+                           b"Connection: close\r\n\r\n", timeout=5)
+        if raw:
+            self.assertRegex(raw.split(b"\r\n")[0], rb"^HTTP/1\.[01] (400|404|414|431)")
+        self.srv.assert_alive()
+
     def test_huge_header(self):
         raw = self.srv.raw(b"GET /v2/ HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 200000 + b"\r\n\r\n",
                            timeout=5)
