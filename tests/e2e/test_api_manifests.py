@@ -200,6 +200,25 @@ class ManifestTest(BerthTestCase):
         self.assertManifest(repo, "t", b.manifest, OCI_MANIFEST)
         self.assertManifest(repo, a.digest, a.manifest, OCI_MANIFEST)
 
+    def test_reads_follow_writes(self):
+        # Every read before a write, so a cache that is not invalidated is caught.
+        repo = "m/coherent"
+        a = push_image(self.srv, repo, "t")
+        for _ in range(3):
+            self.assertManifest(repo, "t", a.manifest, OCI_MANIFEST)
+        b = push_image(self.srv, repo, "t")
+        self.assertManifest(repo, "t", b.manifest, OCI_MANIFEST)
+        self.assertStatus(self.srv.delete(self.mpath(repo, "t")), 202)
+        self.assertError(self.getm(repo, "t"), 404, "MANIFEST_UNKNOWN")
+        self.assertStatus(self.getm(repo, "t", "HEAD"), 404)
+        self.assertManifest(repo, b.digest, b.manifest, OCI_MANIFEST)
+        self.assertStatus(self.srv.delete(self.mpath(repo, b.digest)), 202)
+        self.assertError(self.getm(repo, b.digest), 404, "MANIFEST_UNKNOWN")
+        self.assertStatus(self.getm(repo, b.digest, "HEAD"), 404)
+        push_manifest(self.srv, repo, "again", b.manifest, OCI_MANIFEST)
+        self.assertManifest(repo, b.digest, b.manifest, OCI_MANIFEST)
+        self.assertManifest(repo, "again", b.manifest, OCI_MANIFEST)
+
     def test_same_manifest_twice(self):
         repo = "m/twice"
         a = push_image(self.srv, repo, "one")
