@@ -6,10 +6,9 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from berthtest import (ACCEPT_MANIFESTS, OCI_MANIFEST, BerthTestCase, Server, add_query,  # noqa: E402
+from berthtest import (ACCEPT_MANIFESTS, OCI_MANIFEST, BerthTestCase, add_query,  # noqa: E402
                        digest, location_path, main, make_image, parse_link_next, push_blob,
                        push_image, push_manifest, rand_bytes)
 
