@@ -75,9 +75,18 @@ Task<void> Api::handle(Exchange& ex) {
       if (!allow({http::verb::get, http::verb::head})) co_return co_await notAllowed();
       co_return co_await ex.send(jsonResponse(http::status::ok, "{}"));
     case RouteKind::kHealthz:
-    case RouteKind::kReadyz:
+      // Liveness: answering at all is the signal.
       if (!allow({http::verb::get, http::verb::head})) co_return co_await notAllowed();
       co_return co_await ex.send(jsonResponse(http::status::ok, "{\"status\":\"ok\"}"));
+    case RouteKind::kReadyz: {
+      if (!allow({http::verb::get, http::verb::head})) co_return co_await notAllowed();
+      auto h = co_await ex.blocking([&] { return registry_.health(); });
+      boost::json::object checks{{"storage", h.storage}, {"metadata", h.metadata}};
+      if (h.available_bytes) checks["storage_available_bytes"] = *h.available_bytes;
+      boost::json::object body{{"status", h.ready ? "ok" : "unavailable"}, {"checks", std::move(checks)}};
+      co_return co_await ex.send(jsonResponse(h.ready ? http::status::ok : http::status::service_unavailable,
+                                              boost::json::serialize(body)));
+    }
     case RouteKind::kCatalog:
       if (!allow({http::verb::get})) co_return co_await notAllowed();
       co_return co_await catalog(ex, *query);

@@ -96,6 +96,12 @@ Task<void> Api::uploadStart(Exchange& ex, const Route& route, const QueryParams&
     if (!d) co_return co_await ex.sendError(d.error());
     digest = *d;
   }
+  std::optional<registry::UploadSlot> slot;
+  if (digest) {
+    auto acquired = registry_.acquireUploadSlot(ex.remoteAddress());
+    if (!acquired) co_return co_await ex.sendError(acquired.error());
+    slot.emplace(std::move(*acquired));
+  }
   auto rec = co_await ex.blocking([&] { return registry_.startUpload(route.name); });
   if (!rec) co_return co_await ex.sendError(rec.error());
   if (!digest) {
@@ -143,6 +149,8 @@ Task<void> Api::upload(Exchange& ex, const Route& route, const QueryParams& q) {
     if (!r) co_return co_await ex.sendError(makeError(Code::kRangeInvalid, r.error().message));
     range = *r;
   }
+  auto slot = registry_.acquireUploadSlot(ex.remoteAddress());
+  if (!slot) co_return co_await ex.sendError(slot.error());
   auto alg = digest ? digest->algorithm() : oci::DigestAlgorithm::kSha256;
   auto stream = co_await ex.blocking([&] { return registry_.beginAppend(route.name, id, alg); });
   if (!stream) co_return co_await ex.sendError(stream.error());

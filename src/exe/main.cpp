@@ -64,8 +64,12 @@ int serve(const Config& config) {
     log::error("cannot open metadata store", {{"data", config.data_dir}, {"error", meta.error().message}});
     return 1;
   }
-  registry::Registry registry(std::move(*blobs), std::move(*meta),
-                              registry::RegistryOptions{config.manifest_cache_bytes, config.limits.max_manifest_bytes});
+  registry::RegistryOptions options;
+  options.manifest_cache_bytes = config.manifest_cache_bytes;
+  options.max_manifest_bytes = config.limits.max_manifest_bytes;
+  options.max_uploads_per_repository = config.limits.max_uploads_per_repository;
+  options.max_uploads_per_client = config.limits.max_uploads_per_client;
+  registry::Registry registry(std::move(*blobs), std::move(*meta), options);
   api::Api api(registry);
   server::HttpServer server(config, [&api](server::Exchange& ex) { return api.handle(ex); });
   if (auto s = server.bind(); !s) {
@@ -119,6 +123,10 @@ int main(int argc, char** argv) {
       "  server.max_header_bytes     request header size limit (default 16384)\n"
       "  server.max_connections      concurrent connections; beyond: 503 + Retry-After (default 10000)\n"
       "  server.shutdown_grace       seconds SIGTERM waits for in-flight requests (default 30)\n"
+      "  server.max_header_count     header fields per request (default 100)\n"
+      "  server.max_target_bytes     request URL length (default 8192)\n"
+      "  server.max_uploads_per_repository  open upload sessions per repository (default 1000)\n"
+      "  server.max_uploads_per_client      concurrent upload requests per client address (default 64)\n"
       "  cache.manifest_bytes        in-memory manifest cache size (default 64 MiB)\n"
       "Signals: SIGTERM/SIGINT drain in-flight requests and exit 0.");
   auto* version_cmd = app.add_subcommand("version", "Print the version");

@@ -77,6 +77,8 @@ class MetaStore {
   // Records a new acknowledged offset; kBlobUploadUnknown if gone.
   virtual Status updateUpload(std::string_view id, uint64_t offset, int64_t now) = 0;
   virtual Status deleteUpload(std::string_view id) = 0;  // ok if absent
+  // Open upload sessions of the repository.
+  virtual Result<uint64_t> countUploads(std::string_view repository) = 0;
   // Finishes an upload in one transaction: links the blob into the upload's repository
   // and deletes the session. kBlobUploadUnknown if the session is gone.
   virtual Status completeUpload(std::string_view id, const oci::Digest& digest,

@@ -33,6 +33,7 @@ Status UploadStream::write(std::string_view data) {
   if (failed_) return makeError(Code::kBlobUploadInvalid, "upload stream already failed");
   if (auto s = writer_->write(data); !s) {
     failed_ = true;
+    failure_ = s.code();
     return s;
   }
   if (hasher_) hasher_->update(data);
@@ -68,18 +69,47 @@ Result<uint64_t> Registry::mountBlob(const std::string& repository, const oci::D
   auto size = from ? meta_->repositoryBlob(*from, digest) : meta_->anyBlob(digest);
   if (!size) return size;
   if (auto stat = blobs_->stat(digest); !stat) return stat.takeError();
-  if (auto s = meta_->linkBlob(repository, digest, *size); !s) return s.takeError();
+  if (auto s = noteWrite(meta_->linkBlob(repository, digest, *size)); !s) return s.takeError();
   return size;
 }
 
 // ---------------------------------------------------------------- uploads
 
+UploadSlot::~UploadSlot() {
+  if (registry_) registry_->releaseUploadSlot(client_);
+}
+
+Result<UploadSlot> Registry::acquireUploadSlot(const std::string& client) {
+  std::lock_guard lock(slots_mu_);
+  auto& n = upload_slots_[client];
+  if (n >= options_.max_uploads_per_client) {
+    return makeError(Code::kTooManyRequests, "too many concurrent uploads from " + client + " (limit " +
+                                                 std::to_string(options_.max_uploads_per_client) + ")");
+  }
+  ++n;
+  return UploadSlot(this, client);
+}
+
+void Registry::releaseUploadSlot(const std::string& client) {
+  std::lock_guard lock(slots_mu_);
+  auto it = upload_slots_.find(client);
+  if (it != upload_slots_.end() && --it->second == 0) upload_slots_.erase(it);
+}
+
 Result<meta::UploadRecord> Registry::startUpload(const std::string& repository) {
+  auto open = meta_->countUploads(repository);
+  if (!open) return open.takeError();
+  if (*open >= options_.max_uploads_per_repository) {
+    return makeError(Code::kTooManyRequests, "repository " + repository + " has " + std::to_string(*open) +
+                                                 " open upload sessions (limit " +
+                                                 std::to_string(options_.max_uploads_per_repository) +
+                                                 "); finish or cancel some");
+  }
   meta::UploadRecord rec;
   rec.id = newUploadId();
   rec.repository = repository;
   rec.created_at = rec.updated_at = unixNow();
-  if (auto s = meta_->createUpload(rec); !s) return s.takeError();
+  if (auto s = noteWrite(meta_->createUpload(rec)); !s) return s.takeError();
   return rec;
 }
 
@@ -152,14 +182,22 @@ Result<uint64_t> Registry::endAppend(std::unique_ptr<UploadStream> stream) {
   if (stream->failed_) s = makeError(Code::kBlobUploadInvalid, "upload data could not be stored");
   if (s) s = stream->writer_->sync();
   if (s) s = meta_->updateUpload(stream->id_, stream->offset_, unixNow());
+  if (stream->failed_ && stream->failure_ == Code::kStorageFull) {
+    s = makeError(Code::kStorageFull, "storage is full; the chunk was not stored");
+  }
+  (void)noteWrite(s);
   stream->writer_.reset();
+  if (!s) (void)blobs_->openUpload(stream->id_, stream->start_offset_);  // drop the unacknowledged bytes
   releaseLive(stream->id_, *stream, s.ok());
   if (!s) return s.takeError();
   return stream->offset_;
 }
 
 void Registry::abortAppend(std::unique_ptr<UploadStream> stream) {
+  if (stream->failed_) (void)noteWrite(Status(makeError(stream->failure_, "")));
   stream->writer_.reset();
+  // Free the unacknowledged bytes now (they would be cut at the next append anyway).
+  (void)blobs_->openUpload(stream->id_, stream->start_offset_);
   releaseLive(stream->id_, *stream, false);
 }
 
@@ -170,7 +208,13 @@ Result<uint64_t> Registry::finishUpload(std::unique_ptr<UploadStream> stream, co
     releaseLive(id, *stream, false);
     return e;
   };
-  if (stream->failed_) return fail(makeError(Code::kBlobUploadInvalid, "upload data could not be stored"));
+  if (stream->failed_) {
+    if (stream->failure_ == Code::kStorageFull) {
+      (void)noteWrite(Status(makeError(Code::kStorageFull, "")));
+      return fail(makeError(Code::kStorageFull, "storage is full; the upload was not stored"));
+    }
+    return fail(makeError(Code::kBlobUploadInvalid, "upload data could not be stored"));
+  }
   stream->writer_.reset();
   oci::Digest computed;
   if (stream->hasher_ && stream->hasher_->algorithm() == digest.algorithm()) {
@@ -189,8 +233,8 @@ Result<uint64_t> Registry::finishUpload(std::unique_ptr<UploadStream> stream, co
                                                                      {"computed", computed.str()}})));
   }
   // The blob is made durable before the metadata row that references it commits.
-  if (auto s = blobs_->commitUpload(id, digest); !s) return fail(s.takeError());
-  if (auto s = meta_->completeUpload(id, digest, size); !s) return fail(s.takeError());
+  if (auto s = noteWrite(blobs_->commitUpload(id, digest)); !s) return fail(s.takeError());
+  if (auto s = noteWrite(meta_->completeUpload(id, digest, size)); !s) return fail(s.takeError());
   releaseLive(id, *stream, false);
   return size;
 }
@@ -224,7 +268,7 @@ Result<PutManifestResult> Registry::putManifest(const std::string& repository, c
   if (!ref.isDigest()) req.tag = ref.tag();
   req.annotations_json = parsed->annotations_json;
   req.manifest.bytes = std::move(bytes);
-  auto s = meta_->putManifest(req);
+  auto s = noteWrite(meta_->putManifest(req));
   cache_.invalidate(repository);
   if (!s) return s.takeError();
   return PutManifestResult{digest, req.subject};
@@ -259,6 +303,23 @@ Status Registry::deleteManifest(const std::string& repository, const oci::Refere
   auto s = ref.isDigest() ? meta_->deleteManifest(repository, ref.digest()) : meta_->deleteTag(repository, ref.tag());
   cache_.invalidate(repository);
   return s;
+}
+
+Health Registry::health() {
+  Health h;
+  h.available_bytes = blobs_->availableBytes();
+  if (storage_full_.load(std::memory_order_relaxed)) {
+    h.ready = false;
+    h.storage = "full: the last write ran out of space";
+  } else if (h.available_bytes && *h.available_bytes < options_.min_free_bytes) {
+    h.ready = false;
+    h.storage = "full: " + std::to_string(*h.available_bytes) + " bytes free";
+  }
+  if (auto probe = meta_->repositoryExists("readiness/probe"); !probe) {
+    h.ready = false;
+    h.metadata = "unavailable: " + probe.error().message;
+  }
+  return h;
 }
 
 // ---------------------------------------------------------------- listings

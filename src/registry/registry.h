@@ -2,12 +2,14 @@
 // Registry: the service behind the distribution API. Handlers parse HTTP, call this and map
 // the Result. Methods block (disk, database): the server runs them off the I/O threads,
 // except the cache lookups and the UploadStream appends, which are cheap.
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "common/result.h"
@@ -23,6 +25,34 @@ namespace berth::registry {
 struct RegistryOptions {
   size_t manifest_cache_bytes = 64 * 1024 * 1024;
   size_t max_manifest_bytes = oci::kMaxManifestSize;
+  size_t max_uploads_per_repository = 1000;  // open sessions
+  size_t max_uploads_per_client = 64;        // concurrent upload requests per address
+  uint64_t min_free_bytes = 1024 * 1024;     // below this the registry is not ready
+};
+
+// Readiness as /readyz reports it.
+struct Health {
+  bool ready = true;
+  std::string storage = "ok";   // "ok", or what is wrong
+  std::string metadata = "ok";
+  std::optional<uint64_t> available_bytes;
+};
+
+class Registry;
+
+// A slot for one upload request of a client; released on destruction.
+class UploadSlot {
+ public:
+  UploadSlot(Registry* registry, std::string client) : registry_(registry), client_(std::move(client)) {}
+  UploadSlot(UploadSlot&& o) noexcept : registry_(std::exchange(o.registry_, nullptr)), client_(std::move(o.client_)) {}
+  UploadSlot(const UploadSlot&) = delete;
+  UploadSlot& operator=(const UploadSlot&) = delete;
+  UploadSlot& operator=(UploadSlot&&) = delete;
+  ~UploadSlot();
+
+ private:
+  Registry* registry_;
+  std::string client_;
 };
 
 // An upload being appended to by one request. Created by Registry::beginAppend, finished by
@@ -43,6 +73,7 @@ class UploadStream {
   std::unique_ptr<storage::UploadWriter> writer_;
   std::optional<oci::Hasher> hasher_;  // valid only when it covers bytes [0, offset_)
   bool failed_ = false;
+  Code failure_ = Code::kInternal;  // why write() failed
 };
 
 struct PutManifestResult {
@@ -68,6 +99,10 @@ class Registry {
                              const std::optional<std::string>& from);
 
   // --- uploads ---
+  // kTooManyRequests when the client already has max_uploads_per_client upload requests
+  // in flight.
+  Result<UploadSlot> acquireUploadSlot(const std::string& client);
+  // kTooManyRequests when the repository has max_uploads_per_repository open sessions.
   Result<meta::UploadRecord> startUpload(const std::string& repository);
   Result<meta::UploadRecord> getUpload(const std::string& repository, const std::string& id);
   Status cancelUpload(const std::string& repository, const std::string& id);
@@ -101,6 +136,10 @@ class Registry {
   Result<std::string> referrers(const std::string& repository, const oci::Digest& subject,
                                 std::string_view artifact_type);
 
+  // Readiness: free space, whether the last write ran out of space, and whether the
+  // metadata store answers. Blocks briefly (one statvfs, one read).
+  Health health();
+
   const ManifestCache& manifestCache() const { return cache_; }
   storage::BlobStore& blobStore() { return *blobs_; }
   meta::MetaStore& metaStore() { return *meta_; }
@@ -112,6 +151,15 @@ class Registry {
     std::optional<oci::Hasher> hasher;
   };
   void releaseLive(const std::string& id, UploadStream& stream, bool keep_hasher);
+  // Remembers whether storage ran out of space, for readiness; passes `r` through.
+  template <class R>
+  R noteWrite(R r) {
+    if (!r.ok() && r.code() == Code::kStorageFull) storage_full_.store(true, std::memory_order_relaxed);
+    else if (r.ok()) storage_full_.store(false, std::memory_order_relaxed);
+    return r;
+  }
+  friend class UploadSlot;
+  void releaseUploadSlot(const std::string& client);
 
   std::shared_ptr<storage::BlobStore> blobs_;
   std::shared_ptr<meta::MetaStore> meta_;
@@ -119,6 +167,9 @@ class Registry {
   ManifestCache cache_;
   std::mutex live_mu_;  // guards live_ (upload sessions being appended; short sections)
   std::unordered_map<std::string, LiveUpload> live_;
+  std::atomic<bool> storage_full_{false};
+  std::mutex slots_mu_;  // guards upload_slots_
+  std::unordered_map<std::string, size_t> upload_slots_;
 };
 
 int64_t unixNow();

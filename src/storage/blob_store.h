@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -73,6 +74,8 @@ class BlobStore {
   virtual Status remove(const oci::Digest& digest) = 0;
   // Calls fn for every stored blob (for GC and tests); order unspecified.
   virtual Status list(const std::function<void(const oci::Digest&, uint64_t size)>& fn) = 0;
+  // Bytes still free for new blobs, when the store can tell (readiness checks).
+  virtual std::optional<uint64_t> availableBytes() { return std::nullopt; }
 };
 
 }  // namespace berth::storage

@@ -82,6 +82,7 @@ CREATE TABLE uploads (
   updated_at    INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX uploads_by_updated ON uploads(updated_at);
+CREATE INDEX uploads_by_repository ON uploads(repository);
 )sql";
 
 struct Migration {
@@ -568,6 +569,16 @@ Status SqliteMetaStore::updateUpload(std::string_view id, uint64_t offset, int64
 Status SqliteMetaStore::deleteUpload(std::string_view id) {
   return write([&](Connection& c) -> Status {
     return sqlite_detail::execute(c, "DELETE FROM uploads WHERE id = ?", id);
+  });
+}
+
+Result<uint64_t> SqliteMetaStore::countUploads(std::string_view repository) {
+  return read([&](Connection& c) -> Result<uint64_t> {
+    auto stmt = c.prepare("SELECT COUNT(*) FROM uploads WHERE repository = ?");
+    if (!stmt) return stmt.takeError();
+    auto row = stmt->bind(repository).step();
+    if (!row) return row.takeError();
+    return *row ? stmt->uint64(0) : 0;
   });
 }
 

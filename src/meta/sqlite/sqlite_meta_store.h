@@ -44,6 +44,7 @@ class SqliteMetaStore : public MetaStore {
   Result<UploadRecord> getUpload(std::string_view id) override;
   Status updateUpload(std::string_view id, uint64_t offset, int64_t now) override;
   Status deleteUpload(std::string_view id) override;
+  Result<uint64_t> countUploads(std::string_view repository) override;
   Status completeUpload(std::string_view id, const oci::Digest& digest, uint64_t size) override;
 
   Status putManifest(const PutManifestRequest& req) override;

@@ -1,5 +1,7 @@
 #include "storage/filesystem/fs_blob_store.h"
 
+#include <sys/statvfs.h>
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -508,6 +510,12 @@ Status FsBlobStore::list(const std::function<void(const oci::Digest&, uint64_t s
     }
   }
   return okStatus();
+}
+
+std::optional<uint64_t> FsBlobStore::availableBytes() {
+  struct statvfs st {};
+  if (::statvfs(root_.c_str(), &st) != 0) return std::nullopt;
+  return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
 }
 
 }  // namespace berth::storage

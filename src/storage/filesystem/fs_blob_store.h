@@ -32,6 +32,7 @@ class FsBlobStore : public BlobStore {
   Result<std::unique_ptr<BlobReader>> open(const oci::Digest& digest) override;
   Status remove(const oci::Digest& digest) override;
   Status list(const std::function<void(const oci::Digest&, uint64_t size)>& fn) override;
+  std::optional<uint64_t> availableBytes() override;
 
   const std::string& root() const { return root_; }
 

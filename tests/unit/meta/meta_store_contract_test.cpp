@@ -196,6 +196,22 @@ TEST_P(MetaStoreContract, UploadLifecycle) {
   EXPECT_CODE(store().updateUpload("u1", 1, 1), Code::kBlobUploadUnknown);
 }
 
+TEST_P(MetaStoreContract, CountUploadsPerRepository) {
+  auto count = [&](std::string_view repo) {
+    auto n = store().countUploads(repo);
+    EXPECT_TRUE(n.ok());
+    return n.ok() ? *n : ~uint64_t{0};
+  };
+  EXPECT_EQ(count("a"), 0u);
+  ASSERT_OK(store().createUpload(UploadRecord{"u1", "a", 0, 1, 1}));
+  ASSERT_OK(store().createUpload(UploadRecord{"u2", "a", 0, 1, 1}));
+  ASSERT_OK(store().createUpload(UploadRecord{"u3", "a/b", 0, 1, 1}));
+  EXPECT_EQ(count("a"), 2u);
+  EXPECT_EQ(count("a/b"), 1u);
+  ASSERT_OK(store().deleteUpload("u1"));
+  EXPECT_EQ(count("a"), 1u);
+}
+
 TEST_P(MetaStoreContract, CompleteUploadLinksBlobAndEndsSession) {
   const auto blob = digest("layer bytes");
   EXPECT_CODE(store().completeUpload("u1", blob, 11), Code::kBlobUploadUnknown);
