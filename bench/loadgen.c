@@ -6,11 +6,12 @@
  * many-connections test we want per-connection success ("did each of the 1000
  * connections get its manifest AND its blob?"), which wrk does not report.
  *
- * Usage: loadgen [-t THREADS] [-c CONNS] [-d MAX_SECONDS] [-r ROUNDS] [-m METHOD]
+ * Usage: loadgen [-t THREADS] [-c CONNS] [-d MAX_SECONDS] [-r ROUNDS [-s MIN_SECONDS]] [-m METHOD]
  *                [-H 'Name: value']... PORT PATH [PATH...]
  *   Each connection sends PATH1, PATH2, ... PATHn, PATH1, ... (one "round" = all
  *   paths once, in order), one request at a time (no pipelining). With -r R each
- *   connection stops after R rounds; otherwise it runs until MAX_SECONDS.
+ *   connection stops after R good rounds (but not before MIN_SECONDS with -s);
+ *   otherwise it runs until MAX_SECONDS.
  *   Bodies are skipped (Content-Length or chunked). Only connects to 127.0.0.1.
  *
  * Prints one JSON object on stdout. errors.status counts HTTP status > 399 (as wrk);
@@ -68,7 +69,7 @@ typedef struct {
 static int g_port, g_npaths, g_rounds, g_head;
 static char *g_req[MAXPATHS];
 static size_t g_reqlen[MAXPATHS];
-static uint64_t g_deadline;
+static uint64_t g_deadline, g_min_end;
 
 static uint64_t now_us(void) {
     struct timespec ts;
@@ -164,7 +165,7 @@ static int response_done(thr_t *t, int ep, conn_t *c) {
             t->rounds_ok++;
         }
         c->round_bad = 0;
-        if (g_rounds && c->rounds_ok + 0 >= (uint64_t)g_rounds) c->done = 1;
+        if (g_rounds && c->rounds_ok >= (uint64_t)g_rounds && now_us() >= g_min_end) c->done = 1;
     }
     c->sent = c->hlen = c->llen = 0;
     c->state = ST_HDR;
@@ -356,20 +357,21 @@ static int cmp_u32(const void *a, const void *b) {
 }
 
 static void usage(void) {
-    fprintf(stderr, "usage: loadgen [-t T] [-c C] [-d MAXSEC] [-r ROUNDS] [-m GET|HEAD] [-H hdr]... PORT PATH [PATH...]\n");
+    fprintf(stderr, "usage: loadgen [-t T] [-c C] [-d MAXSEC] [-r ROUNDS] [-s MINSEC] [-m GET|HEAD] [-H hdr]... PORT PATH [PATH...]\n");
     exit(2);
 }
 
 int main(int argc, char **argv) {
-    int threads = 2, conns = 32, secs = 10, opt;
+    int threads = 2, conns = 32, secs = 10, min_secs = 0, opt;
     const char *method = "GET";
     char hdrs[2048] = "";
-    while ((opt = getopt(argc, argv, "t:c:d:r:m:H:")) != -1) {
+    while ((opt = getopt(argc, argv, "t:c:d:s:r:m:H:")) != -1) {
         switch (opt) {
         case 't': threads = atoi(optarg); break;
         case 'c': conns = atoi(optarg); break;
         case 'd': secs = atoi(optarg); break;
         case 'r': g_rounds = atoi(optarg); break;
+        case 's': min_secs = atoi(optarg); break;
         case 'm': method = optarg; break;
         case 'H':
             if (strlen(hdrs) + strlen(optarg) + 3 < sizeof hdrs) { strcat(hdrs, optarg); strcat(hdrs, "\r\n"); }
@@ -378,7 +380,7 @@ int main(int argc, char **argv) {
         }
     }
     g_npaths = argc - optind - 1;
-    if (g_npaths < 1 || g_npaths > MAXPATHS || threads < 1 || conns < threads || secs < 1 || secs > 600 || g_rounds < 0)
+    if (g_npaths < 1 || g_npaths > MAXPATHS || threads < 1 || conns < threads || secs < 1 || secs > 600 || g_rounds < 0 || min_secs < 0 || min_secs > secs)
         usage();
     g_port = atoi(argv[optind]);
     g_head = strcmp(method, "HEAD") == 0;
@@ -389,6 +391,7 @@ int main(int argc, char **argv) {
     }
     uint64_t start = now_us();
     g_deadline = start + (uint64_t)secs * 1000000u;
+    g_min_end = start + (uint64_t)min_secs * 1000000u;
     thr_t *ts = calloc((size_t)threads, sizeof *ts);
     for (int i = 0; i < threads; i++) {
         ts[i].nconns = conns / threads + (i < conns % threads);
@@ -414,12 +417,12 @@ int main(int argc, char **argv) {
     }
     qsort(all, s.nlat, sizeof *all, cmp_u32);
 #define PCT(p) (s.nlat ? all[(size_t)((double)(s.nlat - 1) * (p))] : 0)
-    printf("{\"tool\":\"loadgen\",\"method\":\"%s\",\"paths\":%d,\"conns\":%d,\"rounds_per_conn\":%d,"
+    printf("{\"tool\":\"loadgen\",\"method\":\"%s\",\"paths\":%d,\"conns\":%d,\"rounds_per_conn\":%d,\"min_s\":%d,"
            "\"duration_s\":%.3f,\"requests\":%llu,\"rps\":%.1f,\"bytes\":%llu,"
            "\"errors\":{\"status\":%llu,\"connect\":%llu,\"read\":%llu,\"write\":%llu,\"timeout\":%llu,\"proto\":%llu},"
            "\"non2xx\":%llu,\"reconnects\":%llu,\"rounds_ok\":%llu,\"conns_ok\":%llu,"
            "\"lat_us\":{\"p50\":%u,\"p99\":%u,\"max\":%u}}\n",
-           method, g_npaths, conns, g_rounds, dur, (unsigned long long)s.requests, (double)s.requests / dur,
+           method, g_npaths, conns, g_rounds, min_secs, dur, (unsigned long long)s.requests, (double)s.requests / dur,
            (unsigned long long)s.bytes, (unsigned long long)s.status_err, (unsigned long long)s.connect_err,
            (unsigned long long)s.read_err, (unsigned long long)s.write_err, (unsigned long long)s.timeout_err,
            (unsigned long long)s.proto_err, (unsigned long long)s.non2xx, (unsigned long long)s.reconnects,

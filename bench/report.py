@@ -16,8 +16,8 @@ ROWS = [
     ("blob_get_1mib", "blob GET 1 MiB, c16", "up"),
     ("blob_get_big", "blob GET {big} MiB, 1 conn", "up"),
     ("blob_push_big", "blob push {big} MiB, best of 3", "up"),
-    ("c1000_ok", "{c1000} conns x{rounds} (man+blob): conns fully served", "up"),
-    ("c1000_mixed", "{c1000} conns x{rounds} (man+blob): req/s", "up"),
+    ("c1000_ok", "{c1000} conns: conns served >={rounds} rounds", "up"),
+    ("c1000_mixed", "{c1000} conns (man+blob): req/s", "up"),
     ("c1000_peak_rss", "{c1000} conns: peak RSS", "down"),
     ("listing_seed_repos", "seed {repos} repos (mount+PUT)", "up"),
     ("listing_seed_tags", "seed {tags} tags (PUT)", "up"),
@@ -110,7 +110,8 @@ def main(jsonl, out_json, meta):
       ("QUICK" if meta.get("quick") else "FULL", meta.get("cores")))
     p("load average before/after: %s / %s (anything else running skews the figures)" %
       (meta.get("loadavg_start"), meta.get("loadavg_end")))
-    p("Berth: %s  [%s]" % (meta.get("berth_binary") or "-", meta.get("berth_status")))
+    p("Berth: %s %s [%s]; logging: %s" % (meta.get("berth_binary") or "-", meta.get("berth_version") or "",
+                                           meta.get("berth_status"), meta.get("berth_logging")))
     p("distribution: %s; %s" % (meta.get("distribution"), meta.get("distribution_config")))
     p("nginx: %s; %s" % (meta.get("nginx"), meta.get("nginx_config")))
     p()
@@ -119,6 +120,11 @@ def main(jsonl, out_json, meta):
                     for j, c in enumerate(row)).rstrip())
         if i == 0:
             p("  ".join("-" * w for w in widths))
+    allnotes = [(r["label"], n) for r in rows_out for n in r["notes"]]
+    if allnotes:
+        p()
+        for label, n in allnotes:
+            p("note: %s: %s" % (label, n))
     p()
     p("Ratios are Berth/other of the raw figures: for 'higher' rows >1 means Berth is better, "
       "for 'lower' rows (RSS) <1 means Berth is better. '!!' = a row with errors.")

@@ -134,29 +134,53 @@ EOF
   fi
 }
 
-start_berth() {
-  BERTH_STATUS="not run (no binary given)"
-  [[ -z $BERTH ]] && return
-  if [[ ! -x $BERTH ]]; then BERTH_STATUS="not run ($BERTH missing)"; log "$BERTH_STATUS"; return; fi
-  local d=$TMP/berth
-  mkdir -p "$d/data"
+launch_berth() {  # [CONFIG]; sets PID[berth], returns 0 when it serves /v2/
+  local d=$TMP/berth i
+  rm -rf "$d/data"; mkdir -p "$d/data"
   BERTH_PORT=$(free_port)
-  "$BERTH" serve --listen "127.0.0.1:$BERTH_PORT" --data "$d/data" 2>"$d/log" >"$d/stdout" &
+  if [[ -n ${1:-} ]]; then
+    "$d/berth" serve --config "$1" --listen "127.0.0.1:$BERTH_PORT" --data "$d/data" 2>"$d/log" >"$d/stdout" &
+  else
+    "$d/berth" serve --listen "127.0.0.1:$BERTH_PORT" --data "$d/data" 2>"$d/log" >"$d/stdout" &
+  fi
   PID[berth]=$!
-  local i ok=0
   for i in $(seq 1 200); do
-    alive berth || break
-    if grep -q '"msg":"listening"' "$d/log" 2>/dev/null || grep -q '"msg": *"listening"' "$d/log" 2>/dev/null; then
-      wait_http "$BERTH_PORT" 5 && ok=1
-      break
+    alive berth || return 1
+    # ready: the "listening" log line (not printed at log level warn) or /v2/ answering
+    if grep -q '"msg": *"listening"' "$d/log" 2>/dev/null || curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$BERTH_PORT/v2/"; then
+      wait_http "$BERTH_PORT" 5 && return 0
+      return 1
     fi
     sleep 0.1
   done
-  if [[ $ok == 1 ]]; then
-    SERVERS=(berth "${SERVERS[@]}"); BERTH_STATUS=ok
-    log "berth pid ${PID[berth]} on 127.0.0.1:$BERTH_PORT"
+  return 1
+}
+
+start_berth() {
+  BERTH_STATUS="not run (no binary given)"
+  BERTH_LOGCFG="n/a"
+  [[ -z $BERTH ]] && return
+  if [[ ! -x $BERTH ]]; then BERTH_STATUS="not run ($BERTH missing)"; log "$BERTH_STATUS"; return; fi
+  local d=$TMP/berth
+  mkdir -p "$d"
+  cp "$BERTH" "$d/berth"   # a rebuild of build/berth during the run must not change what we measure
+  BERTH_STATUS="failed to start"
+  if [[ ${BENCH_BERTH_QUIET:-1} == 1 ]] && "$d/berth" serve --help 2>&1 | grep -q -- '--config'; then
+    # match distribution: log level warn, no access log
+    printf 'log:\n  level: warn\n  access: false\n' >"$d/config.yml"
+    if launch_berth "$d/config.yml"; then
+      BERTH_STATUS=ok; BERTH_LOGCFG="--config: log.level warn, log.access false (access log DISABLED)"
+    else
+      log "berth did not start with $d/config.yml: $(tail -2 "$d/log")"; kill "${PID[berth]}" 2>/dev/null; wait "${PID[berth]}" 2>/dev/null
+    fi
+  fi
+  if [[ $BERTH_STATUS != ok ]]; then
+    if launch_berth; then BERTH_STATUS=ok; BERTH_LOGCFG="defaults (serve --listen --data): log level info, access log ON"; fi
+  fi
+  if [[ $BERTH_STATUS == ok ]]; then
+    SERVERS=(berth "${SERVERS[@]}")
+    log "berth pid ${PID[berth]} on 127.0.0.1:$BERTH_PORT; logging: $BERTH_LOGCFG"
   else
-    BERTH_STATUS="failed to start"
     log "berth failed to start; stderr tail:"; tail -5 "$d/log" >&2
   fi
 }
@@ -421,10 +445,10 @@ fi
 if want c1000; then
   for s in "${SERVERS[@]}"; do
     over_budget && break
-    log "$C1000 concurrent connections x $C1000_ROUNDS rounds of (manifest GET + 4 KiB blob GET): $s"
+    log "$C1000 concurrent connections, each >= $C1000_ROUNDS rounds of (manifest GET + 4 KiB blob GET), >= ${DUR}s: $s"
     reset=0
     if is_registry "$s"; then echo 5 >"/proc/${PID[$s]}/clear_refs" 2>/dev/null && reset=1; fi
-    timeout $(( C1000_MAX_S + 30 )) "$TMP/loadgen" -t2 -c"$C1000" -r"$C1000_ROUNDS" -d"$C1000_MAX_S" -H "Accept: $OCI_MT" \
+    timeout $(( C1000_MAX_S + 30 )) "$TMP/loadgen" -t2 -c"$C1000" -r"$C1000_ROUNDS" -s"$DUR" -d"$C1000_MAX_S" -H "Accept: $OCI_MT" \
       "$(port_of "$s")" "$BASE_MAN/latest" "$BASE_BLOB/$SMALL" >"$TMP/c1k-$s.json" 2>"$TMP/c1k-$s.err" \
       || echo '{"requests":0,"rps":0,"errors":{"loadgen_failed":1}}' >"$TMP/c1k-$s.json"
     record_load c1000_mixed "$s" rps "$TMP/c1k-$s.json"
@@ -507,7 +531,8 @@ import report
 meta = {
   "quick": $QUICK == 1, "wrk_duration_s": $DUR, "big_blob_mib": $BIG_MIB, "list_repos": $LIST_REPOS,
   "list_tags": $LIST_TAGS, "c1000_connections": $C1000, "push_tries": $PUSH_TRIES, "big_gets": $BIG_GETS,
-  "berth_binary": "$BERTH", "berth_status": "$BERTH_STATUS",
+  "berth_binary": "$BERTH", "berth_status": "$BERTH_STATUS", "berth_logging": "$BERTH_LOGCFG",
+  "berth_version": "$([[ -x $TMP/berth/berth ]] && "$TMP/berth/berth" version 2>&1 | head -1 | tr -d '"\\')",
   "berth_stderr_lines": $BERTH_LOG_LINES, "berth_stderr_errors": $(python3 -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$BERTH_LOG_ERRORS"),
   "distribution": "$(docker-registry --version 2>&1 | head -1)",
   "distribution_config": "filesystem driver, blobdescriptor cache inmemory, log level warn, access log DISABLED",
