@@ -1,12 +1,10 @@
 #include "server/http_server.h"
 
-#include <sys/resource.h>
-#include <sys/sendfile.h>
-
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <list>
+#include <optional>
 
 #include "common/errors.h"
 #include "common/log.h"
@@ -22,8 +20,15 @@ using asio::use_awaitable;
 using boost::system::error_code;
 
 namespace {
-constexpr size_t kStreamChunk = 256 * 1024;
-constexpr std::string_view kApiVersionHeader = "Docker-Distribution-API-Version";
+// A connection buffers at most its header limit plus one read of unparsed bytes; this also
+// bounds what a chunk header (size, extensions) or a trailer may hold.
+constexpr size_t kReadSlack = 64 * 1024;
+// Lingering close: how long and how much we discard so the client reads our answer.
+constexpr auto kLingerTime = std::chrono::seconds(2);
+constexpr size_t kLingerBytes = 64 * 1024 * 1024;
+// Connections over max_connections being answered 503 at once; beyond this they are
+// closed without an answer, so a connect flood cannot pile up lingering sockets.
+constexpr size_t kMaxRejecting = 1024;
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -32,203 +37,92 @@ bool iequals(std::string_view a, std::string_view b) {
   }
   return true;
 }
-}  // namespace
 
-// ------------------------------------------------------------------ Exchange
-
-Exchange::Exchange(beast::tcp_stream& stream, beast::flat_buffer& buffer,
-                   http::request_parser<http::empty_body>& parser, asio::thread_pool& pool, const Limits& limits,
-                   const std::atomic<bool>& draining, std::string remote)
-    : stream_(stream),
-      buffer_(buffer),
-      parser_(&parser),
-      pool_(pool),
-      limits_(limits),
-      remote_(std::move(remote)),
-      draining_(draining) {
-  body_done_ = parser.is_done();
-  request_keep_alive_ = parser.keep_alive();
+std::string_view trimOws(std::string_view v) {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  return v;
 }
 
-std::string_view Exchange::header(http::field f) const {
-  auto it = request().find(f);
-  return it == request().end() ? std::string_view{} : std::string_view(it->value());
-}
+// A request refused before it reaches the handler; always followed by closing.
+struct Rejection {
+  http::status status;
+  Error error;
+};
 
-std::string_view Exchange::header(std::string_view name) const {
-  auto it = request().find(beast::string_view(name.data(), name.size()));
-  return it == request().end() ? std::string_view{} : std::string_view(it->value());
-}
-
-bool Exchange::hasBody() const { return !body_done_; }
-
-std::optional<uint64_t> Exchange::contentLength() const {
-  auto cl = parser_->content_length();
-  if (saved_header_ || !cl) return std::nullopt;
-  return *cl;
-}
-
-Task<Status> Exchange::sendContinueIfExpected() {
-  if (sent_continue_ || !iequals(header(http::field::expect), "100-continue")) co_return Status{};
-  sent_continue_ = true;
-  static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-  error_code ec;
-  stream_.expires_after(limits_.body_stall_timeout);
-  co_await asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
-                             asio::redirect_error(use_awaitable, ec));
-  if (ec) {
-    keep_alive_ = false;
-    co_return makeError(Code::kBlobUploadInvalid, "connection failed: " + ec.message());
+// What the parser leaves to us: the target and field-count limits, and framing it accepts
+// but RFC 9112 does not. Only a lone "chunked" transfer coding is understood; anything else
+// leaves the body length unknown, so the request is refused and the connection closed
+// (6.1, 6.3). An HTTP/1.1 request has exactly one Host (3.2). One pass over the fields,
+// no allocation unless the request is refused.
+std::optional<Rejection> checkRequest(const http::request_header<>& req, const Limits& limits) {
+  if (req.target().size() > limits.max_target_bytes) {
+    return Rejection{http::status::uri_too_long,
+                     makeError(Code::kPayloadTooLarge, "request target of " + std::to_string(req.target().size()) +
+                                                           " bytes is longer than the limit of " +
+                                                           std::to_string(limits.max_target_bytes))};
   }
-  co_return Status{};
+  size_t fields = 0, hosts = 0, codings = 0;
+  bool chunked_only = true;
+  for (const auto& f : req) {
+    ++fields;
+    if (f.name() == http::field::host) {
+      ++hosts;
+    } else if (f.name() == http::field::transfer_encoding) {
+      ++codings;
+      chunked_only = chunked_only && iequals(trimOws(f.value()), "chunked");
+    }
+  }
+  if (fields > limits.max_header_count) {
+    return Rejection{http::status::request_header_fields_too_large,
+                     makeError(Code::kPayloadTooLarge, "request has " + std::to_string(fields) +
+                                                           " header fields, more than the limit of " +
+                                                           std::to_string(limits.max_header_count))};
+  }
+  if (codings && (codings > 1 || !chunked_only || req.version() < 11)) {
+    return Rejection{http::status::bad_request,
+                     makeError(Code::kInvalidArgument, "unsupported Transfer-Encoding: only a lone \"chunked\" "
+                                                       "coding is accepted")};
+  }
+  if (hosts > 1 || (hosts == 0 && req.version() >= 11)) {
+    return Rejection{http::status::bad_request,
+                     makeError(Code::kInvalidArgument, "the request needs exactly one Host header")};
+  }
+  return std::nullopt;
 }
 
-Task<Result<std::string>> Exchange::readBody(size_t limit) {
-  if (body_done_) co_return std::string{};
-  if (auto cl = parser_->content_length(); cl && *cl > limit) {
-    keep_alive_ = false;
-    co_return makeError(Code::kPayloadTooLarge, "request body of " + std::to_string(*cl) +
-                                                    " bytes is larger than the limit of " + std::to_string(limit));
-  }
-  if (auto s = co_await sendContinueIfExpected(); !s) co_return s.takeError();
-  saved_header_ = parser_->get().base();
-  http::request_parser<http::string_body> p{std::move(*parser_)};
-  p.body_limit(limit);
-  error_code ec;
-  stream_.expires_after(limits_.body_stall_timeout);
-  co_await http::async_read(stream_, buffer_, p, asio::redirect_error(use_awaitable, ec));
-  if (ec == http::error::body_limit) {
-    keep_alive_ = false;
-    co_return makeError(Code::kPayloadTooLarge, "request body is larger than the limit of " + std::to_string(limit));
-  }
-  if (ec) {
-    keep_alive_ = false;
-    co_return makeError(Code::kInvalidArgument, "request body could not be read: " + ec.message());
-  }
-  body_done_ = true;
-  bytes_in_ = p.get().body().size();
-  co_return std::move(p.get().body());
-}
-
-Task<Status> Exchange::streamBody(const std::function<Status(std::string_view)>& sink) {
-  if (body_done_) co_return Status{};
-  if (auto s = co_await sendContinueIfExpected(); !s) co_return s;
-  saved_header_ = parser_->get().base();
-  http::request_parser<http::buffer_body> p{std::move(*parser_)};
-  p.body_limit(boost::none);
-  std::unique_ptr<char[]> chunk(new char[kStreamChunk]);
-  while (!p.is_done()) {
-    p.get().body().data = chunk.get();
-    p.get().body().size = kStreamChunk;
-    error_code ec;
-    stream_.expires_after(limits_.body_stall_timeout);
-    co_await http::async_read(stream_, buffer_, p, asio::redirect_error(use_awaitable, ec));
-    if (ec == http::error::need_buffer) ec = {};
-    size_t n = kStreamChunk - p.get().body().size;
-    bytes_in_ += n;
-    if (n) {
-      if (auto s = sink(std::string_view(chunk.get(), n)); !s) {
-        keep_alive_ = false;
-        co_return s;
+// The answer to a request the parser refused. A header over the limit because of its
+// target is a 414, not a 431. The parser consumes the request line once it is complete, so
+// the target is either in the message or (line still incomplete) at the buffer's start.
+Rejection parseRejection(error_code ec, const http::request_header<>& req, const beast::flat_buffer& buffer,
+                         const Limits& limits) {
+  if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
+    size_t target = req.target().size();
+    if (target == 0) {
+      std::string_view data(static_cast<const char*>(buffer.data().data()), buffer.size());
+      if (auto sp = data.find(' '); sp != std::string_view::npos) {
+        auto end = data.find_first_of(" \r\n", sp + 1);
+        target = (end == std::string_view::npos ? data.size() : end) - (sp + 1);
       }
     }
-    if (ec) {
-      keep_alive_ = false;
-      co_return makeError(Code::kBlobUploadInvalid, "upload body interrupted: " + ec.message());
+    if (target > limits.max_target_bytes) {
+      return Rejection{http::status::uri_too_long,
+                       makeError(Code::kPayloadTooLarge, "request target is longer than the limit of " +
+                                                             std::to_string(limits.max_target_bytes) + " bytes")};
     }
+    return Rejection{http::status::request_header_fields_too_large,
+                     makeError(Code::kPayloadTooLarge, "request header is larger than the limit of " +
+                                                           std::to_string(limits.max_header_bytes) + " bytes")};
   }
-  body_done_ = true;
-  co_return Status{};
+  return Rejection{http::status::bad_request, makeError(Code::kInvalidArgument, "malformed request: " + ec.message())};
 }
 
-void Exchange::finishHeaders(http::header<false>& h) {
-  status_ = h.result_int();
-  h.set(beast::string_view(kApiVersionHeader.data(), kApiVersionHeader.size()), "registry/2.0");
-  keep_alive_ = keep_alive_ && request_keep_alive_ && body_done_ && !draining_.load(std::memory_order_relaxed);
-  if (!keep_alive_) {
-    h.set(http::field::connection, "close");
-  } else if (request().version() < 11) {
-    h.set(http::field::connection, "keep-alive");
-  }
+bool isParseError(error_code ec) {
+  return ec.category() == http::make_error_code(http::error::bad_target).category() &&
+         ec != http::error::end_of_stream && ec != http::error::partial_message;
 }
 
-Task<void> Exchange::send(Response res) {
-  if (method() == http::verb::head) {
-    const uint64_t length = res.body().size();
-    http::response<http::empty_body> head;
-    head.base() = std::move(res.base());
-    co_return co_await sendHeaders(std::move(head), length);
-  }
-  res.version(11);
-  finishHeaders(res.base());
-  res.prepare_payload();
-  error_code ec;
-  stream_.expires_after(limits_.body_stall_timeout);
-  co_await http::async_write(stream_, res, asio::redirect_error(use_awaitable, ec));
-  if (ec) {
-    keep_alive_ = false;
-    broken_ = true;
-  } else {
-    bytes_out_ += res.body().size();
-  }
-}
-
-Task<void> Exchange::sendHeaders(http::response<http::empty_body> res, uint64_t content_length) {
-  res.version(11);
-  finishHeaders(res.base());
-  res.content_length(content_length);
-  error_code ec;
-  stream_.expires_after(limits_.body_stall_timeout);
-  http::response_serializer<http::empty_body> sr{res};
-  co_await http::async_write_header(stream_, sr, asio::redirect_error(use_awaitable, ec));
-  if (ec) {
-    keep_alive_ = false;
-    broken_ = true;
-  }
-}
-
-Task<void> Exchange::sendFile(http::response<http::empty_body> res, int fd, uint64_t offset, uint64_t length) {
-  co_await sendHeaders(std::move(res), length);
-  if (broken_) co_return;
-  auto& sock = stream_.socket();
-  error_code ec;
-  sock.native_non_blocking(true, ec);
-  off_t off = static_cast<off_t>(offset);
-  uint64_t remaining = length;
-  while (remaining > 0 && !ec) {
-    ssize_t n = ::sendfile(sock.native_handle(), fd, &off, std::min<uint64_t>(remaining, 1u << 30));
-    if (n > 0) {
-      remaining -= static_cast<uint64_t>(n);
-      bytes_out_ += static_cast<uint64_t>(n);
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      // Wait until the client can take more, but not forever.
-      asio::steady_timer timer(sock.get_executor());
-      timer.expires_after(limits_.body_stall_timeout);
-      timer.async_wait([&sock](error_code tec) {
-        if (!tec) sock.cancel();
-      });
-      co_await sock.async_wait(tcp::socket::wait_write, asio::redirect_error(use_awaitable, ec));
-      timer.cancel();
-      continue;
-    }
-    break;  // the client went away, or the file ended early
-  }
-  if (remaining > 0) keep_alive_ = false;  // the response is incomplete: the connection is done
-}
-
-Task<void> Exchange::sendError(const Error& error, Response res) {
-  auto info = errorInfo(error.code);
-  res.result(info.status);
-  res.set(http::field::content_type, "application/json");
-  res.body() = errorBody(error);
-  if (error.code == Code::kTooManyRequests || error.code == Code::kUnavailable) {
-    if (res.find(http::field::retry_after) == res.end()) res.set(http::field::retry_after, "1");
-  }
-  co_await send(std::move(res));
-}
+}  // namespace
 
 // ------------------------------------------------------------------ HttpServer
 
@@ -247,6 +141,7 @@ struct HttpServer::Impl {
   std::unique_ptr<tcp::acceptor> acceptor;
   std::atomic<bool> stopping{false};
   std::atomic<bool> stopped{false};
+  std::atomic<size_t> rejecting{0};
   size_t next_worker = 0;
 
   Impl(HttpServer& s, const Config& c, Handler h)
@@ -270,66 +165,88 @@ struct HttpServer::Impl {
         }
         continue;
       }
+      // Counted here, on the one accepting thread, so the limit cannot be overshot by
+      // sessions that have not started yet.
       if (self.active_connections_.load() >= config.limits.max_connections) {
+        if (rejecting.load() >= kMaxRejecting) {
+          socket.close(ec);
+          continue;
+        }
+        ++rejecting;
         asio::co_spawn(w.ioc, reject(std::move(socket)), asio::detached);
         continue;
       }
+      ++self.active_connections_;
       asio::co_spawn(w.ioc, session(w, std::move(socket)), asio::detached);
     }
   }
 
-  static Task<void> reject(tcp::socket socket) {
+  // Over the connection limit: 503 at once, then a lingering close so the client reads it
+  // rather than a reset caused by the request it already sent.
+  Task<void> reject(tcp::socket socket) {
     static const std::string kBusy = [] {
       std::string body = errorBody(makeError(Code::kUnavailable, "too many connections; retry later"));
       return "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: application/json\r\n"
-             "Connection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+             "Docker-Distribution-API-Version: registry/2.0\r\nConnection: close\r\nContent-Length: " +
+             std::to_string(body.size()) + "\r\n\r\n" + body;
     }();
+    beast::tcp_stream stream(std::move(socket));
     error_code ec;
-    co_await asio::async_write(socket, asio::buffer(kBusy), asio::redirect_error(use_awaitable, ec));
-    socket.shutdown(tcp::socket::shutdown_both, ec);
+    stream.expires_after(kLingerTime);
+    co_await asio::async_write(stream, asio::buffer(kBusy), asio::redirect_error(use_awaitable, ec));
+    co_await closeGracefully(stream, !ec);
+    --rejecting;
   }
 
   // Reads until at least one byte of a next request is buffered (idle timeout), then the
   // whole header (header timeout), so a trickling client is cut at the header deadline.
+  // A new connection's first request must be complete within header_timeout of the
+  // accept: a connection that sends nothing is not an idle keep-alive.
   Task<error_code> readHeader(beast::tcp_stream& stream, beast::flat_buffer& buffer,
-                              http::request_parser<http::empty_body>& parser, bool& idle) {
+                              http::request_parser<http::empty_body>& parser, bool& idle, bool first) {
     error_code ec;
+    if (first) stream.expires_after(config.limits.header_timeout);
     if (buffer.size() == 0) {
       idle = true;
-      stream.expires_after(config.limits.idle_timeout);
+      if (!first) stream.expires_after(config.limits.idle_timeout);
       size_t n = co_await stream.async_read_some(buffer.prepare(8192), asio::redirect_error(use_awaitable, ec));
       buffer.commit(n);
       idle = false;
       if (ec) co_return ec;
     }
     idle = false;
-    stream.expires_after(config.limits.header_timeout);
+    if (!first) stream.expires_after(config.limits.header_timeout);
     co_await http::async_read_header(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
     co_return ec;
   }
 
   Task<void> session(Worker& w, tcp::socket socket) {
-    ++self.active_connections_;
     error_code ec;
     socket.set_option(tcp::no_delay(true), ec);
     std::string remote;
     if (auto ep = socket.remote_endpoint(ec); !ec) remote = ep.address().to_string();
     beast::tcp_stream stream(std::move(socket));
-    beast::flat_buffer buffer;
+    beast::flat_buffer buffer(config.limits.max_header_bytes + kReadSlack);
     bool idle = true;
     auto registration = w.connections.insert(w.connections.end(), {&stream, &idle});
     bool linger = false;
+    bool first = true;
     while (!stopping) {
       http::request_parser<http::empty_body> parser;
       parser.header_limit(static_cast<uint32_t>(config.limits.max_header_bytes));
       parser.body_limit(boost::none);
-      ec = co_await readHeader(stream, buffer, parser, idle);
+      ec = co_await readHeader(stream, buffer, parser, idle, first);
+      first = false;
       if (ec) {
-        if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
-            ec != http::error::end_of_stream &&
-            ec != http::error::partial_message) {
-          co_await rejectBadRequest(stream, ec);
+        if (isParseError(ec)) {
+          co_await rejectRequest(stream, parseRejection(ec, parser.get(), buffer, config.limits));
+          linger = true;
         }
+        break;
+      }
+      if (auto bad = checkRequest(parser.get(), config.limits)) {
+        co_await rejectRequest(stream, std::move(*bad));
+        linger = true;
         break;
       }
       auto start = std::chrono::steady_clock::now();
@@ -365,31 +282,29 @@ struct HttpServer::Impl {
                           {"remote", ex.remoteAddress()}});
   }
 
-  Task<void> rejectBadRequest(beast::tcp_stream& stream, error_code ec) {
-    Code code = ec == http::error::header_limit ? Code::kPayloadTooLarge : Code::kInvalidArgument;
-    std::string body = errorBody(makeError(code, "malformed or oversized request: " + ec.message()));
-    http::response<http::string_body> res{ec == http::error::header_limit ? http::status::request_header_fields_too_large
-                                                                           : http::status::bad_request, 11};
+  Task<void> rejectRequest(beast::tcp_stream& stream, Rejection rejection) {
+    http::response<http::string_body> res{rejection.status, 11};
     res.set(http::field::content_type, "application/json");
+    res.set("Docker-Distribution-API-Version", "registry/2.0");
     res.keep_alive(false);
-    res.body() = std::move(body);
+    res.body() = errorBody(rejection.error);
     res.prepare_payload();
     error_code wec;
     stream.expires_after(std::chrono::seconds(5));
     co_await http::async_write(stream, res, asio::redirect_error(use_awaitable, wec));
   }
 
-  // Shuts down our side; when the client may still be sending a body we did not read,
+  // Shuts down our side; when the client may still be sending something we did not read,
   // discard what arrives for a moment first so the client reads our response instead of a
   // connection reset.
   Task<void> closeGracefully(beast::tcp_stream& stream, bool linger) {
     error_code ec;
     stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-    if (linger) {
+    if (linger && !ec) {
       char sink[16384];
       size_t total = 0;
-      stream.expires_after(std::chrono::seconds(2));
-      while (total < 64 * 1024 * 1024) {
+      stream.expires_after(kLingerTime);
+      while (total < kLingerBytes) {
         size_t n = co_await stream.async_read_some(asio::buffer(sink), asio::redirect_error(use_awaitable, ec));
         if (ec) break;
         total += n;
