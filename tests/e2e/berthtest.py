@@ -764,3 +764,107 @@ def timeout_alarm(seconds):
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, old)
+
+
+# ---------------------------------------------------------------------------------------
+# Raw connections and process figures, for hostile-client and limits tests
+
+import io as _io
+
+
+def proc_memory_kib(pid):
+    """(VmRSS, VmHWM) of a process in KiB, from /proc/PID/status."""
+    rss = hwm = 0
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                rss = int(line.split()[1])
+            elif line.startswith("VmHWM:"):
+                hwm = int(line.split()[1])
+    return rss, hwm
+
+
+def open_fd_count(pid):
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+def raise_nofile(want):
+    """Raises this process's RLIMIT_NOFILE soft limit to `want` (capped by the hard limit);
+    returns the new soft limit."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = want if hard == resource.RLIM_INFINITY else min(want, hard)
+    if soft == resource.RLIM_INFINITY or soft >= target:
+        return soft
+    resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return target
+
+
+class RawConn:
+    """A socket that sends bytes exactly as given and parses responses itself, so tests
+    can see interim (100) responses, pipelined answers and where the server closes."""
+
+    def __init__(self, host, port, timeout=10):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.buf = bytearray()
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def _fill(self):
+        chunk = self.sock.recv(262144)
+        if not chunk:
+            raise EOFError("server closed the connection")
+        self.buf += chunk
+
+    def read_response(self, method="GET"):
+        """Reads one response (interim ones too) and returns a Response."""
+        while True:
+            end = self.buf.find(b"\r\n\r\n")
+            if end >= 0:
+                break
+            self._fill()
+        head = bytes(self.buf[:end + 4])
+        del self.buf[:end + 4]
+        status_line, _, rest = head.partition(b"\r\n")
+        parts = status_line.decode("latin-1").split(" ", 2)
+        if len(parts) < 2 or not parts[0].startswith("HTTP/1."):
+            raise AssertionError("bad status line %r" % status_line)
+        status = int(parts[1])
+        headers = http.client.parse_headers(_io.BytesIO(rest))
+        n = 0
+        if method != "HEAD" and status >= 200 and status not in (204, 304):
+            n = int(headers.get("Content-Length", "0"))
+        while len(self.buf) < n:
+            self._fill()
+        body = bytes(self.buf[:n])
+        del self.buf[:n]
+        return Response(status, headers, body, parts[2] if len(parts) > 2 else "")
+
+    def closed_by_peer(self, timeout):
+        """True if the server closes (EOF or reset) within `timeout`; data is discarded."""
+        self.sock.settimeout(timeout)
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
+                self.sock.settimeout(max(0.01, deadline - time.monotonic()))
+                if not self.sock.recv(65536):
+                    return True
+        except socket.timeout:
+            return False
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        return False
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
