@@ -201,18 +201,26 @@ struct HttpServer::Impl {
   // Reads until at least one byte of a next request is buffered (idle timeout), then the
   // whole header (header timeout), so a trickling client is cut at the header deadline.
   // A new connection's first request must be complete within header_timeout of the
-  // accept: a connection that sends nothing is not an idle keep-alive.
+  // accept: a connection that sends nothing is not an idle keep-alive. A few empty lines
+  // before a request line are skipped (RFC 9112 2.2: some clients send CRLF after a body).
   Task<error_code> readHeader(beast::tcp_stream& stream, beast::flat_buffer& buffer,
                               http::request_parser<http::empty_body>& parser, bool& idle, bool first) {
+    constexpr int kMaxEmptyLines = 4;
     error_code ec;
     if (first) stream.expires_after(config.limits.header_timeout);
-    if (buffer.size() == 0) {
-      idle = true;
-      if (!first) stream.expires_after(config.limits.idle_timeout);
-      size_t n = co_await stream.async_read_some(buffer.prepare(8192), asio::redirect_error(use_awaitable, ec));
-      buffer.commit(n);
-      idle = false;
-      if (ec) co_return ec;
+    for (int empty_lines = 0;;) {
+      if (buffer.size() == 0) {
+        idle = true;
+        if (!first) stream.expires_after(config.limits.idle_timeout);
+        size_t n = co_await stream.async_read_some(buffer.prepare(8192), asio::redirect_error(use_awaitable, ec));
+        buffer.commit(n);
+        idle = false;
+        if (ec) co_return ec;
+      }
+      const char* p = static_cast<const char*>(buffer.data().data());
+      if (empty_lines == kMaxEmptyLines || buffer.size() < 2 || p[0] != '\r' || p[1] != '\n') break;
+      buffer.consume(2);
+      ++empty_lines;
     }
     idle = false;
     if (!first) stream.expires_after(config.limits.header_timeout);
