@@ -1,5 +1,7 @@
 #include "server/http_server.h"
 
+#include <sys/resource.h>
+
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -129,7 +131,9 @@ bool isParseError(error_code ec) {
 struct HttpServer::Impl {
   struct Worker {
     asio::io_context ioc{1};
-    std::list<std::pair<beast::tcp_stream*, bool*>> connections;  // (stream, idle); this thread only
+    // (stream, idle): idle while no request header is complete, so stop() may close it.
+    // Touched by this worker's thread only.
+    std::list<std::pair<beast::tcp_stream*, bool*>> connections;
   };
 
   HttpServer& self;
@@ -214,7 +218,6 @@ struct HttpServer::Impl {
         if (!first) stream.expires_after(config.limits.idle_timeout);
         size_t n = co_await stream.async_read_some(buffer.prepare(8192), asio::redirect_error(use_awaitable, ec));
         buffer.commit(n);
-        idle = false;
         if (ec) co_return ec;
       }
       const char* p = static_cast<const char*>(buffer.data().data());
@@ -222,9 +225,11 @@ struct HttpServer::Impl {
       buffer.consume(2);
       ++empty_lines;
     }
-    idle = false;
+    // Until the header is complete there is no request to drain: stop() may cut it.
+    idle = true;
     if (!first) stream.expires_after(config.limits.header_timeout);
     co_await http::async_read_header(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
+    idle = false;
     co_return ec;
   }
 
@@ -372,6 +377,14 @@ Status HttpServer::bind() {
   address_ = (bound.address().is_v6() ? "[" + bound.address().to_string() + "]" : bound.address().to_string()) +
              ":" + std::to_string(bound.port());
   impl_->acceptor = std::move(acc);
+  // Each connection is a descriptor; past the open file limit accept() fails instead of
+  // answering 503, so say so at start-up.
+  rlimit rl{};
+  const size_t wanted = impl_->config.limits.max_connections + kMaxRejecting + 256;
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < wanted) {
+    log::warn("open file limit is below max_connections", {{"max_connections", impl_->config.limits.max_connections},
+                                                          {"open_file_limit", static_cast<uint64_t>(rl.rlim_cur)}});
+  }
   return {};
 }
 

@@ -181,6 +181,33 @@ class SlowlorisTest(BerthTestCase):
         pull()
 
 
+class SlowlorisDrainTest(BerthTestCase):
+    """SIGTERM is not held up by connections that never finish a request header."""
+    start_server = False
+
+    def test_sigterm_with_hanging_headers(self):
+        srv = Server(config="server:\n  io_threads: 2\n  header_timeout: 60\n"
+                            "  idle_timeout: 60\n  shutdown_grace: 30\n").start()
+        socks = []
+        try:
+            for i in range(200):
+                s = socket.create_connection((srv.host, srv.port), timeout=5)
+                if i % 2:
+                    s.sendall(b"GET /v2/ HTTP/1.1\r\nHost: x\r\nX-Slow: aaa")
+                socks.append(s)
+            self.assertStatus(srv.get("/v2/"), 200)
+            t0 = time.monotonic()
+            rc = srv.stop(timeout=20)
+            took = time.monotonic() - t0
+            print("\nSIGTERM with 200 hanging connections: exit %s after %.2fs" % (rc, took))
+            self.assertEqual(rc, 0)
+            self.assertLess(took, 5)
+        finally:
+            for s in socks:
+                s.close()
+            srv.kill()
+
+
 class ProtocolTest(BerthTestCase):
     """Pipelining, Expect: 100-continue, chunked uploads, clients vanishing mid-transfer."""
     start_server = False
