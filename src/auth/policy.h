@@ -1,0 +1,78 @@
+#pragma once
+// Authorization as Azure Container Registry has it: built-in roles and scope maps grant
+// permissions on repository patterns; the token server intersects what a client asks
+// for (scope.h) with what the identity's grants allow.
+//
+//   role    permissions                    scope-map action  permission
+//   pull    pull                           content/read      pull
+//   push    pull, push                     content/write     push
+//   delete  delete                         content/delete    delete
+//   reader  metadata_read                  metadata/read     metadata_read
+//   owner   everything, including admin    metadata/write    metadata_write
+//
+// Patterns: an exact repository name ("team-a/app"), a namespace wildcard ("team-a/*":
+// every repository below team-a/, at any depth, but not team-a itself nor team-ab/x), or
+// "*" (every repository). No other use of '*' is valid.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "auth/scope.h"
+#include "common/result.h"
+
+namespace berth::auth {
+
+enum Permission : uint8_t {
+  kPermPull = 1 << 0,
+  kPermPush = 1 << 1,
+  kPermDelete = 1 << 2,
+  kPermMetadataRead = 1 << 3,
+  kPermMetadataWrite = 1 << 4,
+  kPermAdmin = 1 << 5,  // registry management (identities, scope maps); no token action
+};
+using Permissions = uint8_t;
+inline constexpr Permissions kPermAllActions =
+    kPermPull | kPermPush | kPermDelete | kPermMetadataRead | kPermMetadataWrite;
+
+struct Grant {
+  std::string pattern;
+  Permissions permissions = 0;
+  bool operator==(const Grant&) const = default;
+};
+using Grants = std::vector<Grant>;
+
+// kInvalidArgument for an unknown role / action (names are case-sensitive).
+Result<Permissions> rolePermissions(std::string_view role);
+Result<Permissions> scopeMapPermissions(const std::vector<std::string>& actions);
+
+// kInvalidArgument unless `pattern` is "*", "<repository name>/*" or a repository name.
+Status validatePattern(std::string_view pattern);
+// A grant with a validated pattern.
+Result<Grant> makeGrant(std::string_view pattern, Permissions permissions);
+
+// True iff the (valid) pattern covers the repository. Invalid repository names never
+// match, so a path trick ("team-a/../b") cannot reach another namespace.
+bool patternMatches(std::string_view pattern, std::string_view repository);
+
+// Union of the permissions of every grant whose pattern matches.
+Permissions effectivePermissions(const Grants& grants, std::string_view repository);
+
+// The subset of `requested` token actions (pull, push, delete, metadata_read,
+// metadata_write, *) that the grants allow on `repository`, in request order without
+// duplicates. "*" is kept when every action is granted; otherwise it stands for the
+// actions that are granted. Unknown actions are never granted.
+std::vector<std::string> allowedActions(const Grants& grants, std::string_view repository,
+                                        const std::vector<std::string>& requested);
+
+// The access claim for a token request: each requested scope with its actions reduced
+// to allowedActions; "registry:catalog" is granted ("*") when a "*" grant includes pull
+// or metadata_read; other resource types get nothing. Scopes left with no action are
+// dropped.
+std::vector<ResourceScope> authorize(const Grants& grants,
+                                     const std::vector<ResourceScope>& requested);
+
+// True iff a "*" grant includes admin.
+bool isRegistryAdmin(const Grants& grants);
+
+}  // namespace berth::auth
