@@ -266,6 +266,39 @@ class ProtocolTest(BerthTestCase):
                 self.assertStatus(c.read_response(), 200, "response %d" % i)
             self.assertTrue(c.closed_by_peer(5))
 
+    def test_pipelining_client_that_never_reads_is_cut(self):
+        # 400 blob GETs (120 MB of answers) in one write, nothing read: once the socket
+        # buffers are full the server waits body_stall_timeout, then closes.
+        pid = self.srv.proc.pid
+        fds = open_fd_count(pid)
+        blob_path = "/v2/%s/blobs/%s" % (self.repo, digest(self.img.layers[0]))
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        s.settimeout(10)
+        s.connect((self.srv.host, self.srv.port))
+        try:
+            s.sendall(request_bytes("GET", blob_path) * 400)
+            time.sleep(self.STALL + 2)
+            got = 0
+            t0 = time.monotonic()
+            try:
+                while True:
+                    chunk = s.recv(1 << 20)
+                    if not chunk:
+                        break
+                    got += len(chunk)
+            except ConnectionResetError:
+                pass
+            self.assertLess(got, 400 * len(self.img.layers[0]))
+            self.assertLess(time.monotonic() - t0, 5)
+        finally:
+            s.close()
+        deadline = time.monotonic() + 5
+        while open_fd_count(pid) > fds + 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.assertLessEqual(open_fd_count(pid), fds + 2)
+        self.assertStatus(self.srv.get("/v2/"), 200)
+
     def expect_continue(self, method, path, body, headers, want_status):
         with self.conn() as c:
             c.send(request_bytes(method, path, ["Expect: 100-continue",
@@ -557,8 +590,19 @@ class FramingTest(BerthTestCase):
         for body in (b"fffffffffffffffffffff\r\n", b"-5\r\nhello\r\n0\r\n\r\n", b"5x\r\nhello\r\n",
                      b"5\r\nhelloXX0\r\n\r\n", b"zz\r\n", b"5\nhello\n0\n\n", b" 5\r\nhello\r\n"):
             self.check_refused(head + body)
-        # A chunk extension that never ends: refused once it passes what the server buffers,
-        # not held in memory.
+        # A chunk extension or trailer that never ends: refused as soon as it passes what
+        # the server buffers (header limit + one read), not held in memory while it grows.
+        for junk in (b"5;" + b"a=b;" * (256 << 10), b"5\r\nhello\r\n0\r\nX-T: " + b"t" * (1 << 20)):
+            with RawConn(self.srv.host, self.srv.port, timeout=1.5) as c:
+                try:
+                    c.send(head + junk)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+                try:
+                    r = c.read_response("PATCH")
+                except socket.timeout:
+                    self.fail("an endless chunk header is buffered instead of refused")
+                self.assertError(r, 400)
         pid = self.srv.proc.pid
         _, hwm_before = proc_memory_kib(pid)
         for _ in range(3):

@@ -12,8 +12,8 @@ from berthtest import (BerthTestCase, RawConn, Server, add_query, digest, locati
                        make_image, open_fd_count, push_blob, push_image, rand_bytes,
                        start_upload)
 
-HEADER_TIMEOUT = 3
-IDLE_TIMEOUT = 3
+HEADER_TIMEOUT = 2
+IDLE_TIMEOUT = 4
 STALL_TIMEOUT = 2
 
 
@@ -176,6 +176,14 @@ class MaxConnectionsTest(BerthTestCase):
                 self.assertEqual([e["code"] for e in r.json()["errors"]], ["UNAVAILABLE"], r)
                 self.assertTrue(r.header("Retry-After"), r)
                 self.assertTrue(closed, "connection over the limit left open")
+            # A client over the limit that sends a body before reading still gets the 503,
+            # not a reset caused by the bytes the server did not read.
+            for _ in range(5):
+                with RawConn(self.srv.host, self.srv.port) as c:
+                    c.send(request_bytes("PATCH", "/v2/x/blobs/uploads/y", [
+                        "Content-Length: %d" % (1 << 20)], rand_bytes(1 << 20)))
+                    r = c.read_response()
+                    self.assertStatus(r, 503)
             # A burst well over the limit: every one answered 503 or closed; no crash.
             burst = []
             for _ in range(300):
@@ -286,6 +294,27 @@ class StallTest(BerthTestCase):
             "Content-Range": "%d-%d" % (first, len(data) - 1)})
         self.assertStatus(r, 202)
         self.assertEqual(r.header("Range"), "0-%d" % (len(data) - 1))
+        r = self.srv.request("PUT", add_query(location_path(r.header("Location")), digest=digest(data)))
+        self.assertStatus(r, 201)
+        self.assertBlob(self.srv, repo, data)
+
+    def test_slow_but_steady_upload_is_not_cut(self):
+        # body_stall_timeout bounds the time without progress, not the body's total time:
+        # 16 KiB every 0.4 s takes twice the stall timeout and must still be accepted.
+        repo = "stall/steady"
+        data = rand_bytes(160 << 10)
+        loc = start_upload(self.srv, repo)
+        with RawConn(self.srv.host, self.srv.port, timeout=STALL_TIMEOUT + 10) as c:
+            c.send(request_bytes("PATCH", loc, [
+                "Content-Type: application/octet-stream", "Content-Length: %d" % len(data),
+                "Content-Range: 0-%d" % (len(data) - 1)]))
+            t0 = time.monotonic()
+            for off in range(0, len(data), 16 << 10):
+                time.sleep(0.4)
+                c.send(data[off:off + (16 << 10)])
+            r = c.read_response("PATCH")
+            self.assertGreater(time.monotonic() - t0, STALL_TIMEOUT)
+            self.assertStatus(r, 202)
         r = self.srv.request("PUT", add_query(location_path(r.header("Location")), digest=digest(data)))
         self.assertStatus(r, 201)
         self.assertBlob(self.srv, repo, data)
