@@ -377,18 +377,18 @@ Status HttpServer::bind() {
   address_ = (bound.address().is_v6() ? "[" + bound.address().to_string() + "]" : bound.address().to_string()) +
              ":" + std::to_string(bound.port());
   impl_->acceptor = std::move(acc);
+  return {};
+}
+
+void HttpServer::run() {
   // Each connection is a descriptor; past the open file limit accept() fails instead of
-  // answering 503, so say so at start-up.
+  // answering 503, so say so (checked here: main raises the limit after bind()).
   rlimit rl{};
   const size_t wanted = impl_->config.limits.max_connections + kMaxRejecting + 256;
   if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < wanted) {
     log::warn("open file limit is below max_connections", {{"max_connections", impl_->config.limits.max_connections},
                                                           {"open_file_limit", static_cast<uint64_t>(rl.rlim_cur)}});
   }
-  return {};
-}
-
-void HttpServer::run() {
   asio::co_spawn(impl_->workers[0]->ioc, impl_->acceptLoop(), asio::detached);
   for (size_t i = 1; i < impl_->workers.size(); ++i) {
     impl_->threads.emplace_back([w = impl_->workers[i].get()] {
