@@ -38,8 +38,7 @@ class CacheKeyer {
   CacheKeyer();
   // `kind` separates credential kinds ("basic", "bearer", ...); fields are length
   // prefixed, so ("ab","c") and ("a","bc") differ.
-  CacheKey key(std::string_view kind, std::string_view principal,
-               std::string_view secret) const;
+  CacheKey key(std::string_view kind, std::string_view principal, std::string_view secret) const;
 
  private:
   std::string hmac_key_;
@@ -49,8 +48,8 @@ template <class V>
 class CredentialCache {
  public:
   explicit CredentialCache(size_t capacity, size_t shards = 16)
-      : per_shard_(capacity == 0 ? 0 : (capacity + (shards ? shards : 1) - 1) /
-                                            (shards ? shards : 1)) {
+      : per_shard_(capacity == 0 ? 0
+                                 : (capacity + (shards ? shards : 1) - 1) / (shards ? shards : 1)) {
     if (shards == 0) shards = 1;
     shards_.reserve(shards);
     for (size_t i = 0; i < shards; ++i) shards_.push_back(std::make_unique<Shard>());
@@ -58,8 +57,7 @@ class CredentialCache {
   CredentialCache(const CredentialCache&) = delete;
   CredentialCache& operator=(const CredentialCache&) = delete;
 
-  CacheKey key(std::string_view kind, std::string_view principal,
-               std::string_view secret) const {
+  CacheKey key(std::string_view kind, std::string_view principal, std::string_view secret) const {
     return keyer_.key(kind, principal, secret);
   }
 
@@ -84,8 +82,8 @@ class CredentialCache {
   // Stores (or replaces) the entry unless it is already expired, the cache has no
   // capacity, or an invalidation happened since `ticket` was taken. Returns whether it
   // was stored.
-  bool put(const CacheKey& key, std::string identity, V value, int64_t expires_at,
-           int64_t now, uint64_t ticket) {
+  bool put(const CacheKey& key, std::string identity, V value, int64_t expires_at, int64_t now,
+           uint64_t ticket) {
     if (expires_at <= now || per_shard_ == 0) return false;
     Shard& s = shard(key);
     std::lock_guard<std::mutex> lock(s.mu);

@@ -13,14 +13,13 @@
 namespace berth::auth {
 namespace {
 
-constexpr char kAlphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 constexpr std::array<signed char, 256> makeDecodeTable() {
   std::array<signed char, 256> table{};
   for (auto& v : table) v = -1;
-  for (int i = 0; i < 64; ++i) table[static_cast<unsigned char>(kAlphabet[i])] =
-      static_cast<signed char>(i);
+  for (int i = 0; i < 64; ++i)
+    table[static_cast<unsigned char>(kAlphabet[i])] = static_cast<signed char>(i);
   return table;
 }
 constexpr auto kDecode = makeDecodeTable();
@@ -101,8 +100,7 @@ bool constantTimeEquals(std::string_view a, std::string_view b) {
 
 std::string randomBytes(size_t n) {
   std::string out(n, '\0');
-  if (n > 0 && RAND_bytes(reinterpret_cast<unsigned char*>(out.data()),
-                          static_cast<int>(n)) != 1) {
+  if (n > 0 && RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1) {
     std::fputs("berth: RAND_bytes failed\n", stderr);
     std::abort();
   }

@@ -11,11 +11,8 @@ struct Named {
 };
 
 constexpr Named kRoles[] = {
-    {"pull", kPermPull},
-    {"push", kPermPull | kPermPush},
-    {"delete", kPermDelete},
-    {"reader", kPermMetadataRead},
-    {"owner", kPermAllActions | kPermAdmin},
+    {"pull", kPermPull},           {"push", kPermPull | kPermPush},         {"delete", kPermDelete},
+    {"reader", kPermMetadataRead}, {"owner", kPermAllActions | kPermAdmin},
 };
 
 constexpr Named kScopeMapActions[] = {
@@ -137,8 +134,8 @@ std::vector<ResourceScope> authorize(const Grants& grants,
       bool can_list = std::any_of(grants.begin(), grants.end(), [](const Grant& g) {
         return g.pattern == "*" && (g.permissions & (kPermPull | kPermMetadataRead));
       });
-      bool asked = std::find(scope.actions.begin(), scope.actions.end(), "*") !=
-                   scope.actions.end();
+      bool asked =
+          std::find(scope.actions.begin(), scope.actions.end(), "*") != scope.actions.end();
       if (can_list && asked) granted.actions = {"*"};
     }
     if (!granted.actions.empty()) out.push_back(std::move(granted));

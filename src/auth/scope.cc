@@ -55,8 +55,8 @@ bool isValidName(std::string_view type, std::string_view name) {
   if (base == "registry") return name == "catalog";
   if (name.empty() || name.size() > kMaxRepositoryName) return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '/' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '/' || c == '-';
   });
 }
 
@@ -66,9 +66,7 @@ void addAction(std::vector<std::string>& actions, std::string_view action) {
   }
 }
 
-Error invalid(std::string message) {
-  return makeError(Code::kInvalidArgument, std::move(message));
-}
+Error invalid(std::string message) { return makeError(Code::kInvalidArgument, std::move(message)); }
 
 // Merges `scope` into `out` (same type and name: union of actions).
 void merge(std::vector<ResourceScope>& out, ResourceScope scope) {

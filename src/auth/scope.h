@@ -22,8 +22,8 @@ struct ResourceScope {
 };
 
 // Actions Berth knows. Anything else is kInvalidArgument.
-inline constexpr std::string_view kKnownActions[] = {"pull", "push", "delete", "*",
-                                                     "metadata_read", "metadata_write"};
+inline constexpr std::string_view kKnownActions[] = {"pull", "push",          "delete",
+                                                     "*",    "metadata_read", "metadata_write"};
 bool isKnownAction(std::string_view action);
 
 // Limits on outside input.

@@ -75,10 +75,10 @@ TEST(CredentialCache, ReplacesAnExistingEntry) {
 TEST(CredentialCache, InvalidateIdentityDropsAllItsEntries) {
   Cache c(1000);
   for (int i = 0; i < 50; ++i) {
-    ASSERT_TRUE(c.put(c.key("basic", "alice", "pw" + std::to_string(i)), "alice", {"alice", i},
-                      100, 0, c.ticket()));
-    ASSERT_TRUE(c.put(c.key("basic", "bob", "pw" + std::to_string(i)), "bob", {"bob", i}, 100,
+    ASSERT_TRUE(c.put(c.key("basic", "alice", "pw" + std::to_string(i)), "alice", {"alice", i}, 100,
                       0, c.ticket()));
+    ASSERT_TRUE(c.put(c.key("basic", "bob", "pw" + std::to_string(i)), "bob", {"bob", i}, 100, 0,
+                      c.ticket()));
   }
   EXPECT_EQ(c.invalidateIdentity("alice"), 50u);
   EXPECT_EQ(c.size(), 50u);
@@ -95,7 +95,7 @@ TEST(CredentialCache, InvalidateIdentityDropsAllItsEntries) {
 TEST(CredentialCache, StaleVerificationCannotRepopulateAfterInvalidation) {
   Cache c(100);
   CacheKey k = c.key("basic", "alice", "old-password");
-  uint64_t t = c.ticket();  // verification starts and reads the old hash...
+  uint64_t t = c.ticket();        // verification starts and reads the old hash...
   c.invalidateIdentity("alice");  // ...the password changes meanwhile...
   EXPECT_FALSE(c.put(k, "alice", {"alice", 1}, 100, 0, t));  // ...so its result is dropped
   EXPECT_FALSE(c.get(k, 1));
@@ -169,7 +169,7 @@ TEST(CredentialCache, ConcurrentUseKeepsValuesWithTheirKeys) {
 // no reader may see a version older than the one committed before it.
 TEST(CredentialCache, InvalidationWinsAgainstConcurrentVerifications) {
   Cache c(1024, 8);
-  std::atomic<int> committed{0};  // the credential version "in the database"
+  std::atomic<int> committed{0};    // the credential version "in the database"
   std::atomic<int> invalidated{0};  // highest version whose invalidation has returned
   std::atomic<bool> stop{false};
   std::atomic<bool> stale{false};

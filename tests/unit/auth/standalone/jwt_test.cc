@@ -1,108 +1,20 @@
 #include "auth/jwt.h"
 
 #include <gtest/gtest.h>
-#include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/pem.h>
-#include <openssl/rsa.h>
 
+#include <atomic>
 #include <boost/json.hpp>
 #include <thread>
 
 #include "auth/encoding.h"
+#include "auth_test_util.h"
 
 namespace berth::auth {
 namespace {
 namespace json = boost::json;
-
-constexpr int64_t kNow = 1'700'000'000;
-constexpr std::string_view kIss = "berth.example";
-constexpr std::string_view kAud = "berth-registry";
-
-std::string b64(const json::object& o) { return base64UrlEncode(json::serialize(o)); }
-
-json::object goodClaims() {
-  json::object c;
-  c["iss"] = kIss;
-  c["aud"] = kAud;
-  c["sub"] = "alice-secret-subject";
-  c["exp"] = kNow + 300;
-  c["nbf"] = kNow - 10;
-  c["iat"] = kNow - 10;
-  return c;
-}
-
-json::object esHeader(const SigningKey& key) {
-  json::object h;
-  h["alg"] = "ES256";
-  h["typ"] = "JWT";
-  h["kid"] = key.kid();
-  return h;
-}
-
-// A token with an arbitrary header and claims, correctly ES256-signed by `key`.
-std::string craft(const SigningKey& key, const json::object& header, const json::object& claims) {
-  std::string input = b64(header) + "." + b64(claims);
-  return input + "." + base64UrlEncode(key.sign(input));
-}
-
-struct Rsa {
-  EVP_PKEY* key;
-  json::object jwk;  // public, with kid "rsa-1"
-};
-
-std::string bnB64(EVP_PKEY* key, const char* name) {
-  BIGNUM* bn = nullptr;
-  EXPECT_EQ(EVP_PKEY_get_bn_param(key, name, &bn), 1);
-  std::string bytes(static_cast<size_t>(BN_num_bytes(bn)), '\0');
-  BN_bn2bin(bn, reinterpret_cast<unsigned char*>(bytes.data()));
-  BN_free(bn);
-  return base64UrlEncode(bytes);
-}
-
-const Rsa& rsa() {
-  static Rsa r = [] {
-    Rsa out;
-    out.key = EVP_RSA_gen(2048);
-    out.jwk["kty"] = "RSA";
-    out.jwk["kid"] = "rsa-1";
-    out.jwk["use"] = "sig";
-    out.jwk["alg"] = "RS256";
-    out.jwk["n"] = bnB64(out.key, OSSL_PKEY_PARAM_RSA_N);
-    out.jwk["e"] = bnB64(out.key, OSSL_PKEY_PARAM_RSA_E);
-    return out;
-  }();
-  return r;
-}
-
-std::string rsaSign(EVP_PKEY* key, std::string_view input) {
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EXPECT_EQ(EVP_DigestSignInit(ctx, nullptr, EVP_sha256(), nullptr, key), 1);
-  size_t len = 0;
-  auto in = reinterpret_cast<const unsigned char*>(input.data());
-  EXPECT_EQ(EVP_DigestSign(ctx, nullptr, &len, in, input.size()), 1);
-  std::string sig(len, '\0');
-  EXPECT_EQ(EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(sig.data()), &len, in,
-                           input.size()),
-            1);
-  EVP_MD_CTX_free(ctx);
-  sig.resize(len);
-  return sig;
-}
-
-std::string rsaToken(const json::object& header, const json::object& claims) {
-  std::string input = b64(header) + "." + b64(claims);
-  return input + "." + base64UrlEncode(rsaSign(rsa().key, input));
-}
-
-json::object rsaHeader() {
-  json::object h;
-  h["alg"] = "RS256";
-  h["typ"] = "JWT";
-  h["kid"] = "rsa-1";
-  return h;
-}
+using namespace berth::auth::testing;  // NOLINT(google-build-using-namespace)
 
 class JwtTest : public ::testing::Test {
  protected:
@@ -127,62 +39,6 @@ class JwtTest : public ::testing::Test {
 
 // --- known answers ---
 
-TEST(JwkThumbprint, Rfc7638Example) {
-  json::object jwk;
-  jwk["kty"] = "RSA";
-  jwk["n"] =
-      "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSo"
-      "c_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YG"
-      "jQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdk"
-      "t-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnq"
-      "DKgw";
-  jwk["e"] = "AQAB";
-  jwk["alg"] = "RS256";
-  jwk["kid"] = "2011-04-29";
-  auto key = PublicKey::fromJwk(jwk);
-  ASSERT_TRUE(key.ok()) << key.error().message;
-  EXPECT_EQ(key->type(), PublicKey::Type::kRsa);
-  EXPECT_EQ(key->thumbprint(), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
-  EXPECT_EQ(key->jwk()["n"], jwk["n"]);
-  EXPECT_EQ(key->jwk()["e"], jwk["e"]);
-}
-
-constexpr std::string_view kA3Input =
-    "eyJhbGciOiJFUzI1NiJ9."
-    "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ";
-constexpr std::string_view kA3Sig =
-    "DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q";
-
-json::object a3Jwk() {
-  json::object jwk;
-  jwk["kty"] = "EC";
-  jwk["crv"] = "P-256";
-  jwk["x"] = "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU";
-  jwk["y"] = "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0";
-  return jwk;
-}
-
-TEST(Es256, Rfc7515AppendixA3Verifies) {
-  auto key = PublicKey::fromJwk(a3Jwk());
-  ASSERT_TRUE(key.ok()) << key.error().message;
-  EXPECT_EQ(key->type(), PublicKey::Type::kEcP256);
-  auto sig = base64UrlDecode(kA3Sig);
-  ASSERT_TRUE(sig && sig->size() == 64);
-  EXPECT_TRUE(key->verify("ES256", kA3Input, *sig));
-  EXPECT_FALSE(key->verify("RS256", kA3Input, *sig));
-  EXPECT_FALSE(key->verify("ES384", kA3Input, *sig));
-  std::string tampered(kA3Input);
-  tampered.back() = 'R';
-  EXPECT_FALSE(key->verify("ES256", tampered, *sig));
-  std::string bad_sig = *sig;
-  bad_sig[10] ^= 1;
-  EXPECT_FALSE(key->verify("ES256", kA3Input, bad_sig));
-  EXPECT_FALSE(key->verify("ES256", kA3Input, sig->substr(0, 63)));
-  EXPECT_FALSE(key->verify("ES256", kA3Input, *sig + "x"));
-  EXPECT_FALSE(key->verify("ES256", kA3Input, std::string(64, '\0')));  // r = s = 0
-  EXPECT_FALSE(key->verify("ES256", kA3Input, std::string(64, '\xff')));  // r, s >= n
-}
-
 TEST(Es256, Rfc7515AppendixA3WithoutKidIsRefusedByVerifyJwt) {
   KeySet keys;
   keys.add("any", *PublicKey::fromJwk(a3Jwk()));
@@ -194,144 +50,18 @@ TEST(Es256, Rfc7515AppendixA3WithoutKidIsRefusedByVerifyJwt) {
 
 // --- keys ---
 
-TEST(SigningKey, KidIsThumbprintOfPublicJwk) {
-  auto key = SigningKey::generate();
-  ASSERT_TRUE(key.ok());
-  json::object jwk = key->publicJwk();
-  EXPECT_EQ(jwk["kty"], "EC");
-  EXPECT_EQ(jwk["crv"], "P-256");
-  EXPECT_EQ(jwk["alg"], "ES256");
-  EXPECT_EQ(jwk["use"], "sig");
-  EXPECT_EQ(std::string_view(jwk["kid"].as_string()), key->kid());
-  EXPECT_FALSE(jwk.contains("d"));
-  std::string canonical = R"({"crv":"P-256","kty":"EC","x":")" +
-                          std::string(jwk["x"].get_string()) + R"(","y":")" +
-                          std::string(jwk["y"].get_string()) + R"("})";
-  EXPECT_EQ(key->kid(), base64UrlEncode(sha256(canonical)));
-  EXPECT_EQ(base64UrlDecode(jwk["x"].get_string())->size(), 32u);
-  EXPECT_EQ(base64UrlDecode(jwk["y"].get_string())->size(), 32u);
-  auto again = PublicKey::fromJwk(jwk);
-  ASSERT_TRUE(again.ok());
-  EXPECT_EQ(again->thumbprint(), key->kid());
-  auto other = SigningKey::generate();
-  EXPECT_NE(other->kid(), key->kid());
-}
-
-TEST(SigningKey, PemRoundTrip) {
-  auto key = SigningKey::generate();
-  ASSERT_TRUE(key.ok());
-  std::string pem = key->privateKeyPem();
-  EXPECT_EQ(pem.rfind("-----BEGIN PRIVATE KEY-----", 0), 0u);
-  auto loaded = SigningKey::fromPem(pem);
-  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
-  EXPECT_EQ(loaded->kid(), key->kid());
-  KeySet keys;
-  keys.add(*key);
-  auto r = verifyJwt(signJwt(*loaded, goodClaims()), keys, kNow, kIss, kAud);
-  EXPECT_TRUE(r.ok());
-  auto pub = PublicKey::fromPem(key->publicKey().pem());
-  ASSERT_TRUE(pub.ok());
-  EXPECT_EQ(pub->thumbprint(), key->kid());
-}
-
-TEST(SigningKey, LoadsSec1EcPrivateKey) {
-  EVP_PKEY* raw = EVP_EC_gen("P-256");
-  BIO* bio = BIO_new(BIO_s_mem());
-  ASSERT_EQ(PEM_write_bio_PrivateKey_traditional(bio, raw, nullptr, nullptr, 0, nullptr,
-                                                 nullptr),
-            1);
-  char* data = nullptr;
-  long len = BIO_get_mem_data(bio, &data);
-  std::string pem(data, static_cast<size_t>(len));
-  BIO_free(bio);
-  EVP_PKEY_free(raw);
-  EXPECT_EQ(pem.rfind("-----BEGIN EC PRIVATE KEY-----", 0), 0u);
-  EXPECT_TRUE(SigningKey::fromPem(pem).ok());
-}
-
-std::string pemOf(EVP_PKEY* key, const EVP_CIPHER* cipher = nullptr) {
-  BIO* bio = BIO_new(BIO_s_mem());
-  char pass[] = "passphrase";
-  EXPECT_EQ(PEM_write_bio_PrivateKey(bio, key, cipher, nullptr, 0, nullptr,
-                                     cipher ? pass : nullptr),
-            1);
-  char* data = nullptr;
-  long len = BIO_get_mem_data(bio, &data);
-  std::string pem(data, static_cast<size_t>(len));
-  BIO_free(bio);
-  return pem;
-}
-
-TEST(SigningKey, RefusesOtherKeysAndEncryptedPem) {
-  EXPECT_EQ(SigningKey::fromPem("").code(), Code::kInvalidArgument);
-  EXPECT_EQ(SigningKey::fromPem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
-                .code(),
-            Code::kInvalidArgument);
-  EXPECT_EQ(SigningKey::fromPem(pemOf(rsa().key)).code(), Code::kInvalidArgument);
-  EVP_PKEY* p384 = EVP_EC_gen("P-384");
-  EXPECT_EQ(SigningKey::fromPem(pemOf(p384)).code(), Code::kInvalidArgument);
-  EVP_PKEY_free(p384);
-  EVP_PKEY* p256 = EVP_EC_gen("P-256");
-  std::string encrypted = pemOf(p256, EVP_aes_256_cbc());
-  EXPECT_NE(encrypted.find("ENCRYPTED"), std::string::npos);
-  EXPECT_EQ(SigningKey::fromPem(encrypted).code(), Code::kInvalidArgument);  // no prompt
-  EVP_PKEY_free(p256);
-  auto key = SigningKey::generate();
-  EXPECT_EQ(SigningKey::fromPem(key->publicKey().pem()).code(), Code::kInvalidArgument);
-}
-
-TEST(PublicKey, RefusesBadJwks) {
-  json::object jwk = a3Jwk();
-  std::string y = *base64UrlDecode(jwk["y"].get_string());
-  y[31] ^= 1;  // no longer on the curve
-  jwk["y"] = base64UrlEncode(y);
-  EXPECT_EQ(PublicKey::fromJwk(jwk).code(), Code::kInvalidArgument);
-  jwk = a3Jwk();
-  jwk["x"] = base64UrlEncode(base64UrlDecode(jwk["x"].get_string())->substr(1));
-  EXPECT_FALSE(PublicKey::fromJwk(jwk).ok());
-  jwk = a3Jwk();
-  jwk["crv"] = "P-384";
-  EXPECT_FALSE(PublicKey::fromJwk(jwk).ok());
-  jwk = a3Jwk();
-  jwk["x"] = "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU=";
-  EXPECT_FALSE(PublicKey::fromJwk(jwk).ok());
-  jwk = a3Jwk();
-  jwk["x"] = 5;
-  EXPECT_FALSE(PublicKey::fromJwk(jwk).ok());
-  json::object oct;
-  oct["kty"] = "oct";
-  oct["k"] = "c2VjcmV0";
-  EXPECT_FALSE(PublicKey::fromJwk(oct).ok());
-  EXPECT_FALSE(PublicKey::fromJwk(json::object{}).ok());
-  // A 1024-bit RSA key is refused.
-  EVP_PKEY* small = EVP_RSA_gen(1024);
-  json::object rsa_small;
-  rsa_small["kty"] = "RSA";
-  rsa_small["n"] = bnB64(small, OSSL_PKEY_PARAM_RSA_N);
-  rsa_small["e"] = bnB64(small, OSSL_PKEY_PARAM_RSA_E);
-  EXPECT_FALSE(PublicKey::fromJwk(rsa_small).ok());
-  EVP_PKEY_free(small);
-  json::object even_e = rsa().jwk;
-  even_e["e"] = base64UrlEncode(std::string("\x01\x00\x00", 3));
-  EXPECT_FALSE(PublicKey::fromJwk(even_e).ok());
-  EXPECT_FALSE(PublicKey::fromPem("not pem").ok());
-}
-
-// --- round trip ---
-
 TEST_F(JwtTest, SignAndVerifyRoundTrip) {
   json::object claims = goodClaims();
   json::array access;
-  access.push_back(json::object{{"type", "repository"}, {"name", "a/b"},
-                                {"actions", json::array{"pull"}}});
+  access.push_back(
+      json::object{{"type", "repository"}, {"name", "a/b"}, {"actions", json::array{"pull"}}});
   claims["access"] = access;
   std::string token = signJwt(*key_, claims);
   EXPECT_EQ(std::count(token.begin(), token.end(), '.'), 2);
   auto r = verify(token);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(*r, claims);
-  json::object header =
-      json::parse(*base64UrlDecode(token.substr(0, token.find('.')))).as_object();
+  json::object header = json::parse(*base64UrlDecode(token.substr(0, token.find('.')))).as_object();
   EXPECT_EQ(json::serialize(header),
             R"({"alg":"ES256","typ":"JWT","kid":")" + key_->kid() + R"("})");
 }
@@ -385,8 +115,7 @@ TEST_F(JwtTest, TamperedSignatureIsRefused) {
   }
   expectRefused(token.substr(0, d2 + 1) + base64UrlEncode(sig.substr(0, 63)),
                 "token signature invalid");
-  expectRefused(token.substr(0, d2 + 1) + base64UrlEncode(sig + sig),
-                "token signature invalid");
+  expectRefused(token.substr(0, d2 + 1) + base64UrlEncode(sig + sig), "token signature invalid");
   expectRefused(token.substr(0, d2 + 1) + base64UrlEncode(std::string(64, '\0')),
                 "token signature invalid");
 }
@@ -445,8 +174,8 @@ TEST_F(JwtTest, Hs256WithThePublicKeyAsSecretIsRefused) {
 }
 
 TEST_F(JwtTest, OtherAlgorithmsAreRefused) {
-  for (const char* alg : {"HS384", "HS512", "RS384", "RS512", "PS256", "ES384", "ES512",
-                          "ES256K", "EdDSA", "es256", "ES256 ", ""}) {
+  for (const char* alg : {"HS384", "HS512", "RS384", "RS512", "PS256", "ES384", "ES512", "ES256K",
+                          "EdDSA", "es256", "ES256 ", ""}) {
     json::object h = esHeader(*key_);
     h["alg"] = alg;
     expectRefused(craft(*key_, h, goodClaims()), "token algorithm not accepted");
@@ -459,8 +188,7 @@ TEST_F(JwtTest, OtherAlgorithmsAreRefused) {
 }
 
 TEST_F(JwtTest, AlgorithmMustMatchTheKeyType) {
-  ASSERT_EQ(*keys_.addJwks(json::serialize(json::object{{"keys", json::array{rsa().jwk}}})),
-            1u);
+  ASSERT_EQ(*keys_.addJwks(json::serialize(json::object{{"keys", json::array{rsa().jwk}}})), 1u);
   // RS256 claimed for the EC key, signed with RSA.
   json::object h = rsaHeader();
   h["kid"] = key_->kid();
@@ -570,9 +298,9 @@ TEST_F(JwtTest, NotBeforeAndIssuedAt) {
 // --- issuer and audience ---
 
 TEST_F(JwtTest, IssuerMustMatchExactly) {
-  for (json::value iss : {json::value("other"), json::value("BERTH.EXAMPLE"),
-                          json::value("berth.example "), json::value(1),
-                          json::value(json::array{"berth.example"})}) {
+  for (json::value iss :
+       {json::value("other"), json::value("BERTH.EXAMPLE"), json::value("berth.example "),
+        json::value(1), json::value(json::array{"berth.example"})}) {
     json::object c = goodClaims();
     c["iss"] = iss;
     expectRefused(craft(*key_, esHeader(*key_), c), "token issuer mismatch");
@@ -608,11 +336,10 @@ TEST_F(JwtTest, EmptyExpectationsAreACallerBug) {
 TEST_F(JwtTest, MalformedStructure) {
   std::string good = signJwt(*key_, goodClaims());
   size_t d1 = good.find('.'), d2 = good.rfind('.');
-  for (std::string t : {std::string(""), std::string("."), std::string(".."),
-                        std::string("..."), std::string("abc"), std::string("a.b"),
-                        good + ".", good + ".x", "." + good,
-                        good.substr(0, d1) + ".." + good.substr(d2 + 1),
-                        good.substr(0, d2) + "."}) {
+  for (std::string t :
+       {std::string(""), std::string("."), std::string(".."), std::string("..."),
+        std::string("abc"), std::string("a.b"), good + ".", good + ".x", "." + good,
+        good.substr(0, d1) + ".." + good.substr(d2 + 1), good.substr(0, d2) + "."}) {
     expectRefused(t, "token malformed");
   }
   expectRefused("!!!." + good.substr(d1 + 1), "token header malformed");
@@ -622,8 +349,7 @@ TEST_F(JwtTest, MalformedStructure) {
   expectRefused(good.substr(0, d2 + 1) + "A", "token signature malformed");  // 1 mod 4
   expectRefused(base64UrlEncode("not json") + good.substr(d1), "token header malformed");
   expectRefused(base64UrlEncode("[1,2]") + good.substr(d1), "token header malformed");
-  expectRefused(base64UrlEncode("{\"alg\":\"ES256\"") + good.substr(d1),
-                "token header malformed");
+  expectRefused(base64UrlEncode("{\"alg\":\"ES256\"") + good.substr(d1), "token header malformed");
   std::string deep(100, '[');
   expectRefused(base64UrlEncode("{\"alg\":\"ES256\",\"x\":" + deep + "}") + good.substr(d1),
                 "token header malformed");
@@ -646,7 +372,8 @@ TEST_F(JwtTest, HugeInputs) {
   json::object c = goodClaims();
   json::array access;
   for (int i = 0; i < 300; ++i) {
-    access.push_back(json::object{{"type", "repository"}, {"name", "team/repo" + std::to_string(i)},
+    access.push_back(json::object{{"type", "repository"},
+                                  {"name", "team/repo" + std::to_string(i)},
                                   {"actions", json::array{"pull", "push"}}});
   }
   c["access"] = access;
@@ -663,7 +390,8 @@ TEST_F(JwtTest, ErrorMessagesNeverContainTokenMaterial) {
   json::object h = esHeader(*key_);
   h["kid"] = "kid-secret-value";
   std::string unknown = craft(*key_, h, goodClaims());
-  std::string bad_sig = expired.substr(0, expired.rfind('.') + 1) + base64UrlEncode(std::string(64, 'x'));
+  std::string bad_sig =
+      expired.substr(0, expired.rfind('.') + 1) + base64UrlEncode(std::string(64, 'x'));
   for (const std::string& t : {expired, unknown, bad_sig}) {
     auto r = verify(t);
     ASSERT_FALSE(r.ok());
@@ -675,86 +403,6 @@ TEST_F(JwtTest, ErrorMessagesNeverContainTokenMaterial) {
 }
 
 // --- JWKS ---
-
-TEST(KeySet, AddJwksTakesUsableSigningKeysOnly) {
-  auto ec = SigningKey::generate();
-  json::object ec_jwk = ec->publicJwk();
-  ec_jwk["kid"] = "ec-1";
-  json::object enc = rsa().jwk;
-  enc["use"] = "enc";
-  enc["kid"] = "rsa-enc";
-  json::object rs512 = rsa().jwk;
-  rs512["alg"] = "RS512";
-  rs512["kid"] = "rsa-512";
-  json::object oct{{"kty", "oct"}, {"k", "c2VjcmV0"}, {"kid", "hmac"}};
-  json::object p384{{"kty", "EC"}, {"crv", "P-384"}, {"x", "AA"}, {"y", "AA"}, {"kid", "p384"}};
-  json::object okp{{"kty", "OKP"}, {"crv", "Ed25519"}, {"x", "AA"}, {"kid", "ed"}};
-  json::object no_kid = a3Jwk();
-  json::object jwks{{"keys", json::array{rsa().jwk, ec_jwk, enc, rs512, oct, p384, okp, no_kid}}};
-  KeySet keys;
-  auto added = keys.addJwks(json::serialize(jwks));
-  ASSERT_TRUE(added.ok()) << added.error().message;
-  EXPECT_EQ(*added, 3u);
-  EXPECT_EQ(keys.size(), 3u);
-  ASSERT_NE(keys.find("rsa-1"), nullptr);
-  EXPECT_EQ(keys.find("rsa-1")->type(), PublicKey::Type::kRsa);
-  ASSERT_NE(keys.find("ec-1"), nullptr);
-  EXPECT_EQ(keys.find("ec-1")->type(), PublicKey::Type::kEcP256);
-  EXPECT_NE(keys.find(PublicKey::fromJwk(a3Jwk())->thumbprint()), nullptr);
-  EXPECT_EQ(keys.find("rsa-enc"), nullptr);
-  EXPECT_EQ(keys.find("rsa-512"), nullptr);
-  EXPECT_EQ(keys.find("hmac"), nullptr);
-
-  // RS256 from the JWKS key verifies, as does ES256 from the EC key under its kid.
-  EXPECT_TRUE(verifyJwt(rsaToken(rsaHeader(), goodClaims()), keys, kNow, kIss, kAud).ok());
-  json::object h = esHeader(*ec);
-  h["kid"] = "ec-1";
-  EXPECT_TRUE(verifyJwt(craft(*ec, h, goodClaims()), keys, kNow, kIss, kAud).ok());
-  // A tampered RS256 token does not.
-  std::string t = rsaToken(rsaHeader(), goodClaims());
-  t[t.size() - 5] = t[t.size() - 5] == 'A' ? 'B' : 'A';
-  auto r = verifyJwt(t, keys, kNow, kIss, kAud);
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().message, "token signature invalid");
-  // A truncated RSA signature is refused without reaching OpenSSL's length handling.
-  std::string t2 = rsaToken(rsaHeader(), goodClaims());
-  std::string sig = *base64UrlDecode(t2.substr(t2.rfind('.') + 1));
-  t2 = t2.substr(0, t2.rfind('.') + 1) + base64UrlEncode(sig.substr(1));
-  EXPECT_EQ(verifyJwt(t2, keys, kNow, kIss, kAud).error().message, "token signature invalid");
-}
-
-TEST(KeySet, MalformedJwksAddsNothing) {
-  KeySet keys;
-  EXPECT_EQ(keys.addJwks("").code(), Code::kInvalidArgument);
-  EXPECT_EQ(keys.addJwks("not json").code(), Code::kInvalidArgument);
-  EXPECT_EQ(keys.addJwks("[]").code(), Code::kInvalidArgument);
-  EXPECT_EQ(keys.addJwks("{}").code(), Code::kInvalidArgument);
-  EXPECT_EQ(keys.addJwks(R"({"keys":{}})").code(), Code::kInvalidArgument);
-  EXPECT_EQ(keys.addJwks(R"({"keys":[1]})").code(), Code::kInvalidArgument);
-  json::object bad_ec = a3Jwk();
-  bad_ec["y"] = bad_ec["x"];  // not on the curve
-  json::object jwks{{"keys", json::array{rsa().jwk, bad_ec}}};
-  EXPECT_EQ(keys.addJwks(json::serialize(jwks)).code(), Code::kInvalidArgument);
-  json::object bad_kid = rsa().jwk;
-  bad_kid["kid"] = 7;
-  EXPECT_EQ(keys.addJwks(json::serialize(json::object{{"keys", json::array{bad_kid}}})).code(),
-            Code::kInvalidArgument);
-  EXPECT_EQ(keys.addJwks(std::string(2 * 1024 * 1024, ' ')).code(), Code::kInvalidArgument);
-  EXPECT_EQ(keys.size(), 0u);
-  auto empty = keys.addJwks(R"({"keys":[]})");
-  ASSERT_TRUE(empty.ok());
-  EXPECT_EQ(*empty, 0u);
-}
-
-TEST(KeySet, AddReplacesSameKid) {
-  auto a = SigningKey::generate();
-  auto b = SigningKey::generate();
-  KeySet keys;
-  keys.add("k", a->publicKey());
-  keys.add("k", b->publicKey());
-  EXPECT_EQ(keys.size(), 1u);
-  EXPECT_EQ(keys.find("k")->thumbprint(), b->kid());
-}
 
 }  // namespace
 }  // namespace berth::auth

@@ -1,10 +1,9 @@
 #include "auth/password.h"
 
 #include <gtest/gtest.h>
+#include <sodium.h>
 
 #include <set>
-
-#include <sodium.h>
 
 #include "auth/encoding.h"
 
@@ -36,10 +35,10 @@ TEST(Base64Url, RoundTripsEveryLength) {
 }
 
 TEST(Base64Url, RefusesNonCanonicalAndForeignInput) {
-  EXPECT_FALSE(base64UrlDecode("Zg=="));   // padding
-  EXPECT_FALSE(base64UrlDecode("Z"));      // 1 mod 4
-  EXPECT_FALSE(base64UrlDecode("Zh"));     // non-zero unused bits ("Zg" is canonical)
-  EXPECT_FALSE(base64UrlDecode("Zm9+"));   // standard alphabet
+  EXPECT_FALSE(base64UrlDecode("Zg=="));  // padding
+  EXPECT_FALSE(base64UrlDecode("Z"));     // 1 mod 4
+  EXPECT_FALSE(base64UrlDecode("Zh"));    // non-zero unused bits ("Zg" is canonical)
+  EXPECT_FALSE(base64UrlDecode("Zm9+"));  // standard alphabet
   EXPECT_FALSE(base64UrlDecode("Zm9/"));
   EXPECT_FALSE(base64UrlDecode("Zm 9v"));  // whitespace
   EXPECT_FALSE(base64UrlDecode(std::string("Zm\0v", 4)));
@@ -50,10 +49,10 @@ TEST(Digest, Sha256AndHmacKnownAnswers) {
   EXPECT_EQ(base64UrlEncode(sha256("abc")), "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0");
   // RFC 4231 test case 2.
   EXPECT_EQ(base64UrlEncode(hmacSha256("Jefe", "what do ya want for nothing?")),
-            base64UrlEncode(std::string(
-                "\x5b\xdc\xc1\x46\xbf\x60\x75\x4e\x6a\x04\x24\x26\x08\x95\x75\xc7"
-                "\x5a\x00\x3f\x08\x9d\x27\x39\x83\x9d\xec\x58\xb9\x64\xec\x38\x43",
-                32)));
+            base64UrlEncode(
+                std::string("\x5b\xdc\xc1\x46\xbf\x60\x75\x4e\x6a\x04\x24\x26\x08\x95\x75\xc7"
+                            "\x5a\x00\x3f\x08\x9d\x27\x39\x83\x9d\xec\x58\xb9\x64\xec\x38\x43",
+                            32)));
 }
 
 TEST(ConstantTimeEquals, ComparesContentAndLength) {
@@ -131,8 +130,7 @@ TEST(Password, RefusesArgon2iHashes) {
   // A valid argon2i (not id) hash of "x" is not accepted: only our own algorithm is.
   char out[crypto_pwhash_STRBYTES];
   ASSERT_EQ(crypto_pwhash_str_alg(out, "x", 1, crypto_pwhash_argon2i_OPSLIMIT_MIN,
-                                  crypto_pwhash_argon2i_MEMLIMIT_MIN,
-                                  crypto_pwhash_ALG_ARGON2I13),
+                                  crypto_pwhash_argon2i_MEMLIMIT_MIN, crypto_pwhash_ALG_ARGON2I13),
             0);
   EXPECT_FALSE(verifySecret(out, "x"));
 }
@@ -142,9 +140,9 @@ TEST(GenerateSecret, LengthAlphabetAndUniqueness) {
   for (int i = 0; i < 200; ++i) {
     std::string s = generateSecret();
     EXPECT_EQ(s.size(), 43u);
-    EXPECT_EQ(s.find_first_not_of(
-                  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
-              std::string::npos);
+    EXPECT_EQ(
+        s.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+        std::string::npos);
     EXPECT_TRUE(seen.insert(s).second);
     EXPECT_EQ(base64UrlDecode(s)->size(), 32u);
   }

@@ -48,9 +48,9 @@ TEST(Patterns, Validation) {
   for (const char* ok : {"*", "app", "team-a/app", "team-a/*", "a/b/c/*", "my.org/*"}) {
     EXPECT_TRUE(validatePattern(ok).ok()) << ok;
   }
-  for (const char* bad : {"", "/*", "**", "*/*", "team-a*", "team-a/*/x", "team-a/**",
-                          "*team", "team/*x", "Team/*", "team//*", "team/ *", "team-a/",
-                          "a/*/*", "t*m/app", " *"}) {
+  for (const char* bad :
+       {"", "/*", "**", "*/*", "team-a*", "team-a/*/x", "team-a/**", "*team", "team/*x", "Team/*",
+        "team//*", "team/ *", "team-a/", "a/*/*", "t*m/app", " *"}) {
     EXPECT_FALSE(validatePattern(bad).ok()) << bad;
     EXPECT_FALSE(makeGrant(bad, kPermPull).ok()) << bad;
   }
@@ -87,8 +87,7 @@ TEST(Patterns, ExactAndStar) {
 TEST(AllowedActions, Intersection) {
   Grants g = {roleGrant("team-a/*", "push"), roleGrant("shared/base", "pull")};
   EXPECT_EQ(allowedActions(g, "team-a/app", {"pull", "push"}), (Actions{"pull", "push"}));
-  EXPECT_EQ(allowedActions(g, "team-a/app", {"push", "delete", "pull"}),
-            (Actions{"push", "pull"}));
+  EXPECT_EQ(allowedActions(g, "team-a/app", {"push", "delete", "pull"}), (Actions{"push", "pull"}));
   EXPECT_EQ(allowedActions(g, "shared/base", {"pull", "push"}), (Actions{"pull"}));
   EXPECT_EQ(allowedActions(g, "team-ab/app", {"pull"}), Actions{});
   EXPECT_EQ(allowedActions(g, "team-a", {"pull"}), Actions{});
@@ -116,9 +115,8 @@ TEST(AllowedActions, Star) {
   EXPECT_EQ(allowedActions(pusher, "x", {"*"}), (Actions{"pull", "push"}));
   EXPECT_EQ(allowedActions(pusher, "x", {"push", "*"}), (Actions{"push", "pull"}));
   // Every action granted by scope maps (without admin) also earns "*".
-  Grants all = {grant("x", *scopeMapPermissions({"content/read", "content/write",
-                                                 "content/delete", "metadata/read",
-                                                 "metadata/write"}))};
+  Grants all = {grant("x", *scopeMapPermissions({"content/read", "content/write", "content/delete",
+                                                 "metadata/read", "metadata/write"}))};
   EXPECT_EQ(allowedActions(all, "x", {"*"}), (Actions{"*"}));
   Grants admin_only = {grant("*", kPermAdmin)};
   EXPECT_EQ(allowedActions(admin_only, "x", {"*"}), Actions{});

@@ -11,18 +11,20 @@ namespace json = boost::json;
 using Actions = std::vector<std::string>;
 
 TEST(RepositoryName, ValidNames) {
-  for (const char* n : {"a", "app", "team/app", "a/b/c/d", "my.org/app", "a_b", "a__b",
-                        "a-b", "a---b", "a.b-c_d__e", "0", "library/ubuntu", "localhost/app",
-                        "x9/y8"}) {
+  for (const char* n : {"a", "app", "team/app", "a/b/c/d", "my.org/app", "a_b", "a__b", "a-b",
+                        "a---b", "a.b-c_d__e", "0", "library/ubuntu", "localhost/app", "x9/y8"}) {
     EXPECT_TRUE(isValidRepositoryName(n)) << n;
   }
   EXPECT_TRUE(isValidRepositoryName(std::string(255, 'a')));
 }
 
 TEST(RepositoryName, InvalidNames) {
-  for (const char* n : {"", "/", "a/", "/a", "a//b", "A", "Team/app", "a..b", "a___b", "a._b",
-                        "a-_b", ".a", "a.", "-a", "a-", "_a", "a_", "a b", "a:b",
-                        "localhost:5000/app", "a/../b", "a/./b", "..", "a\tb", "a*", "*"}) {
+  for (const char* n : {"",       "/",        "a/",   "/a",    "a//b",
+                        "A",      "Team/app", "a..b", "a___b", "a._b",
+                        "a-_b",   ".a",       "a.",   "-a",    "a-",
+                        "_a",     "a_",       "a b",  "a:b",   "localhost:5000/app",
+                        "a/../b", "a/./b",    "..",   "a\tb",  "a*",
+                        "*"}) {
     EXPECT_FALSE(isValidRepositoryName(n)) << n;
   }
   EXPECT_FALSE(isValidRepositoryName(std::string(256, 'a')));
@@ -60,17 +62,33 @@ TEST(ParseScope, RegistryCatalog) {
 }
 
 TEST(ParseScope, Invalid) {
-  for (const char* bad : {"", "repository", "repository:app", "repository::pull",
-                          "repository:app:", "repository:app:pull,", "repository:app:,pull",
-                          "repository:app:pull,,push", "repository:app:PULL",
-                          "repository:app:pull push", "repository:app:read",
-                          "repository:app:pull;push", ":app:pull", "Repository:app:pull",
-                          "repo sitory:app:pull", "repository(:app:pull", "repository():app:pull",
-                          "repository(x:app:pull", "repository:App:pull",
-                          "repository:localhost:5000/app:pull", "repository:app/:pull",
-                          "repository:a//b:pull", "repository:../etc:pull",
-                          "repository:team-a/*:pull", "repository:*:pull",
-                          "repository:app:pull\n", "repository:app\t:pull"}) {
+  for (const char* bad : {"",
+                          "repository",
+                          "repository:app",
+                          "repository::pull",
+                          "repository:app:",
+                          "repository:app:pull,",
+                          "repository:app:,pull",
+                          "repository:app:pull,,push",
+                          "repository:app:PULL",
+                          "repository:app:pull push",
+                          "repository:app:read",
+                          "repository:app:pull;push",
+                          ":app:pull",
+                          "Repository:app:pull",
+                          "repo sitory:app:pull",
+                          "repository(:app:pull",
+                          "repository():app:pull",
+                          "repository(x:app:pull",
+                          "repository:App:pull",
+                          "repository:localhost:5000/app:pull",
+                          "repository:app/:pull",
+                          "repository:a//b:pull",
+                          "repository:../etc:pull",
+                          "repository:team-a/*:pull",
+                          "repository:*:pull",
+                          "repository:app:pull\n",
+                          "repository:app\t:pull"}) {
     auto s = parseScope(bad);
     EXPECT_FALSE(s.ok()) << bad;
     if (!s.ok()) {
@@ -135,8 +153,8 @@ TEST(ParseScopes, Limits) {
 }
 
 TEST(FormatScope, RoundTrips) {
-  for (const char* s : {"repository:team/app:pull,push", "registry:catalog:*",
-                        "repository(plugin):x:pull"}) {
+  for (const char* s :
+       {"repository:team/app:pull,push", "registry:catalog:*", "repository(plugin):x:pull"}) {
     auto parsed = parseScope(s);
     ASSERT_TRUE(parsed.ok());
     EXPECT_EQ(formatScope(*parsed), s);
@@ -175,7 +193,8 @@ TEST(AccessClaim, RefusesMalformed) {
   }
   json::array too_many;
   for (size_t i = 0; i <= kMaxScopes; ++i) {
-    too_many.push_back(json::object{{"type", "repository"}, {"name", "a"}, {"actions", json::array{}}});
+    too_many.push_back(
+        json::object{{"type", "repository"}, {"name", "a"}, {"actions", json::array{}}});
   }
   EXPECT_FALSE(fromAccessClaim(too_many).ok());
 }
