@@ -7,6 +7,9 @@
 // never verifies an ES256 token and vice versa, and header parameters that point at keys
 // (jwk, jku, x5u, x5c) are never followed. RSA keys come from JWKS documents (OIDC
 // federation); they are verified but never used to sign.
+// ECDSA signatures are malleable ((r, s) and (r, n - s) both verify), so a token's string
+// is no identifier: revoke by a claim (jti), and expect a cache keyed by the token string
+// to miss on such a variant (it is then verified afresh).
 #include <boost/json/object.hpp>
 #include <cstdint>
 #include <string>

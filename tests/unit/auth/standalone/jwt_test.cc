@@ -201,6 +201,18 @@ TEST_F(JwtTest, AlgorithmMustMatchTheKeyType) {
   EXPECT_TRUE(verify(rsaToken(rsaHeader(), goodClaims())).ok());
 }
 
+TEST_F(JwtTest, DuplicateHeaderMembersUseTheLastOneAsRfc7515Allows) {
+  // RFC 7515 section 4: reject duplicates or use the lexically last. The parser keeps the
+  // last, and the check runs on what it kept, so a smuggled "none" cannot pass.
+  std::string kid = key_->kid();
+  std::string header1 = R"({"alg":"ES256","kid":")" + kid + R"(","alg":"none"})";
+  std::string input1 = base64UrlEncode(header1) + "." + b64(goodClaims());
+  expectRefused(input1 + "." + base64UrlEncode(key_->sign(input1)), "token algorithm not accepted");
+  std::string header2 = R"({"alg":"none","kid":")" + kid + R"(","alg":"ES256"})";
+  std::string input2 = base64UrlEncode(header2) + "." + b64(goodClaims());
+  EXPECT_TRUE(verify(input2 + "." + base64UrlEncode(key_->sign(input2))).ok());
+}
+
 TEST_F(JwtTest, HeaderKeyReferencesAreNeverFollowed) {
   auto attacker = SigningKey::generate();
   json::object h = esHeader(*attacker);

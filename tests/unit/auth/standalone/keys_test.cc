@@ -1,6 +1,7 @@
 #include "auth/keys.h"
 
 #include <gtest/gtest.h>
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -55,6 +56,27 @@ TEST(Es256, Rfc7515AppendixA3Verifies) {
   EXPECT_FALSE(key->verify("ES256", kA3Input, *sig + "x"));
   EXPECT_FALSE(key->verify("ES256", kA3Input, std::string(64, '\0')));    // r = s = 0
   EXPECT_FALSE(key->verify("ES256", kA3Input, std::string(64, '\xff')));  // r, s >= n
+}
+
+TEST(Es256, SignaturesAreMalleableSoTokenStringsAreNotIdentifiers) {
+  // (r, s) and (r, n - s) both verify, as in every ECDSA verifier that accepts other
+  // issuers' tokens. Revocation must use a claim (jti), never the token string.
+  auto key = SigningKey::generate();
+  std::string input = "payload";
+  std::string sig = key->sign(input);
+  BIGNUM* n = nullptr;
+  BN_hex2bn(&n, "FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551");
+  BIGNUM* s = BN_bin2bn(reinterpret_cast<const unsigned char*>(sig.data()) + 32, 32, nullptr);
+  BIGNUM* flipped = BN_new();
+  BN_sub(flipped, n, s);
+  std::string other = sig.substr(0, 32) + std::string(32, '\0');
+  BN_bn2binpad(flipped, reinterpret_cast<unsigned char*>(other.data()) + 32, 32);
+  BN_free(n);
+  BN_free(s);
+  BN_free(flipped);
+  EXPECT_NE(other, sig);
+  EXPECT_TRUE(key->publicKey().verify("ES256", input, sig));
+  EXPECT_TRUE(key->publicKey().verify("ES256", input, other));
 }
 
 TEST(SigningKey, KidIsThumbprintOfPublicJwk) {
