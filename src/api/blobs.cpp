@@ -112,8 +112,10 @@ Task<void> Api::uploadStart(Exchange& ex, const Route& route, const QueryParams&
   if (!stream) co_return co_await ex.sendError(stream.error());
   auto s = co_await ex.streamBody([&](std::string_view data) { return (*stream)->write(data); });
   if (!s) {
-    registry_.abortAppend(std::move(*stream));
-    (void)co_await ex.blocking([&] { return registry_.cancelUpload(route.name, rec->id); });
+    (void)co_await ex.blocking([&] {
+      registry_.abortAppend(std::move(*stream));
+      return registry_.cancelUpload(route.name, rec->id);
+    });
     co_return co_await ex.sendError(s.error());
   }
   auto done = co_await ex.blocking([&] { return registry_.finishUpload(std::move(*stream), *digest); });
@@ -158,7 +160,7 @@ Task<void> Api::upload(Exchange& ex, const Route& route, const QueryParams& q) {
   if (range) {
     auto cl = ex.contentLength();
     if (range->first != start || (cl && *cl != range->length())) {
-      registry_.abortAppend(std::move(*stream));
+      co_await ex.blocking([&] { registry_.abortAppend(std::move(*stream)); return 0; });
       auto res = uploadStatus(http::status::range_not_satisfiable, route.name, id, start);
       co_return co_await ex.sendError(
           makeError(Code::kRangeInvalid, "chunk must start at offset " + std::to_string(start) +
@@ -169,11 +171,11 @@ Task<void> Api::upload(Exchange& ex, const Route& route, const QueryParams& q) {
   }
   auto s = co_await ex.streamBody([&](std::string_view data) { return (*stream)->write(data); });
   if (!s) {
-    registry_.abortAppend(std::move(*stream));
+    co_await ex.blocking([&] { registry_.abortAppend(std::move(*stream)); return 0; });
     co_return co_await ex.sendError(s.error());
   }
   if (range && (*stream)->offset() - start != range->length()) {
-    registry_.abortAppend(std::move(*stream));
+    co_await ex.blocking([&] { registry_.abortAppend(std::move(*stream)); return 0; });
     co_return co_await ex.sendError(makeError(Code::kRangeInvalid, "chunk length does not match Content-Range"),
                                     uploadStatus(http::status::range_not_satisfiable, route.name, id, start));
   }

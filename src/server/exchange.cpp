@@ -112,6 +112,9 @@ Task<Result<std::string>> Exchange::readBody(size_t limit) {
 Task<Status> Exchange::streamBody(const std::function<Status(std::string_view)>& sink) {
   if (body_done_) co_return Status{};
   if (auto s = co_await sendContinueIfExpected(); !s) co_return s;
+  if (auto cl = parser_->content_length(); cl && !parser_->chunked()) {
+    co_return co_await streamFixedBody(*cl, sink);
+  }
   saved_header_ = parser_->get().base();
   http::request_parser<http::buffer_body> p{std::move(*parser_)};
   p.body_limit(boost::none);
@@ -135,6 +138,50 @@ Task<Status> Exchange::streamBody(const std::function<Status(std::string_view)>&
     bytes_in_ += n;
     if (n) {
       if (auto s = sink(std::string_view(chunk.get(), n)); !s) {
+        keep_alive_ = false;
+        co_return s;
+      }
+    }
+    if (ec) {
+      keep_alive_ = false;
+      co_return makeError(Code::kBlobUploadInvalid, "upload body interrupted: " + ec.message());
+    }
+  }
+  body_done_ = true;
+  co_return Status{};
+}
+
+// A body of known length needs no parsing: read it from the socket straight into the chunk
+// handed to the sink (no copy through the parser, reads as large as the chunk).
+Task<Status> Exchange::streamFixedBody(uint64_t length, const std::function<Status(std::string_view)>& sink) {
+  uint64_t remaining = length;
+  if (buffer_.size() > 0 && remaining > 0) {  // body bytes that came in with the header
+    size_t n = static_cast<size_t>(std::min<uint64_t>(buffer_.size(), remaining));
+    auto data = static_cast<const char*>(buffer_.data().data());
+    bytes_in_ += n;
+    remaining -= n;
+    if (auto s = sink(std::string_view(data, n)); !s) {
+      keep_alive_ = false;
+      co_return s;
+    }
+    buffer_.consume(n);
+  }
+  constexpr size_t kFixedChunk = 1024 * 1024;
+  std::unique_ptr<char[]> chunk(remaining ? new char[kFixedChunk] : nullptr);
+  while (remaining > 0) {
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(remaining, kFixedChunk));
+    size_t filled = 0;
+    error_code ec;
+    while (filled < want) {
+      stream_.expires_after(limits_.body_stall_timeout);  // a deadline per read: progress, not total time
+      filled += co_await stream_.async_read_some(asio::buffer(chunk.get() + filled, want - filled),
+                                                 asio::redirect_error(use_awaitable, ec));
+      if (ec) break;
+    }
+    bytes_in_ += filled;
+    remaining -= filled;
+    if (filled) {
+      if (auto s = sink(std::string_view(chunk.get(), filled)); !s) {
         keep_alive_ = false;
         co_return s;
       }

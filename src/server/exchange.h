@@ -82,6 +82,7 @@ class Exchange {
 
  private:
   Task<Status> sendContinueIfExpected();
+  Task<Status> streamFixedBody(uint64_t length, const std::function<Status(std::string_view)>& sink);
   void finishHeaders(http::header<false>& h);
 
   boost::beast::tcp_stream& stream_;
