@@ -7,6 +7,7 @@
 #include <openssl/sha.h>
 
 #include <array>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 

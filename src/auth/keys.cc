@@ -143,8 +143,8 @@ std::string rawToDer(std::string_view raw) {
   BnPtr s(BN_bin2bn(p + 32, 32, nullptr));
   SigPtr sig(ECDSA_SIG_new());
   if (!r || !s || !sig || ECDSA_SIG_set0(sig.get(), r.get(), s.get()) != 1) return {};
-  r.release();  // owned by sig now
-  s.release();
+  (void)r.release();  // owned by sig now
+  (void)s.release();
   unsigned char* der = nullptr;
   int len = i2d_ECDSA_SIG(sig.get(), &der);
   if (len <= 0) return {};
