@@ -15,6 +15,7 @@ struct Limits {
   std::chrono::seconds header_timeout{30};    // to receive a request's headers
   std::chrono::seconds idle_timeout{120};     // keep-alive connection with no request
   std::chrono::seconds body_stall_timeout{60};  // no body bytes for this long: cut
+  uint64_t min_body_rate = 1024;  // bytes/s a body must average over each stall window
   size_t max_connections = 10000;
   size_t max_header_count = 100;        // header fields in one request
   size_t max_target_bytes = 8192;       // request-target (URL) length

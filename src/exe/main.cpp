@@ -123,6 +123,7 @@ int main(int argc, char** argv) {
       "  server.max_header_bytes     request header size limit (default 16384)\n"
       "  server.max_connections      concurrent connections; beyond: 503 + Retry-After (default 10000)\n"
       "  server.shutdown_grace       seconds SIGTERM waits for in-flight requests (default 30)\n"
+      "  server.min_body_rate        bytes/s an upload must average per stall window (default 1024)\n"
       "  server.max_header_count     header fields per request (default 100)\n"
       "  server.max_target_bytes     request URL length (default 8192)\n"
       "  server.max_uploads_per_repository  open upload sessions per repository (default 1000)\n"

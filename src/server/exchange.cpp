@@ -109,6 +109,41 @@ Task<Result<std::string>> Exchange::readBody(size_t limit) {
   co_return std::move(p.get().body());
 }
 
+namespace {
+
+// Cuts a body that arrives slower than limits.min_body_rate, judged over windows of
+// body_stall_timeout (a trickle of a byte now and then is as bad as a stall).
+class BodyRateGuard {
+ public:
+  explicit BodyRateGuard(const Limits& limits)
+      : window_(limits.body_stall_timeout),
+        min_bytes_(limits.min_body_rate * static_cast<uint64_t>(limits.body_stall_timeout.count())),
+        start_(std::chrono::steady_clock::now()) {}
+  // Records n more bytes; false once a whole window passed with too few.
+  bool add(size_t n) {
+    bytes_ += n;
+    auto now = std::chrono::steady_clock::now();
+    if (now - start_ < window_) return true;
+    bool ok = bytes_ >= min_bytes_;
+    bytes_ = 0;
+    start_ = now;
+    return ok;
+  }
+
+ private:
+  std::chrono::steady_clock::duration window_;
+  uint64_t min_bytes_;
+  uint64_t bytes_ = 0;
+  std::chrono::steady_clock::time_point start_;
+};
+
+Error tooSlow(const Limits& limits) {
+  return makeError(Code::kBlobUploadInvalid, "upload body slower than the minimum of " +
+                                                 std::to_string(limits.min_body_rate) + " bytes/s; cut");
+}
+
+}  // namespace
+
 Task<Status> Exchange::streamBody(const std::function<Status(std::string_view)>& sink) {
   if (body_done_) co_return Status{};
   if (auto s = co_await sendContinueIfExpected(); !s) co_return s;
@@ -119,6 +154,7 @@ Task<Status> Exchange::streamBody(const std::function<Status(std::string_view)>&
   http::request_parser<http::buffer_body> p{std::move(*parser_)};
   p.body_limit(boost::none);
   std::unique_ptr<char[]> chunk(new char[kStreamChunk]);
+  BodyRateGuard rate(limits_);
   while (!p.is_done()) {
     p.get().body().data = chunk.get();
     p.get().body().size = kStreamChunk;
@@ -127,12 +163,17 @@ Task<Status> Exchange::streamBody(const std::function<Status(std::string_view)>&
     // when full, at the end of the body, or on an error (what arrived before it is kept).
     while (!p.is_done() && p.get().body().size > 0) {
       stream_.expires_after(limits_.body_stall_timeout);
-      co_await http::async_read_some(stream_, buffer_, p, asio::redirect_error(use_awaitable, ec));
+      size_t consumed =
+          co_await http::async_read_some(stream_, buffer_, p, asio::redirect_error(use_awaitable, ec));
       if (ec == http::error::need_buffer) {
         ec = {};
         break;
       }
       if (ec) break;
+      if (!rate.add(consumed)) {
+        keep_alive_ = false;
+        co_return tooSlow(limits_);
+      }
     }
     size_t n = kStreamChunk - p.get().body().size;
     bytes_in_ += n;
@@ -168,15 +209,21 @@ Task<Status> Exchange::streamFixedBody(uint64_t length, const std::function<Stat
   }
   constexpr size_t kFixedChunk = 1024 * 1024;
   std::unique_ptr<char[]> chunk(remaining ? new char[kFixedChunk] : nullptr);
+  BodyRateGuard rate(limits_);
   while (remaining > 0) {
     const size_t want = static_cast<size_t>(std::min<uint64_t>(remaining, kFixedChunk));
     size_t filled = 0;
     error_code ec;
     while (filled < want) {
       stream_.expires_after(limits_.body_stall_timeout);  // a deadline per read: progress, not total time
-      filled += co_await stream_.async_read_some(asio::buffer(chunk.get() + filled, want - filled),
-                                                 asio::redirect_error(use_awaitable, ec));
+      size_t n = co_await stream_.async_read_some(asio::buffer(chunk.get() + filled, want - filled),
+                                                  asio::redirect_error(use_awaitable, ec));
+      filled += n;
       if (ec) break;
+      if (!rate.add(n)) {
+        keep_alive_ = false;
+        co_return tooSlow(limits_);
+      }
     }
     bytes_in_ += filled;
     remaining -= filled;

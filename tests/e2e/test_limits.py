@@ -319,6 +319,38 @@ class StallTest(BerthTestCase):
         self.assertStatus(r, 201)
         self.assertBlob(self.srv, repo, data)
 
+    def test_trickling_upload_below_min_body_rate_is_cut(self):
+        # Never silent long enough to stall, but far below server.min_body_rate (default
+        # 1024 B/s): 20 bytes every 0.25 s is cut once a whole window has passed.
+        repo = "stall/trickle"
+        data = rand_bytes(64 << 10)
+        loc = start_upload(self.srv, repo)
+        with RawConn(self.srv.host, self.srv.port, timeout=STALL_TIMEOUT + 10) as c:
+            c.send(request_bytes("PATCH", loc, [
+                "Content-Type: application/octet-stream", "Content-Length: %d" % len(data),
+                "Content-Range: 0-%d" % (len(data) - 1)]))
+            t0 = time.monotonic()
+            cut = False
+            for off in range(0, len(data), 20):
+                if time.monotonic() - t0 > 3 * STALL_TIMEOUT:
+                    break
+                time.sleep(0.25)
+                try:
+                    c.send(data[off:off + 20])
+                except (BrokenPipeError, ConnectionResetError):
+                    cut = True
+                    break
+            took = time.monotonic() - t0
+            self.assertTrue(cut or c.closed_by_peer(5), "a trickling upload was never cut")
+            print("trickling PATCH cut after %.2fs (window %ds)" % (took, STALL_TIMEOUT))
+            self.assertLess(took, 3 * STALL_TIMEOUT)
+        st = self.srv.get(loc)
+        self.assertStatus(st, 204)
+        self.assertEqual(st.header("Range"), "0-0")  # nothing of the cut request counts
+        r = self.srv.request("PUT", add_query(loc, digest=digest(data)), body=data)
+        self.assertStatus(r, 201)
+        self.assertBlob(self.srv, repo, data)
+
     def test_stalled_chunked_patch_is_cut_and_upload_resumes(self):
         repo = "stall/chunked"
         data = rand_bytes(1 << 20)
