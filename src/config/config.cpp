@@ -24,10 +24,15 @@ Status readScalar(const YAML::Node& node, const std::string& key, T& out) {
   }
 }
 
+// Timers are armed as steady_clock::now() + timeout in nanoseconds; ten years keeps that far
+// from overflowing.
+constexpr int64_t kMaxSeconds = 10LL * 365 * 24 * 3600;
+
 Status readSeconds(const YAML::Node& node, const std::string& key, std::chrono::seconds& out) {
   int64_t v = 0;
   if (auto s = readScalar(node, key, v); !s) return s;
   if (v <= 0) return keyError(key, "must be a positive number of seconds");
+  if (v > kMaxSeconds) return keyError(key, "must be at most " + std::to_string(kMaxSeconds) + " seconds");
   out = std::chrono::seconds(v);
   return {};
 }
@@ -103,7 +108,8 @@ Result<Config> parseRoot(const YAML::Node& root, Config c) {
                                             "max_header_bytes", "header_timeout", "idle_timeout",
                                             "body_stall_timeout", "max_connections", "shutdown_grace",
                                             "max_header_count", "max_target_bytes",
-                                            "max_uploads_per_repository", "max_uploads_per_client"});
+                                            "max_uploads_per_repository", "max_uploads_per_client",
+                                            "min_body_rate"});
         !s)
       return s.takeError();
     if (srv["io_threads"]) { if (auto s = readScalar(srv["io_threads"], "server.io_threads", c.io_threads); !s) return s.takeError(); }
@@ -112,11 +118,16 @@ Result<Config> parseRoot(const YAML::Node& root, Config c) {
       if (c.blocking_threads == 0) return keyError("server.blocking_threads", "must be at least 1");
     }
     if (srv["max_manifest_bytes"]) { if (auto s = readScalar(srv["max_manifest_bytes"], "server.max_manifest_bytes", c.limits.max_manifest_bytes); !s) return s.takeError(); }
-    if (srv["max_header_bytes"]) { if (auto s = readScalar(srv["max_header_bytes"], "server.max_header_bytes", c.limits.max_header_bytes); !s) return s.takeError(); }
+    if (srv["max_header_bytes"]) {
+      if (auto s = readScalar(srv["max_header_bytes"], "server.max_header_bytes", c.limits.max_header_bytes); !s) return s.takeError();
+      // Beast takes the header limit as a uint32_t.
+      if (c.limits.max_header_bytes > UINT32_MAX) return keyError("server.max_header_bytes", "must be at most 4294967295");
+    }
     if (srv["max_connections"]) { if (auto s = readScalar(srv["max_connections"], "server.max_connections", c.limits.max_connections); !s) return s.takeError(); }
     if (srv["header_timeout"]) { if (auto s = readSeconds(srv["header_timeout"], "server.header_timeout", c.limits.header_timeout); !s) return s.takeError(); }
     if (srv["idle_timeout"]) { if (auto s = readSeconds(srv["idle_timeout"], "server.idle_timeout", c.limits.idle_timeout); !s) return s.takeError(); }
     if (srv["body_stall_timeout"]) { if (auto s = readSeconds(srv["body_stall_timeout"], "server.body_stall_timeout", c.limits.body_stall_timeout); !s) return s.takeError(); }
+    if (srv["min_body_rate"]) { if (auto s = readScalar(srv["min_body_rate"], "server.min_body_rate", c.limits.min_body_rate); !s) return s.takeError(); }
     if (srv["max_header_count"]) { if (auto s = readScalar(srv["max_header_count"], "server.max_header_count", c.limits.max_header_count); !s) return s.takeError(); }
     if (srv["max_target_bytes"]) { if (auto s = readScalar(srv["max_target_bytes"], "server.max_target_bytes", c.limits.max_target_bytes); !s) return s.takeError(); }
     if (srv["max_uploads_per_repository"]) { if (auto s = readScalar(srv["max_uploads_per_repository"], "server.max_uploads_per_repository", c.limits.max_uploads_per_repository); !s) return s.takeError(); }
