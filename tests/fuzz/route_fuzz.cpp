@@ -1,0 +1,80 @@
+// api::splitTarget + parseRoute: the request-target of every request, as the server routes
+// it (split at '?', the path routed, the query parsed).
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "api/router.h"
+#include "fuzz_check.h"
+#include "oci/reference.h"
+
+using berth::Code;
+namespace api = berth::api;
+using api::RouteKind;
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string_view target = berth::fuzz::asText(data, size);
+  auto [path, query] = api::splitTarget(target);
+  // Splitting loses nothing but the first '?', and the path holds none.
+  FUZZ_CHECK(path.find('?') == std::string_view::npos);
+  if (path.size() == target.size()) {
+    FUZZ_CHECK(path == target && query.empty());
+  } else {
+    FUZZ_CHECK(std::string(path) + "?" + std::string(query) == target);
+  }
+  (void)api::parseQuery(query);
+
+  auto route = api::parseRoute(path);
+  if (!route) {
+    FUZZ_CHECK(route.code() == Code::kRouteUnknown || route.code() == Code::kNameInvalid);
+    return 0;
+  }
+  const std::string& name = route->name;
+  const std::string& ref = route->ref;
+  std::string prefix = "/v2/" + name;
+  switch (route->kind) {
+    case RouteKind::kBase:
+      FUZZ_CHECK(path == "/v2/" || path == "/v2");
+      break;
+    case RouteKind::kHealthz:
+      FUZZ_CHECK(path == "/healthz");
+      break;
+    case RouteKind::kReadyz:
+      FUZZ_CHECK(path == "/readyz");
+      break;
+    case RouteKind::kCatalog:
+      FUZZ_CHECK(path == "/v2/_catalog");
+      break;
+    case RouteKind::kTags:
+      FUZZ_CHECK(path == prefix + "/tags/list");
+      break;
+    case RouteKind::kManifest:
+      FUZZ_CHECK(path == prefix + "/manifests/" + ref);
+      break;
+    case RouteKind::kBlob:
+      FUZZ_CHECK(path == prefix + "/blobs/" + ref);
+      break;
+    case RouteKind::kUploadStart:
+      FUZZ_CHECK(ref.empty());
+      FUZZ_CHECK(path == prefix + "/blobs/uploads/" || path == prefix + "/blobs/uploads");
+      break;
+    case RouteKind::kUpload:
+      FUZZ_CHECK(!ref.empty());
+      FUZZ_CHECK(path == prefix + "/blobs/uploads/" + ref);
+      break;
+    case RouteKind::kReferrers:
+      FUZZ_CHECK(path == prefix + "/referrers/" + ref);
+      break;
+  }
+  bool named = route->kind != RouteKind::kBase && route->kind != RouteKind::kHealthz &&
+               route->kind != RouteKind::kReadyz && route->kind != RouteKind::kCatalog;
+  if (named) {
+    // A routed repository name is valid, so it can reach storage and metadata keys.
+    FUZZ_CHECK(berth::oci::validateName(name).ok());
+    FUZZ_CHECK(name.find("..") == std::string::npos && name.find('%') == std::string::npos);
+    FUZZ_CHECK(ref.find('/') == std::string::npos && ref.find('%') == std::string::npos);
+  } else {
+    FUZZ_CHECK(name.empty() && ref.empty());
+  }
+  return 0;
+}
