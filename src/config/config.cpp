@@ -108,7 +108,8 @@ Result<Config> parseRoot(const YAML::Node& root, Config c) {
                                             "max_header_bytes", "header_timeout", "idle_timeout",
                                             "body_stall_timeout", "max_connections", "shutdown_grace",
                                             "max_header_count", "max_target_bytes",
-                                            "max_uploads_per_repository", "max_uploads_per_client"});
+                                            "max_uploads_per_repository", "max_uploads_per_client",
+                                            "min_body_rate"});
         !s)
       return s.takeError();
     if (srv["io_threads"]) { if (auto s = readScalar(srv["io_threads"], "server.io_threads", c.io_threads); !s) return s.takeError(); }
@@ -126,6 +127,7 @@ Result<Config> parseRoot(const YAML::Node& root, Config c) {
     if (srv["header_timeout"]) { if (auto s = readSeconds(srv["header_timeout"], "server.header_timeout", c.limits.header_timeout); !s) return s.takeError(); }
     if (srv["idle_timeout"]) { if (auto s = readSeconds(srv["idle_timeout"], "server.idle_timeout", c.limits.idle_timeout); !s) return s.takeError(); }
     if (srv["body_stall_timeout"]) { if (auto s = readSeconds(srv["body_stall_timeout"], "server.body_stall_timeout", c.limits.body_stall_timeout); !s) return s.takeError(); }
+    if (srv["min_body_rate"]) { if (auto s = readScalar(srv["min_body_rate"], "server.min_body_rate", c.limits.min_body_rate); !s) return s.takeError(); }
     if (srv["max_header_count"]) { if (auto s = readScalar(srv["max_header_count"], "server.max_header_count", c.limits.max_header_count); !s) return s.takeError(); }
     if (srv["max_target_bytes"]) { if (auto s = readScalar(srv["max_target_bytes"], "server.max_target_bytes", c.limits.max_target_bytes); !s) return s.takeError(); }
     if (srv["max_uploads_per_repository"]) { if (auto s = readScalar(srv["max_uploads_per_repository"], "server.max_uploads_per_repository", c.limits.max_uploads_per_repository); !s) return s.takeError(); }
