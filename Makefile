@@ -33,10 +33,10 @@ test-asan: deps
 	  ctest --test-dir build-asan -j $(JOBS) --output-on-failure -E 'e2e.test_clients'
 
 # ThreadSanitizer over the concurrency-heavy unit tests: metadata store, blob store,
-# manifest cache.
+# manifest cache, credential cache.
 test-tsan: deps
 	cmake -S . -B build-tsan $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBERTH_TSAN=ON
-	cmake --build build-tsan -j $(JOBS) --target berth_meta_tests berth_storage_tests berth_registry_tests
+	cmake --build build-tsan -j $(JOBS) --target berth_meta_tests berth_storage_tests berth_registry_tests berth_auth_tests
 	TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan -j $(JOBS) --output-on-failure \
 	  -R '^(Sqlite/|SqliteMetaStore\.|Filesystem/|FsBlobStoreTest\.|ManifestCache\.)'
 
