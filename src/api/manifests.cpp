@@ -54,6 +54,8 @@ Task<void> Api::manifest(Exchange& ex, const Route& route) {
   std::string content_type(ex.header(http::field::content_type));
   if (auto semi = content_type.find(';'); semi != std::string::npos) content_type.resize(semi);
   while (!content_type.empty() && content_type.back() == ' ') content_type.pop_back();
+  // Media types are case-insensitive (RFC 9110 8.3.1); the known ones are lowercase.
+  for (char& c : content_type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   auto put = co_await ex.blocking(
       [&] { return registry_.putManifest(route.name, *ref, content_type, std::move(*body)); });
   if (!put) co_return co_await ex.sendError(put.error());

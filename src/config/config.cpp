@@ -112,12 +112,23 @@ Result<Config> parseRoot(const YAML::Node& root, Config c) {
                                             "min_body_rate"});
         !s)
       return s.takeError();
-    if (srv["io_threads"]) { if (auto s = readScalar(srv["io_threads"], "server.io_threads", c.io_threads); !s) return s.takeError(); }
+    if (srv["io_threads"]) {
+      if (auto s = readScalar(srv["io_threads"], "server.io_threads", c.io_threads); !s) return s.takeError();
+      if (c.io_threads > 256) return keyError("server.io_threads", "must be at most 256");
+    }
     if (srv["blocking_threads"]) {
       if (auto s = readScalar(srv["blocking_threads"], "server.blocking_threads", c.blocking_threads); !s) return s.takeError();
-      if (c.blocking_threads == 0) return keyError("server.blocking_threads", "must be at least 1");
+      if (c.blocking_threads == 0 || c.blocking_threads > 1024) {
+        return keyError("server.blocking_threads", "must be from 1 to 1024");
+      }
     }
-    if (srv["max_manifest_bytes"]) { if (auto s = readScalar(srv["max_manifest_bytes"], "server.max_manifest_bytes", c.limits.max_manifest_bytes); !s) return s.takeError(); }
+    if (srv["max_manifest_bytes"]) {
+      if (auto s = readScalar(srv["max_manifest_bytes"], "server.max_manifest_bytes", c.limits.max_manifest_bytes); !s) return s.takeError();
+      // The OCI distribution spec's limit (4 MiB) is the most any manifest may be.
+      if (c.limits.max_manifest_bytes == 0 || c.limits.max_manifest_bytes > 4 * 1024 * 1024) {
+        return keyError("server.max_manifest_bytes", "must be from 1 to 4194304 (4 MiB)");
+      }
+    }
     if (srv["max_header_bytes"]) {
       if (auto s = readScalar(srv["max_header_bytes"], "server.max_header_bytes", c.limits.max_header_bytes); !s) return s.takeError();
       // Beast takes the header limit as a uint32_t.
@@ -127,7 +138,10 @@ Result<Config> parseRoot(const YAML::Node& root, Config c) {
     if (srv["header_timeout"]) { if (auto s = readSeconds(srv["header_timeout"], "server.header_timeout", c.limits.header_timeout); !s) return s.takeError(); }
     if (srv["idle_timeout"]) { if (auto s = readSeconds(srv["idle_timeout"], "server.idle_timeout", c.limits.idle_timeout); !s) return s.takeError(); }
     if (srv["body_stall_timeout"]) { if (auto s = readSeconds(srv["body_stall_timeout"], "server.body_stall_timeout", c.limits.body_stall_timeout); !s) return s.takeError(); }
-    if (srv["min_body_rate"]) { if (auto s = readScalar(srv["min_body_rate"], "server.min_body_rate", c.limits.min_body_rate); !s) return s.takeError(); }
+    if (srv["min_body_rate"]) {
+      if (auto s = readScalar(srv["min_body_rate"], "server.min_body_rate", c.limits.min_body_rate); !s) return s.takeError();
+      if (c.limits.min_body_rate > (1ull << 30)) return keyError("server.min_body_rate", "must be at most 1073741824 bytes/s");
+    }
     if (srv["max_header_count"]) { if (auto s = readScalar(srv["max_header_count"], "server.max_header_count", c.limits.max_header_count); !s) return s.takeError(); }
     if (srv["max_target_bytes"]) { if (auto s = readScalar(srv["max_target_bytes"], "server.max_target_bytes", c.limits.max_target_bytes); !s) return s.takeError(); }
     if (srv["max_uploads_per_repository"]) { if (auto s = readScalar(srv["max_uploads_per_repository"], "server.max_uploads_per_repository", c.limits.max_uploads_per_repository); !s) return s.takeError(); }

@@ -80,6 +80,18 @@ class ManifestTest(BerthTestCase):
         self.assertManifest(repo, "v1", body, OCI_MANIFEST)
         self.assertManifest(repo, digest(body), body, OCI_MANIFEST)
 
+    def test_media_type_header_is_case_insensitive(self):
+        # RFC 9110: media types are case-insensitive; an oddly cased header still gets the
+        # image manifest's validation (a missing layer is refused) and a canonical type.
+        repo = "m/case"
+        img = make_image()
+        odd = "Application/VND.oci.image.manifest.v1+JSON; charset=utf-8"
+        r = put_manifest(self.srv, repo, "v1", img.manifest, odd)
+        self.assertError(r, 400, "MANIFEST_BLOB_UNKNOWN")
+        self.push_blobs(repo, img)
+        self.put_ok(repo, "v1", img.manifest, odd)
+        self.assertManifest(repo, "v1", img.manifest, OCI_MANIFEST)
+
     def test_docker_manifest_exact_bytes(self):
         repo = "m/docker"
         img = make_image(docker=True)

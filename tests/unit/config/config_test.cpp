@@ -42,6 +42,10 @@ TEST(Config, ErrorsNameTheKey) {
       {"server:\n  max_connections: many\n", "server.max_connections"},
       {"listen: nowhere\n", "listen"},
       {"server:\n  bogus: 1\n", "server.bogus"},
+      {"server:\n  io_threads: 100000\n", "server.io_threads"},
+      {"server:\n  blocking_threads: 0\n", "server.blocking_threads"},
+      {"server:\n  max_manifest_bytes: 4194305\n", "server.max_manifest_bytes"},
+      {"server:\n  min_body_rate: 18446744073709551615\n", "server.min_body_rate"},
   };
   for (const auto& c : cases) {
     auto path = writeTemp(c.yaml);
