@@ -1,5 +1,7 @@
 #include "auth/encoding.h"
 
+#include <boost/json/parse.hpp>
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -106,6 +108,13 @@ std::string randomBytes(size_t n) {
     std::abort();
   }
   return out;
+}
+
+std::optional<boost::json::object> parseJsonObject(std::string_view text) {
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(text, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  return std::move(v.get_object());
 }
 
 }  // namespace berth::auth

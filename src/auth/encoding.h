@@ -1,4 +1,5 @@
 #pragma once
+#include <boost/json/object.hpp>
 // Byte helpers shared by the auth library: base64url (RFC 4648 section 5, no padding),
 // SHA-256, HMAC-SHA-256, constant-time comparison and the CSPRNG.
 #include <cstddef>
@@ -26,5 +27,8 @@ bool constantTimeEquals(std::string_view a, std::string_view b);
 // `n` bytes from OpenSSL's CSPRNG. Aborts the process if the CSPRNG fails: no caller can
 // do anything safe with weak randomness.
 std::string randomBytes(size_t n);
+
+// Parses a JSON object; nullopt for invalid JSON or another JSON type.
+std::optional<boost::json::object> parseJsonObject(std::string_view text);
 
 }  // namespace berth::auth

@@ -10,17 +10,6 @@
 namespace berth::auth {
 namespace json = boost::json;
 
-namespace {
-
-// Parses a JSON object; nullopt for invalid JSON or another JSON type.
-std::optional<json::object> parseObject(std::string_view text) {
-  boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
-  if (ec || !v.is_object()) return std::nullopt;
-  return std::move(v.get_object());
-}
-
-}  // namespace
 
 std::string signJwt(const SigningKey& key, const json::object& claims) {
   json::object header;
@@ -105,7 +94,7 @@ Result<json::object> verifyJwt(std::string_view token, const KeySet& keys, int64
 
   auto header_json = base64UrlDecode(header_b64);
   if (!header_json) return unauthorized("token header malformed");
-  auto header = parseObject(*header_json);
+  auto header = parseJsonObject(*header_json);
   if (!header) return unauthorized("token header malformed");
   auto alg_it = header->find("alg");
   if (alg_it == header->end() || !alg_it->value().is_string()) {
@@ -137,7 +126,7 @@ Result<json::object> verifyJwt(std::string_view token, const KeySet& keys, int64
   // Signed by a trusted key from here on; the claims are still checked strictly.
   auto payload_json = base64UrlDecode(payload_b64);
   if (!payload_json) return unauthorized("token claims malformed");
-  auto claims = parseObject(*payload_json);
+  auto claims = parseJsonObject(*payload_json);
   if (!claims) return unauthorized("token claims malformed");
 
   auto exp_it = claims->find("exp");

@@ -173,13 +173,6 @@ std::shared_ptr<EVP_PKEY> publicOnly(EVP_PKEY* key) {
   return share(pub);
 }
 
-// Parses a JSON object; nullopt for invalid JSON or another JSON type.
-std::optional<json::object> parseObject(std::string_view text) {
-  boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
-  if (ec || !v.is_object()) return std::nullopt;
-  return std::move(v.get_object());
-}
 
 }  // namespace
 
@@ -383,7 +376,7 @@ const PublicKey* KeySet::find(std::string_view kid) const {
 
 Result<size_t> KeySet::addJwks(std::string_view jwks_json) {
   if (jwks_json.size() > kMaxJwksBytes) return invalidKey("JWKS too large");
-  auto doc = parseObject(jwks_json);
+  auto doc = parseJsonObject(jwks_json);
   if (!doc) return invalidKey("JWKS is not a JSON object");
   auto it = doc->find("keys");
   if (it == doc->end() || !it->value().is_array()) return invalidKey("JWKS has no keys array");

@@ -1,4 +1,5 @@
 #include "oci/digest.h"
+#include "common/text.h"
 
 #include <openssl/evp.h>
 
@@ -45,17 +46,7 @@ bool isLowerHexOfLength(std::string_view enc, size_t length) {
   return true;
 }
 
-// Quotes untrusted input for a message, printable ASCII only and bounded in length.
-std::string echo(std::string_view text) {
-  std::string out = "\"";
-  for (size_t i = 0; i < text.size() && i < kMaxEcho; ++i) {
-    char c = text[i];
-    out += (c >= 0x20 && c < 0x7f) ? c : '?';
-  }
-  if (text.size() > kMaxEcho) out += "...";
-  out += '"';
-  return out;
-}
+std::string echo(std::string_view text) { return quoteUntrusted(text, kMaxEcho); }
 
 size_t hexLength(DigestAlgorithm alg) { return alg == DigestAlgorithm::kSha512 ? 128 : 64; }
 

@@ -1,4 +1,5 @@
 #include "oci/manifest.h"
+#include "common/text.h"
 
 #include <boost/json.hpp>
 #include <limits>
@@ -16,16 +17,7 @@ constexpr size_t kMaxEcho = 100;
 
 enum class Kind { kManifest, kIndex, kOther };
 
-std::string echo(std::string_view text) {
-  std::string out = "\"";
-  for (size_t i = 0; i < text.size() && i < kMaxEcho; ++i) {
-    char c = text[i];
-    out += (c >= 0x20 && c < 0x7f) ? c : '?';
-  }
-  if (text.size() > kMaxEcho) out += "...";
-  out += '"';
-  return out;
-}
+std::string echo(std::string_view text) { return quoteUntrusted(text, kMaxEcho); }
 
 Error invalid(std::string message) { return makeError(Code::kManifestInvalid, std::move(message)); }
 

@@ -175,18 +175,7 @@ Task<Status> Exchange::streamBody(const std::function<Status(std::string_view)>&
         co_return tooSlow(limits_);
       }
     }
-    size_t n = kStreamChunk - p.get().body().size;
-    bytes_in_ += n;
-    if (n) {
-      if (auto s = sink(std::string_view(chunk.get(), n)); !s) {
-        keep_alive_ = false;
-        co_return s;
-      }
-    }
-    if (ec) {
-      keep_alive_ = false;
-      co_return makeError(Code::kBlobUploadInvalid, "upload body interrupted: " + ec.message());
-    }
+    if (auto s = deliver(sink, chunk.get(), kStreamChunk - p.get().body().size, ec); !s) co_return s;
   }
   body_done_ = true;
   co_return Status{};
@@ -198,13 +187,8 @@ Task<Status> Exchange::streamFixedBody(uint64_t length, const std::function<Stat
   uint64_t remaining = length;
   if (buffer_.size() > 0 && remaining > 0) {  // body bytes that came in with the header
     size_t n = static_cast<size_t>(std::min<uint64_t>(buffer_.size(), remaining));
-    auto data = static_cast<const char*>(buffer_.data().data());
-    bytes_in_ += n;
     remaining -= n;
-    if (auto s = sink(std::string_view(data, n)); !s) {
-      keep_alive_ = false;
-      co_return s;
-    }
+    if (auto s = deliver(sink, static_cast<const char*>(buffer_.data().data()), n, {}); !s) co_return s;
     buffer_.consume(n);
   }
   constexpr size_t kFixedChunk = 1024 * 1024;
@@ -225,21 +209,23 @@ Task<Status> Exchange::streamFixedBody(uint64_t length, const std::function<Stat
         co_return tooSlow(limits_);
       }
     }
-    bytes_in_ += filled;
     remaining -= filled;
-    if (filled) {
-      if (auto s = sink(std::string_view(chunk.get(), filled)); !s) {
-        keep_alive_ = false;
-        co_return s;
-      }
-    }
-    if (ec) {
-      keep_alive_ = false;
-      co_return makeError(Code::kBlobUploadInvalid, "upload body interrupted: " + ec.message());
-    }
+    if (auto s = deliver(sink, chunk.get(), filled, ec); !s) co_return s;
   }
   body_done_ = true;
   co_return Status{};
+}
+
+Status Exchange::deliver(const std::function<Status(std::string_view)>& sink, const char* data, size_t n,
+                         error_code read_error) {
+  bytes_in_ += n;
+  Status s;
+  if (n) s = sink(std::string_view(data, n));
+  if (s && read_error) {
+    s = makeError(Code::kBlobUploadInvalid, "upload body interrupted: " + read_error.message());
+  }
+  if (!s) keep_alive_ = false;  // the rest of the body is unread: the connection is done
+  return s;
 }
 
 void Exchange::finishHeaders(http::header<false>& h) {

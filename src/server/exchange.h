@@ -82,6 +82,9 @@ class Exchange {
 
  private:
   Task<Status> sendContinueIfExpected();
+  // Hands n received bytes to the sink, then reports a read error as the body's end.
+  Status deliver(const std::function<Status(std::string_view)>& sink, const char* data, size_t n,
+                 boost::system::error_code read_error);
   Task<Status> streamFixedBody(uint64_t length, const std::function<Status(std::string_view)>& sink);
   void finishHeaders(http::header<false>& h);
 

@@ -1,0 +1,12 @@
+#pragma once
+// Small text helpers shared by the parsers.
+#include <string>
+#include <string_view>
+
+namespace berth {
+
+// Quotes untrusted input for an error message: printable ASCII only (others become '?'),
+// at most `max` characters, then "...".
+std::string quoteUntrusted(std::string_view text, size_t max = 100);
+
+}  // namespace berth
