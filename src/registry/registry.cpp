@@ -124,12 +124,14 @@ Result<meta::UploadRecord> Registry::getUpload(const std::string& repository, co
 
 Status Registry::cancelUpload(const std::string& repository, const std::string& id) {
   if (auto rec = getUpload(repository, id); !rec) return rec.takeError();
-  if (auto s = meta_->deleteUpload(id); !s) return s;
+  // The bytes go first: a crash in between leaves a session that no longer resumes
+  // (BLOB_UPLOAD_UNKNOWN), never a file that nothing refers to.
+  if (auto s = blobs_->removeUpload(id); !s) return s;
   {
     std::lock_guard lock(live_mu_);
     if (auto it = live_.find(id); it != live_.end() && !it->second.busy) live_.erase(it);
   }
-  return blobs_->removeUpload(id);
+  return meta_->deleteUpload(id);
 }
 
 Result<std::unique_ptr<UploadStream>> Registry::beginAppend(const std::string& repository,

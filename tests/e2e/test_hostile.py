@@ -467,8 +467,13 @@ class ProtocolTest(BerthTestCase):
         print("\nvanishing clients: server fds before %d, after %d; new: %s" % (
             fds_before, fds_after, sorted((collections.Counter(fd_names(pid)) - collections.Counter(fd_names_before)).elements())))
         self.assertLessEqual(fds_after, fds_before + 2, os.listdir("/proc/%d/fd" % pid))
-        # Only the sessions still open may have a file; none moved past offset 0.
+        # Only the sessions still open may have a file; none moved past offset 0. The server
+        # cleans up just after it notices a client is gone, so allow it a moment.
+        deadline = time.monotonic() + 3
         leftover = self.uploads() - uploads_before
+        while not leftover <= set(open_sessions) and time.monotonic() < deadline:
+            time.sleep(0.05)
+            leftover = self.uploads() - uploads_before
         self.assertLessEqual(leftover, set(open_sessions), "files of cancelled uploads left behind")
         for uid, loc in open_sessions.items():
             st = self.srv.get(loc)
