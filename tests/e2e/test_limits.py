@@ -431,5 +431,59 @@ class StallTest(BerthTestCase):
         self.assertBlob(self.srv, repo, data, d)
 
 
+class UploadLimitsTest(BerthTestCase):
+    """server.max_uploads_per_repository (open sessions) and server.max_uploads_per_client
+    (upload requests in flight from one address): past them 429 TOOMANYREQUESTS with
+    Retry-After; freeing a slot makes room again."""
+    start_server = False
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = Server(config="server:\n  max_uploads_per_repository: 3\n"
+                                "  max_uploads_per_client: 1\n").start()
+
+    def test_open_sessions_per_repository(self):
+        repo = "limits/sessions"
+        locs = [start_upload(self.srv, repo) for _ in range(3)]
+        r = self.srv.request("POST", "/v2/%s/blobs/uploads/" % repo)
+        self.assertError(r, 429, "TOOMANYREQUESTS")
+        self.assertTrue(r.header("Retry-After"), r)
+        self.assertIn("limit 3", r.json()["errors"][0]["message"])
+        # Another repository is not affected.
+        start_upload(self.srv, "limits/other")
+        # Finishing one session and cancelling another frees two places.
+        data = rand_bytes(1000)
+        r = self.srv.request("PUT", add_query(locs[0], digest=digest(data)), body=data)
+        self.assertStatus(r, 201)
+        self.assertStatus(self.srv.delete(locs[1]), 204)
+        start_upload(self.srv, repo)
+        start_upload(self.srv, repo)
+        self.assertError(self.srv.request("POST", "/v2/%s/blobs/uploads/" % repo), 429, "TOOMANYREQUESTS")
+
+    def test_concurrent_upload_requests_per_client(self):
+        repo = "limits/client"
+        loc_a = start_upload(self.srv, repo)
+        loc_b = start_upload(self.srv, "limits/client2")
+        data = rand_bytes(64 << 10)
+        with RawConn(self.srv.host, self.srv.port, timeout=20) as slow:
+            # One PATCH holds the client's only slot while its body is still coming.
+            slow.send(request_bytes("PATCH", loc_a, [
+                "Content-Length: %d" % len(data), "Content-Range: 0-%d" % (len(data) - 1)])
+                + data[:1000])
+            time.sleep(0.5)
+            r = self.srv.request("PATCH", loc_b, body=data, headers={
+                "Content-Range": "0-%d" % (len(data) - 1)})
+            self.assertError(r, 429, "TOOMANYREQUESTS")
+            self.assertTrue(r.header("Retry-After"), r)
+            # Reads are not uploads: they are still served.
+            self.assertStatus(self.srv.get("/v2/"), 200)
+            slow.send(data[1000:])
+            r = slow.read_response("PATCH")
+            self.assertStatus(r, 202)
+        # The slot is free again.
+        r = self.srv.request("PATCH", loc_b, body=data, headers={"Content-Range": "0-%d" % (len(data) - 1)})
+        self.assertStatus(r, 202)
+
+
 if __name__ == "__main__":
     main()
