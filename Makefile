@@ -4,6 +4,9 @@ JOBS ?= $(shell nproc)
 CMAKE_GEN = -G Ninja -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
 FUZZ_SECONDS ?= 60
 export CCACHE_DIR ?= $(HOME)/.cache/ccache
+# Paths relative to the checkout, so a fresh clone anywhere reuses the cache.
+export CCACHE_BASEDIR ?= $(CURDIR)
+export CCACHE_NOHASHDIR ?= 1
 
 .PHONY: all deps build run test test-asan test-tsan fuzz fuzz-ci bench clean
 
