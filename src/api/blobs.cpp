@@ -46,12 +46,22 @@ Task<void> Api::blob(Exchange& ex, const Route& route) {
     res.set("Docker-Content-Digest", digest->str());
     co_return co_await ex.send(std::move(res));
   }
+  // Hot path: a repository link already seen is answered from the cache on the I/O thread
+  // (for GET, one open(2) of a committed, immutable blob).
+  const auto cached_size = registry_.cachedBlobSize(route.name, *digest);
   if (method == http::verb::head) {
+    if (cached_size) co_return co_await ex.sendHeaders(blobHeaders(http::status::ok, *digest), *cached_size);
     auto size = co_await ex.blocking([&] { return registry_.statBlob(route.name, *digest); });
     if (!size) co_return co_await ex.sendError(size.error());
     co_return co_await ex.sendHeaders(blobHeaders(http::status::ok, *digest), *size);
   }
-  auto reader = co_await ex.blocking([&] { return registry_.openBlob(route.name, *digest); });
+  std::optional<Result<std::unique_ptr<storage::BlobReader>>> opened;
+  if (cached_size) {
+    opened.emplace(registry_.blobStore().open(*digest));
+  } else {
+    opened.emplace(co_await ex.blocking([&] { return registry_.openBlob(route.name, *digest); }));
+  }
+  auto& reader = *opened;
   if (!reader) co_return co_await ex.sendError(reader.error());
   const uint64_t size = (*reader)->size();
   if ((*reader)->fd() < 0) co_return co_await ex.sendError(makeError(Code::kInternal, "blob store has no file descriptor"));

@@ -43,25 +43,40 @@ Status UploadStream::write(std::string_view data) {
 
 Registry::Registry(std::shared_ptr<storage::BlobStore> blobs, std::shared_ptr<meta::MetaStore> meta,
                    RegistryOptions options)
-    : blobs_(std::move(blobs)), meta_(std::move(meta)), options_(options), cache_(options.manifest_cache_bytes) {}
+    : blobs_(std::move(blobs)),
+      meta_(std::move(meta)),
+      options_(options),
+      cache_(options.manifest_cache_bytes),
+      links_(options.blob_link_cache_bytes) {}
 
 Registry::~Registry() = default;
 
 // ---------------------------------------------------------------- blobs
 
+std::optional<uint64_t> Registry::cachedBlobSize(const std::string& repository, const oci::Digest& digest) const {
+  if (auto hit = links_.get(repository, digest.str())) return hit->size;
+  return std::nullopt;
+}
+
 Result<uint64_t> Registry::statBlob(const std::string& repository, const oci::Digest& digest) {
-  return meta_->repositoryBlob(repository, digest);
+  if (auto size = cachedBlobSize(repository, digest)) return *size;
+  const uint64_t generation = links_.generation(repository);
+  auto size = meta_->repositoryBlob(repository, digest);
+  if (size) links_.put(repository, digest.str(), generation, std::make_shared<CachedBlobLink>(CachedBlobLink{*size}));
+  return size;
 }
 
 Result<std::unique_ptr<storage::BlobReader>> Registry::openBlob(const std::string& repository,
                                                                 const oci::Digest& digest) {
-  if (auto linked = meta_->repositoryBlob(repository, digest); !linked) return linked.takeError();
+  if (auto linked = statBlob(repository, digest); !linked) return linked.takeError();
   return blobs_->open(digest);
 }
 
 Status Registry::deleteBlob(const std::string& repository, const oci::Digest& digest) {
   // Only the link goes; the bytes stay until garbage collection finds them unreferenced.
-  return meta_->unlinkBlob(repository, digest);
+  auto s = meta_->unlinkBlob(repository, digest);
+  links_.invalidate(repository);
+  return s;
 }
 
 Result<uint64_t> Registry::mountBlob(const std::string& repository, const oci::Digest& digest,
@@ -137,12 +152,9 @@ Status Registry::cancelUpload(const std::string& repository, const std::string& 
 Result<std::unique_ptr<UploadStream>> Registry::beginAppend(const std::string& repository,
                                                             const std::string& id,
                                                             oci::DigestAlgorithm expected_alg) {
-  auto rec = getUpload(repository, id);
-  if (!rec) return rec.takeError();
   auto stream = std::make_unique<UploadStream>();
   stream->id_ = id;
   stream->repository_ = repository;
-  stream->start_offset_ = stream->offset_ = rec->offset;
   {
     std::lock_guard lock(live_mu_);
     auto& live = live_[id];
@@ -150,6 +162,19 @@ Result<std::unique_ptr<UploadStream>> Registry::beginAppend(const std::string& r
       return makeError(Code::kBlobUploadInvalid, "another request is writing to upload " + id);
     }
     live.busy = true;
+  }
+  // The offset is read only once this request owns the session: read before, it could
+  // predate the append of a request that finished in between, and this one would then
+  // rewrite acknowledged bytes.
+  auto rec = getUpload(repository, id);
+  if (!rec) {
+    releaseLive(id, *stream, false);
+    return rec.takeError();
+  }
+  stream->start_offset_ = stream->offset_ = rec->offset;
+  {
+    std::lock_guard lock(live_mu_);
+    auto& live = live_[id];
     if (live.hasher && live.hashed_offset == rec->offset && live.hasher->algorithm() == expected_alg) {
       stream->hasher_ = std::move(live.hasher);
     } else if (rec->offset == 0) {

@@ -24,6 +24,7 @@ namespace berth::registry {
 
 struct RegistryOptions {
   size_t manifest_cache_bytes = 64 * 1024 * 1024;
+  size_t blob_link_cache_bytes = 16 * 1024 * 1024;
   size_t max_manifest_bytes = oci::kMaxManifestSize;
   size_t max_uploads_per_repository = 1000;  // open sessions
   size_t max_uploads_per_client = 64;        // concurrent upload requests per address
@@ -88,6 +89,8 @@ class Registry {
   ~Registry();
 
   // --- blobs ---
+  // Cache only (no database access): the blob's size if the repository is known to have it.
+  std::optional<uint64_t> cachedBlobSize(const std::string& repository, const oci::Digest& digest) const;
   // Size of the blob if the repository has it (kBlobUnknown otherwise).
   Result<uint64_t> statBlob(const std::string& repository, const oci::Digest& digest);
   Result<std::unique_ptr<storage::BlobReader>> openBlob(const std::string& repository,
@@ -165,6 +168,7 @@ class Registry {
   std::shared_ptr<meta::MetaStore> meta_;
   RegistryOptions options_;
   ManifestCache cache_;
+  BlobLinkCache links_;  // positive answers of repositoryBlob
   std::mutex live_mu_;  // guards live_ (upload sessions being appended; short sections)
   std::unordered_map<std::string, LiveUpload> live_;
   std::atomic<bool> storage_full_{false};

@@ -119,6 +119,23 @@ class BlobDeleteTest(BerthTestCase):
         self.assertStatus(self.srv.head("/v2/del/a/blobs/%s" % d), 404)
         self.assertError(self.srv.delete("/v2/del/a/blobs/%s" % d), 404, "BLOB_UNKNOWN")
 
+    def test_delete_after_reads_is_not_served_from_a_cache(self):
+        # Reads first (the server may cache that the repository has the blob), then delete:
+        # every later read must see the delete, and a mount brings the blob back.
+        data = rand_bytes(4096)
+        d = push_blob(self.srv, "del/warm", data)
+        push_blob(self.srv, "del/warm-src", data)
+        for _ in range(3):
+            self.assertBlob(self.srv, "del/warm", data)
+            self.assertStatus(self.srv.head("/v2/del/warm/blobs/%s" % d), 200)
+        self.assertStatus(self.srv.delete("/v2/del/warm/blobs/%s" % d), 202)
+        for _ in range(3):
+            self.assertError(self.srv.get("/v2/del/warm/blobs/%s" % d), 404, "BLOB_UNKNOWN")
+            self.assertStatus(self.srv.head("/v2/del/warm/blobs/%s" % d), 404)
+        r = self.srv.request("POST", "/v2/del/warm/blobs/uploads/?mount=%s&from=del/warm-src" % d)
+        self.assertStatus(r, 201)
+        self.assertBlob(self.srv, "del/warm", data)
+
     def test_delete_unknown(self):
         push_blob(self.srv, "del/b", b"x")
         r = self.srv.delete("/v2/del/b/blobs/%s" % digest(b"never pushed"))
