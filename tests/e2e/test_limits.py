@@ -22,6 +22,13 @@ def request_bytes(method, target, headers=(), body=b""):
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
+def patch_head(loc, length):
+    """The head of a PATCH carrying bytes 0..length-1 of an upload; the body follows."""
+    return request_bytes("PATCH", loc, ["Content-Type: application/octet-stream",
+                                        "Content-Length: %d" % length,
+                                        "Content-Range: 0-%d" % (length - 1)])
+
+
 class LimitsTest(BerthTestCase):
     start_server = False
     MAX_TARGET = 1024
@@ -305,9 +312,7 @@ class StallTest(BerthTestCase):
         data = rand_bytes(160 << 10)
         loc = start_upload(self.srv, repo)
         with RawConn(self.srv.host, self.srv.port, timeout=STALL_TIMEOUT + 10) as c:
-            c.send(request_bytes("PATCH", loc, [
-                "Content-Type: application/octet-stream", "Content-Length: %d" % len(data),
-                "Content-Range: 0-%d" % (len(data) - 1)]))
+            c.send(patch_head(loc, len(data)))
             t0 = time.monotonic()
             for off in range(0, len(data), 16 << 10):
                 time.sleep(0.4)
@@ -326,9 +331,7 @@ class StallTest(BerthTestCase):
         data = rand_bytes(64 << 10)
         loc = start_upload(self.srv, repo)
         with RawConn(self.srv.host, self.srv.port, timeout=STALL_TIMEOUT + 10) as c:
-            c.send(request_bytes("PATCH", loc, [
-                "Content-Type: application/octet-stream", "Content-Length: %d" % len(data),
-                "Content-Range: 0-%d" % (len(data) - 1)]))
+            c.send(patch_head(loc, len(data)))
             t0 = time.monotonic()
             cut = False
             for off in range(0, len(data), 20):
@@ -467,9 +470,7 @@ class UploadLimitsTest(BerthTestCase):
         data = rand_bytes(64 << 10)
         with RawConn(self.srv.host, self.srv.port, timeout=20) as slow:
             # One PATCH holds the client's only slot while its body is still coming.
-            slow.send(request_bytes("PATCH", loc_a, [
-                "Content-Length: %d" % len(data), "Content-Range: 0-%d" % (len(data) - 1)])
-                + data[:1000])
+            slow.send(patch_head(loc_a, len(data)) + data[:1000])
             time.sleep(0.5)
             r = self.srv.request("PATCH", loc_b, body=data, headers={
                 "Content-Range": "0-%d" % (len(data) - 1)})
