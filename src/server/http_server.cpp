@@ -213,6 +213,9 @@ struct HttpServer::Impl {
     error_code ec;
     if (first) stream.expires_after(config.limits.header_timeout);
     for (int empty_lines = 0;;) {
+      // stop() cancels pending reads; a read that completed just before it (its handler
+      // already queued) is caught here, before the next read starts.
+      if (stopping) co_return asio::error::operation_aborted;
       if (buffer.size() == 0) {
         idle = true;
         if (!first) stream.expires_after(config.limits.idle_timeout);
@@ -226,6 +229,7 @@ struct HttpServer::Impl {
       ++empty_lines;
     }
     // Until the header is complete there is no request to drain: stop() may cut it.
+    if (stopping) co_return asio::error::operation_aborted;
     idle = true;
     if (!first) stream.expires_after(config.limits.header_timeout);
     co_await http::async_read_header(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
