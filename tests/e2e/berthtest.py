@@ -868,3 +868,17 @@ class RawConn:
     def __exit__(self, *exc):
         self.close()
         return False
+
+
+def recv_until_closed(sock, chunk=1 << 20):
+    """Reads until the peer closes (or resets) the connection; returns the bytes received."""
+    got = 0
+    try:
+        while True:
+            data = sock.recv(chunk)
+            if not data:
+                break
+            got += len(data)
+    except ConnectionResetError:
+        pass
+    return got

@@ -62,18 +62,24 @@ class CrashTest(BerthTestCase):
         self.assertBlob(srv, "crash/upload", data)
         return offset
 
+    def upload_acknowledged(self, srv, data, chunks):
+        """Starts an upload and PATCHes `chunks` MiB of `data`, each acknowledged (202);
+        returns (location, bytes acknowledged)."""
+        r = srv.request("POST", "/v2/crash/upload/blobs/uploads/")
+        self.assertStatus(r, 202)
+        loc = location_path(r.header("Location"))
+        acked = 0
+        for _ in range(chunks):
+            r = self.patch(srv, loc, data[acked:acked + MiB], acked)
+            self.assertStatus(r, 202)
+            acked += MiB
+            loc = location_path(r.header("Location"))
+        return loc, acked
+
     def test_kill_between_patches(self):
         with Server() as srv:
             data = rand_bytes(12 * MiB)
-            r = srv.request("POST", "/v2/crash/upload/blobs/uploads/")
-            self.assertStatus(r, 202)
-            loc = location_path(r.header("Location"))
-            acked = 0
-            for i in range(5):
-                r = self.patch(srv, loc, data[acked:acked + MiB], acked)
-                self.assertStatus(r, 202)
-                acked += MiB
-                loc = location_path(r.header("Location"))
+            loc, acked = self.upload_acknowledged(srv, data, 5)
             self.restart_after_kill(srv)
             off = self.resume_and_finish(srv, loc, data, acked, acked)
             self.assertEqual(off, acked)
@@ -83,15 +89,7 @@ class CrashTest(BerthTestCase):
     def test_kill_during_patch(self):
         with Server() as srv:
             data = rand_bytes(16 * MiB)
-            r = srv.request("POST", "/v2/crash/upload/blobs/uploads/")
-            self.assertStatus(r, 202)
-            loc = location_path(r.header("Location"))
-            acked = 0
-            for i in range(3):
-                r = self.patch(srv, loc, data[acked:acked + MiB], acked)
-                self.assertStatus(r, 202)
-                acked += MiB
-                loc = location_path(r.header("Location"))
+            loc, acked = self.upload_acknowledged(srv, data, 3)
             # A slow 8 MiB PATCH; kill once ~2 MiB of it has gone out.
             part = data[acked:acked + 8 * MiB]
             sent = [0]

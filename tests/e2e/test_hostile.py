@@ -16,7 +16,7 @@ import time
 
 from berthtest import (BerthTestCase, RawConn, Server, add_query, digest, location_path, main,
                        make_image, open_fd_count, proc_memory_kib, push_blob, push_image,
-                       raise_nofile, rand_bytes, start_upload, ACCEPT_MANIFESTS)
+                       raise_nofile, rand_bytes, start_upload, ACCEPT_MANIFESTS, recv_until_closed)
 
 RSS_BOUND_KIB = 256 * 1024
 
@@ -279,16 +279,8 @@ class ProtocolTest(BerthTestCase):
         try:
             s.sendall(request_bytes("GET", blob_path) * 400)
             time.sleep(self.STALL + 2)
-            got = 0
             t0 = time.monotonic()
-            try:
-                while True:
-                    chunk = s.recv(1 << 20)
-                    if not chunk:
-                        break
-                    got += len(chunk)
-            except ConnectionResetError:
-                pass
+            got = recv_until_closed(s)
             self.assertLess(got, 400 * len(self.img.layers[0]))
             self.assertLess(time.monotonic() - t0, 5)
         finally:

@@ -10,7 +10,7 @@ import time
 
 from berthtest import (BerthTestCase, RawConn, Server, add_query, digest, location_path, main,
                        make_image, open_fd_count, push_blob, push_image, rand_bytes,
-                       start_upload)
+                       start_upload, recv_until_closed)
 
 HEADER_TIMEOUT = 2
 IDLE_TIMEOUT = 4
@@ -412,16 +412,8 @@ class StallTest(BerthTestCase):
             s.connect((self.srv.host, self.srv.port))
             s.sendall(request_bytes("GET", "/v2/%s/blobs/%s" % (repo, d)))
             time.sleep(STALL_TIMEOUT + 2)
-            got = 0
             t0 = time.monotonic()
-            try:
-                while True:
-                    chunk = s.recv(1 << 20)
-                    if not chunk:
-                        break
-                    got += len(chunk)
-            except ConnectionResetError:
-                pass
+            got = recv_until_closed(s)
             print("slow reader: %d of %d bytes before the server cut it" % (got, len(data)))
             self.assertLess(got, len(data), "the server waited for a reader that stopped")
             self.assertLess(time.monotonic() - t0, 10)
