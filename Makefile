@@ -36,12 +36,12 @@ test-asan: deps
 	  ctest --test-dir build-asan -j $(JOBS) --output-on-failure -E 'e2e.test_clients'
 
 # ThreadSanitizer over the concurrency-heavy unit tests: metadata store, blob store,
-# manifest cache, credential cache.
+# manifest and credential caches, racing upload appends.
 test-tsan: deps
 	cmake -S . -B build-tsan $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBERTH_TSAN=ON
 	cmake --build build-tsan -j $(JOBS) --target berth_meta_tests berth_storage_tests berth_registry_tests berth_auth_tests
 	TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan -j $(JOBS) --output-on-failure \
-	  -R '^(Sqlite/|SqliteMetaStore\.|Filesystem/|FsBlobStoreTest\.|ManifestCache\.)'
+	  -R '^(Sqlite/|SqliteMetaStore\.|Filesystem/|FsBlobStoreTest\.|ManifestCache\.|CredentialCache\.|RacingAppendsRegression\.)'
 
 # libFuzzer targets (clang): every parser that sees outside input. FUZZ_SECONDS per target.
 fuzz: deps
