@@ -9,4 +9,7 @@ namespace berth {
 // at most `max` characters, then "...".
 std::string quoteUntrusted(std::string_view text, size_t max = 100);
 
+// ASCII case-insensitive equality (header values, tokens).
+bool equalsIgnoreCase(std::string_view a, std::string_view b);
+
 }  // namespace berth

@@ -6,6 +6,7 @@
 #include <boost/beast/http.hpp>
 
 #include "common/errors.h"
+#include "common/text.h"
 #include "server/exchange.h"
 
 namespace berth::server {
@@ -20,13 +21,6 @@ namespace {
 constexpr size_t kStreamChunk = 256 * 1024;
 constexpr std::string_view kApiVersionHeader = "Docker-Distribution-API-Version";
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
-  }
-  return true;
-}
 }  // namespace
 
 Exchange::Exchange(beast::tcp_stream& stream, beast::flat_buffer& buffer,
@@ -63,7 +57,7 @@ std::optional<uint64_t> Exchange::contentLength() const {
 
 Task<Status> Exchange::sendContinueIfExpected() {
   // HTTP/1.0 clients do not know 100 Continue (RFC 9110 10.1.1).
-  if (sent_continue_ || request().version() < 11 || !iequals(header(http::field::expect), "100-continue"))
+  if (sent_continue_ || request().version() < 11 || !equalsIgnoreCase(header(http::field::expect), "100-continue"))
     co_return Status{};
   sent_continue_ = true;
   static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";

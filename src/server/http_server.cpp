@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "common/errors.h"
+#include "common/text.h"
 #include "common/log.h"
 #include "config/config.h"
 #include "server/exchange.h"
@@ -32,13 +33,6 @@ constexpr size_t kLingerBytes = 64 * 1024 * 1024;
 // closed without an answer, so a connect flood cannot pile up lingering sockets.
 constexpr size_t kMaxRejecting = 1024;
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
-  }
-  return true;
-}
 
 std::string_view trimOws(std::string_view v) {
   while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
@@ -72,7 +66,7 @@ std::optional<Rejection> checkRequest(const http::request_header<>& req, const L
       ++hosts;
     } else if (f.name() == http::field::transfer_encoding) {
       ++codings;
-      chunked_only = chunked_only && iequals(trimOws(f.value()), "chunked");
+      chunked_only = chunked_only && equalsIgnoreCase(trimOws(f.value()), "chunked");
     }
   }
   if (fields > limits.max_header_count) {

@@ -144,6 +144,23 @@ class CrashTest(BerthTestCase):
                 stop = threading.Event()
                 inflight = {}
 
+                def put_manifest_tracked(repo, tag, body, media_type):
+                    """PUTs a manifest, marked in flight until answered; True once acknowledged
+                    (recorded), False when the server died or refused (the worker stops)."""
+                    inflight.clear()
+                    inflight["manifest"] = (repo, tag, body, media_type)
+                    try:
+                        r = srv.request("PUT", "/v2/%s/manifests/%s" % (repo, tag), body=body,
+                                        headers={"Content-Type": media_type})
+                    except Exception:
+                        return False
+                    inflight.clear()
+                    if r.status != 201:
+                        errors.append(r)
+                        return False
+                    acked_manifests[(repo, tag)] = (body, media_type)
+                    return True
+
                 def manifest_worker():
                     """Odd rounds: nearly all time in manifest PUTs, so kills land there."""
                     repo = "crash/m%d" % rnd
@@ -162,19 +179,8 @@ class CrashTest(BerthTestCase):
                     while not stop.is_set():
                         doc["annotations"] = {"n": str(i)}
                         body = json.dumps(doc).encode()
-                        tag = "m%d-%d" % (rnd, i)
-                        inflight.clear()
-                        inflight["manifest"] = (repo, tag, body, base.media_type)
-                        try:
-                            r = srv.request("PUT", "/v2/%s/manifests/%s" % (repo, tag), body=body,
-                                            headers={"Content-Type": base.media_type})
-                        except Exception:
+                        if not put_manifest_tracked(repo, "m%d-%d" % (rnd, i), body, base.media_type):
                             return
-                        inflight.clear()
-                        if r.status != 201:
-                            errors.append(r)
-                            return
-                        acked_manifests[(repo, tag)] = (body, base.media_type)
                         i += 1
 
                 def worker():
@@ -196,19 +202,8 @@ class CrashTest(BerthTestCase):
                                 errors.append(bad)
                                 return
                             acked_blobs[(repo, digest(b))] = b
-                        tag = "t%d-%d" % (rnd, i)
-                        inflight.clear()
-                        inflight["manifest"] = (repo, tag, img.manifest, img.media_type)
-                        try:
-                            r = srv.request("PUT", "/v2/%s/manifests/%s" % (repo, tag), body=img.manifest,
-                                            headers={"Content-Type": img.media_type})
-                        except Exception:
+                        if not put_manifest_tracked(repo, "t%d-%d" % (rnd, i), img.manifest, img.media_type):
                             return
-                        inflight.clear()
-                        if r.status != 201:
-                            errors.append(r)
-                            return
-                        acked_manifests[(repo, tag)] = (img.manifest, img.media_type)
                         i += 1
 
                 errors = []
