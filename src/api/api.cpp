@@ -3,6 +3,8 @@
 #include <boost/json.hpp>
 #include <charconv>
 
+#include "common/text.h"
+
 namespace berth::api {
 
 namespace http = server::http;
@@ -55,10 +57,24 @@ Result<std::pair<size_t, std::string>> pageParams(const QueryParams& q) {
 
 Task<void> Api::handle(Exchange& ex) {
   auto [path, raw_query] = splitTarget(std::string_view(ex.request().target()));
+  if (access_) {
+    // Network rules first: a denied address learns nothing else. Health probes stay open.
+    if (path != "/healthz" && path != "/readyz" && !access_->view()->allowsClient(clientAddress(ex))) {
+      co_return co_await ex.sendError(makeError(
+          Code::kDenied, "client address " + clientAddress(ex) + " is not allowed by the registry's network rules"));
+    }
+    if (path.starts_with("/oauth2/")) co_return co_await oauth(ex, path, raw_query);
+    if (path == "/api/v1" || path.starts_with("/api/v1/")) co_return co_await admin(ex, path, raw_query);
+  }
   auto route = parseRoute(path);
   if (!route) co_return co_await ex.sendError(route.error());
   auto query = parseQuery(raw_query);
   if (!query) co_return co_await ex.sendError(query.error());
+  std::optional<auth::Principal> who;  // nullopt: authentication is off
+  if (access_) {
+    who = co_await admit(ex, *route);
+    if (!who) co_return;
+  }
   const auto method = ex.method();
   auto allow = [&](std::initializer_list<http::verb> verbs) {
     for (auto v : verbs) {
@@ -89,7 +105,7 @@ Task<void> Api::handle(Exchange& ex) {
     }
     case RouteKind::kCatalog:
       if (!allow({http::verb::get})) co_return co_await notAllowed();
-      co_return co_await catalog(ex, *query);
+      co_return co_await catalog(ex, *query, who);
     case RouteKind::kTags:
       if (!allow({http::verb::get})) co_return co_await notAllowed();
       co_return co_await tags(ex, *route, *query);
@@ -105,7 +121,7 @@ Task<void> Api::handle(Exchange& ex) {
       co_return co_await blob(ex, *route);
     case RouteKind::kUploadStart:
       if (!allow({http::verb::post})) co_return co_await notAllowed();
-      co_return co_await uploadStart(ex, *route, *query);
+      co_return co_await uploadStart(ex, *route, *query, who);
     case RouteKind::kUpload:
       if (!allow({http::verb::get, http::verb::patch, http::verb::put, http::verb::delete_}))
         co_return co_await notAllowed();
@@ -133,11 +149,39 @@ Task<void> Api::tags(Exchange& ex, const Route& route, const QueryParams& q) {
   co_await ex.send(std::move(res));
 }
 
-Task<void> Api::catalog(Exchange& ex, const QueryParams& q) {
+bool Api::mayRead(const std::optional<auth::Principal>& who, std::string_view repository) const {
+  if (!who) return true;
+  return (access_->permissions(*who, repository, unixNow()) &
+          (auth::kPermPull | auth::kPermMetadataRead)) != 0;
+}
+
+bool Api::mayReadAll(const auth::Principal& who) const {
+  if (who.kind != auth::Principal::Kind::kCredentials) return false;
+  for (const auto& g : access_->grants(who.subject, unixNow())) {
+    if (g.pattern == "*" && (g.permissions & auth::kPermPull)) return true;
+  }
+  return false;
+}
+
+Task<void> Api::catalog(Exchange& ex, const QueryParams& q, const std::optional<auth::Principal>& who) {
   auto page = pageParams(q);
   if (!page) co_return co_await ex.sendError(page.error());
   auto [n, last] = *page;
-  auto found = co_await ex.blocking([&] { return registry_.listRepositories(last, n + 1); });
+  // Only repositories the caller may see; scan on in batches until the page is full.
+  auto found = co_await ex.blocking([&]() -> Result<std::vector<std::string>> {
+    std::vector<std::string> out;
+    std::string after = last;
+    for (;;) {
+      auto batch = registry_.listRepositories(after, std::max<size_t>(n + 1, 100));
+      if (!batch) return batch.takeError();
+      for (auto& r : *batch) {
+        if (mayRead(who, r)) out.push_back(std::move(r));
+        if (out.size() > n) return out;
+      }
+      if (batch->size() < std::max<size_t>(n + 1, 100)) return out;
+      after = batch->back();
+    }
+  });
   if (!found) co_return co_await ex.sendError(found.error());
   bool more = found->size() > n;
   if (more) found->resize(n);

@@ -2,7 +2,10 @@
 // The distribution API: routes a request to its handler. Handlers are thin: parse and
 // validate the request, call the Registry (off the I/O thread when it blocks), map the
 // Result to a response. Errors are rendered only by Exchange::sendError.
+#include <optional>
+
 #include "api/router.h"
+#include "auth/access_control.h"
 #include "registry/registry.h"
 #include "server/exchange.h"
 
@@ -13,19 +16,49 @@ using server::Task;
 
 class Api {
  public:
-  explicit Api(registry::Registry& registry) : registry_(registry) {}
+  // `access` null: no authentication at all (config `auth: none`).
+  Api(registry::Registry& registry, auth::AccessControl* access)
+      : registry_(registry), access_(access) {}
   Task<void> handle(Exchange& ex);
 
  private:
+  // auth.cpp: who is calling and whether the route admits them. Both send the error
+  // response themselves and return nullopt when the request must stop.
+  Task<std::optional<auth::Principal>> admit(Exchange& ex, const Route& route);
+  Task<std::optional<auth::Principal>> authenticate(Exchange& ex, std::string_view scope);
+  Task<Result<auth::Principal>> login(Exchange& ex, std::string_view user, std::string_view password);
+  Task<void> sendLoginError(Exchange& ex, const Error& error);
+  Task<void> sendUnauthorized(Exchange& ex, std::string message, std::string_view scope,
+                              std::string_view error);
+  std::string realm(const Exchange& ex) const;
+  // Whether the caller may read `repository` (catalog filter, mount source).
+  bool mayRead(const std::optional<auth::Principal>& who, std::string_view repository) const;
+  // Pull on every repository (a "*" grant): needed to mount without naming the source.
+  bool mayReadAll(const auth::Principal& who) const;
+
+  // admin.cpp: /api/v1.
+  Task<void> admin(Exchange& ex, std::string_view path, std::string_view raw_query);
+
+  // token.cpp: /oauth2/token and /oauth2/exchange.
+  Task<void> oauth(Exchange& ex, std::string_view path, std::string_view raw_query);
+  Task<void> tokenGet(Exchange& ex, const QueryParams& query);
+  Task<void> tokenPost(Exchange& ex, const QueryParams& form);
+  Task<void> exchange(Exchange& ex, const QueryParams& form);
+  Task<void> issue(Exchange& ex, const auth::Principal& who,
+                   const std::vector<auth::ResourceScope>& requested, bool offline);
+
+
   Task<void> blob(Exchange& ex, const Route& route);
-  Task<void> uploadStart(Exchange& ex, const Route& route, const QueryParams& query);
+  Task<void> uploadStart(Exchange& ex, const Route& route, const QueryParams& query,
+                         const std::optional<auth::Principal>& who);
   Task<void> upload(Exchange& ex, const Route& route, const QueryParams& query);
   Task<void> manifest(Exchange& ex, const Route& route);
   Task<void> tags(Exchange& ex, const Route& route, const QueryParams& query);
-  Task<void> catalog(Exchange& ex, const QueryParams& query);
+  Task<void> catalog(Exchange& ex, const QueryParams& query, const std::optional<auth::Principal>& who);
   Task<void> referrers(Exchange& ex, const Route& route, const QueryParams& query);
 
   registry::Registry& registry_;
+  auth::AccessControl* access_;
 };
 
 // Shared by the handler files.
@@ -33,5 +66,9 @@ Result<oci::Digest> parseDigestParam(std::string_view text);
 std::string uploadLocation(const std::string& name, const std::string& id);
 std::string blobLocation(const std::string& name, const oci::Digest& digest);
 std::string uploadRange(uint64_t offset);  // "0-<offset-1>", "0-0" when empty
+// The client's address and the base URL it used (scheme://host), as seen through
+// trusted proxies.
+std::string clientAddress(const Exchange& ex);
+std::string externalBase(const Exchange& ex);
 
 }  // namespace berth::api

@@ -87,7 +87,8 @@ Task<void> Api::blob(Exchange& ex, const Route& route) {
   co_await ex.sendFile(std::move(res), (*reader)->fd(), offset, length);
 }
 
-Task<void> Api::uploadStart(Exchange& ex, const Route& route, const QueryParams& q) {
+Task<void> Api::uploadStart(Exchange& ex, const Route& route, const QueryParams& q,
+                            const std::optional<auth::Principal>& who) {
   const auto mount = queryValue(q, "mount");
   const auto digest_param = queryValue(q, "digest");
   if (mount) {
@@ -95,7 +96,11 @@ Task<void> Api::uploadStart(Exchange& ex, const Route& route, const QueryParams&
     if (!digest) co_return co_await ex.sendError(digest.error());
     auto from = queryValue(q, "from");
     if (from && !oci::validateName(*from)) from.reset();  // an invalid source cannot hold the blob
-    auto mounted = co_await ex.blocking([&] { return registry_.mountBlob(route.name, *digest, from); });
+    // A caller mounts only from what it may read: a named source it can pull, or, without
+    // one, any repository only if it can pull them all. Otherwise: an ordinary upload.
+    const bool allowed = from ? mayRead(who, *from) : (!who || mayReadAll(*who));
+    Result<uint64_t> mounted = makeError(Code::kBlobUnknown, "not mountable");
+    if (allowed) mounted = co_await ex.blocking([&] { return registry_.mountBlob(route.name, *digest, from); });
     if (mounted) co_return co_await ex.send(created(route.name, *digest));
     if (mounted.code() != Code::kBlobUnknown) co_return co_await ex.sendError(mounted.error());
     // Not mountable: fall back to an ordinary upload session (202), as the spec says.

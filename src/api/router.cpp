@@ -57,9 +57,11 @@ Result<Route> parseRoute(std::string_view path) {
   }
   std::string_view rest = path.substr(kPrefix.size());
   if (rest == "_catalog") return Route{RouteKind::kCatalog, {}, {}};
-  if (rest.find('%') != std::string_view::npos) {
-    return makeError(Code::kNameInvalid, "percent-encoded characters are not allowed in repository paths");
-  }
+  // Segments are split on the raw '/' first and then percent-decoded one by one, so an
+  // encoded "%2F" stays inside its segment: the Azure SDK sends "team%2Fapp" as one
+  // segment of the name and "sha256%3A..." as a digest. The decoded name must still
+  // pass the name grammar, so "%2e%2e" and friends are refused as before.
+  std::vector<std::string> decoded;
   std::vector<std::string_view> segs;
   for (size_t start = 0;;) {
     auto slash = rest.find('/', start);
@@ -67,12 +69,29 @@ Result<Route> parseRoute(std::string_view path) {
     if (slash == std::string_view::npos) break;
     start = slash + 1;
   }
+  if (rest.find('%') != std::string_view::npos) {
+    decoded.reserve(segs.size());
+    for (auto& seg : segs) {
+      auto d = decodeComponent(seg);
+      if (!d) return makeError(Code::kNameInvalid, "malformed percent-encoding in the path");
+      decoded.push_back(std::move(*d));
+      seg = decoded.back();
+    }
+  }
   const size_t n = segs.size();
   // The repository name is everything before the route's fixed suffix segments.
-  auto nameBefore = [&](size_t suffix_segments) {
-    size_t end = 0;
-    for (size_t i = 0; i + suffix_segments < n; ++i) end += segs[i].size() + 1;
-    return rest.substr(0, end ? end - 1 : 0);
+  std::string joined;
+  auto nameBefore = [&](size_t suffix_segments) -> std::string_view {
+    if (decoded.empty()) {
+      size_t end = 0;
+      for (size_t i = 0; i + suffix_segments < n; ++i) end += segs[i].size() + 1;
+      return rest.substr(0, end ? end - 1 : 0);
+    }
+    for (size_t i = 0; i + suffix_segments < n; ++i) {
+      if (i > 0) joined += '/';
+      joined += segs[i];
+    }
+    return joined;
   };
   if (n >= 3 && segs[n - 2] == "tags" && segs[n - 1] == "list") return named(RouteKind::kTags, nameBefore(2), {});
   if (n >= 4 && segs[n - 3] == "blobs" && segs[n - 2] == "uploads") {

@@ -76,6 +76,19 @@ std::optional<std::string> base64UrlDecode(std::string_view text) {
   return out;
 }
 
+std::optional<std::string> base64Decode(std::string_view text) {
+  if (text.size() % 4 == 0) {
+    for (int pad = 0; pad < 2 && !text.empty() && text.back() == '='; ++pad) text.remove_suffix(1);
+  }
+  std::string t(text);
+  for (char& c : t) {
+    if (c == '-' || c == '_') return std::nullopt;
+    if (c == '+') c = '-';
+    if (c == '/') c = '_';
+  }
+  return base64UrlDecode(t);
+}
+
 std::string sha256(std::string_view bytes) {
   std::string out(SHA256_DIGEST_LENGTH, '\0');
   SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),

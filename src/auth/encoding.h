@@ -17,6 +17,10 @@ std::string base64UrlEncode(std::string_view bytes);
 // accepted encoding). nullopt on any violation.
 std::optional<std::string> base64UrlDecode(std::string_view text);
 
+// Standard base64 (RFC 4648 section 4, '+' '/', '=' padding optional), as HTTP Basic
+// credentials use it. Strict otherwise, like base64UrlDecode.
+std::optional<std::string> base64Decode(std::string_view text);
+
 // Raw 32-byte digests.
 std::string sha256(std::string_view bytes);
 std::string hmacSha256(std::string_view key, std::string_view bytes);

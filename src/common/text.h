@@ -1,5 +1,7 @@
 #pragma once
 // Small text helpers shared by the parsers.
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -11,5 +13,16 @@ std::string quoteUntrusted(std::string_view text, size_t max = 100);
 
 // ASCII case-insensitive equality (header values, tokens).
 bool equalsIgnoreCase(std::string_view a, std::string_view b);
+
+// A random (version 4) UUID, lowercase: upload ids, identity ids.
+std::string newUuid();
+
+// Unix seconds now (system clock).
+int64_t unixNow();
+
+// "2026-11-22T10:00:00Z" (UTC, whole seconds).
+std::string formatRfc3339(int64_t unix_seconds);
+// Parses "YYYY-MM-DDTHH:MM:SS[.fff](Z|+hh:mm|-hh:mm)"; nullopt if malformed.
+std::optional<int64_t> parseRfc3339(std::string_view text);
 
 }  // namespace berth

@@ -47,6 +47,7 @@ Status checkKeys(const YAML::Node& node, const std::string& prefix, const std::s
 }
 
 Result<Config> parseRoot(const YAML::Node& root, Config c);
+Status parseAuth(const YAML::Node& node, AuthConfig& auth);
 
 }  // namespace
 
@@ -84,7 +85,10 @@ Result<Config> parseConfig(std::string_view yaml, Config c) {
 
 namespace {
 Result<Config> parseRoot(const YAML::Node& root, Config c) {
-  if (auto s = checkKeys(root, "", {"listen", "data", "log", "server", "cache"}); !s) return s.takeError();
+  if (auto s = checkKeys(root, "", {"listen", "data", "log", "server", "cache", "auth"}); !s) return s.takeError();
+  if (root["auth"]) {
+    if (auto s = parseAuth(root["auth"], c.auth); !s) return s.takeError();
+  }
   if (root["listen"]) {
     if (auto s = readScalar(root["listen"], "listen", c.listen); !s) return s.takeError();
     if (auto r = parseListen(c.listen); !r) return keyError("listen", "expected HOST:PORT, got '" + c.listen + "'");
@@ -153,6 +157,66 @@ Result<Config> parseRoot(const YAML::Node& root, Config c) {
     if (cache["manifest_bytes"]) { if (auto s = readScalar(cache["manifest_bytes"], "cache.manifest_bytes", c.manifest_cache_bytes); !s) return s.takeError(); }
   }
   return c;
+}
+
+Status readTtl(const YAML::Node& node, const std::string& key, int64_t& out) {
+  std::chrono::seconds v{out};
+  if (auto s = readSeconds(node, key, v); !s) return s;
+  out = v.count();
+  return {};
+}
+
+// `auth: none`, or a mapping.
+Status parseAuth(const YAML::Node& node, AuthConfig& auth) {
+  if (node.IsScalar()) {
+    std::string mode = node.as<std::string>();
+    if (mode == "none") {
+      auth.enabled = false;
+      return {};
+    }
+    if (mode == "token") return {};
+    return keyError("auth", "must be none, token or a mapping");
+  }
+  if (auto s = checkKeys(node, "auth.", {"service", "issuer", "access_token_ttl", "refresh_token_ttl",
+                                         "signing_key", "oidc"});
+      !s)
+    return s;
+  auto text = [&](const char* key, std::string& out) -> Status {
+    if (!node[key]) return {};
+    if (auto s = readScalar(node[key], std::string("auth.") + key, out); !s) return s;
+    if (out.empty()) return keyError(std::string("auth.") + key, "must not be empty");
+    return {};
+  };
+  if (auto s = text("service", auth.service); !s) return s;
+  if (auto s = text("issuer", auth.issuer); !s) return s;
+  if (auto s = text("signing_key", auth.signing_key); !s) return s;
+  for (char ch : auth.service) {
+    if (ch == '"' || ch == '\\' || static_cast<unsigned char>(ch) < 0x21) {
+      return keyError("auth.service", "must be printable without quotes or spaces");
+    }
+  }
+  if (node["access_token_ttl"]) {
+    if (auto s = readTtl(node["access_token_ttl"], "auth.access_token_ttl", auth.access_token_ttl); !s) return s;
+  }
+  if (node["refresh_token_ttl"]) {
+    if (auto s = readTtl(node["refresh_token_ttl"], "auth.refresh_token_ttl", auth.refresh_token_ttl); !s) return s;
+  }
+  if (auto oidc = node["oidc"]) {
+    if (!oidc.IsSequence()) return keyError("auth.oidc", "must be a list of issuers");
+    for (size_t i = 0; i < oidc.size(); ++i) {
+      const std::string prefix = "auth.oidc[" + std::to_string(i) + "].";
+      if (auto s = checkKeys(oidc[i], prefix, {"issuer", "audience", "jwks_file"}); !s) return s;
+      OidcIssuerConfig o;
+      for (auto [key, out] : {std::pair{"issuer", &o.issuer}, std::pair{"audience", &o.audience},
+                              std::pair{"jwks_file", &o.jwks_file}}) {
+        if (!oidc[i][key]) return keyError(prefix + key, "is required");
+        if (auto s = readScalar(oidc[i][key], prefix + key, *out); !s) return s;
+        if (out->empty()) return keyError(prefix + key, "must not be empty");
+      }
+      auth.oidc.push_back(std::move(o));
+    }
+  }
+  return {};
 }
 }  // namespace
 

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.h"
 
@@ -23,6 +24,22 @@ struct Limits {
   size_t max_uploads_per_client = 64;   // concurrent upload requests from one address
 };
 
+struct OidcIssuerConfig {
+  std::string issuer;      // exact "iss" of accepted ID tokens
+  std::string audience;    // required "aud"
+  std::string jwks_file;   // JWKS document with the issuer's signing keys
+};
+
+struct AuthConfig {
+  bool enabled = true;      // `auth: none` turns every check off (local benchmarks only)
+  std::string service = "berth";  // token audience and the challenge's service
+  std::string issuer = "berth";
+  int64_t access_token_ttl = 300;
+  int64_t refresh_token_ttl = 14 * 24 * 3600;
+  std::string signing_key;  // PEM file; default <data>/token-signing-key.pem (created)
+  std::vector<OidcIssuerConfig> oidc;
+};
+
 struct Config {
   std::string listen = "127.0.0.1:5000";
   std::string data_dir = "./data";
@@ -33,6 +50,7 @@ struct Config {
   size_t manifest_cache_bytes = 64 * 1024 * 1024;
   std::chrono::seconds shutdown_grace{30};
   Limits limits;
+  AuthConfig auth;
 };
 
 // Parses YAML text over `base` (what loadConfigFile does after reading the file).

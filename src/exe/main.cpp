@@ -3,11 +3,16 @@
 #include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <iostream>
 #include <thread>
 
 #include "api/api.h"
+#include "auth/access_control.h"
+#include "common/text.h"
 #include "common/log.h"
 #include "config/config.h"
 #include "meta/sqlite/sqlite_meta_store.h"
@@ -29,6 +34,64 @@ uint64_t raiseFileLimit() {
     getrlimit(RLIMIT_NOFILE, &rl);
   }
   return rl.rlim_cur;
+}
+
+std::string readFile(const std::string& path, bool* ok) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  *ok = static_cast<bool>(in);
+  return ss.str();
+}
+
+// Token signing key, OIDC issuers, the identity view, and the first admin.
+Result<std::unique_ptr<auth::AccessControl>> makeAccessControl(const Config& config,
+                                                               meta::IdentityStore& store) {
+  const std::string key_path = config.auth.signing_key.empty()
+                                   ? (std::filesystem::path(config.data_dir) / "token-signing-key.pem").string()
+                                   : config.auth.signing_key;
+  auto key = auth::loadOrCreateSigningKey(key_path);
+  if (!key) return key.takeError();
+  auth::TokenSettings ts;
+  ts.issuer = config.auth.issuer;
+  ts.service = config.auth.service;
+  ts.access_ttl = config.auth.access_token_ttl;
+  ts.refresh_ttl = config.auth.refresh_token_ttl;
+  auth::AccessOptions options;
+  for (const auto& o : config.auth.oidc) {
+    bool ok = false;
+    std::string jwks = readFile(o.jwks_file, &ok);
+    if (!ok) return makeError(Code::kInvalidArgument, "auth.oidc: cannot read " + o.jwks_file);
+    auth::OidcIssuer issuer{o.issuer, o.audience, {}};
+    auto added = issuer.keys.addJwks(jwks);
+    if (!added) return makeError(Code::kInvalidArgument, o.jwks_file + ": " + added.error().message);
+    if (*added == 0) return makeError(Code::kInvalidArgument, o.jwks_file + ": no usable signing key");
+    options.oidc.push_back(std::move(issuer));
+  }
+  auto access = std::make_unique<auth::AccessControl>(store, auth::TokenService(std::move(*key), ts),
+                                                      std::move(options));
+  if (auto s = access->reload(); !s) return s.takeError();
+  std::string password;
+  const bool from_env = std::getenv("BERTH_ADMIN_PASSWORD") != nullptr;
+  if (from_env) {
+    password = std::getenv("BERTH_ADMIN_PASSWORD");
+    unsetenv("BERTH_ADMIN_PASSWORD");  // not inherited by anything we start
+    if (password.size() < 8) {
+      return makeError(Code::kInvalidArgument, "BERTH_ADMIN_PASSWORD must have at least 8 characters");
+    }
+  }
+  auto created = access->bootstrap(password, unixNow());
+  if (!created) return created.takeError();
+  if (*created) {
+    log::info("created the first identity: user admin with the owner role",
+              {{"password_from", from_env ? "BERTH_ADMIN_PASSWORD" : "generated, printed once on stderr"}});
+    if (!from_env) {
+      log::flush();
+      std::cerr << "\n  Berth created the user 'admin' (owner). Its password, shown only this once:\n\n    "
+                << **created << "\n\n  Log in with: berth login <registry> -u admin\n\n" << std::flush;
+    }
+  }
+  return access;
 }
 
 int serve(const Config& config) {
@@ -64,13 +127,25 @@ int serve(const Config& config) {
     log::error("cannot open metadata store", {{"data", config.data_dir}, {"error", meta.error().message}});
     return 1;
   }
+  auto identities = (*meta)->identityStore();
+  std::unique_ptr<auth::AccessControl> access;
+  if (config.auth.enabled) {
+    auto made = makeAccessControl(config, *identities);
+    if (!made) {
+      log::error("cannot set up authentication", {{"error", made.error().message}});
+      return 1;
+    }
+    access = std::move(*made);
+  } else {
+    log::warn("authentication is off (auth: none): anyone who can connect can push, pull and delete", {});
+  }
   registry::RegistryOptions options;
   options.manifest_cache_bytes = config.manifest_cache_bytes;
   options.max_manifest_bytes = config.limits.max_manifest_bytes;
   options.max_uploads_per_repository = config.limits.max_uploads_per_repository;
   options.max_uploads_per_client = config.limits.max_uploads_per_client;
   registry::Registry registry(std::move(*blobs), std::move(*meta), options);
-  api::Api api(registry);
+  api::Api api(registry, access.get());
   server::HttpServer server(config, [&api](server::Exchange& ex) { return api.handle(ex); });
   if (auto s = server.bind(); !s) {
     log::error("cannot listen", {{"listen", config.listen}, {"error", s.error().message}});
@@ -80,7 +155,7 @@ int serve(const Config& config) {
   log::info("listening", {{"address", server.address()},
                           {"data", config.data_dir},
                           {"open_file_limit", files},
-                          {"auth", "none"}});
+                          {"auth", access ? "token" : "none"}});
   std::thread signal_thread([&] {
     int sig = 0;
     sigwait(&signals, &sig);

@@ -1,33 +1,11 @@
 #include "registry/registry.h"
 
-#include <openssl/rand.h>
-
 #include <boost/json.hpp>
 #include <chrono>
 
+#include "common/text.h"
+
 namespace berth::registry {
-
-int64_t unixNow() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::string newUploadId() {
-  unsigned char b[16];
-  if (RAND_bytes(b, sizeof b) != 1) std::abort();  // no entropy: nothing safe to do
-  b[6] = (b[6] & 0x0f) | 0x40;  // UUID version 4
-  b[8] = (b[8] & 0x3f) | 0x80;  // RFC 4122 variant
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id;
-  id.reserve(36);
-  for (int i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) id.push_back('-');
-    id.push_back(kHex[b[i] >> 4]);
-    id.push_back(kHex[b[i] & 15]);
-  }
-  return id;
-}
 
 Status UploadStream::write(std::string_view data) {
   if (failed_) return makeError(Code::kBlobUploadInvalid, "upload stream already failed");
@@ -121,7 +99,7 @@ Result<meta::UploadRecord> Registry::startUpload(const std::string& repository) 
                                                  "); finish or cancel some");
   }
   meta::UploadRecord rec;
-  rec.id = newUploadId();
+  rec.id = newUuid();
   rec.repository = repository;
   rec.created_at = rec.updated_at = unixNow();
   if (auto s = noteWrite(meta_->createUpload(rec)); !s) return s.takeError();

@@ -1,0 +1,52 @@
+#include "api/access.h"
+
+namespace berth::api {
+
+Requirement requirementFor(RouteKind kind, std::string_view method) {
+  using K = Requirement::Kind;
+  const bool read = method == "GET" || method == "HEAD";
+  switch (kind) {
+    case RouteKind::kHealthz:
+    case RouteKind::kReadyz:
+      return {K::kNone, 0, {}};
+    case RouteKind::kBase:
+      return {K::kAuthenticated, 0, {}};
+    case RouteKind::kCatalog:
+      return {K::kCatalog, 0, {}};
+    case RouteKind::kTags:
+      return {K::kRepository, auth::kPermPull | auth::kPermMetadataRead, "pull"};
+    case RouteKind::kReferrers:
+      return {K::kRepository, auth::kPermPull, "pull"};
+    case RouteKind::kManifest:
+    case RouteKind::kBlob:
+      if (read) return {K::kRepository, auth::kPermPull, "pull"};
+      if (method == "DELETE") return {K::kRepository, auth::kPermDelete, "delete"};
+      return {K::kRepository, auth::kPermPush, "pull,push"};
+    case RouteKind::kUploadStart:
+    case RouteKind::kUpload:
+      return {K::kRepository, auth::kPermPush, "pull,push"};
+  }
+  return {K::kAuthenticated, 0, {}};
+}
+
+std::string bearerChallenge(std::string_view realm, std::string_view service,
+                            std::string_view scope, std::string_view error) {
+  std::string out = "Bearer realm=\"";
+  out += realm;
+  out += "\",service=\"";
+  out += service;
+  out += '"';
+  if (!scope.empty()) {
+    out += ",scope=\"";
+    out += scope;
+    out += '"';
+  }
+  if (!error.empty()) {
+    out += ",error=\"";
+    out += error;
+    out += '"';
+  }
+  return out;
+}
+
+}  // namespace berth::api

@@ -1,0 +1,33 @@
+#pragma once
+// What each registry route requires of its caller. No HTTP library types, so it is unit
+// tested on its own.
+#include <string>
+#include <string_view>
+
+#include "api/router.h"
+#include "auth/policy.h"
+
+namespace berth::api {
+
+struct Requirement {
+  enum class Kind {
+    kNone,           // open: health probes
+    kAuthenticated,  // any identity (GET /v2/)
+    kCatalog,        // an identity; the listing is filtered by its grants
+    kRepository,     // `any_of` permissions on the route's repository
+  };
+  Kind kind = Kind::kNone;
+  auth::Permissions any_of = 0;
+  std::string_view actions;  // token actions to ask for in a challenge ("pull,push")
+};
+
+// `method` is the HTTP method name ("GET", "HEAD", ...). Unknown methods on a route
+// require push (the handler refuses them with 405 afterwards).
+Requirement requirementFor(RouteKind kind, std::string_view method);
+
+// The value of a WWW-Authenticate Bearer challenge. `scope` and `error` are left out
+// when empty. Values are quoted; they never hold '"' (scopes and realms are validated).
+std::string bearerChallenge(std::string_view realm, std::string_view service,
+                            std::string_view scope, std::string_view error);
+
+}  // namespace berth::api

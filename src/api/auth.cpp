@@ -1,0 +1,147 @@
+// Authentication and authorization of registry requests: who is calling (Basic,
+// Bearer, anonymous), whether the route allows it, and the 401 challenges that send
+// docker/podman to the token endpoint.
+#include <boost/json.hpp>
+
+#include "api/access.h"
+#include "api/api.h"
+#include "auth/encoding.h"
+#include "common/log.h"
+#include "common/text.h"
+
+namespace berth::api {
+
+namespace http = server::http;
+
+std::string clientAddress(const Exchange& ex) { return ex.remoteAddress(); }
+
+std::string externalBase(const Exchange& ex) {
+  std::string_view host = ex.header(http::field::host);
+  return "http://" + std::string(host.empty() ? "localhost" : host);
+}
+
+namespace {
+// Built outside the coroutine: GCC 12 miscompiles initializer lists in coroutine frames.
+std::string deniedDetail(const std::string& scope, const std::string& identity) {
+  boost::json::object o;
+  o["scope"] = scope;
+  o["identity"] = identity;
+  return boost::json::serialize(o);
+}
+}  // namespace
+
+std::string Api::realm(const Exchange& ex) const { return externalBase(ex) + "/oauth2/token"; }
+
+Task<void> Api::sendUnauthorized(Exchange& ex, std::string message, std::string_view scope,
+                                 std::string_view error) {
+  server::Response base;
+  base.set(http::field::www_authenticate,
+           bearerChallenge(realm(ex), access_->tokens().settings().service, scope, error));
+  co_await ex.sendError(makeError(Code::kUnauthorized, std::move(message)), std::move(base));
+}
+
+Task<Result<auth::Principal>> Api::login(Exchange& ex, std::string_view user,
+                                         std::string_view password) {
+  const int64_t now = unixNow();
+  if (auto hit = access_->cachedBasic(user, password, now)) co_return std::move(*hit);
+  const std::string client = clientAddress(ex);
+  if (int64_t wait = access_->limiter().check(client, user, static_cast<double>(now)); wait > 0) {
+    co_return makeError(Code::kTooManyRequests,
+                        "too many failed logins from this address; retry in " +
+                            std::to_string(wait) + " s",
+                        std::to_string(wait));
+  }
+  auto who = co_await ex.blocking([&] { return access_->verifyBasic(user, password, now); });
+  if (!who) {
+    access_->limiter().fail(client, user, static_cast<double>(now));
+    log::info("login failed", {{"identity", quoteUntrusted(user, 64)}, {"client", client}});
+  }
+  co_return who;
+}
+
+Task<void> Api::sendLoginError(Exchange& ex, const Error& error) {
+  if (error.code == Code::kTooManyRequests) {
+    server::Response base;
+    base.set(http::field::retry_after, error.detail);
+    co_return co_await ex.sendError(makeError(error.code, error.message), std::move(base));
+  }
+  co_await ex.sendError(error);
+}
+
+Task<std::optional<auth::Principal>> Api::authenticate(Exchange& ex, std::string_view scope) {
+  std::string_view authz = ex.header(http::field::authorization);
+  if (authz.empty()) co_return auth::Principal{};
+  auto space = authz.find(' ');
+  std::string_view scheme = authz.substr(0, space);
+  std::string_view value = space == std::string_view::npos ? std::string_view() : authz.substr(space + 1);
+  while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+  if (equalsIgnoreCase(scheme, "Bearer")) {
+    auto who = access_->bearer(value, unixNow());
+    if (who) co_return std::move(*who);
+    co_await sendUnauthorized(ex, who.error().message, scope, "invalid_token");
+    co_return std::nullopt;
+  }
+  if (equalsIgnoreCase(scheme, "Basic")) {
+    auto decoded = auth::base64Decode(value);
+    auto colon = decoded ? decoded->find(':') : std::string::npos;
+    if (colon == std::string::npos) {
+      co_await sendUnauthorized(ex, "malformed Basic credentials", scope, {});
+      co_return std::nullopt;
+    }
+    std::string_view text(*decoded);
+    auto who = co_await login(ex, text.substr(0, colon), text.substr(colon + 1));
+    if (who) co_return std::move(*who);
+    if (who.code() == Code::kUnauthorized) {
+      co_await sendUnauthorized(ex, who.error().message, scope, {});
+    } else {
+      co_await sendLoginError(ex, who.error());
+    }
+    co_return std::nullopt;
+  }
+  co_await sendUnauthorized(ex, "unsupported authorization scheme; use Basic or Bearer", scope, {});
+  co_return std::nullopt;
+}
+
+Task<std::optional<auth::Principal>> Api::admit(Exchange& ex, const Route& route) {
+  const Requirement req = requirementFor(route.kind, http::to_string(ex.method()));
+  if (req.kind == Requirement::Kind::kNone) co_return auth::Principal{};
+  std::string scope;
+  if (req.kind == Requirement::Kind::kRepository) {
+    scope = "repository:" + route.name + ":" + std::string(req.actions);
+  } else if (req.kind == Requirement::Kind::kCatalog) {
+    scope = "registry:catalog:*";
+  }
+  auto who = co_await authenticate(ex, scope);
+  if (!who) co_return std::nullopt;
+  const auth::Principal& p = *who;
+  const int64_t now = unixNow();
+  bool allowed = false;
+  switch (req.kind) {
+    case Requirement::Kind::kNone:
+      allowed = true;
+      break;
+    case Requirement::Kind::kAuthenticated:
+      allowed = !p.anonymous();
+      break;
+    case Requirement::Kind::kCatalog:
+      allowed = !p.anonymous() && (p.kind != auth::Principal::Kind::kBearer ||
+                                   auth::accessPermits(p.access, "registry", "catalog", "*"));
+      break;
+    case Requirement::Kind::kRepository:
+      allowed = (access_->permissions(p, route.name, now) & req.any_of) != 0;
+      break;
+  }
+  if (allowed) co_return who;
+  if (p.kind == auth::Principal::Kind::kCredentials) {
+    co_await ex.sendError(makeError(Code::kDenied, "requested access to the resource is denied",
+                                    deniedDetail(scope, p.subject.name)));
+  } else if (p.anonymous()) {
+    co_await sendUnauthorized(ex, "authentication required", scope, {});
+  } else {
+    co_await sendUnauthorized(ex, "insufficient scope: the token does not grant " + scope, scope,
+                              "insufficient_scope");
+  }
+  co_return std::nullopt;
+}
+
+}  // namespace berth::api

@@ -1,0 +1,256 @@
+#include "auth/access_control.h"
+
+#include <boost/json.hpp>
+
+#include "auth/encoding.h"
+#include "auth/password.h"
+#include "common/text.h"
+
+namespace berth::auth {
+namespace json = boost::json;
+
+namespace {
+
+Error unauthorized(std::string message) { return makeError(Code::kUnauthorized, std::move(message)); }
+
+TokenSubject subjectOf(const meta::IdentityRecord& identity) {
+  return TokenSubject{identity.id, identity.name, {identity.id}, {identity.credentials_version}};
+}
+
+int64_t earliest(int64_t a, int64_t b) {
+  if (a == 0) return b;
+  if (b == 0) return a;
+  return a < b ? a : b;
+}
+
+// The "iss" of an unverified JWT, to pick the issuer whose keys verify it.
+std::optional<std::string> peekIssuer(std::string_view token) {
+  auto first = token.find('.');
+  auto second = first == std::string_view::npos ? first : token.find('.', first + 1);
+  if (second == std::string_view::npos || token.size() > kMaxJwtBytes) return std::nullopt;
+  auto payload = base64UrlDecode(token.substr(first + 1, second - first - 1));
+  if (!payload) return std::nullopt;
+  auto claims = parseJsonObject(*payload);
+  if (!claims) return std::nullopt;
+  auto iss = claims->find("iss");
+  if (iss == claims->end() || !iss->value().is_string()) return std::nullopt;
+  return std::string(iss->value().get_string());
+}
+
+}  // namespace
+
+AccessControl::AccessControl(meta::IdentityStore& store, TokenService tokens, AccessOptions options)
+    : store_(store),
+      tokens_(std::move(tokens)),
+      options_(std::move(options)),
+      view_(std::make_shared<const IdentityView>(meta::IdentitySnapshot{})),
+      basic_cache_(options_.cache_capacity),
+      bearer_cache_(options_.cache_capacity),
+      limiter_(options_.login_limits) {}
+
+Status AccessControl::reload() {
+  auto snap = store_.snapshot();
+  if (!snap) return snap.takeError();
+  auto next = std::make_shared<const IdentityView>(std::move(*snap));
+  std::atomic_store(&view_, std::shared_ptr<const IdentityView>(std::move(next)));
+  return okStatus();
+}
+
+Result<std::optional<std::string>> AccessControl::bootstrap(std::string password, int64_t now) {
+  auto snap = store_.snapshot();
+  if (!snap) return snap.takeError();
+  if (!snap->identities.empty()) return std::optional<std::string>();
+  const bool generated = password.empty();
+  if (generated) password = generateSecret(18);
+  auto hash = hashSecret(password);
+  if (!hash) return hash.takeError();
+  meta::IdentityRecord admin;
+  admin.id = newUuid();
+  admin.name = "admin";
+  admin.kind = meta::IdentityKind::kUser;
+  admin.description = "created at first start";
+  admin.credentials.push_back(meta::Credential{"password", std::move(*hash), now, 0});
+  admin.created_at = admin.updated_at = now;
+  if (auto s = store_.createIdentity(admin); !s) return s.takeError();
+  if (auto s = store_.addRoleAssignment({newUuid(), "admin", "owner", "*", now}); !s) {
+    return s.takeError();
+  }
+  if (auto s = reload(); !s) return s.takeError();
+  return std::optional<std::string>(std::move(password));
+}
+
+bool AccessControl::current(const TokenSubject& subject, int64_t now, bool check_versions) const {
+  auto v = view();
+  if (subject.identity_ids.empty()) return false;
+  for (size_t i = 0; i < subject.identity_ids.size(); ++i) {
+    const meta::IdentityRecord* who = v->byId(subject.identity_ids[i]);
+    if (who == nullptr || !IdentityView::usable(*who, now)) return false;
+    if (check_versions && who->kind != meta::IdentityKind::kFederated &&
+        (i >= subject.versions.size() || subject.versions[i] != who->credentials_version)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::optional<Principal> AccessControl::cachedBasic(std::string_view user, std::string_view password,
+                                                    int64_t now) {
+  auto hit = basic_cache_.get(basic_cache_.key("basic", user, password), now);
+  if (!hit || !current(hit->subject, now, true)) return std::nullopt;
+  return Principal{Principal::Kind::kCredentials, std::move(hit->subject), {}};
+}
+
+Result<Principal> AccessControl::verifyPassword(std::string_view user, std::string_view password,
+                                                int64_t now, CachedBasic& cached) {
+  auto v = view();
+  const meta::IdentityRecord* who = v->byName(user);
+  // Hash anyway when the user is unknown, so timing does not tell which names exist.
+  static const std::string kDummy = *hashSecret("berth-dummy-password");
+  if (who == nullptr || who->kind == meta::IdentityKind::kFederated) {
+    verifySecret(kDummy, password);
+    return unauthorized("invalid username or password");
+  }
+  bool ok = false;
+  int64_t not_after = who->expires_at;
+  for (const auto& c : who->credentials) {
+    if (c.expires_at != 0 && now >= c.expires_at) continue;
+    if (verifySecret(c.hash, password)) {
+      ok = true;
+      not_after = earliest(not_after, c.expires_at);
+      break;
+    }
+  }
+  if (!ok) return unauthorized("invalid username or password");
+  if (!IdentityView::usable(*who, now)) return unauthorized("the identity is disabled or expired");
+  cached = CachedBasic{subjectOf(*who), not_after};
+  return Principal{Principal::Kind::kCredentials, cached.subject, {}};
+}
+
+Result<Principal> AccessControl::verifyBasic(std::string_view user, std::string_view password,
+                                             int64_t now) {
+  const uint64_t ticket = basic_cache_.ticket();
+  CachedBasic cached;
+  Result<Principal> out = unauthorized("invalid username or password");
+  if (user == kTokenUsername) {
+    auto subject = refresh(password, now);
+    if (!subject) return subject.takeError();
+    cached = CachedBasic{*subject, 0};
+    out = Principal{Principal::Kind::kCredentials, std::move(*subject), {}};
+  } else {
+    out = verifyPassword(user, password, now, cached);
+    if (!out) return out;
+  }
+  int64_t until = now + options_.basic_cache_seconds;
+  if (cached.not_after != 0 && cached.not_after < until) until = cached.not_after;
+  basic_cache_.put(basic_cache_.key("basic", user, password), cached.subject.subject, cached, until,
+                   now, ticket);
+  return out;
+}
+
+Result<Principal> AccessControl::bearer(std::string_view token, int64_t now) {
+  const CacheKey key = bearer_cache_.key("bearer", "", token);
+  std::optional<AccessToken> hit = bearer_cache_.get(key, now);
+  if (!hit) {
+    const uint64_t ticket = bearer_cache_.ticket();
+    auto verified = tokens_.verifyAccess(token, now);
+    if (!verified) return verified.takeError();
+    bearer_cache_.put(key, verified->subject.subject, *verified, verified->expires_at, now, ticket);
+    hit = std::move(*verified);
+  }
+  if (hit->subject.identity_ids.empty() && hit->subject.subject == kAnonymousSubject) {
+    return Principal{};  // an anonymous token: anonymous pull decides, not the token
+  }
+  if (!current(hit->subject, now, false)) return unauthorized("the identity is disabled or expired");
+  return Principal{Principal::Kind::kBearer, std::move(hit->subject), std::move(hit->access)};
+}
+
+Result<TokenSubject> AccessControl::refresh(std::string_view token, int64_t now) {
+  auto subject = tokens_.verifyRefresh(token, now);
+  if (!subject) return subject.takeError();
+  if (!current(*subject, now, true)) {
+    return unauthorized("the refresh token was revoked: its identity changed, was disabled or expired");
+  }
+  return subject;
+}
+
+Result<TokenSubject> AccessControl::federated(std::string_view id_token, int64_t now) {
+  auto iss = peekIssuer(id_token);
+  const OidcIssuer* issuer = nullptr;
+  for (const auto& o : options_.oidc) {
+    if (iss && o.issuer == *iss) issuer = &o;
+  }
+  if (issuer == nullptr) return unauthorized("the token's issuer is not trusted");
+  auto claims = verifyJwt(id_token, issuer->keys, now, issuer->issuer, issuer->audience, 60);
+  if (!claims) return claims.takeError();
+  auto v = view();
+  TokenSubject subject;
+  std::string sub;
+  if (auto s = claims->find("sub"); s != claims->end() && s->value().is_string()) {
+    sub = std::string(s->value().get_string());
+  }
+  subject.subject = "oidc:" + issuer->issuer + "#" + sub;
+  subject.name = sub;
+  if (auto e = claims->find("email"); e != claims->end() && e->value().is_string()) {
+    subject.name = std::string(e->value().get_string());
+  }
+  for (const meta::IdentityRecord* who : v->federated(issuer->issuer, *claims)) {
+    if (!IdentityView::usable(*who, now)) continue;
+    subject.identity_ids.push_back(who->id);
+    subject.versions.push_back(who->credentials_version);
+  }
+  if (subject.identity_ids.empty()) {
+    return unauthorized("no federated identity matches the token");
+  }
+  return subject;
+}
+
+Grants AccessControl::grants(const TokenSubject& subject, int64_t now) const {
+  auto v = view();
+  Grants out;
+  for (const auto& id : subject.identity_ids) {
+    const meta::IdentityRecord* who = v->byId(id);
+    if (who == nullptr || !IdentityView::usable(*who, now)) continue;
+    const Grants& g = v->grants(id);
+    out.insert(out.end(), g.begin(), g.end());
+  }
+  return out;
+}
+
+Permissions AccessControl::permissions(const Principal& principal, std::string_view repository,
+                                       int64_t now) const {
+  if (principal.anonymous()) return view()->anonymousPull() ? kPermPull : 0;
+  Permissions granted = effectivePermissions(grants(principal.subject, now), repository);
+  if (principal.kind != Principal::Kind::kBearer) return granted;
+  Permissions in_token = 0;
+  static constexpr std::pair<std::string_view, Permission> kActions[] = {
+      {"pull", kPermPull},
+      {"push", kPermPush},
+      {"delete", kPermDelete},
+      {"metadata_read", kPermMetadataRead},
+      {"metadata_write", kPermMetadataWrite}};
+  for (const auto& [action, perm] : kActions) {
+    if (accessPermits(principal.access, "repository", repository, action)) in_token |= perm;
+  }
+  return granted & in_token;
+}
+
+bool AccessControl::isAdmin(const Principal& principal, int64_t now) const {
+  if (principal.anonymous()) return false;
+  return isRegistryAdmin(grants(principal.subject, now));
+}
+
+std::vector<ResourceScope> AccessControl::authorize(const Principal& principal,
+                                                    const std::vector<ResourceScope>& requested,
+                                                    int64_t now) const {
+  if (principal.anonymous()) {
+    if (!view()->anonymousPull()) return {};
+    std::vector<ResourceScope> repositories;
+    for (const auto& r : requested) {
+      if (r.type == "repository") repositories.push_back(r);
+    }
+    return auth::authorize(Grants{Grant{"*", kPermPull}}, repositories);
+  }
+  return auth::authorize(grants(principal.subject, now), requested);
+}
+
+}  // namespace berth::auth

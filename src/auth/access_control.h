@@ -1,0 +1,113 @@
+#pragma once
+// AccessControl: who is calling and what may they do. The one place that turns
+// credentials (Basic passwords, identity/refresh tokens, Berth access tokens, OIDC ID
+// tokens) into a Principal and a Principal into permissions on a repository.
+//
+// Hot path: a request with a Bearer access token or Basic credentials seen recently
+// costs a keyed hash and a cache lookup; argon2id and ECDSA run only on a cache miss.
+// Grants are always read from the current IdentityView, so disabling an identity,
+// changing its roles or a token's scope map takes effect on the next request, even
+// for tokens issued before.
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "auth/cache.h"
+#include "auth/identity_view.h"
+#include "auth/login_limiter.h"
+#include "auth/token_service.h"
+#include "meta/identity_store.h"
+
+namespace berth::auth {
+
+// The username docker and the ACR CLI send with an identity (refresh) token as password.
+inline constexpr std::string_view kTokenUsername = "00000000-0000-0000-0000-000000000000";
+// The subject of tokens issued to anonymous callers.
+inline constexpr std::string_view kAnonymousSubject = "anonymous";
+
+struct Principal {
+  enum class Kind { kAnonymous, kCredentials, kBearer };
+  Kind kind = Kind::kAnonymous;
+  TokenSubject subject;
+  std::vector<ResourceScope> access;  // kBearer: what the token grants
+  bool anonymous() const { return kind == Kind::kAnonymous; }
+};
+
+struct OidcIssuer {
+  std::string issuer;
+  std::string audience;
+  KeySet keys;
+};
+
+struct AccessOptions {
+  size_t cache_capacity = 100000;
+  int64_t basic_cache_seconds = 300;  // how long a verified password is remembered
+  LoginLimits login_limits;
+  std::vector<OidcIssuer> oidc;
+};
+
+class AccessControl {
+ public:
+  AccessControl(meta::IdentityStore& store, TokenService tokens, AccessOptions options);
+
+  // Reloads the view from the store (after a change, or at start).
+  Status reload();
+  std::shared_ptr<const IdentityView> view() const { return std::atomic_load(&view_); }
+  meta::IdentityStore& store() { return store_; }
+  const TokenService& tokens() const { return tokens_; }
+  LoginLimiter& limiter() { return limiter_; }
+  // Forgets every cached credential (after a change that affects many identities).
+  void invalidateAll() { basic_cache_.clear(); }
+
+  // With an empty store: creates user "admin" with the owner role on "*" and
+  // `password` (generated if empty). Returns the password if it created the user.
+  Result<std::optional<std::string>> bootstrap(std::string password, int64_t now);
+
+  // Basic credentials from the cache, without blocking; nullopt on a miss.
+  std::optional<Principal> cachedBasic(std::string_view user, std::string_view password,
+                                       int64_t now);
+  // Verifies Basic credentials (argon2id, or a refresh token for kTokenUsername). Blocks:
+  // call it off the I/O threads. kUnauthorized with a message that names no secret.
+  Result<Principal> verifyBasic(std::string_view user, std::string_view password, int64_t now);
+  // A Berth access token (cached after the first verification).
+  Result<Principal> bearer(std::string_view token, int64_t now);
+  // A refresh token, with its identities checked against the current view.
+  Result<TokenSubject> refresh(std::string_view token, int64_t now);
+  // An OIDC ID token from a configured issuer, mapped to federated identities.
+  Result<TokenSubject> federated(std::string_view id_token, int64_t now);
+
+  // What the principal may do on `repository` right now.
+  Permissions permissions(const Principal& principal, std::string_view repository,
+                          int64_t now) const;
+  // Registry-wide admin (owner on "*"); never for anonymous or access-token-only scopes.
+  bool isAdmin(const Principal& principal, int64_t now) const;
+  // The token server's decision: the requested scopes reduced to what the subject's
+  // current grants allow (anonymous: pull where anonymous pull is on).
+  std::vector<ResourceScope> authorize(const Principal& principal,
+                                       const std::vector<ResourceScope>& requested,
+                                       int64_t now) const;
+  // The subject's grants now (union over its usable identities).
+  Grants grants(const TokenSubject& subject, int64_t now) const;
+
+ private:
+  struct CachedBasic {
+    TokenSubject subject;
+    int64_t not_after;  // earliest credential/identity expiry
+  };
+  // The identities of `subject` are all still usable (and, with versions, unchanged).
+  bool current(const TokenSubject& subject, int64_t now, bool check_versions) const;
+  Result<Principal> verifyPassword(std::string_view user, std::string_view password,
+                                   int64_t now, CachedBasic& cached);
+
+  meta::IdentityStore& store_;
+  TokenService tokens_;
+  AccessOptions options_;
+  std::shared_ptr<const IdentityView> view_;  // atomic_load / atomic_store
+  CredentialCache<CachedBasic> basic_cache_;
+  CredentialCache<AccessToken> bearer_cache_;
+  LoginLimiter limiter_;
+};
+
+}  // namespace berth::auth
