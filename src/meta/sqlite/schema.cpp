@@ -71,7 +71,70 @@ CREATE INDEX uploads_by_updated ON uploads(updated_at);
 CREATE INDEX uploads_by_repository ON uploads(repository);
 )sql";
 
-constexpr Migration kMigrations[] = {{1, kSchemaV1}};
+// v2: the IdentityStore (identity_store.h). Identities are keyed by their stable id and
+// referenced by it, so a rename touches one row. A token's scope map is a foreign key
+// without cascade: a scope map in use cannot be deleted. `identity_generation` is one row
+// bumped in every identity transaction, so readers poll one integer to stay current.
+// Scope map actions are a comma-separated list (actions are "word/word"); `position`
+// keeps the entries in the order they were given.
+constexpr const char* kSchemaV2 = R"sql(
+CREATE TABLE scope_maps (
+  name        TEXT PRIMARY KEY,
+  description TEXT NOT NULL,
+  created_at  INTEGER NOT NULL,
+  updated_at  INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE scope_map_entries (
+  scope_map  TEXT NOT NULL REFERENCES scope_maps(name) ON DELETE CASCADE,
+  position   INTEGER NOT NULL,
+  repository TEXT NOT NULL,
+  actions    TEXT NOT NULL,
+  PRIMARY KEY (scope_map, position)
+) WITHOUT ROWID;
+CREATE TABLE identities (
+  id                  TEXT PRIMARY KEY,
+  name                TEXT NOT NULL UNIQUE,
+  kind                TEXT NOT NULL CHECK (kind IN ('user', 'sp', 'token', 'federated')),
+  description         TEXT NOT NULL,
+  enabled             INTEGER NOT NULL,
+  expires_at          INTEGER NOT NULL,
+  scope_map           TEXT REFERENCES scope_maps(name),
+  credentials_version INTEGER NOT NULL,
+  issuer              TEXT NOT NULL,
+  claim               TEXT NOT NULL,
+  claim_value         TEXT NOT NULL,
+  created_at          INTEGER NOT NULL,
+  updated_at          INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX identities_by_scope_map ON identities(scope_map) WHERE scope_map IS NOT NULL;
+CREATE TABLE credentials (
+  identity_id TEXT NOT NULL REFERENCES identities(id) ON DELETE CASCADE,
+  name        TEXT NOT NULL,
+  hash        TEXT NOT NULL,
+  created_at  INTEGER NOT NULL,
+  expires_at  INTEGER NOT NULL,
+  PRIMARY KEY (identity_id, name)
+) WITHOUT ROWID;
+CREATE TABLE role_assignments (
+  id          TEXT PRIMARY KEY,
+  identity_id TEXT NOT NULL REFERENCES identities(id) ON DELETE CASCADE,
+  role        TEXT NOT NULL,
+  scope       TEXT NOT NULL,
+  created_at  INTEGER NOT NULL,
+  UNIQUE (identity_id, role, scope)
+) WITHOUT ROWID;
+CREATE TABLE settings (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE identity_generation (
+  id    INTEGER PRIMARY KEY CHECK (id = 1),
+  value INTEGER NOT NULL
+);
+INSERT INTO identity_generation(id, value) VALUES (1, 0);
+)sql";
+
+constexpr Migration kMigrations[] = {{1, kSchemaV1}, {2, kSchemaV2}};
 
 }  // namespace
 
