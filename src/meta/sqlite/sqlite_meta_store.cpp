@@ -3,6 +3,7 @@
 #include <optional>
 
 #include "meta/sqlite/sqlite_db.h"
+#include "meta/sqlite/sqlite_identity_store.h"
 
 namespace berth::meta {
 namespace sqlite_detail {
@@ -91,6 +92,10 @@ Result<std::unique_ptr<SqliteMetaStore>> SqliteMetaStore::open(const std::string
   auto db = sqlite_detail::Database::open(db_path);
   if (!db) return db.takeError();
   return std::unique_ptr<SqliteMetaStore>(new SqliteMetaStore(std::move(*db)));
+}
+
+std::unique_ptr<IdentityStore> SqliteMetaStore::identityStore() const {
+  return std::make_unique<SqliteIdentityStore>(db_);
 }
 
 // --- blobs linked to repositories ---

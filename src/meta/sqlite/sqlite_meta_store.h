@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "meta/identity_store.h"
 #include "meta/meta_store.h"
 
 namespace berth::meta {
@@ -24,6 +25,11 @@ class SqliteMetaStore : public MetaStore {
 
   // Schema version stored in PRAGMA user_version by this build.
   static int schemaVersion();
+
+  // The IdentityStore on the same database file, sharing this store's connection pool
+  // and writer queue (one writer at a time across both). It keeps the database open on
+  // its own, so it may outlive this store. Call as often as needed; the stores are cheap.
+  std::unique_ptr<IdentityStore> identityStore() const;
 
   ~SqliteMetaStore() override;
   SqliteMetaStore(const SqliteMetaStore&) = delete;
