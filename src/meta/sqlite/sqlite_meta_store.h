@@ -1,25 +1,20 @@
 #pragma once
 // SqliteMetaStore: the MetaStore on one SQLite database file (WAL, synchronous=FULL).
-//
-// Threading: connections come from a mutex-protected free list, one per calling thread
-// at a time, each with its own prepared-statement cache. Readers run concurrently under
-// WAL. Writers in this process queue on one mutex before BEGIN IMMEDIATE, so they wait
-// in order instead of polling SQLite's busy handler; writers in other processes are
-// still serialized by SQLite (busy_timeout, then kUnavailable).
+// The connection pool, transactions and schema migrations are in sqlite_db.h (one
+// Database per file, shared with the other stores on it).
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 #include "common/result.h"
+#include "meta/identity_store.h"
 #include "meta/meta_store.h"
 
 namespace berth::meta {
 
 namespace sqlite_detail {
-class Connection;
+class Database;
 }  // namespace sqlite_detail
 
 class SqliteMetaStore : public MetaStore {
@@ -30,6 +25,11 @@ class SqliteMetaStore : public MetaStore {
 
   // Schema version stored in PRAGMA user_version by this build.
   static int schemaVersion();
+
+  // The IdentityStore on the same database file, sharing this store's connection pool
+  // and writer queue (one writer at a time across both). It keeps the database open on
+  // its own, so it may outlive this store. Call as often as needed; the stores are cheap.
+  std::unique_ptr<IdentityStore> identityStore() const;
 
   ~SqliteMetaStore() override;
   SqliteMetaStore(const SqliteMetaStore&) = delete;
@@ -62,27 +62,9 @@ class SqliteMetaStore : public MetaStore {
                                                 std::string_view artifact_type) override;
 
  private:
-  using Connection = sqlite_detail::Connection;
-  class Lease;
+  explicit SqliteMetaStore(std::shared_ptr<sqlite_detail::Database> db);
 
-  explicit SqliteMetaStore(std::string db_path);
-
-  Result<std::unique_ptr<Connection>> acquire();
-  void release(std::unique_ptr<Connection> conn);
-
-  // Run `fn(Connection&)` in one transaction: BEGIN IMMEDIATE for writes, a deferred
-  // (snapshot) transaction for reads. Commits if `fn` succeeds, else rolls back.
-  template <class Fn>
-  auto write(Fn&& fn) -> decltype(fn(std::declval<Connection&>()));
-  template <class Fn>
-  auto read(Fn&& fn) -> decltype(fn(std::declval<Connection&>()));
-  template <class Fn>
-  auto transact(bool immediate, Fn&& fn) -> decltype(fn(std::declval<Connection&>()));
-
-  const std::string db_path_;
-  std::mutex pool_mutex_;
-  std::vector<std::unique_ptr<Connection>> idle_;  // guarded by pool_mutex_
-  std::mutex writer_mutex_;  // orders this process's writers; never held by readers
+  std::shared_ptr<sqlite_detail::Database> db_;
 };
 
 }  // namespace berth::meta

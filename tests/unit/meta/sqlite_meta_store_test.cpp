@@ -7,51 +7,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <chrono>
-#include <cstdlib>
-#include <filesystem>
 #include <string>
 #include <thread>
 
 #include "meta_store_contract.h"
 #include "oci/digest.h"
 #include "sqlite_fault_vfs.h"
+#include "sqlite_test_files.h"
 
 namespace berth::meta::testing {
 namespace {
-
-namespace fs = std::filesystem;
-
-// A fresh directory holding meta.db (and its -wal/-shm), removed at the end. On tmpfs
-// when there is one: the paging tests commit 10,000 transactions, each an fsync on disk
-// (15 s here), and nothing in this suite needs the data to outlive the machine.
-fs::path scratchRoot() {
-  std::error_code ec;
-  if (std::getenv("TMPDIR") == nullptr && fs::is_directory("/dev/shm", ec)) return "/dev/shm";
-  return fs::temp_directory_path();
-}
-
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    dir_ = scratchRoot() /
-           ("berth-meta-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string db() const { return (dir_ / "meta.db").string(); }
-
- private:
-  fs::path dir_;
-};
 
 class SqliteEnv : public StoreEnv {
  public:
@@ -69,24 +35,6 @@ INSTANTIATE_TEST_SUITE_P(Sqlite, MetaStoreContract,
                          ::testing::Values(StoreFactory{
                              "Sqlite", [] { return std::make_unique<SqliteEnv>(); }}),
                          storeFactoryName);
-
-// Runs one query on the file with a separate raw connection; returns the first column.
-std::string rawQuery(const std::string& db_path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  std::string out;
-  if (sqlite3_open(db_path.c_str(), &db) == SQLITE_OK) {
-    sqlite3_exec(
-        db, sql.c_str(),
-        [](void* arg, int, char** values, char**) {
-          auto* s = static_cast<std::string*>(arg);
-          if (s->empty() && values[0] != nullptr) *s = values[0];
-          return 0;
-        },
-        &out, nullptr);
-  }
-  sqlite3_close(db);
-  return out;
-}
 
 PutManifestRequest manifest(std::string_view repository, std::string bytes,
                             std::optional<std::string> tag = std::nullopt) {

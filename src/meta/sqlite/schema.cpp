@@ -1,0 +1,143 @@
+#include "meta/sqlite/sqlite_db.h"
+
+// Schema history. Append a migration to change the schema; never edit a released one.
+namespace berth::meta::sqlite_detail {
+namespace {
+
+// Manifests are stored per repository: each row holds the bytes exactly as pushed plus
+// the fields derived from them. Duplicating a few KiB when one image is in several
+// repositories buys one-row deletes (tags, references and the subject go with it by
+// cascade) and no global manifest rows to garbage-collect. References are per repository
+// anyway: that is what push validation and garbage collection ask about.
+// Repository rows exist exactly while the repository has a manifest or a blob link
+// (pruned when the last one goes), so listing repositories is a plain index range scan.
+constexpr const char* kSchemaV1 = R"sql(
+CREATE TABLE repositories (
+  id   INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE
+);
+CREATE TABLE blob_links (
+  repo_id    INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+  digest     TEXT NOT NULL,
+  size       INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (repo_id, digest)
+) WITHOUT ROWID;
+CREATE INDEX blob_links_by_digest ON blob_links(digest);
+CREATE TABLE manifests (
+  id            INTEGER PRIMARY KEY,
+  repo_id       INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+  digest        TEXT NOT NULL,
+  media_type    TEXT NOT NULL,
+  artifact_type TEXT NOT NULL,
+  bytes         BLOB NOT NULL,
+  size          INTEGER NOT NULL,
+  annotations   TEXT NOT NULL,
+  subject       TEXT,
+  created_at    INTEGER NOT NULL,
+  UNIQUE (repo_id, digest)
+);
+CREATE INDEX manifests_by_subject ON manifests(repo_id, subject, digest)
+  WHERE subject IS NOT NULL;
+CREATE TABLE tags (
+  repo_id    INTEGER NOT NULL,
+  name       TEXT NOT NULL,
+  digest     TEXT NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (repo_id, name),
+  FOREIGN KEY (repo_id, digest) REFERENCES manifests(repo_id, digest) ON DELETE CASCADE
+) WITHOUT ROWID;
+CREATE INDEX tags_by_manifest ON tags(repo_id, digest);
+CREATE TABLE manifest_blob_refs (
+  manifest_id INTEGER NOT NULL REFERENCES manifests(id) ON DELETE CASCADE,
+  digest      TEXT NOT NULL,
+  PRIMARY KEY (manifest_id, digest)
+) WITHOUT ROWID;
+CREATE INDEX manifest_blob_refs_by_digest ON manifest_blob_refs(digest);
+CREATE TABLE manifest_child_refs (
+  manifest_id INTEGER NOT NULL REFERENCES manifests(id) ON DELETE CASCADE,
+  digest      TEXT NOT NULL,
+  PRIMARY KEY (manifest_id, digest)
+) WITHOUT ROWID;
+CREATE INDEX manifest_child_refs_by_digest ON manifest_child_refs(digest);
+CREATE TABLE uploads (
+  id            TEXT PRIMARY KEY,
+  repository    TEXT NOT NULL,
+  upload_offset INTEGER NOT NULL,
+  created_at    INTEGER NOT NULL,
+  updated_at    INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX uploads_by_updated ON uploads(updated_at);
+CREATE INDEX uploads_by_repository ON uploads(repository);
+)sql";
+
+// v2: the IdentityStore (identity_store.h). Identities are keyed by their stable id and
+// referenced by it, so a rename touches one row. A token's scope map is a foreign key
+// without cascade: a scope map in use cannot be deleted. `identity_generation` is one row
+// bumped in every identity transaction, so readers poll one integer to stay current.
+// Scope map actions are a comma-separated list (actions are "word/word"); `position`
+// keeps the entries in the order they were given.
+constexpr const char* kSchemaV2 = R"sql(
+CREATE TABLE scope_maps (
+  name        TEXT PRIMARY KEY,
+  description TEXT NOT NULL,
+  created_at  INTEGER NOT NULL,
+  updated_at  INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE scope_map_entries (
+  scope_map  TEXT NOT NULL REFERENCES scope_maps(name) ON DELETE CASCADE,
+  position   INTEGER NOT NULL,
+  repository TEXT NOT NULL,
+  actions    TEXT NOT NULL,
+  PRIMARY KEY (scope_map, position)
+) WITHOUT ROWID;
+CREATE TABLE identities (
+  id                  TEXT PRIMARY KEY,
+  name                TEXT NOT NULL UNIQUE,
+  kind                TEXT NOT NULL CHECK (kind IN ('user', 'sp', 'token', 'federated')),
+  description         TEXT NOT NULL,
+  enabled             INTEGER NOT NULL,
+  expires_at          INTEGER NOT NULL,
+  scope_map           TEXT REFERENCES scope_maps(name),
+  credentials_version INTEGER NOT NULL,
+  issuer              TEXT NOT NULL,
+  claim               TEXT NOT NULL,
+  claim_value         TEXT NOT NULL,
+  created_at          INTEGER NOT NULL,
+  updated_at          INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX identities_by_scope_map ON identities(scope_map) WHERE scope_map IS NOT NULL;
+CREATE TABLE credentials (
+  identity_id TEXT NOT NULL REFERENCES identities(id) ON DELETE CASCADE,
+  name        TEXT NOT NULL,
+  hash        TEXT NOT NULL,
+  created_at  INTEGER NOT NULL,
+  expires_at  INTEGER NOT NULL,
+  PRIMARY KEY (identity_id, name)
+) WITHOUT ROWID;
+CREATE TABLE role_assignments (
+  id          TEXT PRIMARY KEY,
+  identity_id TEXT NOT NULL REFERENCES identities(id) ON DELETE CASCADE,
+  role        TEXT NOT NULL,
+  scope       TEXT NOT NULL,
+  created_at  INTEGER NOT NULL,
+  UNIQUE (identity_id, role, scope)
+) WITHOUT ROWID;
+CREATE TABLE settings (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE identity_generation (
+  id    INTEGER PRIMARY KEY CHECK (id = 1),
+  value INTEGER NOT NULL
+);
+INSERT INTO identity_generation(id, value) VALUES (1, 0);
+)sql";
+
+constexpr Migration kMigrations[] = {{1, kSchemaV1}, {2, kSchemaV2}};
+
+}  // namespace
+
+std::span<const Migration> schemaMigrations() { return kMigrations; }
+
+}  // namespace berth::meta::sqlite_detail
