@@ -7,7 +7,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libsqlite3-dev libpq-dev libcurl4-openssl-dev libspdlog-dev libcli11-dev
   libyaml-cpp-dev libsodium-dev libarchive-dev libgtest-dev libgmock-dev libbenchmark-dev
-  curl jq skopeo buildah podman busybox-static clang libclang-rt-14-dev
+  curl jq skopeo buildah podman busybox-static clang libclang-rt-14-dev python3-cryptography
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(docker-registry nginx-light wrk)

@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include "api/api.h"
+#include "auth/encoding.h"
 #include "auth/password.h"
 #include "common/log.h"
 #include "common/text.h"
@@ -264,8 +265,8 @@ Result<Reply> Admin::createIdentity(IdentityKind kind, const json::object& body)
     if (auto s = f.only({"name", "password", "description", "enabled"}); !s) return s.takeError();
     TRY(given, f.str("password"));
     if (given && given->size() < kMinPassword) return bad("password must have at least 8 characters");
-    password = given ? *given : auth::generateSecret(24);
-    TRY(hash, auth::hashSecret(*password));
+    if (!given) password = auth::generateSecret(24);  // returned once, in the reply
+    TRY(hash, auth::hashSecret(given ? *given : *password));
     rec.credentials.push_back({"password", std::move(hash), now_, 0});
   } else if (kind == IdentityKind::kToken) {
     if (auto s = f.only({"name", "scopeMap", "description", "enabled", "expiresOn"}); !s) return s.takeError();

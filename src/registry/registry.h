@@ -176,7 +176,4 @@ class Registry {
   std::unordered_map<std::string, size_t> upload_slots_;
 };
 
-int64_t unixNow();
-std::string newUploadId();
-
 }  // namespace berth::registry

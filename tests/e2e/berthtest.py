@@ -13,6 +13,7 @@ Environment:
                        check a test's expectation against the reference implementation.
                        Development aid only; distribution 2.8 lacks OCI 1.1 features.
 """
+import base64
 import contextlib
 import faulthandler
 import fcntl
@@ -20,6 +21,7 @@ import hashlib
 import http.client
 import json
 import os
+import re
 import random
 import shutil
 import signal
@@ -136,12 +138,13 @@ class Response:
             "..." if len(self.body) > 600 else "")
 
 
-def http_request(host, port, method, path, body=None, headers=None, timeout=60):
+def http_request(host, port, method, path, body=None, headers=None, timeout=60, source=None):
     """One request on a fresh connection. `path` goes out byte for byte. `body` is bytes,
     a file object or an iterable of bytes (streamed; give Content-Length in `headers` or
     it is sent chunked). If the server answers and closes before reading the whole body
     (e.g. 413), the response it sent is still returned."""
-    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    conn = http.client.HTTPConnection(host, port, timeout=timeout,
+                                      source_address=(source, 0) if source else None)
     try:
         hdrs = dict(headers or {})
         try:
@@ -195,8 +198,15 @@ class Server:
     On a clean exit the server is stopped with SIGTERM and must exit 0. On an exception
     it is killed and its stderr is dumped."""
 
-    def __init__(self, data_dir=None, config=None, extra_args=(), start_timeout=20):
+    ADMIN_PASSWORD = "berth-e2e-admin-pw"
+
+    def __init__(self, data_dir=None, config=None, extra_args=(), start_timeout=20, auth=False,
+                 env=None):
+        """auth=False runs with `auth: none` (the distribution API tests); auth=True
+        starts with authentication on and the admin password ADMIN_PASSWORD."""
         self.tmp = mkdtemp()
+        self.auth = auth
+        self.env = env
         self.data_dir = data_dir or os.path.join(self.tmp, "data")
         os.makedirs(self.data_dir, exist_ok=True)
         self.log_path = os.path.join(self.tmp, "stderr.log")
@@ -232,13 +242,19 @@ class Server:
             argv = [ref, "serve", cfg]
         else:
             argv = [berth_bin(), "serve", "--listen", "127.0.0.1:0", "--data", self.data_dir]
-            if self.config:
-                cfg = os.path.join(self.tmp, "config.yaml")
-                with open(cfg, "w") as f:
-                    f.write(self.config)
-                argv += ["--config", cfg]
+            text = self.config or ""
+            if not self.auth and not re.search(r"^auth:", text, re.M):
+                text = "auth: none\n" + text
+            cfg = os.path.join(self.tmp, "config.yaml")
+            with open(cfg, "w") as f:
+                f.write(text)
+            argv += ["--config", cfg]
             argv += self.extra_args
-        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        env = dict(os.environ)
+        if self.auth:
+            env["BERTH_ADMIN_PASSWORD"] = self.ADMIN_PASSWORD
+        env.update(self.env or {})
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env)
         log.close()
         deadline = time.monotonic() + self.start_timeout
         while True:
@@ -349,6 +365,50 @@ class Server:
 
     def raw(self, data, timeout=10):
         return raw_http(self.host, self.port, data, timeout)
+
+    def basic(self, user, password, source=None):
+        """A client of this server sending Basic credentials (from `source` address)."""
+        cred = base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
+        return Client(self, "Basic " + cred, source)
+
+    def bearer(self, token, source=None):
+        return Client(self, "Bearer " + token, source)
+
+    def admin(self, source=None):
+        return self.basic("admin", self.ADMIN_PASSWORD, source)
+
+
+class Client:
+    """The request helpers of a Server, with an Authorization header and optionally a
+    source address (127.0.0.2 ...): push_image and friends accept it as `srv`."""
+
+    def __init__(self, srv, authorization=None, source=None):
+        self.srv, self.authorization, self.source = srv, authorization, source
+        self.host, self.port = srv.host, srv.port
+
+    @property
+    def address(self):
+        return self.srv.address
+
+    def request(self, method, path, body=None, headers=None, timeout=60):
+        hdrs = {"Authorization": self.authorization} if self.authorization else {}
+        hdrs.update(headers or {})
+        return http_request(self.host, self.port, method, path, body, hdrs, timeout,
+                            source=self.source)
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def head(self, path, **kw):
+        return self.request("HEAD", path, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+    def json(self, method, path, doc=None, **kw):
+        body = json.dumps(doc).encode() if doc is not None else None
+        return self.request(method, path, body=body,
+                            headers={"Content-Type": "application/json"} if body else {}, **kw)
 
 
 def _free_port():
