@@ -14,6 +14,7 @@ all: build
 
 deps:
 	@scripts/install-deps.sh
+	@scripts/install-npm.sh
 
 $(BUILD)/build.ninja:
 	cmake -S . -B $(BUILD) $(CMAKE_GEN)

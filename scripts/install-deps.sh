@@ -8,12 +8,16 @@ packages=(
   libssl-dev libsqlite3-dev libpq-dev libcurl4-openssl-dev libspdlog-dev libcli11-dev
   libyaml-cpp-dev libsodium-dev libarchive-dev libgtest-dev libgmock-dev libbenchmark-dev
   curl jq skopeo buildah podman busybox-static clang libclang-rt-14-dev python3-cryptography
+  nodejs npm
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(docker-registry nginx-light wrk)
 fi
 missing=()
 for p in "${packages[@]}"; do
+  # A Node.js build that bundles npm (NodeSource's nodejs) provides the npm command and
+  # conflicts with Debian's npm package: the command is what the build needs.
+  if [[ "$p" == npm ]] && command -v npm >/dev/null; then continue; fi
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if ((${#missing[@]})); then

@@ -13,6 +13,7 @@
 #include "api/api.h"
 #include "auth/access_control.h"
 #include "common/text.h"
+#include "cli/commands.h"
 #include "common/log.h"
 #include "config/config.h"
 #include "meta/sqlite/sqlite_meta_store.h"
@@ -206,7 +207,10 @@ int main(int argc, char** argv) {
       "  cache.manifest_bytes        in-memory manifest cache size (default 64 MiB)\n"
       "Signals: SIGTERM/SIGINT drain in-flight requests and exit 0.");
   auto* version_cmd = app.add_subcommand("version", "Print the version");
+  int cli_exit = -1;  // set by the client command that ran
+  berth::cli::addCommands(app, cli_exit);
   CLI11_PARSE(app, argc, argv);
+  if (cli_exit >= 0) return cli_exit;
 
   if (version_cmd->parsed()) {
     std::cout << "berth 0.1.0\n";

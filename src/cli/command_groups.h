@@ -1,0 +1,15 @@
+#pragma once
+// The groups of subcommands that commands.cpp puts together; each sets exit_code from
+// the callback of the leaf that ran.
+#include <CLI/CLI.hpp>
+
+namespace berth::cli {
+
+// login, logout.
+void addLoginCommands(CLI::App& app, int& exit_code);
+// user, sp, token (with token credential), federated.
+void addIdentityCommands(CLI::App& app, int& exit_code);
+// scope-map, role, network-rule, settings.
+void addAccessCommands(CLI::App& app, int& exit_code);
+
+}  // namespace berth::cli

@@ -1,0 +1,13 @@
+#include "cli/commands.h"
+
+#include "cli/command_groups.h"
+
+namespace berth::cli {
+
+void addCommands(CLI::App& app, int& exit_code) {
+  addLoginCommands(app, exit_code);
+  addIdentityCommands(app, exit_code);
+  addAccessCommands(app, exit_code);
+}
+
+}  // namespace berth::cli
