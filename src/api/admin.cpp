@@ -530,7 +530,7 @@ Result<Reply> Admin::networkRules(http::verb method, const std::vector<std::stri
     ranges.push_back(text);
     if (auto s = store(ranges); !s) return s.takeError();
     log::info("network rule added", {{"value", text}});
-    return Reply{http::status::created, json::object{{"value", text}}};
+    return Reply{http::status::created, networkJson(*view())};
   }
   if (seg.size() == 2 && seg[1] == "ip-rules" && method == http::verb::delete_) {
     auto value = queryValue(query, "value");

@@ -67,11 +67,12 @@ Task<void> Api::oauth(Exchange& ex, std::string_view path, std::string_view raw_
     co_return co_await tokenGet(ex, *q);
   }
   if ((path == "/oauth2/token" || path == "/oauth2/exchange") && method == http::verb::post) {
+    const bool token = path == "/oauth2/token";  // `path` views the header: gone after the body
     auto body = co_await ex.readBody(kMaxFormBytes);
     if (!body) co_return co_await ex.sendError(body.error());
     auto form = parseForm(std::move(*body));
     if (!form) co_return co_await ex.sendError(form.error());
-    if (path == "/oauth2/token") co_return co_await tokenPost(ex, *form);
+    if (token) co_return co_await tokenPost(ex, *form);
     co_return co_await exchange(ex, *form);
   }
   if (path == "/oauth2/token" || path == "/oauth2/exchange") {
@@ -127,7 +128,9 @@ Task<void> Api::tokenPost(Exchange& ex, const QueryParams& form) {
         co_return co_await ex.sendError(
             makeError(Code::kUnauthorized, "authentication required: anonymous pull is disabled"));
       }
-      co_return co_await issue(ex, auth::Principal{}, *scopes, false);
+      // Named: GCC 12 destroys a braced temporary inside co_await twice.
+      const auth::Principal anonymous;
+      co_return co_await issue(ex, anonymous, *scopes, false);
     }
     if (!user || !password) {
       co_return co_await ex.sendError(makeError(Code::kInvalidArgument, "username and password are required"));

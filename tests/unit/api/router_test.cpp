@@ -61,11 +61,29 @@ TEST(Router, Uploads) {
 TEST(Router, RefusesBadNamesAndTraversal) {
   for (const char* p : {"/v2/../etc/blobs/sha256:abc", "/v2/a/../b/manifests/x", "/v2/A/manifests/x",
                         "/v2//manifests/x", "/v2/a//b/manifests/x", "/v2/%2e%2e/manifests/x",
-                        "/v2/a%2fb/tags/list", "/v2/./manifests/x"}) {
+                        "/v2/a%2f..%2fb/tags/list", "/v2/./manifests/x", "/v2/a%00b/tags/list",
+                        "/v2/a%2/tags/list"}) {
     auto r = parseRoute(p);
     ASSERT_FALSE(r) << p;
     EXPECT_EQ(r.code(), Code::kNameInvalid) << p;
   }
+}
+
+// The Azure SDK percent-encodes a namespaced name as one segment and a digest's colon.
+TEST(Router, DecodesPercentEncodedSegments) {
+  auto r = parseRoute("/v2/team%2Fapp/blobs/sha256%3Aabc");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->kind, RouteKind::kBlob);
+  EXPECT_EQ(r->name, "team/app");
+  EXPECT_EQ(r->ref, "sha256:abc");
+  r = parseRoute("/v2/a%2fb/tags/list");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->name, "a/b");
+  // A decoded '/' in the reference stays inside it (and is then an invalid tag).
+  r = parseRoute("/v2/a/manifests/x%2Fy");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->kind, RouteKind::kManifest);
+  EXPECT_EQ(r->ref, "x/y");
 }
 
 TEST(Router, UnknownRoutes) {
