@@ -254,7 +254,7 @@ class CatalogTest(BerthTestCase):
 
 
 BAD_NAMES = ["Upper/case", "UPPER", "..", "%2e%2e", "a/..", "../a", "a//b", "a/./b", "-a", "a-",
-             "a_", "a__", "a.", ".a", "a/", "a..b", "a%2fb", "a%2F..%2Fb", "%2e%2e%2fetc",
+             "a_", "a__", "a.", ".a", "a/", "a..b", "a%2F..%2Fb", "%2e%2e%2fetc",
              "a%00b", "a%20b", "a/%2e%2e/b", "x" * 256, "a/" * 130 + "b"]
 
 
@@ -302,6 +302,16 @@ class NamesTest(BerthTestCase):
             r = self.srv.get("/v2/%s/tags/list" % name)
             self.assertStatus(r, 200, name)
             self.assertEqual(r.json()["name"], name)
+
+    def test_percent_encoded_name_segment(self):
+        # The Azure SDK sends "team%2Fapp" as one segment and digests as "sha256%3A...".
+        img = push_image(self.srv, "pct/name", "v1")
+        r = self.srv.get("/v2/pct%2Fname/manifests/v1", headers={"Accept": ACCEPT_MANIFESTS})
+        self.assertStatus(r, 200)
+        self.assertEqual(r.body, img.manifest)
+        r = self.srv.get("/v2/pct%2Fname/blobs/" + digest(img.config).replace(":", "%3A"))
+        self.assertStatus(r, 200)
+        self.assertEqual(r.body, img.config)
 
     def test_bad_tags(self):
         img = push_image(self.srv, "tagcheck", "ok")
