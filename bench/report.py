@@ -12,6 +12,8 @@ SHORT = {"berth": "B", "distribution": "D", "nginx": "N"}
 # metric -> (label, better: "up" = higher is better, "down" = lower is better)
 ROWS = [
     ("manifest_get_tag", "manifest GET by tag, c32", "up"),
+    ("manifest_get_tag_bearer", "manifest GET by tag, auth on, Bearer token, c32", "up"),
+    ("manifest_get_tag_basic", "manifest GET by tag, auth on, Basic password, c32", "up"),
     ("manifest_head_digest", "manifest HEAD by digest, c32", "up"),
     ("blob_get_1mib", "blob GET 1 MiB, c16", "up"),
     ("blob_get_big", "blob GET {big} MiB, 1 conn", "up"),

@@ -13,7 +13,7 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 BERTH=${1:-}
 QUICK=${BENCH_QUICK:-0}
-ONLY=${BENCH_ONLY:-manifest head blob1m bigget push c1000 listing}
+ONLY=${BENCH_ONLY:-manifest auth head blob1m bigget push c1000 listing}
 OUT=$HERE/out
 OCI_MT="application/vnd.oci.image.manifest.v1+json"
 REPO=bench/app
@@ -167,7 +167,7 @@ start_berth() {
   BERTH_STATUS="failed to start"
   if [[ ${BENCH_BERTH_QUIET:-1} == 1 ]] && "$d/berth" serve --help 2>&1 | grep -q -- '--config'; then
     # match distribution: log level warn, no access log
-    printf 'log:\n  level: warn\n  access: false\n' >"$d/config.yml"
+    printf 'auth: none\nlog:\n  level: warn\n  access: false\n' >"$d/config.yml"
     if launch_berth "$d/config.yml"; then
       BERTH_STATUS=ok; BERTH_LOGCFG="--config: log.level warn, log.access false (access log DISABLED)"
     else
@@ -175,7 +175,8 @@ start_berth() {
     fi
   fi
   if [[ $BERTH_STATUS != ok ]]; then
-    if launch_berth; then BERTH_STATUS=ok; BERTH_LOGCFG="defaults (serve --listen --data): log level info, access log ON"; fi
+    printf 'auth: none\n' >"$d/auth-none.yml"
+    if launch_berth "$d/auth-none.yml"; then BERTH_STATUS=ok; BERTH_LOGCFG="defaults (auth: none): log level info, access log ON"; fi
   fi
   if [[ $BERTH_STATUS == ok ]]; then
     SERVERS=(berth "${SERVERS[@]}")
@@ -343,6 +344,38 @@ if want manifest; then
     record_load manifest_get_tag "$s" rps "$TMP/man-$s.json"
   done
   died_check manifest
+fi
+
+# Authentication on the hot path: a second Berth with auth on, over the same data, serves
+# the same manifest to a client sending a Bearer token, then Basic credentials. Both are
+# verified once (ECDSA / argon2id) and answered from the credential cache afterwards.
+if want auth && [[ $BERTH_STATUS == ok ]] && ! over_budget; then
+  ad=$TMP/berth-auth; mkdir -p "$ad"
+  AUTH_PORT=$(free_port)
+  printf 'log:\n  level: warn\n  access: false\n' >"$ad/config.yml"
+  BERTH_ADMIN_PASSWORD=bench-admin-password "$TMP/berth/berth" serve --config "$ad/config.yml" \
+    --listen "127.0.0.1:$AUTH_PORT" --data "$TMP/berth/data" 2>"$ad/log" >"$ad/stdout" &
+  AUTH_PID=$!
+  for _ in $(seq 50); do
+    [[ $(curl -s -o /dev/null -w '%{http_code}' -u admin:bench-admin-password "http://127.0.0.1:$AUTH_PORT/v2/") == 200 ]] && break
+    sleep 0.2
+  done
+  TOKEN=$(curl -s -u admin:bench-admin-password "http://127.0.0.1:$AUTH_PORT/oauth2/token?service=berth&scope=repository:$REPO:pull" \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])' 2>/dev/null || true)
+  if [[ -n $TOKEN ]]; then
+    log "manifest GET by tag with a Bearer token: berth (auth on)"
+    run_wrk "$TMP/manbearer" -t2 -c32 -d${DUR}s --timeout 5s -H "Accept: $OCI_MT" -H "Authorization: Bearer $TOKEN" \
+      -s "$TMP/done.lua" "http://127.0.0.1:$AUTH_PORT$BASE_MAN/latest"
+    record_load manifest_get_tag_bearer berth rps "$TMP/manbearer.json"
+    log "manifest GET by tag with Basic credentials: berth (auth on)"
+    run_wrk "$TMP/manbasic" -t2 -c32 -d${DUR}s --timeout 5s -H "Accept: $OCI_MT" \
+      -H "Authorization: Basic $(printf 'admin:bench-admin-password' | base64)" \
+      -s "$TMP/done.lua" "http://127.0.0.1:$AUTH_PORT$BASE_MAN/latest"
+    record_load manifest_get_tag_basic berth rps "$TMP/manbasic.json"
+  else
+    log "!! berth with auth on: no token; stderr tail: $(tail -2 "$ad/log")"
+  fi
+  kill "$AUTH_PID" 2>/dev/null; wait "$AUTH_PID" 2>/dev/null || true
 fi
 
 if want head; then
