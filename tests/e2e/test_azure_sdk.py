@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""The Azure SDK for JavaScript (@azure/container-registry from npm, unmodified) against
+Berth over HTTPS: ContainerRegistryContentClient authenticates with an OIDC ID token
+(exchanged at /oauth2/exchange for a refresh token, then /oauth2/token for an access
+token) and reads a manifest and its config blob. Certificates are made by the test."""
+import base64
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from berthtest import BerthTestCase, Server, main, mkdtemp, push_image  # noqa: E402
+from test_auth import mint, rsa_issuer  # noqa: E402
+
+JS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "js")
+ISSUER = "https://login.e2e.test/tenant"
+AUDIENCE = "https://containerregistry.azure.net"
+
+
+def make_certs(d):
+    """A CA and a server certificate for 127.0.0.1 and registry.test, signed by it."""
+    def run(*args):
+        subprocess.run(["openssl"] + list(args), check=True, capture_output=True, cwd=d)
+    run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+        "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=Berth e2e CA")
+    run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+        "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=registry.test")
+    with open(os.path.join(d, "ext.cnf"), "w") as f:
+        f.write("subjectAltName=DNS:registry.test,IP:127.0.0.1\n")
+    run("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+        "-out", "server.crt", "-days", "2", "-extfile", "ext.cnf")
+    return {k: os.path.join(d, k) for k in ("ca.crt", "server.crt", "server.key")}
+
+
+class AzureSdkTest(BerthTestCase):
+    start_server = False
+
+    @classmethod
+    def setUpClass(cls):
+        if not os.path.isdir(os.path.join(JS_DIR, "node_modules", "@azure", "container-registry")):
+            raise AssertionError("the Azure SDK is not installed: run make deps (scripts/install-npm.sh)")
+        d = mkdtemp()
+        cls.certs = make_certs(d)
+        cls.key, jwks = rsa_issuer()
+        jwks_path = os.path.join(d, "jwks.json")
+        with open(jwks_path, "w") as f:
+            json.dump(jwks, f)
+        config = ("tls:\n  certificates:\n    - cert: %s\n      key: %s\n"
+                  "auth:\n  oidc:\n    - issuer: %s\n      audience: %s\n      jwks_file: %s\n" % (
+                      cls.certs["server.crt"], cls.certs["server.key"], ISSUER, AUDIENCE, jwks_path))
+        cls.srv = Server(auth=True, config=config, tls=True, ca=cls.certs["ca.crt"]).start()
+        cls.admin = cls.srv.admin()
+
+    def id_token(self, sub):
+        now = int(time.time())
+        return mint(self.key, {"iss": ISSUER, "aud": AUDIENCE, "sub": sub, "iat": now, "exp": now + 600})
+
+    def read(self, repository, tag, token):
+        env = dict(os.environ, REGISTRY_ENDPOINT="https://127.0.0.1:%d" % self.srv.port,
+                   REPOSITORY=repository, TAG=tag, ID_TOKEN=token, AUDIENCE=AUDIENCE,
+                   NODE_EXTRA_CA_CERTS=self.certs["ca.crt"])
+        for k in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
+            env.pop(k, None)
+        return subprocess.run(["node", os.path.join(JS_DIR, "acr_read.mjs")], cwd=JS_DIR, env=env,
+                              capture_output=True, timeout=120)
+
+    def test_content_client_reads_manifest_and_blob_through_the_exchange(self):
+        img = push_image(self.admin, "sdk/app", "v1")
+        self.assertStatus(self.admin.json("POST", "/api/v1/federated-identities", {
+            "name": "azure-workload", "issuer": ISSUER, "claim": "sub", "value": "workload-1"}), 201)
+        self.assertStatus(self.admin.json("POST", "/api/v1/role-assignments", {
+            "identity": "azure-workload", "role": "pull", "scope": "sdk/*"}), 201)
+        p = self.read("sdk/app", "v1", self.id_token("workload-1"))
+        self.assertEqual(p.returncode, 0, p.stderr.decode(errors="replace")[-3000:])
+        out = json.loads(p.stdout.decode().strip().splitlines()[-1])
+        self.assertEqual(out["manifestDigest"], img.digest)
+        self.assertEqual(base64.b64decode(out["configBytes"]), img.config)
+        self.assertEqual(out["configSha256"], hashlib.sha256(img.config).hexdigest())
+        log = self.srv.log_text()
+        self.assertIn("/oauth2/exchange", log)
+        # A subject without a federated identity, and one without a role there: refused.
+        p = self.read("sdk/app", "v1", self.id_token("stranger"))
+        self.assertNotEqual(p.returncode, 0)
+        push_image(self.admin, "private/app", "v1")
+        p = self.read("private/app", "v1", self.id_token("workload-1"))
+        self.assertNotEqual(p.returncode, 0)
+
+
+if __name__ == "__main__":
+    main()
