@@ -218,8 +218,15 @@ Grants AccessControl::grants(const TokenSubject& subject, int64_t now) const {
 
 Permissions AccessControl::permissions(const Principal& principal, std::string_view repository,
                                        int64_t now) const {
-  if (principal.anonymous()) return view()->anonymousPull() ? kPermPull : 0;
-  Permissions granted = effectivePermissions(grants(principal.subject, now), repository);
+  auto v = view();
+  if (principal.anonymous()) return v->anonymousPull() ? kPermPull : 0;
+  // Hot path: no copy of the grants, one view load.
+  Permissions granted = 0;
+  for (const auto& id : principal.subject.identity_ids) {
+    const meta::IdentityRecord* who = v->byId(id);
+    if (who == nullptr || !IdentityView::usable(*who, now)) continue;
+    granted |= effectivePermissions(v->grants(id), repository);
+  }
   if (principal.kind != Principal::Kind::kBearer) return granted;
   Permissions in_token = 0;
   static constexpr std::pair<std::string_view, Permission> kActions[] = {
