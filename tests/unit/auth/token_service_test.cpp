@@ -4,13 +4,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
 
 #include "auth/encoding.h"
 #include "auth/jwt.h"
+#include "auth_test_util.h"
 
 namespace berth::auth {
 namespace {
@@ -179,21 +179,10 @@ TEST_F(TokenServiceTest, GarbageRefused) {
   }
 }
 
-// A scratch directory, removed at the end.
 class KeyFileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    static std::atomic<int> counter{0};
-    dir_ = std::filesystem::temp_directory_path() /
-           ("berth-key-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-  std::filesystem::path dir_;
+  testing::ScratchDir tmp_;
+  std::filesystem::path dir_ = tmp_.path();
 };
 
 TEST_F(KeyFileTest, CreatesA0600FileAndLoadsTheSameKeyNextTime) {
