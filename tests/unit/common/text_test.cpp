@@ -66,6 +66,29 @@ TEST(Rfc3339, MalformedRefused) {
   }
 }
 
+// Regression: sscanf's %d took signs, spaces and short fields, and timegm normalized
+// impossible dates, so these parsed to some other instant instead of being refused.
+TEST(Rfc3339, SignsSpacesShortFieldsAndImpossibleDatesRefused) {
+  for (const char* bad : {
+           "2023-11-14T-1:13:20Z",
+           "2023-11-14T22:-5:20Z",
+           "2023-11-14T22:13:-1Z",
+           "2023-11-14T 2:13:20Z",
+           "2023-1-14T22:13:20Z",
+           "2023-11-14T22:13:20+-1:00",
+           "2023-11-14T22:13:20+ 1:00",
+           "2023-11-14T22:13:20.Z",
+           "2023-02-29T00:00:00Z",  // not a leap year
+           "2023-02-31T00:00:00Z",
+           "2023-04-31T00:00:00Z",
+       }) {
+    EXPECT_FALSE(parseRfc3339(bad)) << bad;
+  }
+  EXPECT_EQ(parseRfc3339("2024-02-29T00:00:00Z"), 1'709'164'800);  // leap year
+  EXPECT_EQ(parseRfc3339("2000-02-29T00:00:00Z"), 951'782'400);
+  EXPECT_EQ(parseRfc3339("2023-04-30T00:00:00Z"), 1'682'812'800);
+}
+
 TEST(NewUuid, Version4Format) {
   for (int i = 0; i < 100; ++i) {
     const std::string id = newUuid();
