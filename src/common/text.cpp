@@ -60,10 +60,34 @@ std::string formatRfc3339(int64_t unix_seconds) {
   return buf;
 }
 
+namespace {
+
+// True iff text[pos, pos + n) are all ASCII digits. sscanf's %d alone would also take
+// signs, spaces and shorter fields ("T-1:00:00Z").
+bool digitsAt(std::string_view text, size_t pos, size_t n) {
+  if (text.size() < pos + n) return false;
+  for (size_t i = pos; i < pos + n; ++i) {
+    if (text[i] < '0' || text[i] > '9') return false;
+  }
+  return true;
+}
+
+int daysInMonth(int y, int mo) {
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  return mo == 2 && leap ? 29 : kDays[mo - 1];
+}
+
+}  // namespace
+
 std::optional<int64_t> parseRfc3339(std::string_view text) {
   int y, mo, d, h, mi, s;
   std::string str(text.substr(0, 64));
   int consumed = 0;
+  if (!digitsAt(str, 0, 4) || !digitsAt(str, 5, 2) || !digitsAt(str, 8, 2) ||
+      !digitsAt(str, 11, 2) || !digitsAt(str, 14, 2) || !digitsAt(str, 17, 2)) {
+    return std::nullopt;
+  }
   if (std::sscanf(str.c_str(), "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s,
                   &consumed) != 6) {
     return std::nullopt;
@@ -71,11 +95,13 @@ std::optional<int64_t> parseRfc3339(std::string_view text) {
   std::string_view rest = std::string_view(str).substr(consumed);
   if (!rest.empty() && rest.front() == '.') {
     rest.remove_prefix(1);
+    if (!digitsAt(rest, 0, 1)) return std::nullopt;
     while (!rest.empty() && rest.front() >= '0' && rest.front() <= '9') rest.remove_prefix(1);
   }
   int64_t offset = 0;
   if (rest == "Z" || rest == "z") {
-  } else if (rest.size() == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':') {
+  } else if (rest.size() == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':' &&
+             digitsAt(rest, 1, 2) && digitsAt(rest, 4, 2)) {
     int oh = 0, om = 0;
     std::string o(rest);
     if (std::sscanf(o.c_str() + 1, "%2d:%2d", &oh, &om) != 2 || oh > 23 || om > 59) return std::nullopt;
@@ -83,7 +109,10 @@ std::optional<int64_t> parseRfc3339(std::string_view text) {
   } else {
     return std::nullopt;
   }
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60 || y < 1970) return std::nullopt;
+  if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || h > 23 || mi > 59 || s > 60 ||
+      y < 1970) {
+    return std::nullopt;
+  }
   tm t{};
   t.tm_year = y - 1900;
   t.tm_mon = mo - 1;

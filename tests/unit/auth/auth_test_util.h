@@ -1,13 +1,17 @@
 #pragma once
-// Helpers shared by the JWT and key tests: fixed claims, hand-crafted tokens, an RSA key
-// made with OpenSSL directly (Berth never signs with RSA) and the RFC 7515 A.3 vector.
+// Helpers shared by the auth tests: a scratch directory, fixed claims, hand-crafted
+// tokens, an RSA key made with OpenSSL directly (Berth never signs with RSA) and the
+// RFC 7515 A.3 vector.
 #include <gtest/gtest.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <boost/json.hpp>
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <string_view>
 
@@ -48,6 +52,28 @@ inline std::string craft(const SigningKey& key, const json::object& header,
   std::string input = b64(header) + "." + b64(claims);
   return input + "." + base64UrlEncode(key.sign(input));
 }
+
+// A fresh scratch directory, removed at the end.
+class ScratchDir {
+ public:
+  ScratchDir() {
+    static std::atomic<int> counter{0};
+    dir_ = std::filesystem::temp_directory_path() /
+           ("berth-auth-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  std::filesystem::path path() const { return dir_; }
+
+ private:
+  std::filesystem::path dir_;
+};
 
 struct Rsa {
   EVP_PKEY* key;

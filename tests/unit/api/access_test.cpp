@@ -1,0 +1,93 @@
+#include "api/access.h"
+
+#include <gtest/gtest.h>
+
+namespace berth::api {
+namespace {
+using K = Requirement::Kind;
+
+TEST(RequirementFor, OpenProbes) {
+  for (RouteKind r : {RouteKind::kHealthz, RouteKind::kReadyz}) {
+    for (const char* m : {"GET", "HEAD", "POST"}) {
+      Requirement req = requirementFor(r, m);
+      EXPECT_EQ(req.kind, K::kNone) << m;
+      EXPECT_EQ(req.any_of, 0);
+      EXPECT_TRUE(req.actions.empty());
+    }
+  }
+}
+
+TEST(RequirementFor, BaseAndCatalogNeedAnIdentityOnly) {
+  EXPECT_EQ(requirementFor(RouteKind::kBase, "GET").kind, K::kAuthenticated);
+  EXPECT_EQ(requirementFor(RouteKind::kBase, "GET").any_of, 0);
+  EXPECT_EQ(requirementFor(RouteKind::kCatalog, "GET").kind, K::kCatalog);
+  EXPECT_EQ(requirementFor(RouteKind::kCatalog, "GET").any_of, 0);
+}
+
+TEST(RequirementFor, TagsAndReferrersAreReads) {
+  Requirement tags = requirementFor(RouteKind::kTags, "GET");
+  EXPECT_EQ(tags.kind, K::kRepository);
+  EXPECT_EQ(tags.any_of, auth::kPermPull | auth::kPermMetadataRead);
+  EXPECT_EQ(tags.actions, "pull");
+  Requirement refs = requirementFor(RouteKind::kReferrers, "GET");
+  EXPECT_EQ(refs.kind, K::kRepository);
+  EXPECT_EQ(refs.any_of, auth::kPermPull);
+  EXPECT_EQ(refs.actions, "pull");
+}
+
+TEST(RequirementFor, ManifestsAndBlobsByMethod) {
+  for (RouteKind r : {RouteKind::kManifest, RouteKind::kBlob}) {
+    for (const char* m : {"GET", "HEAD"}) {
+      Requirement req = requirementFor(r, m);
+      EXPECT_EQ(req.kind, K::kRepository);
+      EXPECT_EQ(req.any_of, auth::kPermPull) << m;
+      EXPECT_EQ(req.actions, "pull");
+    }
+    Requirement del = requirementFor(r, "DELETE");
+    EXPECT_EQ(del.kind, K::kRepository);
+    EXPECT_EQ(del.any_of, auth::kPermDelete);
+    EXPECT_EQ(del.actions, "delete");
+    // PUT, and methods the handler refuses later, need push.
+    for (const char* m : {"PUT", "POST", "PATCH", "OPTIONS", "get", "BREW"}) {
+      Requirement req = requirementFor(r, m);
+      EXPECT_EQ(req.kind, K::kRepository) << m;
+      EXPECT_EQ(req.any_of, auth::kPermPush) << m;
+      EXPECT_EQ(req.actions, "pull,push") << m;
+    }
+  }
+}
+
+TEST(RequirementFor, UploadsNeedPushWhateverTheMethod) {
+  for (RouteKind r : {RouteKind::kUploadStart, RouteKind::kUpload}) {
+    for (const char* m : {"GET", "HEAD", "POST", "PATCH", "PUT", "DELETE"}) {
+      Requirement req = requirementFor(r, m);
+      EXPECT_EQ(req.kind, K::kRepository) << m;
+      EXPECT_EQ(req.any_of, auth::kPermPush) << m;
+      EXPECT_EQ(req.actions, "pull,push") << m;
+    }
+  }
+}
+
+TEST(BearerChallenge, RealmAndServiceOnly) {
+  EXPECT_EQ(bearerChallenge("https://r.example/oauth2/token", "r.example", "", ""),
+            R"(Bearer realm="https://r.example/oauth2/token",service="r.example")");
+}
+
+TEST(BearerChallenge, WithScope) {
+  EXPECT_EQ(bearerChallenge("https://r/token", "r", "repository:team/app:pull,push", ""),
+            R"(Bearer realm="https://r/token",service="r",scope="repository:team/app:pull,push")");
+}
+
+TEST(BearerChallenge, WithError) {
+  EXPECT_EQ(bearerChallenge("https://r/token", "r", "", "invalid_token"),
+            R"(Bearer realm="https://r/token",service="r",error="invalid_token")");
+}
+
+TEST(BearerChallenge, WithScopeAndError) {
+  EXPECT_EQ(
+      bearerChallenge("https://r/token", "r", "repository:a:pull", "insufficient_scope"),
+      R"(Bearer realm="https://r/token",service="r",scope="repository:a:pull",error="insufficient_scope")");
+}
+
+}  // namespace
+}  // namespace berth::api
