@@ -81,7 +81,8 @@ class AccessControl {
   // What the principal may do on `repository` right now.
   Permissions permissions(const Principal& principal, std::string_view repository,
                           int64_t now) const;
-  // Registry-wide admin (owner on "*"); never for anonymous or access-token-only scopes.
+  // Registry-wide admin: the identity holds owner on "*" now (any credential of it, a
+  // Bearer access token included, whatever repositories the token names); never anonymous.
   bool isAdmin(const Principal& principal, int64_t now) const;
   // The token server's decision: the requested scopes reduced to what the subject's
   // current grants allow (anonymous: pull where anonymous pull is on).
