@@ -22,6 +22,7 @@ targets=(
   route:8192
   manifest:16384
   config:4096
+  cidr:128
 )
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/berth-fuzz.XXXXXX")
