@@ -4,7 +4,9 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "common/cidr.h"
 #include "common/result.h"
 
 namespace berth {
@@ -23,6 +25,13 @@ struct Limits {
   size_t max_uploads_per_client = 64;   // concurrent upload requests from one address
 };
 
+// One certificate the server can present: PEM files as given (relative paths are taken from
+// the working directory). The cert file holds the leaf first, then its chain.
+struct TlsCertificateFiles {
+  std::string cert;
+  std::string key;
+};
+
 struct Config {
   std::string listen = "127.0.0.1:5000";
   std::string data_dir = "./data";
@@ -33,6 +42,10 @@ struct Config {
   size_t manifest_cache_bytes = 64 * 1024 * 1024;
   std::chrono::seconds shutdown_grace{30};
   Limits limits;
+  // HTTPS when non-empty: the first is the default, the others are chosen by SNI.
+  std::vector<TlsCertificateFiles> tls_certificates;
+  // Peers whose X-Forwarded-For/-Proto/-Host headers are believed.
+  CidrSet trusted_proxies;
 };
 
 // Parses YAML text over `base` (what loadConfigFile does after reading the file).
