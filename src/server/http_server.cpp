@@ -34,12 +34,6 @@ constexpr size_t kLingerBytes = 64 * 1024 * 1024;
 constexpr size_t kMaxRejecting = 1024;
 
 
-std::string_view trimOws(std::string_view v) {
-  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-  return v;
-}
-
 // A request refused before it reaches the handler; always followed by closing.
 struct Rejection {
   http::status status;
