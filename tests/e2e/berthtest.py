@@ -24,6 +24,7 @@ import random
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -136,12 +137,16 @@ class Response:
             "..." if len(self.body) > 600 else "")
 
 
-def http_request(host, port, method, path, body=None, headers=None, timeout=60):
+def http_request(host, port, method, path, body=None, headers=None, timeout=60, tls=None):
     """One request on a fresh connection. `path` goes out byte for byte. `body` is bytes,
     a file object or an iterable of bytes (streamed; give Content-Length in `headers` or
     it is sent chunked). If the server answers and closes before reading the whole body
-    (e.g. 413), the response it sent is still returned."""
-    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    (e.g. 413), the response it sent is still returned. `tls`: an ssl.SSLContext to speak
+    HTTPS with."""
+    if tls is not None:
+        conn = http.client.HTTPSConnection(host, port, timeout=timeout, context=tls)
+    else:
+        conn = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
         hdrs = dict(headers or {})
         try:
@@ -193,9 +198,10 @@ class Server:
     """A Berth server on 127.0.0.1:<free port>, as a context manager.
 
     On a clean exit the server is stopped with SIGTERM and must exit 0. On an exception
-    it is killed and its stderr is dumped."""
+    it is killed and its stderr is dumped. `config` is YAML text for --config. `tls`: an
+    ssl.SSLContext the harness's own requests use (for a server configured for HTTPS)."""
 
-    def __init__(self, data_dir=None, config=None, extra_args=(), start_timeout=20):
+    def __init__(self, data_dir=None, config=None, extra_args=(), start_timeout=20, tls=None):
         self.tmp = mkdtemp()
         self.data_dir = data_dir or os.path.join(self.tmp, "data")
         os.makedirs(self.data_dir, exist_ok=True)
@@ -203,6 +209,7 @@ class Server:
         self.config = config
         self.extra_args = list(extra_args)
         self.start_timeout = start_timeout
+        self.tls = tls
         self.proc = None
         self.host = "127.0.0.1"
         self.port = None
@@ -329,6 +336,18 @@ class Server:
     def log_tail(self, lines=200):
         return "\n".join(self.log_text().splitlines()[-lines:])
 
+    def log_records(self, msg=None):
+        """The JSON log lines so far (those with `msg` if given), as dicts."""
+        out = []
+        for line in self.log_text().splitlines():
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(rec, dict) and (msg is None or rec.get("msg") == msg):
+                out.append(rec)
+        return out
+
     # -- HTTP
 
     @property
@@ -336,7 +355,7 @@ class Server:
         return "%s:%d" % (self.host, self.port)
 
     def request(self, method, path, body=None, headers=None, timeout=60):
-        return http_request(self.host, self.port, method, path, body, headers, timeout)
+        return http_request(self.host, self.port, method, path, body, headers, timeout, self.tls)
 
     def get(self, path, **kw):
         return self.request("GET", path, **kw)
@@ -804,8 +823,10 @@ class RawConn:
     """A socket that sends bytes exactly as given and parses responses itself, so tests
     can see interim (100) responses, pipelined answers and where the server closes."""
 
-    def __init__(self, host, port, timeout=10):
+    def __init__(self, host, port, timeout=10, tls=None, server_hostname=None):
         self.sock = socket.create_connection((host, port), timeout=timeout)
+        if tls is not None:
+            self.sock = tls.wrap_socket(self.sock, server_hostname=server_hostname)
         self.buf = bytearray()
 
     def send(self, data):
@@ -853,6 +874,8 @@ class RawConn:
         except socket.timeout:
             return False
         except (ConnectionResetError, BrokenPipeError):
+            return True
+        except ssl.SSLError:  # e.g. the peer closed without close_notify
             return True
         return False
 
