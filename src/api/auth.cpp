@@ -13,12 +13,9 @@ namespace berth::api {
 
 namespace http = server::http;
 
-std::string clientAddress(const Exchange& ex) { return ex.remoteAddress(); }
+std::string clientAddress(const Exchange& ex) { return ex.clientAddress(); }
 
-std::string externalBase(const Exchange& ex) {
-  std::string_view host = ex.header(http::field::host);
-  return "http://" + std::string(host.empty() ? "localhost" : host);
-}
+std::string externalBase(const Exchange& ex) { return ex.externalBase(); }
 
 namespace {
 // Built outside the coroutine: GCC 12 miscompiles initializer lists in coroutine frames.

@@ -113,7 +113,7 @@ Task<void> Api::uploadStart(Exchange& ex, const Route& route, const QueryParams&
   }
   std::optional<registry::UploadSlot> slot;
   if (digest) {
-    auto acquired = registry_.acquireUploadSlot(ex.remoteAddress());
+    auto acquired = registry_.acquireUploadSlot(ex.clientAddress());
     if (!acquired) co_return co_await ex.sendError(acquired.error());
     slot.emplace(std::move(*acquired));
   }
@@ -166,7 +166,7 @@ Task<void> Api::upload(Exchange& ex, const Route& route, const QueryParams& q) {
     if (!r) co_return co_await ex.sendError(makeError(Code::kRangeInvalid, r.error().message));
     range = *r;
   }
-  auto slot = registry_.acquireUploadSlot(ex.remoteAddress());
+  auto slot = registry_.acquireUploadSlot(ex.clientAddress());
   if (!slot) co_return co_await ex.sendError(slot.error());
   auto alg = digest ? digest->algorithm() : oci::DigestAlgorithm::kSha256;
   auto stream = co_await ex.blocking([&] { return registry_.beginAppend(route.name, id, alg); });

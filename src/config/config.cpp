@@ -49,6 +49,44 @@ Status checkKeys(const YAML::Node& node, const std::string& prefix, const std::s
 Result<Config> parseRoot(const YAML::Node& root, Config c);
 Status parseAuth(const YAML::Node& node, AuthConfig& auth);
 
+Status readTrustedProxies(const YAML::Node& node, CidrSet& out) {
+  const std::string key = "server.trusted_proxies";
+  if (!node.IsSequence()) return keyError(key, "must be a list of CIDR ranges, e.g. [10.0.0.0/8, \"::1\"]");
+  CidrSet set;
+  for (size_t i = 0; i < node.size(); ++i) {
+    const std::string item = key + "[" + std::to_string(i) + "]";
+    std::string text;
+    if (auto s = readScalar(node[i], item, text); !s) return s;
+    auto range = parseCidr(text);
+    if (!range) return keyError(item, range.error().message);
+    set.add(*range);
+  }
+  out = std::move(set);
+  return {};
+}
+
+Status readTls(const YAML::Node& tls, Config& c) {
+  if (auto s = checkKeys(tls, "tls.", {"certificates"}); !s) return s;
+  auto certs = tls["certificates"];
+  if (!certs) return {};
+  if (!certs.IsSequence()) return keyError("tls.certificates", "must be a list of {cert: FILE, key: FILE}");
+  std::vector<TlsCertificateFiles> out;
+  for (size_t i = 0; i < certs.size(); ++i) {
+    const std::string prefix = "tls.certificates[" + std::to_string(i) + "]";
+    if (auto s = checkKeys(certs[i], prefix + ".", {"cert", "key"}); !s) return s;
+    TlsCertificateFiles files;
+    for (auto [name, field] : {std::pair{"cert", &files.cert}, std::pair{"key", &files.key}}) {
+      const std::string key = prefix + "." + name;
+      if (!certs[i][name]) return keyError(key, "missing (a PEM file)");
+      if (auto s = readScalar(certs[i][name], key, *field); !s) return s;
+      if (field->empty()) return keyError(key, "must name a PEM file");
+    }
+    out.push_back(std::move(files));
+  }
+  c.tls_certificates = std::move(out);
+  return {};
+}
+
 }  // namespace
 
 Result<Config> loadConfigFile(const std::string& path, Config c) {
@@ -85,7 +123,7 @@ Result<Config> parseConfig(std::string_view yaml, Config c) {
 
 namespace {
 Result<Config> parseRoot(const YAML::Node& root, Config c) {
-  if (auto s = checkKeys(root, "", {"listen", "data", "log", "server", "cache", "auth"}); !s) return s.takeError();
+  if (auto s = checkKeys(root, "", {"listen", "data", "log", "server", "cache", "auth", "tls"}); !s) return s.takeError();
   if (root["auth"]) {
     if (auto s = parseAuth(root["auth"], c.auth); !s) return s.takeError();
   }
@@ -113,7 +151,7 @@ Result<Config> parseRoot(const YAML::Node& root, Config c) {
                                             "body_stall_timeout", "max_connections", "shutdown_grace",
                                             "max_header_count", "max_target_bytes",
                                             "max_uploads_per_repository", "max_uploads_per_client",
-                                            "min_body_rate"});
+                                            "min_body_rate", "trusted_proxies"});
         !s)
       return s.takeError();
     if (srv["io_threads"]) {
@@ -151,10 +189,16 @@ Result<Config> parseRoot(const YAML::Node& root, Config c) {
     if (srv["max_uploads_per_repository"]) { if (auto s = readScalar(srv["max_uploads_per_repository"], "server.max_uploads_per_repository", c.limits.max_uploads_per_repository); !s) return s.takeError(); }
     if (srv["max_uploads_per_client"]) { if (auto s = readScalar(srv["max_uploads_per_client"], "server.max_uploads_per_client", c.limits.max_uploads_per_client); !s) return s.takeError(); }
     if (srv["shutdown_grace"]) { if (auto s = readSeconds(srv["shutdown_grace"], "server.shutdown_grace", c.shutdown_grace); !s) return s.takeError(); }
+    if (srv["trusted_proxies"]) {
+      if (auto s = readTrustedProxies(srv["trusted_proxies"], c.trusted_proxies); !s) return s.takeError();
+    }
   }
   if (auto cache = root["cache"]) {
     if (auto s = checkKeys(cache, "cache.", {"manifest_bytes"}); !s) return s.takeError();
     if (cache["manifest_bytes"]) { if (auto s = readScalar(cache["manifest_bytes"], "cache.manifest_bytes", c.manifest_cache_bytes); !s) return s.takeError(); }
+  }
+  if (auto tls = root["tls"]) {
+    if (auto s = readTls(tls, c); !s) return s.takeError();
   }
   return c;
 }

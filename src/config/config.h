@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/cidr.h"
 #include "common/result.h"
 
 namespace berth {
@@ -40,6 +41,13 @@ struct AuthConfig {
   std::vector<OidcIssuerConfig> oidc;
 };
 
+// One certificate the server can present: PEM files as given (relative paths are taken from
+// the working directory). The cert file holds the leaf first, then its chain.
+struct TlsCertificateFiles {
+  std::string cert;
+  std::string key;
+};
+
 struct Config {
   std::string listen = "127.0.0.1:5000";
   std::string data_dir = "./data";
@@ -51,6 +59,10 @@ struct Config {
   std::chrono::seconds shutdown_grace{30};
   Limits limits;
   AuthConfig auth;
+  // HTTPS when non-empty: the first is the default, the others are chosen by SNI.
+  std::vector<TlsCertificateFiles> tls_certificates;
+  // Peers whose X-Forwarded-For/-Proto/-Host headers are believed.
+  CidrSet trusted_proxies;
 };
 
 // Parses YAML text over `base` (what loadConfigFile does after reading the file).

@@ -148,6 +148,10 @@ int serve(const Config& config) {
   registry::Registry registry(std::move(*blobs), std::move(*meta), options);
   api::Api api(registry, access.get());
   server::HttpServer server(config, [&api](server::Exchange& ex) { return api.handle(ex); });
+  if (auto s = server.loadTls(); !s) {
+    log::error("cannot load TLS certificates", {{"error", s.error().message}});
+    return 1;
+  }
   if (auto s = server.bind(); !s) {
     log::error("cannot listen", {{"listen", config.listen}, {"error", s.error().message}});
     return 1;
@@ -204,6 +208,9 @@ int main(int argc, char** argv) {
       "  server.max_target_bytes     request URL length (default 8192)\n"
       "  server.max_uploads_per_repository  open upload sessions per repository (default 1000)\n"
       "  server.max_uploads_per_client      concurrent upload requests per client address (default 64)\n"
+      "  server.trusted_proxies      CIDR ranges whose X-Forwarded-For/-Proto/-Host are believed (default none)\n"
+      "  tls.certificates            HTTPS: list of {cert: PEM chain file, key: PEM key file}; the first is\n"
+      "                              the default, the others are chosen by SNI (see docs/tls.md)\n"
       "  cache.manifest_bytes        in-memory manifest cache size (default 64 MiB)\n"
       "Signals: SIGTERM/SIGINT drain in-flight requests and exit 0.");
   auto* version_cmd = app.add_subcommand("version", "Print the version");

@@ -1,13 +1,17 @@
 #include <sys/sendfile.h>
+#include <unistd.h>
 
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <vector>
 
 #include "common/errors.h"
 #include "common/text.h"
-#include "server/exchange.h"
+#include "server/forwarded.h"
+#include "server/stream_exchange.h"
 
 namespace berth::server {
 
@@ -19,22 +23,36 @@ using boost::system::error_code;
 
 namespace {
 constexpr size_t kStreamChunk = 256 * 1024;
+// Over TLS a file is read into memory and encrypted: chunks of this size per write.
+constexpr size_t kFileChunk = 256 * 1024;
 constexpr std::string_view kApiVersionHeader = "Docker-Distribution-API-Version";
+constexpr std::string_view kForwardedFor = "X-Forwarded-For";
+constexpr std::string_view kForwardedProto = "X-Forwarded-Proto";
+constexpr std::string_view kForwardedHost = "X-Forwarded-Host";
+
+beast::string_view fieldName(std::string_view name) { return {name.data(), name.size()}; }
 
 }  // namespace
 
-Exchange::Exchange(beast::tcp_stream& stream, beast::flat_buffer& buffer,
-                   http::request_parser<http::empty_body>& parser, asio::thread_pool& pool, const Limits& limits,
-                   const std::atomic<bool>& draining, std::string remote)
-    : stream_(stream),
-      buffer_(buffer),
-      parser_(&parser),
-      pool_(pool),
-      limits_(limits),
-      remote_(std::move(remote)),
-      draining_(draining) {
+// ------------------------------------------------------------------ Exchange
+
+Exchange::Exchange(beast::flat_buffer& buffer, http::request_parser<http::empty_body>& parser,
+                   asio::thread_pool& pool, const Limits& limits, const std::atomic<bool>& draining,
+                   const ConnectionInfo& conn)
+    : buffer_(buffer), parser_(&parser), pool_(pool), limits_(limits), draining_(draining), conn_(conn) {
   body_done_ = parser.is_done();
   request_keep_alive_ = parser.keep_alive();
+  // Only a trusted proxy pays for this; everyone else's client is the peer, with no copy.
+  if (conn.trusted_proxy) {
+    const auto& req = parser.get();
+    auto range = req.equal_range(fieldName(kForwardedFor));
+    if (range.first != range.second) {
+      std::vector<std::string_view> values;
+      for (auto it = range.first; it != range.second; ++it) values.emplace_back(it->value());
+      IpAddress client = forwardedClient(conn.remote_ip, *conn.trusted_proxies, values);
+      if (client != conn.remote_ip) client_ = client.toString();
+    }
+  }
 }
 
 std::string_view Exchange::header(http::field f) const {
@@ -43,8 +61,32 @@ std::string_view Exchange::header(http::field f) const {
 }
 
 std::string_view Exchange::header(std::string_view name) const {
-  auto it = request().find(beast::string_view(name.data(), name.size()));
+  auto it = request().find(fieldName(name));
   return it == request().end() ? std::string_view{} : std::string_view(it->value());
+}
+
+std::string_view Exchange::scheme() const {
+  if (conn_.tls) return "https";
+  if (conn_.trusted_proxy) {
+    if (auto s = forwardedScheme(lastListElement(header(kForwardedProto))); !s.empty()) return s;
+  }
+  return "http";
+}
+
+std::string_view Exchange::host() const {
+  if (conn_.trusted_proxy) {
+    if (auto h = lastListElement(header(kForwardedHost)); isValidHost(h)) return h;
+  }
+  if (auto h = header(http::field::host); isValidHost(h)) return h;
+  return *conn_.listen_address;
+}
+
+std::string Exchange::externalBase() const {
+  std::string_view s = scheme(), h = host();
+  std::string out;
+  out.reserve(s.size() + 3 + h.size());
+  out.append(s).append("://").append(h);
+  return out;
 }
 
 bool Exchange::hasBody() const { return !body_done_; }
@@ -55,25 +97,67 @@ std::optional<uint64_t> Exchange::contentLength() const {
   return *cl;
 }
 
-Task<Status> Exchange::sendContinueIfExpected() {
+bool Exchange::takeContinue() {
   // HTTP/1.0 clients do not know 100 Continue (RFC 9110 10.1.1).
   if (sent_continue_ || request().version() < 11 || !equalsIgnoreCase(header(http::field::expect), "100-continue"))
-    co_return Status{};
+    return false;
   sent_continue_ = true;
+  return true;
+}
+
+Status Exchange::deliver(const std::function<Status(std::string_view)>& sink, const char* data, size_t n,
+                         error_code read_error) {
+  bytes_in_ += n;
+  Status s;
+  if (n) s = sink(std::string_view(data, n));
+  if (s && read_error) {
+    s = makeError(Code::kBlobUploadInvalid, "upload body interrupted: " + read_error.message());
+  }
+  if (!s) keep_alive_ = false;  // the rest of the body is unread: the connection is done
+  return s;
+}
+
+void Exchange::finishHeaders(http::header<false>& h) {
+  status_ = h.result_int();
+  h.set(fieldName(kApiVersionHeader), "registry/2.0");
+  keep_alive_ = keep_alive_ && request_keep_alive_ && body_done_ && !draining_.load(std::memory_order_relaxed);
+  if (!keep_alive_) {
+    h.set(http::field::connection, "close");
+  } else if (request().version() < 11) {
+    h.set(http::field::connection, "keep-alive");
+  }
+}
+
+Task<void> Exchange::sendError(const Error& error, Response res) {
+  auto info = errorInfo(error.code);
+  res.result(info.status);
+  res.set(http::field::content_type, "application/json");
+  res.body() = errorBody(error);
+  if (error.code == Code::kTooManyRequests || error.code == Code::kUnavailable) {
+    if (res.find(http::field::retry_after) == res.end()) res.set(http::field::retry_after, "1");
+  }
+  co_await send(std::move(res));
+}
+
+// ------------------------------------------------------------------ StreamExchange
+
+template <class Stream>
+Task<Status> StreamExchange<Stream>::sendContinueIfExpected() {
+  if (!takeContinue()) co_return Status{};
   static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
   error_code ec;
-  stream_.expires_after(limits_.body_stall_timeout);
+  tcp().expires_after(limits_.body_stall_timeout);
   co_await asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
                              asio::redirect_error(use_awaitable, ec));
   if (ec) {
-    keep_alive_ = false;
-    broken_ = true;
+    markBroken();
     co_return makeError(Code::kBlobUploadInvalid, "connection failed: " + ec.message());
   }
   co_return Status{};
 }
 
-Task<Result<std::string>> Exchange::readBody(size_t limit) {
+template <class Stream>
+Task<Result<std::string>> StreamExchange<Stream>::readBody(size_t limit) {
   if (body_done_) co_return std::string{};
   if (auto cl = parser_->content_length(); cl && *cl > limit) {
     keep_alive_ = false;
@@ -87,7 +171,7 @@ Task<Result<std::string>> Exchange::readBody(size_t limit) {
   error_code ec;
   // One deadline per read, so body_stall_timeout means "no progress for that long".
   while (!p.is_done() && !ec) {
-    stream_.expires_after(limits_.body_stall_timeout);
+    tcp().expires_after(limits_.body_stall_timeout);
     co_await http::async_read_some(stream_, buffer_, p, asio::redirect_error(use_awaitable, ec));
   }
   if (ec == http::error::body_limit) {
@@ -138,7 +222,8 @@ Error tooSlow(const Limits& limits) {
 
 }  // namespace
 
-Task<Status> Exchange::streamBody(const std::function<Status(std::string_view)>& sink) {
+template <class Stream>
+Task<Status> StreamExchange<Stream>::streamBody(const std::function<Status(std::string_view)>& sink) {
   if (body_done_) co_return Status{};
   if (auto s = co_await sendContinueIfExpected(); !s) co_return s;
   if (auto cl = parser_->content_length(); cl && !parser_->chunked()) {
@@ -156,7 +241,7 @@ Task<Status> Exchange::streamBody(const std::function<Status(std::string_view)>&
     // Fill the chunk read by read, each with its own stall deadline; hand it to the sink
     // when full, at the end of the body, or on an error (what arrived before it is kept).
     while (!p.is_done() && p.get().body().size > 0) {
-      stream_.expires_after(limits_.body_stall_timeout);
+      tcp().expires_after(limits_.body_stall_timeout);
       size_t consumed =
           co_await http::async_read_some(stream_, buffer_, p, asio::redirect_error(use_awaitable, ec));
       if (ec == http::error::need_buffer) {
@@ -175,9 +260,11 @@ Task<Status> Exchange::streamBody(const std::function<Status(std::string_view)>&
   co_return Status{};
 }
 
-// A body of known length needs no parsing: read it from the socket straight into the chunk
+// A body of known length needs no parsing: read it from the stream straight into the chunk
 // handed to the sink (no copy through the parser, reads as large as the chunk).
-Task<Status> Exchange::streamFixedBody(uint64_t length, const std::function<Status(std::string_view)>& sink) {
+template <class Stream>
+Task<Status> StreamExchange<Stream>::streamFixedBody(uint64_t length,
+                                                     const std::function<Status(std::string_view)>& sink) {
   uint64_t remaining = length;
   if (buffer_.size() > 0 && remaining > 0) {  // body bytes that came in with the header
     size_t n = static_cast<size_t>(std::min<uint64_t>(buffer_.size(), remaining));
@@ -193,7 +280,7 @@ Task<Status> Exchange::streamFixedBody(uint64_t length, const std::function<Stat
     size_t filled = 0;
     error_code ec;
     while (filled < want) {
-      stream_.expires_after(limits_.body_stall_timeout);  // a deadline per read: progress, not total time
+      tcp().expires_after(limits_.body_stall_timeout);  // a deadline per read: progress, not total time
       size_t n = co_await stream_.async_read_some(asio::buffer(chunk.get() + filled, want - filled),
                                                   asio::redirect_error(use_awaitable, ec));
       filled += n;
@@ -210,30 +297,8 @@ Task<Status> Exchange::streamFixedBody(uint64_t length, const std::function<Stat
   co_return Status{};
 }
 
-Status Exchange::deliver(const std::function<Status(std::string_view)>& sink, const char* data, size_t n,
-                         error_code read_error) {
-  bytes_in_ += n;
-  Status s;
-  if (n) s = sink(std::string_view(data, n));
-  if (s && read_error) {
-    s = makeError(Code::kBlobUploadInvalid, "upload body interrupted: " + read_error.message());
-  }
-  if (!s) keep_alive_ = false;  // the rest of the body is unread: the connection is done
-  return s;
-}
-
-void Exchange::finishHeaders(http::header<false>& h) {
-  status_ = h.result_int();
-  h.set(beast::string_view(kApiVersionHeader.data(), kApiVersionHeader.size()), "registry/2.0");
-  keep_alive_ = keep_alive_ && request_keep_alive_ && body_done_ && !draining_.load(std::memory_order_relaxed);
-  if (!keep_alive_) {
-    h.set(http::field::connection, "close");
-  } else if (request().version() < 11) {
-    h.set(http::field::connection, "keep-alive");
-  }
-}
-
-Task<void> Exchange::send(Response res) {
+template <class Stream>
+Task<void> StreamExchange<Stream>::send(Response res) {
   if (method() == http::verb::head) {
     const uint64_t length = res.body().size();
     http::response<http::empty_body> head;
@@ -244,35 +309,46 @@ Task<void> Exchange::send(Response res) {
   finishHeaders(res.base());
   res.prepare_payload();
   error_code ec;
-  stream_.expires_after(limits_.body_stall_timeout);
+  tcp().expires_after(limits_.body_stall_timeout);
   co_await http::async_write(stream_, res, asio::redirect_error(use_awaitable, ec));
   if (ec) {
-    keep_alive_ = false;
-    broken_ = true;
+    markBroken();
   } else {
     bytes_out_ += res.body().size();
   }
 }
 
-Task<void> Exchange::sendHeaders(http::response<http::empty_body> res, uint64_t content_length) {
+template <class Stream>
+Task<void> StreamExchange<Stream>::sendHeaders(http::response<http::empty_body> res, uint64_t content_length) {
   res.version(11);
   finishHeaders(res.base());
   res.content_length(content_length);
   error_code ec;
-  stream_.expires_after(limits_.body_stall_timeout);
+  tcp().expires_after(limits_.body_stall_timeout);
   http::response_serializer<http::empty_body> sr{res};
   co_await http::async_write_header(stream_, sr, asio::redirect_error(use_awaitable, ec));
-  if (ec) {
-    keep_alive_ = false;
-    broken_ = true;
-  }
+  if (ec) markBroken();
 }
 
-Task<void> Exchange::sendFile(http::response<http::empty_body> res, int fd, uint64_t offset, uint64_t length) {
-  using namespace asio::experimental::awaitable_operators;
+template <class Stream>
+Task<void> StreamExchange<Stream>::sendFile(http::response<http::empty_body> res, int fd, uint64_t offset,
+                                            uint64_t length) {
   co_await sendHeaders(std::move(res), length);
   if (broken_) co_return;
-  auto& sock = stream_.socket();
+  uint64_t sent = 0;
+  if constexpr (std::is_same_v<Stream, PlainStream>) {
+    sent = co_await sendfileBody(fd, offset, length);
+  } else {
+    sent = co_await copyFileBody(fd, offset, length);
+  }
+  bytes_out_ += sent;
+  if (sent < length) markBroken();  // the response is incomplete: the connection is done
+}
+
+template <class Stream>
+Task<uint64_t> StreamExchange<Stream>::sendfileBody(int fd, uint64_t offset, uint64_t length) {
+  using namespace asio::experimental::awaitable_operators;
+  auto& sock = tcp().socket();
   error_code ec;
   sock.native_non_blocking(true, ec);
   off_t off = static_cast<off_t>(offset);
@@ -281,7 +357,6 @@ Task<void> Exchange::sendFile(http::response<http::empty_body> res, int fd, uint
     ssize_t n = ::sendfile(sock.native_handle(), fd, &off, std::min<uint64_t>(remaining, 1u << 30));
     if (n > 0) {
       remaining -= static_cast<uint64_t>(n);
-      bytes_out_ += static_cast<uint64_t>(n);
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
@@ -297,21 +372,31 @@ Task<void> Exchange::sendFile(http::response<http::empty_body> res, int fd, uint
     }
     break;  // the client went away, or the file ended early
   }
-  if (remaining > 0) {
-    keep_alive_ = false;  // the response is incomplete: the connection is done
-    broken_ = true;
-  }
+  co_return length - remaining;
 }
 
-Task<void> Exchange::sendError(const Error& error, Response res) {
-  auto info = errorInfo(error.code);
-  res.result(info.status);
-  res.set(http::field::content_type, "application/json");
-  res.body() = errorBody(error);
-  if (error.code == Code::kTooManyRequests || error.code == Code::kUnavailable) {
-    if (res.find(http::field::retry_after) == res.end()) res.set(http::field::retry_after, "1");
+// TLS cannot use sendfile: read a chunk, encrypt and write it, each write under the stall
+// deadline. The read is from the page cache as sendfile's would be, on the I/O thread.
+template <class Stream>
+Task<uint64_t> StreamExchange<Stream>::copyFileBody(int fd, uint64_t offset, uint64_t length) {
+  std::unique_ptr<char[]> chunk(new char[static_cast<size_t>(std::min<uint64_t>(length, kFileChunk))]);
+  uint64_t sent = 0;
+  while (sent < length) {
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(length - sent, kFileChunk));
+    ssize_t n = ::pread(fd, chunk.get(), want, static_cast<off_t>(offset + sent));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // a read error, or the file ended early
+    error_code ec;
+    tcp().expires_after(limits_.body_stall_timeout);
+    co_await asio::async_write(stream_, asio::buffer(chunk.get(), static_cast<size_t>(n)),
+                               asio::redirect_error(use_awaitable, ec));
+    if (ec) break;
+    sent += static_cast<uint64_t>(n);
   }
-  co_await send(std::move(res));
+  co_return sent;
 }
+
+template class StreamExchange<PlainStream>;
+template class StreamExchange<TlsStream>;
 
 }  // namespace berth::server

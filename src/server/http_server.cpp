@@ -5,14 +5,17 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <list>
 #include <optional>
+#include <type_traits>
 
 #include "common/errors.h"
 #include "common/text.h"
 #include "common/log.h"
 #include "config/config.h"
-#include "server/exchange.h"
+#include "server/stream_exchange.h"
+#include "server/tls_context.h"
 
 namespace berth::server {
 
@@ -32,13 +35,12 @@ constexpr size_t kLingerBytes = 64 * 1024 * 1024;
 // Connections over max_connections being answered 503 at once; beyond this they are
 // closed without an answer, so a connect flood cannot pile up lingering sockets.
 constexpr size_t kMaxRejecting = 1024;
+// How long a TLS close waits for the client's close_notify when nothing is left to discard.
+constexpr auto kTlsCloseTime = std::chrono::seconds(1);
 
+template <class Stream>
+constexpr bool kIsTls = !std::is_same_v<Stream, PlainStream>;
 
-std::string_view trimOws(std::string_view v) {
-  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-  return v;
-}
 
 // A request refused before it reaches the handler; always followed by closing.
 struct Rejection {
@@ -125,7 +127,7 @@ bool isParseError(error_code ec) {
 struct HttpServer::Impl {
   struct Worker {
     asio::io_context ioc{1};
-    // (stream, idle): idle while no request header is complete, so stop() may close it.
+    // (TCP layer, idle): idle while no request header is complete, so stop() may close it.
     // Touched by this worker's thread only.
     std::list<std::pair<beast::tcp_stream*, bool*>> connections;
   };
@@ -137,6 +139,7 @@ struct HttpServer::Impl {
   std::vector<std::thread> threads;
   asio::thread_pool pool;
   std::unique_ptr<tcp::acceptor> acceptor;
+  std::unique_ptr<TlsContext> tls;  // set when config.tls_certificates is not empty
   std::atomic<bool> stopping{false};
   std::atomic<bool> stopped{false};
   std::atomic<size_t> rejecting{0};
@@ -179,40 +182,60 @@ struct HttpServer::Impl {
     }
   }
 
-  // Over the connection limit: 503 at once, then a lingering close so the client reads it
-  // rather than a reset caused by the request it already sent.
+  // Over the connection limit: 503 at once (after the handshake on TLS), then a lingering
+  // close so the client reads it rather than a reset caused by the request it already sent.
   Task<void> reject(tcp::socket socket) {
+    if (tls) {
+      TlsStream stream(std::move(socket), tls->context());
+      co_await rejectOn(stream);
+    } else {
+      PlainStream stream(std::move(socket));
+      co_await rejectOn(stream);
+    }
+    --rejecting;
+  }
+
+  template <class Stream>
+  Task<void> rejectOn(Stream& stream) {
     static const std::string kBusy = [] {
       std::string body = errorBody(makeError(Code::kUnavailable, "too many connections; retry later"));
       return "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: application/json\r\n"
              "Docker-Distribution-API-Version: registry/2.0\r\nConnection: close\r\nContent-Length: " +
              std::to_string(body.size()) + "\r\n\r\n" + body;
     }();
-    beast::tcp_stream stream(std::move(socket));
+    auto& tcp = beast::get_lowest_layer(stream);
     error_code ec;
-    stream.expires_after(kLingerTime);
+    tcp.expires_after(kLingerTime);
+    if constexpr (kIsTls<Stream>) {
+      co_await stream.async_handshake(asio::ssl::stream_base::server, asio::redirect_error(use_awaitable, ec));
+      if (ec) {
+        tcp.socket().close(ec);
+        co_return;
+      }
+    }
     co_await asio::async_write(stream, asio::buffer(kBusy), asio::redirect_error(use_awaitable, ec));
-    co_await closeGracefully(stream, !ec);
-    --rejecting;
+    co_await closeGracefully(stream, !ec, !ec);
   }
 
   // Reads until at least one byte of a next request is buffered (idle timeout), then the
   // whole header (header timeout), so a trickling client is cut at the header deadline.
-  // A new connection's first request must be complete within header_timeout of the
-  // accept: a connection that sends nothing is not an idle keep-alive. A few empty lines
-  // before a request line are skipped (RFC 9112 2.2: some clients send CRLF after a body).
-  Task<error_code> readHeader(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+  // The first request's deadline is set by the caller at the accept: a connection that
+  // sends nothing is not an idle keep-alive, and on TLS the handshake counts against it.
+  // A few empty lines before a request line are skipped (RFC 9112 2.2: some clients send
+  // CRLF after a body).
+  template <class Stream>
+  Task<error_code> readHeader(Stream& stream, beast::flat_buffer& buffer,
                               http::request_parser<http::empty_body>& parser, bool& idle, bool first) {
     constexpr int kMaxEmptyLines = 4;
+    auto& tcp = beast::get_lowest_layer(stream);
     error_code ec;
-    if (first) stream.expires_after(config.limits.header_timeout);
     for (int empty_lines = 0;;) {
       // stop() cancels pending reads; a read that completed just before it (its handler
       // already queued) is caught here, before the next read starts.
       if (stopping) co_return asio::error::operation_aborted;
       if (buffer.size() == 0) {
         idle = true;
-        if (!first) stream.expires_after(config.limits.idle_timeout);
+        if (!first) tcp.expires_after(config.limits.idle_timeout);
         size_t n = co_await stream.async_read_some(buffer.prepare(8192), asio::redirect_error(use_awaitable, ec));
         buffer.commit(n);
         if (ec) co_return ec;
@@ -225,22 +248,65 @@ struct HttpServer::Impl {
     // Until the header is complete there is no request to drain: stop() may cut it.
     if (stopping) co_return asio::error::operation_aborted;
     idle = true;
-    if (!first) stream.expires_after(config.limits.header_timeout);
+    if (!first) tcp.expires_after(config.limits.header_timeout);
     co_await http::async_read_header(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
     idle = false;
     co_return ec;
   }
 
+  ConnectionInfo connectionInfo(const tcp::socket& socket) const {
+    ConnectionInfo conn;
+    conn.tls = tls != nullptr;
+    conn.trusted_proxies = &config.trusted_proxies;
+    conn.listen_address = &self.address_;
+    error_code ec;
+    auto ep = socket.remote_endpoint(ec);
+    if (ec) return conn;
+    auto addr = ep.address();
+    conn.remote = addr.to_string();
+    conn.remote_ip = addr.is_v4() ? IpAddress::fromV4(addr.to_v4().to_bytes()) : IpAddress(addr.to_v6().to_bytes());
+    conn.trusted_proxy = !config.trusted_proxies.empty() && config.trusted_proxies.contains(conn.remote_ip);
+    return conn;
+  }
+
   Task<void> session(Worker& w, tcp::socket socket) {
     error_code ec;
     socket.set_option(tcp::no_delay(true), ec);
-    std::string remote;
-    if (auto ep = socket.remote_endpoint(ec); !ec) remote = ep.address().to_string();
-    beast::tcp_stream stream(std::move(socket));
+    const ConnectionInfo conn = connectionInfo(socket);
+    if (tls) {
+      TlsStream stream(std::move(socket), tls->context());
+      co_await serve(w, stream, conn);
+    } else {
+      PlainStream stream(std::move(socket));
+      co_await serve(w, stream, conn);
+    }
+    --self.active_connections_;
+  }
+
+  template <class Stream>
+  Task<void> serve(Worker& w, Stream& stream, const ConnectionInfo& conn) {
+    auto& tcp = beast::get_lowest_layer(stream);
     beast::flat_buffer buffer(config.limits.max_header_bytes + kReadSlack);
     bool idle = true;
-    auto registration = w.connections.insert(w.connections.end(), {&stream, &idle});
+    auto registration = w.connections.insert(w.connections.end(), {&tcp, &idle});
+    // From the accept, the TLS handshake and the first request's header share one deadline.
+    tcp.expires_after(config.limits.header_timeout);
+    error_code ec;
+    if constexpr (kIsTls<Stream>) {
+      if (!stopping) {
+        co_await stream.async_handshake(asio::ssl::stream_base::server, asio::redirect_error(use_awaitable, ec));
+      }
+      if (stopping || ec) {
+        if (ec) log::debug("tls handshake failed", {{"remote", conn.remote}, {"error", ec.message()}});
+        w.connections.erase(registration);
+        tcp.socket().close(ec);
+        co_return;
+      }
+    }
     bool linger = false;
+    // Whether to end the TLS session with close_notify: not after a timeout, a reset or a
+    // failed write, where the transport is gone or stuck.
+    bool goodbye = true;
     bool first = true;
     while (!stopping) {
       http::request_parser<http::empty_body> parser;
@@ -252,6 +318,8 @@ struct HttpServer::Impl {
         if (isParseError(ec)) {
           co_await rejectRequest(stream, parseRejection(ec, parser.get(), buffer, config.limits));
           linger = true;
+        } else {
+          goodbye = ec == asio::error::eof || ec == http::error::end_of_stream || ec == asio::error::operation_aborted;
         }
         break;
       }
@@ -261,7 +329,7 @@ struct HttpServer::Impl {
         break;
       }
       auto start = std::chrono::steady_clock::now();
-      Exchange ex(stream, buffer, parser, pool, config.limits, stopping, remote);
+      StreamExchange<Stream> ex(stream, buffer, parser, pool, config.limits, stopping, conn);
       bool failed = false;
       try {
         co_await handler(ex);
@@ -273,27 +341,35 @@ struct HttpServer::Impl {
       if (config.access_log) accessLog(ex, start);
       if (!ex.keepAlive()) {
         linger = !ex.bodyConsumed();
+        goodbye = !ex.broken();
         break;
       }
     }
     w.connections.erase(registration);
-    co_await closeGracefully(stream, linger);
-    --self.active_connections_;
+    co_await closeGracefully(stream, linger, goodbye);
   }
 
   void accessLog(const Exchange& ex, std::chrono::steady_clock::time_point start) {
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count();
     const auto& req = ex.request();
-    log::info("request", {{"method", std::string_view(req.method_string())},
-                          {"path", std::string_view(req.target())},
-                          {"status", ex.status()},
-                          {"bytes_in", ex.bytesIn()},
-                          {"bytes_out", ex.bytesOut()},
-                          {"duration_us", us},
-                          {"remote", ex.remoteAddress()}});
+    boost::json::object fields{{"method", std::string_view(req.method_string())},
+                               {"path", std::string_view(req.target())},
+                               {"status", ex.status()},
+                               {"bytes_in", ex.bytesIn()},
+                               {"bytes_out", ex.bytesOut()},
+                               {"duration_us", us},
+                               {"remote", ex.remoteAddress()}};
+    if (ex.clientAddress() != ex.remoteAddress()) fields["client"] = ex.clientAddress();
+    // What the server made of the request's origin, to check a proxy setup.
+    if (log::enabled(log::Level::kDebug)) {
+      fields["scheme"] = ex.scheme();
+      fields["host"] = ex.host();
+    }
+    log::info("request", std::move(fields));
   }
 
-  Task<void> rejectRequest(beast::tcp_stream& stream, Rejection rejection) {
+  template <class Stream>
+  Task<void> rejectRequest(Stream& stream, Rejection rejection) {
     http::response<http::string_body> res{rejection.status, 11};
     res.set(http::field::content_type, "application/json");
     res.set("Docker-Distribution-API-Version", "registry/2.0");
@@ -301,27 +377,49 @@ struct HttpServer::Impl {
     res.body() = errorBody(rejection.error);
     res.prepare_payload();
     error_code wec;
-    stream.expires_after(std::chrono::seconds(5));
+    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
     co_await http::async_write(stream, res, asio::redirect_error(use_awaitable, wec));
   }
 
   // Shuts down our side; when the client may still be sending something we did not read,
   // discard what arrives for a moment first so the client reads our response instead of a
-  // connection reset.
-  Task<void> closeGracefully(beast::tcp_stream& stream, bool linger) {
+  // connection reset. Plain TCP half-closes first, so the client sees the end at once. TLS
+  // has no half-close OpenSSL will keep reading after (it fails on data after our
+  // close_notify), so the discarding comes first there; `goodbye` then sends close_notify
+  // and waits a moment for the client's.
+  template <class Stream>
+  Task<void> closeGracefully(Stream& stream, bool linger, bool goodbye) {
+    auto& tcp = beast::get_lowest_layer(stream);
     error_code ec;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-    if (linger && !ec) {
-      char sink[16384];
-      size_t total = 0;
-      stream.expires_after(kLingerTime);
-      while (total < kLingerBytes) {
-        size_t n = co_await stream.async_read_some(asio::buffer(sink), asio::redirect_error(use_awaitable, ec));
-        if (ec) break;
-        total += n;
+    if constexpr (kIsTls<Stream>) {
+      if (goodbye && linger) {
+        ec = co_await discardIncoming(stream);
+        goodbye = ec == asio::error::eof;  // the client's close_notify: answer it
       }
+      if (goodbye) {
+        tcp.expires_after(kTlsCloseTime);
+        co_await stream.async_shutdown(asio::redirect_error(use_awaitable, ec));
+      }
+    } else {
+      tcp.socket().shutdown(tcp::socket::shutdown_send, ec);
+      if (linger && !ec) co_await discardIncoming(stream);
     }
-    stream.socket().close(ec);
+    tcp.socket().close(ec);
+  }
+
+  // Reads and drops what the client sends, for up to kLingerTime or kLingerBytes; returns
+  // the error that ended it (eof when the client closed).
+  template <class Stream>
+  Task<error_code> discardIncoming(Stream& stream) {
+    char sink[16384];
+    size_t total = 0;
+    error_code ec;
+    beast::get_lowest_layer(stream).expires_after(kLingerTime);
+    while (total < kLingerBytes) {
+      total += co_await stream.async_read_some(asio::buffer(sink), asio::redirect_error(use_awaitable, ec));
+      if (ec) break;
+    }
+    co_return ec;
   }
 
   void beginStop() {
@@ -358,7 +456,19 @@ HttpServer::~HttpServer() {
   impl_->pool.join();
 }
 
+Status HttpServer::loadTls() {
+  if (impl_->tls || impl_->config.tls_certificates.empty()) return {};
+  auto tls = TlsContext::load(impl_->config.tls_certificates);
+  if (!tls) return tls.takeError();
+  impl_->tls = std::move(*tls);
+  return {};
+}
+
+bool HttpServer::tls() const { return impl_->tls != nullptr; }
+
 Status HttpServer::bind() {
+  // Never serve plain HTTP where HTTPS was configured, whoever forgot loadTls().
+  if (auto s = loadTls(); !s) return s;
   auto hp = parseListen(impl_->config.listen);
   if (!hp) return hp.takeError();
   error_code ec;

@@ -1,7 +1,7 @@
 #pragma once
-// The HTTP/1.1 server: one io_context per I/O thread (connections never migrate, so no
-// strands), one acceptor handing connections out round-robin, a thread pool for blocking
-// work, connection limits, and graceful drain on stop().
+// The HTTP/1.1 server, over plain TCP or TLS: one io_context per I/O thread (connections
+// never migrate, so no strands), one acceptor handing connections out round-robin, a thread
+// pool for blocking work, connection limits, and graceful drain on stop().
 #include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <functional>
@@ -25,6 +25,11 @@ class HttpServer {
   HttpServer(const Config& config, Handler handler);
   ~HttpServer();
 
+  // Loads config.tls_certificates (nothing to do without them). Errors name the config key
+  // and the file. bind() calls it if it has not been called.
+  Status loadTls();
+  // Whether the server speaks HTTPS (after loadTls()).
+  bool tls() const;
   // Binds the listening socket; the bound address is in address() afterwards.
   Status bind();
   const std::string& address() const { return address_; }

@@ -26,6 +26,7 @@ import random
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -138,13 +139,19 @@ class Response:
             "..." if len(self.body) > 600 else "")
 
 
-def http_request(host, port, method, path, body=None, headers=None, timeout=60, source=None):
+def http_request(host, port, method, path, body=None, headers=None, timeout=60, source=None,
+                 tls=None):
     """One request on a fresh connection. `path` goes out byte for byte. `body` is bytes,
     a file object or an iterable of bytes (streamed; give Content-Length in `headers` or
     it is sent chunked). If the server answers and closes before reading the whole body
-    (e.g. 413), the response it sent is still returned."""
-    conn = http.client.HTTPConnection(host, port, timeout=timeout,
-                                      source_address=(source, 0) if source else None)
+    (e.g. 413), the response it sent is still returned. `source`: the local address to
+    connect from (127.0.0.2 ...). `tls`: an ssl.SSLContext to speak HTTPS with."""
+    src = (source, 0) if source else None
+    if tls is not None:
+        conn = http.client.HTTPSConnection(host, port, timeout=timeout, context=tls,
+                                           source_address=src)
+    else:
+        conn = http.client.HTTPConnection(host, port, timeout=timeout, source_address=src)
     try:
         hdrs = dict(headers or {})
         try:
@@ -196,12 +203,13 @@ class Server:
     """A Berth server on 127.0.0.1:<free port>, as a context manager.
 
     On a clean exit the server is stopped with SIGTERM and must exit 0. On an exception
-    it is killed and its stderr is dumped."""
+    it is killed and its stderr is dumped. `config` is YAML text for --config. `tls`: an
+    ssl.SSLContext the harness's own requests use (for a server configured for HTTPS)."""
 
     ADMIN_PASSWORD = "berth-e2e-admin-pw"
 
     def __init__(self, data_dir=None, config=None, extra_args=(), start_timeout=20, auth=False,
-                 env=None):
+                 env=None, tls=None):
         """auth=False runs with `auth: none` (the distribution API tests); auth=True
         starts with authentication on and the admin password ADMIN_PASSWORD."""
         self.tmp = mkdtemp()
@@ -213,6 +221,7 @@ class Server:
         self.config = config
         self.extra_args = list(extra_args)
         self.start_timeout = start_timeout
+        self.tls = tls
         self.proc = None
         self.host = "127.0.0.1"
         self.port = None
@@ -345,6 +354,18 @@ class Server:
     def log_tail(self, lines=200):
         return "\n".join(self.log_text().splitlines()[-lines:])
 
+    def log_records(self, msg=None):
+        """The JSON log lines so far (those with `msg` if given), as dicts."""
+        out = []
+        for line in self.log_text().splitlines():
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(rec, dict) and (msg is None or rec.get("msg") == msg):
+                out.append(rec)
+        return out
+
     # -- HTTP
 
     @property
@@ -352,7 +373,7 @@ class Server:
         return "%s:%d" % (self.host, self.port)
 
     def request(self, method, path, body=None, headers=None, timeout=60):
-        return http_request(self.host, self.port, method, path, body, headers, timeout)
+        return http_request(self.host, self.port, method, path, body, headers, timeout, tls=self.tls)
 
     def get(self, path, **kw):
         return self.request("GET", path, **kw)
@@ -394,7 +415,7 @@ class Client:
         hdrs = {"Authorization": self.authorization} if self.authorization else {}
         hdrs.update(headers or {})
         return http_request(self.host, self.port, method, path, body, hdrs, timeout,
-                            source=self.source)
+                            source=self.source, tls=self.srv.tls)
 
     def get(self, path, **kw):
         return self.request("GET", path, **kw)
@@ -864,8 +885,10 @@ class RawConn:
     """A socket that sends bytes exactly as given and parses responses itself, so tests
     can see interim (100) responses, pipelined answers and where the server closes."""
 
-    def __init__(self, host, port, timeout=10):
+    def __init__(self, host, port, timeout=10, tls=None, server_hostname=None):
         self.sock = socket.create_connection((host, port), timeout=timeout)
+        if tls is not None:
+            self.sock = tls.wrap_socket(self.sock, server_hostname=server_hostname)
         self.buf = bytearray()
 
     def send(self, data):
@@ -913,6 +936,8 @@ class RawConn:
         except socket.timeout:
             return False
         except (ConnectionResetError, BrokenPipeError):
+            return True
+        except ssl.SSLError:  # e.g. the peer closed without close_notify
             return True
         return False
 

@@ -48,6 +48,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto again = berth::parseConfig(yaml, *c);
   FUZZ_CHECK(again && again->listen == c->listen && again->data_dir == c->data_dir &&
              again->log_level == c->log_level && again->io_threads == c->io_threads &&
-             again->limits.max_connections == c->limits.max_connections);
+             again->limits.max_connections == c->limits.max_connections &&
+             again->trusted_proxies.ranges() == c->trusted_proxies.ranges() &&
+             again->tls_certificates.size() == c->tls_certificates.size());
+  for (const auto& files : c->tls_certificates) FUZZ_CHECK(!files.cert.empty() && !files.key.empty());
   return 0;
 }

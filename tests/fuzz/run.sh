@@ -23,6 +23,7 @@ targets=(
   manifest:16384
   config:4096
   cidr:128
+  forwarded:1024
 )
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/berth-fuzz.XXXXXX")

@@ -62,6 +62,61 @@ TEST(Config, MissingFile) {
   EXPECT_NE(r.error().message.find("cannot read"), std::string::npos);
 }
 
+TEST(Config, TlsCertificates) {
+  auto c = parseConfig(
+      "tls:\n  certificates:\n    - cert: /etc/berth/a.crt\n      key: /etc/berth/a.key\n"
+      "    - {cert: b.crt, key: b.key}\n");
+  ASSERT_TRUE(c) << c.error().message;
+  ASSERT_EQ(c->tls_certificates.size(), 2u);
+  EXPECT_EQ(c->tls_certificates[0].cert, "/etc/berth/a.crt");
+  EXPECT_EQ(c->tls_certificates[0].key, "/etc/berth/a.key");
+  EXPECT_EQ(c->tls_certificates[1].cert, "b.crt");
+  EXPECT_EQ(c->tls_certificates[1].key, "b.key");
+  auto none = parseConfig("tls:\n  certificates: []\n");
+  ASSERT_TRUE(none) << none.error().message;
+  EXPECT_TRUE(none->tls_certificates.empty());
+}
+
+TEST(Config, TrustedProxies) {
+  auto c = parseConfig("server:\n  trusted_proxies: [10.0.0.0/8, \"::1\", 192.0.2.7, \"2001:db8::/32\"]\n");
+  ASSERT_TRUE(c) << c.error().message;
+  ASSERT_EQ(c->trusted_proxies.ranges().size(), 4u);
+  EXPECT_TRUE(c->trusted_proxies.contains(*parseIp("10.1.2.3")));
+  EXPECT_TRUE(c->trusted_proxies.contains(*parseIp("::1")));
+  EXPECT_TRUE(c->trusted_proxies.contains(*parseIp("::ffff:192.0.2.7")));
+  EXPECT_FALSE(c->trusted_proxies.contains(*parseIp("192.0.2.8")));
+  EXPECT_TRUE(parseConfig("")->trusted_proxies.empty());
+}
+
+TEST(Config, TlsAndProxyErrorsNameTheKey) {
+  struct Case {
+    const char* yaml;
+    const char* key;
+    const char* what;
+  } cases[] = {
+      {"tls:\n  certificate: []\n", "tls.certificate", "unknown key"},
+      {"tls:\n  certificates: a.crt\n", "tls.certificates", "list"},
+      {"tls:\n  certificates:\n    - cert: a.crt\n", "tls.certificates[0].key", "missing"},
+      {"tls:\n  certificates:\n    - {cert: a.crt, key: a.key}\n    - {key: b.key}\n",
+       "tls.certificates[1].cert", "missing"},
+      {"tls:\n  certificates:\n    - {cert: a.crt, key: a.key, chain: c.crt}\n", "tls.certificates[0].chain",
+       "unknown key"},
+      {"tls:\n  certificates:\n    - {cert: \"\", key: a.key}\n", "tls.certificates[0].cert", "PEM"},
+      {"tls:\n  certificates:\n    - {cert: [a], key: a.key}\n", "tls.certificates[0].cert", "invalid"},
+      {"server:\n  trusted_proxies: 10.0.0.0/8\n", "server.trusted_proxies", "list"},
+      {"server:\n  trusted_proxies: [10.0.0.0/8, 10.0.0.1/8]\n", "server.trusted_proxies[1]", "host bits"},
+      {"server:\n  trusted_proxies: [proxy.internal]\n", "server.trusted_proxies[0]", "CIDR"},
+      {"server:\n  trusted_proxies: [\"::/129\"]\n", "server.trusted_proxies[0]", "prefix length"},
+  };
+  for (const auto& c : cases) {
+    auto r = parseConfig(c.yaml);
+    ASSERT_FALSE(r) << c.yaml;
+    EXPECT_EQ(r.code(), Code::kInvalidArgument);
+    EXPECT_NE(r.error().message.find(std::string(c.key) + ":"), std::string::npos) << r.error().message;
+    EXPECT_NE(r.error().message.find(c.what), std::string::npos) << r.error().message;
+  }
+}
+
 TEST(Config, ParseListen) {
   EXPECT_EQ(parseListen("127.0.0.1:5000")->second, 5000);
   EXPECT_EQ(parseListen("[::1]:0")->first, "::1");
