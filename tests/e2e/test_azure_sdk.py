@@ -7,6 +7,7 @@ import base64
 import hashlib
 import json
 import os
+import ssl
 import subprocess
 import sys
 import time
@@ -51,7 +52,8 @@ class AzureSdkTest(BerthTestCase):
         config = ("tls:\n  certificates:\n    - cert: %s\n      key: %s\n"
                   "auth:\n  oidc:\n    - issuer: %s\n      audience: %s\n      jwks_file: %s\n" % (
                       cls.certs["server.crt"], cls.certs["server.key"], ISSUER, AUDIENCE, jwks_path))
-        cls.srv = Server(auth=True, config=config, tls=True, ca=cls.certs["ca.crt"]).start()
+        cls.srv = Server(auth=True, config=config,
+                         tls=ssl.create_default_context(cafile=cls.certs["ca.crt"])).start()
         cls.admin = cls.srv.admin()
 
     def id_token(self, sub):
