@@ -335,6 +335,34 @@ class NetworkRulesTest(AuthTestCase):
         self.assertStatus(self.srv.admin(source="127.0.0.1").get("/v2/"), 200)
 
 
+class TrustedProxyTest(AuthTestCase):
+    config = "server:\n  trusted_proxies: [127.0.0.1/32]\n"
+
+    def test_forwarded_client_address_and_realm_from_trusted_proxy_only(self):
+        proxy = self.srv.admin(source="127.0.0.1")  # trusted
+        direct = self.srv.admin(source="127.0.0.2")  # not a proxy
+        fwd = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https",
+               "X-Forwarded-Host": "registry.example.com"}
+        r = self.srv.request("GET", "/v2/", headers=fwd)
+        self.assertEqual(challenge(r)[0]["realm"], "https://registry.example.com/oauth2/token")
+        r = Client(self.srv, None, "127.0.0.2").get("/v2/", headers=fwd)
+        self.assertEqual(challenge(r)[0]["realm"], "http://%s/oauth2/token" % self.srv.address)
+        self.api("POST", "/network-rules/ip-rules", {"value": "203.0.113.0/24"}, client=proxy, status=201)
+        self.api("POST", "/network-rules/ip-rules", {"value": "127.0.0.2"}, client=proxy, status=201)
+        self.api("PATCH", "/network-rules", {"defaultAction": "Deny"}, client=direct, status=200)
+        try:
+            # Through the proxy, the forwarded address decides; the proxy's own does not pass.
+            self.assertStatus(proxy.get("/v2/", headers={"X-Forwarded-For": "203.0.113.7"}), 200)
+            self.assertError(proxy.get("/v2/", headers={"X-Forwarded-For": "198.51.100.1"}), 403, "DENIED")
+            self.assertError(proxy.get("/v2/"), 403, "DENIED")
+            # From an untrusted peer the header is ignored.
+            r = Client(self.srv, proxy.authorization, "127.0.0.3").get(
+                "/v2/", headers={"X-Forwarded-For": "203.0.113.7"})
+            self.assertError(r, 403, "DENIED")
+        finally:
+            self.api("PATCH", "/network-rules", {"defaultAction": "Allow"}, client=direct, status=200)
+
+
 class AdminApiTest(AuthTestCase):
     def test_admin_api_errors(self):
         hank = self.make_user("hank", "push", "*")

@@ -70,6 +70,11 @@ class AzureSdkTest(BerthTestCase):
                               capture_output=True, timeout=120)
 
     def test_content_client_reads_manifest_and_blob_through_the_exchange(self):
+        # The challenge points at the name and scheme the client used.
+        r = self.srv.get("/v2/")
+        self.assertEqual(r.status, 401)
+        self.assertIn('realm="https://127.0.0.1:%d/oauth2/token"' % self.srv.port,
+                      r.header("WWW-Authenticate"))
         img = push_image(self.admin, "sdk/app", "v1")
         self.assertStatus(self.admin.json("POST", "/api/v1/federated-identities", {
             "name": "azure-workload", "issuer": ISSUER, "claim": "sub", "value": "workload-1"}), 201)
