@@ -159,7 +159,7 @@ Task<void> Api::exchange(Exchange& ex, const QueryParams& form) {
   if (grant == "access_token" || grant == "access_token_refresh_token") {
     auto token = queryValue(form, "access_token");
     if (!token) co_return co_await ex.sendError(makeError(Code::kInvalidArgument, "access_token is required"));
-    subject = access_->federated(*token, now);
+    subject = co_await ex.blocking([&] { return access_->federated(*token, now); });
   } else if (grant == "refresh_token") {
     auto token = queryValue(form, "refresh_token");
     if (!token) co_return co_await ex.sendError(makeError(Code::kInvalidArgument, "refresh_token is required"));

@@ -180,7 +180,13 @@ Result<TokenSubject> AccessControl::federated(std::string_view id_token, int64_t
     if (iss && o.issuer == *iss) issuer = &o;
   }
   if (issuer == nullptr) return unauthorized("the token's issuer is not trusted");
-  auto claims = verifyJwt(id_token, issuer->keys, now, issuer->issuer, issuer->audience, 60);
+  constexpr int64_t kLeeway = 60;  // another party's clock
+  auto claims = verifyJwt(id_token, *issuer->jwks->keys(), now, issuer->issuer, issuer->audience, kLeeway);
+  if (!claims && claims.error().message == "token key unknown" &&
+      issuer->jwks->refreshIfStale(now, /*max_age=*/0, /*min_gap=*/10)) {
+    // The issuer rotated its keys: fetched again, try once more.
+    claims = verifyJwt(id_token, *issuer->jwks->keys(), now, issuer->issuer, issuer->audience, kLeeway);
+  }
   if (!claims) return claims.takeError();
   auto v = view();
   TokenSubject subject;

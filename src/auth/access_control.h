@@ -16,6 +16,7 @@
 
 #include "auth/cache.h"
 #include "auth/identity_view.h"
+#include "auth/jwks_source.h"
 #include "auth/login_limiter.h"
 #include "auth/token_service.h"
 #include "meta/identity_store.h"
@@ -38,7 +39,7 @@ struct Principal {
 struct OidcIssuer {
   std::string issuer;
   std::string audience;
-  KeySet keys;
+  std::shared_ptr<JwksSource> jwks;
 };
 
 struct AccessOptions {
@@ -58,6 +59,7 @@ class AccessControl {
   meta::IdentityStore& store() { return store_; }
   const TokenService& tokens() const { return tokens_; }
   LoginLimiter& limiter() { return limiter_; }
+  const std::vector<OidcIssuer>& oidcIssuers() const { return options_.oidc; }
   // Forgets every cached credential (after a change that affects many identities).
   void invalidateAll() { basic_cache_.clear(); }
 
@@ -75,7 +77,8 @@ class AccessControl {
   Result<Principal> bearer(std::string_view token, int64_t now);
   // A refresh token, with its identities checked against the current view.
   Result<TokenSubject> refresh(std::string_view token, int64_t now);
-  // An OIDC ID token from a configured issuer, mapped to federated identities.
+  // An OIDC ID token from a configured issuer, mapped to federated identities. May fetch
+  // the issuer's keys (a token naming an unknown key id): call it off the I/O threads.
   Result<TokenSubject> federated(std::string_view id_token, int64_t now);
 
   // What the principal may do on `repository` right now.

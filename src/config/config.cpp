@@ -249,13 +249,23 @@ Status parseAuth(const YAML::Node& node, AuthConfig& auth) {
     if (!oidc.IsSequence()) return keyError("auth.oidc", "must be a list of issuers");
     for (size_t i = 0; i < oidc.size(); ++i) {
       const std::string prefix = "auth.oidc[" + std::to_string(i) + "].";
-      if (auto s = checkKeys(oidc[i], prefix, {"issuer", "audience", "jwks_file"}); !s) return s;
+      if (auto s = checkKeys(oidc[i], prefix, {"issuer", "audience", "jwks_file", "jwks_url"}); !s) return s;
       OidcIssuerConfig o;
       for (auto [key, out] : {std::pair{"issuer", &o.issuer}, std::pair{"audience", &o.audience},
-                              std::pair{"jwks_file", &o.jwks_file}}) {
-        if (!oidc[i][key]) return keyError(prefix + key, "is required");
+                              std::pair{"jwks_file", &o.jwks_file}, std::pair{"jwks_url", &o.jwks_url}}) {
+        const bool optional = std::string_view(key).starts_with("jwks_");
+        if (!oidc[i][key]) {
+          if (optional) continue;
+          return keyError(prefix + key, "is required");
+        }
         if (auto s = readScalar(oidc[i][key], prefix + key, *out); !s) return s;
         if (out->empty()) return keyError(prefix + key, "must not be empty");
+      }
+      if (o.jwks_file.empty() == o.jwks_url.empty()) {
+        return keyError(prefix + "jwks_file", "give exactly one of jwks_file and jwks_url");
+      }
+      if (!o.jwks_url.empty() && !o.jwks_url.starts_with("https://") && !o.jwks_url.starts_with("http://")) {
+        return keyError(prefix + "jwks_url", "must be an http(s) URL");
       }
       auth.oidc.push_back(std::move(o));
     }

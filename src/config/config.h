@@ -28,7 +28,8 @@ struct Limits {
 struct OidcIssuerConfig {
   std::string issuer;      // exact "iss" of accepted ID tokens
   std::string audience;    // required "aud"
-  std::string jwks_file;   // JWKS document with the issuer's signing keys
+  std::string jwks_file;   // JWKS document with the issuer's signing keys, or
+  std::string jwks_url;    // where to fetch it (refreshed every 10 minutes and on unknown kids)
 };
 
 struct AuthConfig {

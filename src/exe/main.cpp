@@ -3,7 +3,9 @@
 #include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
+#include <condition_variable>
 #include <cstdlib>
+#include <mutex>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -14,6 +16,7 @@
 #include "auth/access_control.h"
 #include "common/text.h"
 #include "cli/commands.h"
+#include "cli/http_client.h"
 #include "common/log.h"
 #include "config/config.h"
 #include "meta/sqlite/sqlite_meta_store.h"
@@ -45,6 +48,55 @@ std::string readFile(const std::string& path, bool* ok) {
   return ss.str();
 }
 
+// GET of an OIDC issuer's JWKS document (small; 10 s timeout).
+Result<std::string> fetchUrl(const std::string& url) {
+  cli::HttpClient client(cli::HttpOptions{{}, 10, 10});
+  auto res = client.send(cli::HttpRequest{"GET", url, {"Accept: application/json"}, {}});
+  if (!res) return res.takeError();
+  if (res->status != 200) {
+    return makeError(Code::kUnavailable, url + " answered HTTP " + std::to_string(res->status));
+  }
+  if (res->body.size() > (1u << 20)) return makeError(Code::kInvalidArgument, url + ": JWKS larger than 1 MiB");
+  return std::move(res->body);
+}
+
+// Keeps remote OIDC key sets fresh: fetched at start (retried every 30 s until it works),
+// then every 10 minutes. Stops (joins) when `stop` is set and the condition signalled.
+class OidcRefresher {
+ public:
+  explicit OidcRefresher(const auth::AccessControl* access) {
+    if (access == nullptr) return;
+    std::vector<std::shared_ptr<auth::JwksSource>> remote;
+    for (const auto& o : access->oidcIssuers()) {
+      if (o.jwks->isRemote()) remote.push_back(o.jwks);
+    }
+    if (remote.empty()) return;
+    thread_ = std::thread([this, remote] {
+      std::unique_lock<std::mutex> lock(mu_);
+      while (!stop_) {
+        lock.unlock();
+        for (const auto& j : remote) j->refreshIfStale(unixNow(), /*max_age=*/600, /*min_gap=*/30);
+        lock.lock();
+        cv_.wait_for(lock, std::chrono::seconds(30), [this] { return stop_; });
+      }
+    });
+  }
+  ~OidcRefresher() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
 // Token signing key, OIDC issuers, the identity view, and the first admin.
 Result<std::unique_ptr<auth::AccessControl>> makeAccessControl(const Config& config,
                                                                meta::IdentityStore& store) {
@@ -60,14 +112,20 @@ Result<std::unique_ptr<auth::AccessControl>> makeAccessControl(const Config& con
   ts.refresh_ttl = config.auth.refresh_token_ttl;
   auth::AccessOptions options;
   for (const auto& o : config.auth.oidc) {
+    if (!o.jwks_url.empty()) {
+      // Fetched in the background (startOidcRefresh); an issuer that is down at start
+      // only delays federated logins, it does not stop the registry.
+      options.oidc.push_back({o.issuer, o.audience, auth::JwksSource::remote(o.jwks_url, fetchUrl)});
+      continue;
+    }
     bool ok = false;
     std::string jwks = readFile(o.jwks_file, &ok);
     if (!ok) return makeError(Code::kInvalidArgument, "auth.oidc: cannot read " + o.jwks_file);
-    auth::OidcIssuer issuer{o.issuer, o.audience, {}};
-    auto added = issuer.keys.addJwks(jwks);
+    auth::KeySet keys;
+    auto added = keys.addJwks(jwks);
     if (!added) return makeError(Code::kInvalidArgument, o.jwks_file + ": " + added.error().message);
     if (*added == 0) return makeError(Code::kInvalidArgument, o.jwks_file + ": no usable signing key");
-    options.oidc.push_back(std::move(issuer));
+    options.oidc.push_back({o.issuer, o.audience, auth::JwksSource::fixed(std::move(keys))});
   }
   auto access = std::make_unique<auth::AccessControl>(store, auth::TokenService(std::move(*key), ts),
                                                       std::move(options));
@@ -147,6 +205,7 @@ int serve(const Config& config) {
   options.max_uploads_per_client = config.limits.max_uploads_per_client;
   registry::Registry registry(std::move(*blobs), std::move(*meta), options);
   api::Api api(registry, access.get());
+  OidcRefresher oidc_refresher(access.get());
   server::HttpServer server(config, [&api](server::Exchange& ex) { return api.handle(ex); });
   if (auto s = server.loadTls(); !s) {
     log::error("cannot load TLS certificates", {{"error", s.error().message}});

@@ -470,5 +470,72 @@ class OidcExchangeTest(AuthTestCase):
         self.assertError(r, 401)
 
 
+class OidcJwksUrlTest(AuthTestCase):
+    """An issuer whose keys are fetched from a URL (a small HTTP server the test runs),
+    including a key rotation picked up when a token names the new key id."""
+    ISSUER = "https://rotating.e2e.test"
+
+    @classmethod
+    def setUpClass(cls):
+        import http.server
+        import threading
+        cls.k1, cls.jwks1 = rsa_issuer()
+        cls.k2, jwks2 = rsa_issuer()
+        jwks2["keys"][0]["kid"] = "k2"
+        cls.jwks2 = jwks2
+        cls.served = {"doc": cls.jwks1, "hits": 0}
+        served = cls.served
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                served["hits"] += 1
+                body = json.dumps(served["doc"]).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        cls.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=cls.httpd.serve_forever, daemon=True).start()
+        cls.config = ("auth:\n  oidc:\n    - issuer: %s\n      audience: berth-e2e\n"
+                      "      jwks_url: http://127.0.0.1:%d/keys\n" % (cls.ISSUER, cls.httpd.server_port))
+        super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        cls.httpd.shutdown()
+
+    def exchange(self, key, kid):
+        now = int(time.time())
+        token = mint(key, {"iss": self.ISSUER, "aud": "berth-e2e", "sub": "rotor", "iat": now,
+                           "exp": now + 300}, kid=kid)
+        return form(self.srv, "/oauth2/exchange", {"grant_type": "access_token", "access_token": token})
+
+    def test_keys_fetched_and_rotation_followed(self):
+        self.api("POST", "/federated-identities", {"name": "rotor", "issuer": self.ISSUER, "claim": "sub",
+                                                    "value": "rotor"}, status=201)
+        deadline = time.time() + 10
+        while self.served["hits"] == 0 and time.time() < deadline:
+            time.sleep(0.1)
+        self.assertGreater(self.served["hits"], 0, "the JWKS URL was never fetched")
+        self.assertStatus(self.exchange(self.k1, "k1"), 200)
+        # The issuer rotates: a token with the new kid makes Berth fetch again (at most
+        # once per 10 s, so wait that out first).
+        self.served["doc"] = self.jwks2
+        time.sleep(10.5)
+        self.assertStatus(self.exchange(self.k2, "k2"), 200)
+        self.assertError(self.exchange(self.k1, "k1"), 401, "UNAUTHORIZED")
+        # A flood of unknown kids does not make Berth fetch on every one.
+        hits = self.served["hits"]
+        for _ in range(20):
+            self.assertError(self.exchange(self.k1, "k-unknown"), 401)
+        self.assertLessEqual(self.served["hits"] - hits, 1)
+
+
 if __name__ == "__main__":
     main()

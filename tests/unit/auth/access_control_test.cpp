@@ -43,11 +43,11 @@ class AccessControlTest : public ::testing::Test {
     ts.service = "registry.test";
     AccessOptions options;
     options.basic_cache_seconds = 300;
-    OidcIssuer idp{std::string(kIdp), "berth-client", {}};
     json::object jwks{{"keys", json::array{testing::rsa().jwk}}};
-    auto added = idp.keys.addJwks(json::serialize(jwks));
+    KeySet keys;
+    auto added = keys.addJwks(json::serialize(jwks));
     ASSERT_TRUE(added && *added == 1);
-    options.oidc.push_back(std::move(idp));
+    options.oidc.push_back(OidcIssuer{std::string(kIdp), "berth-client", JwksSource::fixed(std::move(keys))});
     ac_ = std::make_unique<AccessControl>(*store_, TokenService(*key, ts), options);
     ASSERT_TRUE(ac_->reload());
   }

@@ -56,6 +56,42 @@ TEST(Config, ErrorsNameTheKey) {
   }
 }
 
+TEST(Config, Auth) {
+  auto none = parseConfig("auth: none\n");
+  ASSERT_TRUE(none) << none.error().message;
+  EXPECT_FALSE(none->auth.enabled);
+  EXPECT_TRUE(parseConfig("")->auth.enabled);  // secure by default
+  auto c = parseConfig(
+      "auth:\n  service: reg.example\n  access_token_ttl: 60\n  oidc:\n"
+      "    - issuer: https://a\n      audience: x\n      jwks_file: /k.json\n"
+      "    - issuer: https://b\n      audience: y\n      jwks_url: https://b/keys\n");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->auth.service, "reg.example");
+  EXPECT_EQ(c->auth.access_token_ttl, 60);
+  ASSERT_EQ(c->auth.oidc.size(), 2u);
+  EXPECT_EQ(c->auth.oidc[1].jwks_url, "https://b/keys");
+  struct Case {
+    const char* yaml;
+    const char* key;
+  } bad[] = {
+      {"auth: maybe\n", "auth"},
+      {"auth:\n  servce: x\n", "auth.servce"},
+      {"auth:\n  service: 'a b'\n", "auth.service"},
+      {"auth:\n  access_token_ttl: 0\n", "auth.access_token_ttl"},
+      {"auth:\n  oidc:\n    - issuer: i\n      audience: a\n", "auth.oidc[0].jwks_file"},
+      {"auth:\n  oidc:\n    - issuer: i\n      audience: a\n      jwks_file: f\n      jwks_url: https://u\n",
+       "auth.oidc[0].jwks_file"},
+      {"auth:\n  oidc:\n    - issuer: i\n      audience: a\n      jwks_url: file:///etc/passwd\n",
+       "auth.oidc[0].jwks_url"},
+      {"auth:\n  oidc:\n    - audience: a\n      jwks_file: f\n", "auth.oidc[0].issuer"},
+  };
+  for (const auto& b : bad) {
+    auto r = parseConfig(b.yaml);
+    ASSERT_FALSE(r) << b.yaml;
+    EXPECT_NE(r.error().message.find(b.key), std::string::npos) << r.error().message;
+  }
+}
+
 TEST(Config, MissingFile) {
   auto r = loadConfigFile("/nonexistent/berth.yaml");
   ASSERT_FALSE(r);
