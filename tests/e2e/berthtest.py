@@ -199,7 +199,20 @@ class ServerStartError(Exception):
     pass
 
 
-class Server:
+class RequestVerbs:
+    """get/head/delete over the class's request()."""
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def head(self, path, **kw):
+        return self.request("HEAD", path, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+
+class Server(RequestVerbs):
     """A Berth server on 127.0.0.1:<free port>, as a context manager.
 
     On a clean exit the server is stopped with SIGTERM and must exit 0. On an exception
@@ -375,15 +388,6 @@ class Server:
     def request(self, method, path, body=None, headers=None, timeout=60):
         return http_request(self.host, self.port, method, path, body, headers, timeout, tls=self.tls)
 
-    def get(self, path, **kw):
-        return self.request("GET", path, **kw)
-
-    def head(self, path, **kw):
-        return self.request("HEAD", path, **kw)
-
-    def delete(self, path, **kw):
-        return self.request("DELETE", path, **kw)
-
     def raw(self, data, timeout=10):
         return raw_http(self.host, self.port, data, timeout)
 
@@ -399,7 +403,7 @@ class Server:
         return self.basic("admin", self.ADMIN_PASSWORD, source)
 
 
-class Client:
+class Client(RequestVerbs):
     """The request helpers of a Server, with an Authorization header and optionally a
     source address (127.0.0.2 ...): push_image and friends accept it as `srv`."""
 
@@ -416,15 +420,6 @@ class Client:
         hdrs.update(headers or {})
         return http_request(self.host, self.port, method, path, body, hdrs, timeout,
                             source=self.source, tls=self.srv.tls)
-
-    def get(self, path, **kw):
-        return self.request("GET", path, **kw)
-
-    def head(self, path, **kw):
-        return self.request("HEAD", path, **kw)
-
-    def delete(self, path, **kw):
-        return self.request("DELETE", path, **kw)
 
     def json(self, method, path, doc=None, **kw):
         body = json.dumps(doc).encode() if doc is not None else None
