@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from berthtest import (REPO_ROOT, ContainerTools, RawConn, Server, _free_port,  # noqa: E402
                        build_test_images, digest, layout_blobs, location_path, main, mkdtemp,
                        oci_layout_manifest, rand_bytes, rand_name, start_upload)
-from tlscerts import certs  # noqa: E402
+from tlscerts import certs, curl_https, location_of  # noqa: E402
 
 
 class ForwardedHeadersTest(unittest.TestCase):
@@ -164,14 +164,7 @@ class NginxFrontTest(unittest.TestCase):
         cls.berth.__exit__(None, None, None)
 
     def curl(self, *args):
-        base = "https://registry.test:%d" % self.port
-        argv = ["curl", "-sS", "--fail-with-body", "--cacert", self.certs.ca,
-                "--resolve", "registry.test:%d:127.0.0.1" % self.port] + [a.replace("BASE", base) for a in args]
-        p = subprocess.run(argv, capture_output=True, timeout=120)
-        if p.returncode != 0:
-            self.fail("%s exited %d: %s %s" % (" ".join(argv), p.returncode, p.stderr.decode(errors="replace"),
-                                               p.stdout[:500]))
-        return p.stdout
+        return curl_https(self.certs.ca, "registry.test", self.port, *args)
 
     def test_client_scheme_and_host_through_nginx(self):
         # The client's own X-Forwarded-For is kept to the left by nginx and ignored.
@@ -192,12 +185,12 @@ class NginxFrontTest(unittest.TestCase):
             f.write(data)
         d = digest(data)
         headers = self.curl("-X", "POST", "-D", "-", "-o", "/dev/null", "BASE/v2/%s/blobs/uploads/" % repo)
-        loc = re.search(rb"(?im)^location:\s*(\S+)", headers).group(1).decode()
+        loc = location_of(headers)
         # A chunked PATCH: nginx passes the chunked body on unbuffered.
         headers = self.curl("-X", "PATCH", "-H", "Transfer-Encoding: chunked", "-H",
                             "Content-Type: application/octet-stream", "--data-binary", "@" + src,
                             "-D", "-", "-o", "/dev/null", "BASE" + location_path(loc))
-        loc = re.search(rb"(?im)^location:\s*(\S+)", headers).group(1).decode()
+        loc = location_of(headers)
         self.curl("-X", "PUT", "-o", "/dev/null", "BASE%s%sdigest=%s" % (
             location_path(loc), "&" if "?" in loc else "?", d))
         out = os.path.join(mkdtemp(), "pulled")

@@ -19,7 +19,7 @@ from berthtest import (BerthTestCase, ContainerTools, OCI_MANIFEST, RawConn, Ser
                        ServerStartError, add_query, build_test_images, digest, layout_blobs, location_path,
                        main, mkdtemp, oci_layout_manifest, push_blob, push_image, rand_bytes,
                        rand_name, start_upload)
-from tlscerts import certs  # noqa: E402
+from tlscerts import certs, curl_https, location_of  # noqa: E402
 
 HEADER_TIMEOUT = 3
 
@@ -48,15 +48,7 @@ class TlsTest(BerthTestCase):
                 return t.getpeercert(), t.version()
 
     def curl(self, *args, hostname="registry.test"):
-        url_base = "https://%s:%d" % (hostname, self.srv.port)
-        argv = ["curl", "-sS", "--fail-with-body", "--cacert", self.certs.ca, "--resolve",
-                "%s:%d:127.0.0.1" % (hostname, self.srv.port)]
-        argv += [a.replace("BASE", url_base) for a in args]
-        p = subprocess.run(argv, capture_output=True, timeout=60)
-        if p.returncode != 0:
-            self.fail("%s exited %d: %s %s" % (" ".join(argv), p.returncode, p.stderr.decode(errors="replace"),
-                                               p.stdout[:500]))
-        return p.stdout
+        return curl_https(self.certs.ca, hostname, self.srv.port, *args, timeout=60)
 
     # -- certificates and SNI
 
@@ -102,8 +94,7 @@ class TlsTest(BerthTestCase):
         with open(src, "wb") as f:
             f.write(data)
         headers = self.curl("-X", "POST", "-D", "-", "-o", "/dev/null", "BASE/v2/%s/blobs/uploads/" % repo)
-        loc = [l.split(b":", 1)[1].strip().decode() for l in headers.splitlines()
-               if l.lower().startswith(b"location:")][0]
+        loc = location_of(headers)
         self.curl("-X", "PUT", "-H", "Content-Type: application/octet-stream", "--data-binary", "@" + src,
                   "-o", "/dev/null", "BASE" + add_query(location_path(loc), digest=d))
         out = os.path.join(mkdtemp(), "pulled")
@@ -118,8 +109,7 @@ class TlsTest(BerthTestCase):
         headers = self.curl("-X", "PATCH", "-H", "Transfer-Encoding: chunked", "-H",
                             "Content-Type: application/octet-stream", "--data-binary", "@" + src,
                             "-D", "-", "-o", "/dev/null", "BASE" + loc)
-        loc = [l.split(b":", 1)[1].strip().decode() for l in headers.splitlines()
-               if l.lower().startswith(b"location:")][0]
+        loc = location_of(headers)
         d2 = digest(data2)
         self.curl("-X", "PUT", "-o", "/dev/null", "BASE" + add_query(location_path(loc), digest=d2))
         part = self.curl("-H", "Range: bytes=1000-299999", "BASE/v2/%s/blobs/%s" % (repo, d2))

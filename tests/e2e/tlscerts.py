@@ -2,6 +2,7 @@
 a CA; registry.test + IP 127.0.0.1 (meant as the default certificate); *.custom.test
 signed by an intermediate and served with its chain; an encrypted copy of a key."""
 import os
+import re
 import shutil
 import ssl
 import subprocess
@@ -76,3 +77,23 @@ def certs():
     if CERTS is None:
         CERTS = Certs()
     return CERTS
+
+
+def curl_https(ca, hostname, port, *args, timeout=120):
+    """Runs curl against https://HOSTNAME:PORT (resolved to 127.0.0.1, verified with `ca`);
+    "BASE" in an argument stands for that URL. Returns stdout; raises when curl fails."""
+    base = "https://%s:%d" % (hostname, port)
+    argv = ["curl", "-sS", "--fail-with-body", "--cacert", ca, "--resolve", "%s:%d:127.0.0.1" % (hostname, port)]
+    argv += [a.replace("BASE", base) for a in args]
+    p = subprocess.run(argv, capture_output=True, timeout=timeout)
+    if p.returncode != 0:
+        raise AssertionError("%s exited %d: %s %s" % (" ".join(argv), p.returncode,
+                                                      p.stderr.decode(errors="replace"), p.stdout[:500]))
+    return p.stdout
+
+
+def location_of(raw_headers):
+    """The Location header in curl -D output."""
+    m = re.search(rb"(?im)^location:\s*(\S+)", raw_headers)
+    assert m, "no Location in %r" % raw_headers
+    return m.group(1).decode()
