@@ -7,11 +7,11 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libsqlite3-dev libpq-dev libcurl4-openssl-dev libspdlog-dev libcli11-dev
   libyaml-cpp-dev libsodium-dev libarchive-dev libgtest-dev libgmock-dev libbenchmark-dev
-  curl jq skopeo buildah podman busybox-static clang libclang-rt-14-dev python3-cryptography
-  nodejs npm
+  curl jq openssl nginx-light skopeo buildah podman busybox-static clang libclang-rt-14-dev
+  python3-cryptography nodejs npm
 )
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(docker-registry nginx-light wrk)
+  packages+=(docker-registry wrk)
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -17,28 +17,37 @@ bool isPort(std::string_view s) {
   return v <= 65535;
 }
 
+struct HostPart {
+  std::string_view host;
+  bool bracketed;  // "[...]": an IPv6 literal, if anything
+};
+
+// "host", "host:port", "[v6]", "[v6]:port", or (more than one colon, no brackets) a bare
+// IPv6 address; nullopt when a port is present but not a port.
+std::optional<HostPart> splitHostPort(std::string_view s) {
+  if (!s.empty() && s.front() == '[') {
+    auto close = s.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    std::string_view rest = s.substr(close + 1);
+    if (!rest.empty() && (rest.front() != ':' || !isPort(rest.substr(1)))) return std::nullopt;
+    return HostPart{s.substr(1, close - 1), true};
+  }
+  auto colon = s.find(':');
+  if (colon != std::string_view::npos && s.find(':', colon + 1) == std::string_view::npos) {
+    if (!isPort(s.substr(colon + 1))) return std::nullopt;
+    return HostPart{s.substr(0, colon), false};
+  }
+  return HostPart{s, false};
+}
+
+bool isIpv6Literal(std::string_view s) { return s.find(':') != std::string_view::npos && parseIp(s).ok(); }
+
 }  // namespace
 
 std::optional<IpAddress> parseForwardedAddress(std::string_view element) {
-  element = trimOws(element);
-  if (!element.empty() && element.front() == '[') {
-    auto close = element.find(']');
-    if (close == std::string_view::npos) return std::nullopt;
-    std::string_view rest = element.substr(close + 1);
-    if (!rest.empty() && (rest.front() != ':' || !isPort(rest.substr(1)))) return std::nullopt;
-    std::string_view inner = element.substr(1, close - 1);
-    if (inner.find(':') == std::string_view::npos) return std::nullopt;  // brackets hold IPv6 only
-    auto ip = parseIp(inner);
-    return ip ? std::optional(*ip) : std::nullopt;
-  }
-  // One colon: IPv4 with a port. More: a bare IPv6 address.
-  auto colon = element.find(':');
-  if (colon != std::string_view::npos && element.find(':', colon + 1) == std::string_view::npos) {
-    if (!isPort(element.substr(colon + 1))) return std::nullopt;
-    element = element.substr(0, colon);
-    if (element.find(':') != std::string_view::npos) return std::nullopt;
-  }
-  auto ip = parseIp(element);
+  auto part = splitHostPort(trimOws(element));
+  if (!part || (part->bracketed && !isIpv6Literal(part->host))) return std::nullopt;
+  auto ip = parseIp(part->host);
   return ip ? std::optional(*ip) : std::nullopt;
 }
 
@@ -75,19 +84,10 @@ std::string_view forwardedScheme(std::string_view value) {
 
 bool isValidHost(std::string_view host) {
   if (host.empty() || host.size() > kMaxHostBytes) return false;
-  std::string_view name = host;
-  if (host.front() == '[') {
-    auto close = host.find(']');
-    if (close == std::string_view::npos) return false;
-    std::string_view inner = host.substr(1, close - 1);
-    if (inner.find(':') == std::string_view::npos || !parseIp(inner)) return false;
-    std::string_view rest = host.substr(close + 1);
-    return rest.empty() || (rest.front() == ':' && isPort(rest.substr(1)));
-  }
-  if (auto colon = host.find(':'); colon != std::string_view::npos) {
-    if (!isPort(host.substr(colon + 1))) return false;
-    name = host.substr(0, colon);
-  }
+  auto part = splitHostPort(host);
+  if (!part) return false;
+  if (part->bracketed) return isIpv6Literal(part->host);
+  std::string_view name = part->host;
   if (name.empty() || name.front() == '.' || name.front() == '-') return false;
   for (char c : name) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||

@@ -94,15 +94,15 @@ Result<std::unique_ptr<ssl::context>> loadOne(const TlsCertificateFiles& files, 
   SSL_CTX_set_options(h, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   SSL_CTX_set_default_passwd_cb(h, refusePassphrase);
   if (auto s = checkReadable(key + ".cert", files.cert); !s) return s.takeError();
-  if (auto s = checkReadable(key + ".key", files.key); !s) return s.takeError();
   if (SSL_CTX_use_certificate_chain_file(h, files.cert.c_str()) != 1) {
     return fileError(key + ".cert", files.cert, "not a PEM certificate chain (" + opensslErrors() + ")");
   }
   // Read the key ourselves, so a key that belongs to another certificate is reported as
   // such rather than as an OpenSSL "key values mismatch".
   std::FILE* f = std::fopen(files.key.c_str(), "rb");
-  EVP_PKEY* pkey = f ? PEM_read_PrivateKey(f, nullptr, refusePassphrase, nullptr) : nullptr;
-  if (f) std::fclose(f);
+  if (!f) return fileError(key + ".key", files.key, std::string("cannot read: ") + std::strerror(errno));
+  EVP_PKEY* pkey = PEM_read_PrivateKey(f, nullptr, refusePassphrase, nullptr);
+  std::fclose(f);
   if (!pkey) {
     return fileError(key + ".key", files.key, "not an unencrypted PEM private key (" + opensslErrors() + ")");
   }

@@ -27,7 +27,6 @@ class TlsContext {
 
   // The context new connections start with; SNI may switch a connection to another one.
   boost::asio::ssl::context& context() { return *contexts_.front(); }
-  const std::vector<CertificateNames>& names() const { return names_; }
 
  private:
   TlsContext() = default;

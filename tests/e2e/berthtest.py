@@ -379,6 +379,18 @@ class Server(RequestVerbs):
                 out.append(rec)
         return out
 
+    def access_record(self, path, timeout=5):
+        """The access log record of the last request with target `path` (waits for the
+        asynchronous logger to write it)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            recs = [r for r in self.log_records("request") if r.get("path") == path]
+            if recs:
+                return recs[-1]
+            if time.monotonic() > deadline:
+                raise AssertionError("no access log line for %s:\n%s" % (path, self.log_tail(30)))
+            time.sleep(0.05)
+
     # -- HTTP
 
     @property

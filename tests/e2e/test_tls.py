@@ -1,16 +1,11 @@
 #!/usr/bin/env python3
 """HTTPS: certificates chosen by SNI, real clients (python ssl, curl, skopeo) over TLS,
-the handshake under the header timeout, limits and drain on TLS, certificate loading
-errors, and the client's address/scheme/host believed from trusted proxies only.
-
-Certificates are made per run with the openssl CLI: a CA; registry.test + IP 127.0.0.1
-(the default); *.custom.test signed by an intermediate, served with its chain.
-
-What the server made of a request's origin is read from its access log: the "client"
-field (when it differs from the TCP peer) and, at log.level debug, "scheme" and "host"."""
+the handshake under the header timeout, limits, lingering close and drain on TLS, and
+certificate loading errors. Certificates are made per run (tlscerts.py): the default for
+registry.test and 127.0.0.1, another for *.custom.test served with its intermediate.
+Forwarded headers and a real nginx in front: test_proxy.py."""
 import hashlib
 import os
-import shutil
 import socket
 import ssl
 import subprocess
@@ -24,93 +19,13 @@ from berthtest import (BerthTestCase, ContainerTools, OCI_MANIFEST, RawConn, Ser
                        ServerStartError, add_query, build_test_images, digest, layout_blobs, location_path,
                        main, mkdtemp, oci_layout_manifest, push_blob, push_image, rand_bytes,
                        rand_name, start_upload)
+from tlscerts import certs, curl_https, location_of  # noqa: E402
 
 HEADER_TIMEOUT = 3
 
 
-def openssl(*args, cwd):
-    p = subprocess.run(["openssl"] + list(args), cwd=cwd, capture_output=True)
-    if p.returncode != 0:
-        raise AssertionError("openssl %s: %s" % (" ".join(args), p.stderr.decode(errors="replace")))
-
-
-class Certs:
-    """A throwaway PKI in a temp dir; paths as attributes."""
-
-    def __init__(self):
-        self.dir = d = mkdtemp("berth-e2e-tls-")
-        ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-        openssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.crt", "-days", "2",
-                "-subj", "/CN=Berth Test CA", cwd=d)
-        self._write("ca_ext", "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n")
-        self._leaf("inter", "/CN=Berth Test Intermediate", "ca", "ca_ext")
-        self._write("registry_ext", "subjectAltName=DNS:registry.test,IP:127.0.0.1\n"
-                                    "extendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n")
-        self._leaf("registry", "/CN=registry.test", "ca", "registry_ext")
-        self._write("custom_ext", "subjectAltName=DNS:*.custom.test\n"
-                                  "extendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n")
-        self._leaf("custom", "/CN=custom.test", "inter", "custom_ext")
-        # The custom certificate is served with its intermediate: leaf first, then the chain.
-        with open(self.path("custom_chain.crt"), "wb") as out:
-            for part in ("custom.crt", "inter.crt"):
-                with open(self.path(part), "rb") as f:
-                    out.write(f.read())
-        openssl("pkey", "-in", "registry.key", "-out", "encrypted.key", "-aes256", "-passout", "pass:secret", cwd=d)
-        self.ca = self.path("ca.crt")
-        # skopeo's --*-cert-dir: a directory holding ca.crt.
-        self.cert_dir = os.path.join(d, "certs.d")
-        os.makedirs(self.cert_dir)
-        shutil.copy(self.ca, os.path.join(self.cert_dir, "ca.crt"))
-
-    def path(self, name):
-        return os.path.join(self.dir, name)
-
-    def _write(self, name, text):
-        with open(self.path(name), "w") as f:
-            f.write(text)
-
-    def _leaf(self, name, subject, issuer, ext):
-        openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                "-keyout", name + ".key", "-out", name + ".csr", "-subj", subject, cwd=self.dir)
-        openssl("x509", "-req", "-in", name + ".csr", "-CA", issuer + ".crt", "-CAkey", issuer + ".key",
-                "-CAcreateserial", "-out", name + ".crt", "-days", "2", "-extfile", ext, cwd=self.dir)
-
-    def config(self, extra=""):
-        return ("tls:\n  certificates:\n"
-                "    - {cert: %s, key: %s}\n    - {cert: %s, key: %s}\n"
-                % (self.path("registry.crt"), self.path("registry.key"),
-                   self.path("custom_chain.crt"), self.path("custom.key"))) + extra
-
-    def client_context(self, check_hostname=True):
-        ctx = ssl.create_default_context(cafile=self.ca)
-        ctx.check_hostname = check_hostname
-        return ctx
-
-
-CERTS = None
-
-
-def certs():
-    global CERTS
-    if CERTS is None:
-        CERTS = Certs()
-    return CERTS
-
-
 def san_of(cert):
     return sorted("%s:%s" % kv for kv in cert.get("subjectAltName", ()))
-
-
-def access_log(srv, path, timeout=5):
-    """The access log record of the request with target `path` (waits for the async logger)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        recs = [r for r in srv.log_records("request") if r.get("path") == path]
-        if recs:
-            return recs[-1]
-        if time.monotonic() > deadline:
-            raise AssertionError("no access log line for %s:\n%s" % (path, srv.log_tail(30)))
-        time.sleep(0.05)
 
 
 class TlsTest(BerthTestCase):
@@ -133,15 +48,7 @@ class TlsTest(BerthTestCase):
                 return t.getpeercert(), t.version()
 
     def curl(self, *args, hostname="registry.test"):
-        url_base = "https://%s:%d" % (hostname, self.srv.port)
-        argv = ["curl", "-sS", "--fail-with-body", "--cacert", self.certs.ca, "--resolve",
-                "%s:%d:127.0.0.1" % (hostname, self.srv.port)]
-        argv += [a.replace("BASE", url_base) for a in args]
-        p = subprocess.run(argv, capture_output=True, timeout=60)
-        if p.returncode != 0:
-            self.fail("%s exited %d: %s %s" % (" ".join(argv), p.returncode, p.stderr.decode(errors="replace"),
-                                               p.stdout[:500]))
-        return p.stdout
+        return curl_https(self.certs.ca, hostname, self.srv.port, *args, timeout=60)
 
     # -- certificates and SNI
 
@@ -187,8 +94,7 @@ class TlsTest(BerthTestCase):
         with open(src, "wb") as f:
             f.write(data)
         headers = self.curl("-X", "POST", "-D", "-", "-o", "/dev/null", "BASE/v2/%s/blobs/uploads/" % repo)
-        loc = [l.split(b":", 1)[1].strip().decode() for l in headers.splitlines()
-               if l.lower().startswith(b"location:")][0]
+        loc = location_of(headers)
         self.curl("-X", "PUT", "-H", "Content-Type: application/octet-stream", "--data-binary", "@" + src,
                   "-o", "/dev/null", "BASE" + add_query(location_path(loc), digest=d))
         out = os.path.join(mkdtemp(), "pulled")
@@ -203,8 +109,7 @@ class TlsTest(BerthTestCase):
         headers = self.curl("-X", "PATCH", "-H", "Transfer-Encoding: chunked", "-H",
                             "Content-Type: application/octet-stream", "--data-binary", "@" + src,
                             "-D", "-", "-o", "/dev/null", "BASE" + loc)
-        loc = [l.split(b":", 1)[1].strip().decode() for l in headers.splitlines()
-               if l.lower().startswith(b"location:")][0]
+        loc = location_of(headers)
         d2 = digest(data2)
         self.curl("-X", "PUT", "-o", "/dev/null", "BASE" + add_query(location_path(loc), digest=d2))
         part = self.curl("-H", "Range: bytes=1000-299999", "BASE/v2/%s/blobs/%s" % (repo, d2))
@@ -361,13 +266,13 @@ class TlsTest(BerthTestCase):
                                         "X-Forwarded-Proto": "http",
                                         "X-Forwarded-Host": "registry.example.com"})
         self.assertStatus(r, 200)
-        rec = access_log(self.srv, path)
+        rec = self.srv.access_record(path)
         self.assertEqual(rec.get("client"), "203.0.113.9", rec)
         self.assertEqual(rec.get("scheme"), "https", rec)  # the server's own TLS wins
         self.assertEqual(rec.get("host"), "registry.example.com", rec)
         path = "/v2/?probe=" + rand_name()
         self.assertStatus(self.srv.get(path), 200)
-        rec = access_log(self.srv, path)
+        rec = self.srv.access_record(path)
         self.assertNotIn("client", rec)
         self.assertEqual(rec.get("host"), "127.0.0.1:%d" % self.srv.port, rec)
 
@@ -509,86 +414,6 @@ class TlsLoadErrorsTest(unittest.TestCase):
         c = certs()
         self.assertStartFails(self.files(c.path("registry.crt"), c.path("encrypted.key")),
                               "tls.certificates[0].key", c.path("encrypted.key"), "unencrypted")
-
-
-class ForwardedHeadersTest(unittest.TestCase):
-    """X-Forwarded-* believed only from server.trusted_proxies, on plain HTTP."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.trusting = Server(config="server:\n  trusted_proxies: [127.0.0.1/32, 10.0.0.0/8]\n"
-                                     "  max_uploads_per_client: 1\nlog:\n  level: debug\n").start()
-        cls.untrusting = Server(config="server:\n  trusted_proxies: [10.0.0.0/8, \"::1\"]\n"
-                                       "log:\n  level: debug\n").start()
-
-    @classmethod
-    def tearDownClass(cls):
-        for s in (cls.trusting, cls.untrusting):
-            s.__exit__(None, None, None)
-
-    def seen(self, srv, headers):
-        path = "/v2/?probe=" + rand_name()
-        r = srv.get(path, headers=headers)
-        self.assertEqual(r.status, 200, r)
-        return access_log(srv, path)
-
-    FORWARDED = {"X-Forwarded-For": "6.6.6.6, 203.0.113.7, 10.1.2.3",
-                 "X-Forwarded-Proto": "https",
-                 "X-Forwarded-Host": "registry.example.com"}
-
-    def test_trusted_peer_is_believed(self):
-        rec = self.seen(self.trusting, self.FORWARDED)
-        self.assertEqual(rec["remote"], "127.0.0.1")
-        self.assertEqual(rec.get("client"), "203.0.113.7", rec)
-        self.assertEqual(rec.get("scheme"), "https", rec)
-        self.assertEqual(rec.get("host"), "registry.example.com", rec)
-
-    def test_untrusted_peer_is_not(self):
-        rec = self.seen(self.untrusting, self.FORWARDED)
-        self.assertNotIn("client", rec)
-        self.assertEqual(rec.get("scheme"), "http", rec)
-        self.assertEqual(rec.get("host"), "127.0.0.1:%d" % self.untrusting.port, rec)
-
-    def test_garbage_is_never_believed(self):
-        rec = self.seen(self.trusting, {"X-Forwarded-For": "6.6.6.6, unknown",
-                                        "X-Forwarded-Proto": "gopher",
-                                        "X-Forwarded-Host": "evil.test/path?x"})
-        self.assertNotIn("client", rec)  # the proxy wrote garbage: the proxy is the client
-        self.assertEqual(rec.get("scheme"), "http", rec)
-        self.assertEqual(rec.get("host"), "127.0.0.1:%d" % self.trusting.port, rec)
-
-    def test_invalid_host_falls_back_to_the_listen_address(self):
-        rec = self.seen(self.untrusting, {"Host": "bad host<script>"})
-        self.assertEqual(rec.get("host"), self.untrusting.address, rec)
-        rec = self.seen(self.untrusting, {"Host": "Registry.Test:5000"})
-        self.assertEqual(rec.get("host"), "Registry.Test:5000", rec)
-
-    def test_ipv6_client_through_proxy(self):
-        rec = self.seen(self.trusting, {"X-Forwarded-For": "[2001:db8::7]:51234"})
-        self.assertEqual(rec.get("client"), "2001:db8::7", rec)
-
-    def test_upload_limit_counts_the_forwarded_client(self):
-        # max_uploads_per_client: 1. Behind a proxy every client shares the proxy's address;
-        # the limit must count the client the proxy forwarded for.
-        srv = self.trusting
-        loc_a = start_upload(srv, "fwd/a")
-        loc_b = start_upload(srv, "fwd/b")
-        data = rand_bytes(64 << 10)
-        head = ("PATCH %s HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 203.0.113.1\r\n"
-                "Content-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n"
-                % (loc_a, len(data))).encode()
-        with RawConn(srv.host, srv.port, timeout=20) as slow:
-            slow.send(head + data[:1000])  # holds 203.0.113.1's only slot
-            time.sleep(0.5)
-            r = srv.request("PATCH", loc_b, body=data, headers={
-                "Content-Range": "0-%d" % (len(data) - 1), "X-Forwarded-For": "203.0.113.2"})
-            self.assertEqual(r.status, 202, r)
-            loc_b = location_path(r.header("Location"))
-            r = srv.request("PATCH", loc_b, body=data, headers={
-                "Content-Range": "%d-%d" % (len(data), 2 * len(data) - 1), "X-Forwarded-For": "203.0.113.1"})
-            self.assertEqual(r.status, 429, r)
-            slow.send(data[1000:])
-            self.assertEqual(slow.read_response("PATCH").status, 202)
 
 
 if __name__ == "__main__":
