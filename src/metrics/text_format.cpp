@@ -9,7 +9,9 @@ std::string formatDouble(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
   char buf[64];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general);
+  // Whole numbers (byte counts) in full rather than as 7.4870480896e+10.
+  const auto format = v == std::trunc(v) && std::fabs(v) < 0x1p53 ? std::chars_format::fixed : std::chars_format::general;
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, format);
   return std::string(buf, ec == std::errc() ? end : buf);
 }
 

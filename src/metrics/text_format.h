@@ -29,7 +29,7 @@ class TextWriter {
   std::string& out_;
 };
 
-// Shortest text that reads back as `v`: "0.0001", "2.5", "10", "+Inf", "NaN".
+// Shortest text that reads back as `v`: "0.0001", "2.5", "10", "74870480896", "+Inf", "NaN".
 std::string formatDouble(double v);
 // A label value with '\\', '"' and newline escaped.
 void appendEscapedLabelValue(std::string& out, std::string_view value);

@@ -16,6 +16,8 @@ TEST(TextFormat, Numbers) {
   EXPECT_EQ(formatDouble(2.5), "2.5");
   EXPECT_EQ(formatDouble(10), "10");
   EXPECT_EQ(formatDouble(0), "0");
+  EXPECT_EQ(formatDouble(74870480896.0), "74870480896");
+  EXPECT_EQ(formatDouble(1e300), "1e+300");
   EXPECT_EQ(formatDouble(std::numeric_limits<double>::infinity()), "+Inf");
   EXPECT_EQ(formatDouble(-std::numeric_limits<double>::infinity()), "-Inf");
   EXPECT_EQ(formatDouble(std::nan("")), "NaN");
