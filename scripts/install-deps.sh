@@ -8,7 +8,7 @@ packages=(
   libssl-dev libsqlite3-dev libpq-dev libcurl4-openssl-dev libspdlog-dev libcli11-dev
   libyaml-cpp-dev libsodium-dev libarchive-dev libgtest-dev libgmock-dev libbenchmark-dev
   curl jq openssl nginx-light skopeo buildah podman busybox-static clang libclang-rt-14-dev
-  python3-cryptography nodejs npm
+  python3-cryptography nodejs npm prometheus
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(docker-registry wrk)

@@ -11,6 +11,8 @@ Requirement requirementFor(RouteKind kind, std::string_view method) {
       return {K::kNone, 0, {}};
     case RouteKind::kBase:
       return {K::kAuthenticated, 0, {}};
+    case RouteKind::kMetrics:
+      return {K::kMetrics, auth::kPermMetadataRead, {}};
     case RouteKind::kCatalog:
       return {K::kCatalog, 0, {}};
     case RouteKind::kTags:

@@ -15,6 +15,7 @@ struct Requirement {
     kAuthenticated,  // any identity (GET /v2/)
     kCatalog,        // an identity; the listing is filtered by its grants
     kRepository,     // `any_of` permissions on the route's repository
+    kMetrics,        // credentials with the owner or reader role on "*" (metadata_read there)
   };
   Kind kind = Kind::kNone;
   auth::Permissions any_of = 0;

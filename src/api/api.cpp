@@ -63,11 +63,18 @@ Task<void> Api::handle(Exchange& ex) {
       co_return co_await ex.sendError(makeError(
           Code::kDenied, "client address " + clientAddress(ex) + " is not allowed by the registry's network rules"));
     }
-    if (path.starts_with("/oauth2/")) co_return co_await oauth(ex, path, raw_query);
-    if (path == "/api/v1" || path.starts_with("/api/v1/")) co_return co_await admin(ex, path, raw_query);
+    if (path.starts_with("/oauth2/")) {
+      ex.setRouteLabel(metrics::RouteLabel::kToken);
+      co_return co_await oauth(ex, path, raw_query);
+    }
+    if (path == "/api/v1" || path.starts_with("/api/v1/")) {
+      ex.setRouteLabel(metrics::RouteLabel::kAdmin);
+      co_return co_await admin(ex, path, raw_query);
+    }
   }
   auto route = parseRoute(path);
   if (!route) co_return co_await ex.sendError(route.error());
+  ex.setRouteLabel(routeLabel(route->kind));
   auto query = parseQuery(raw_query);
   if (!query) co_return co_await ex.sendError(query.error());
   std::optional<auth::Principal> who;  // nullopt: authentication is off
@@ -103,6 +110,10 @@ Task<void> Api::handle(Exchange& ex) {
       co_return co_await ex.send(jsonResponse(h.ready ? http::status::ok : http::status::service_unavailable,
                                               boost::json::serialize(body)));
     }
+    case RouteKind::kMetrics:
+      if (!metrics_.registry) break;
+      if (!allow({http::verb::get, http::verb::head})) co_return co_await notAllowed();
+      co_return co_await metrics(ex);
     case RouteKind::kCatalog:
       if (!allow({http::verb::get})) co_return co_await notAllowed();
       co_return co_await catalog(ex, *query, who);

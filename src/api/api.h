@@ -6,6 +6,7 @@
 
 #include "api/router.h"
 #include "auth/access_control.h"
+#include "metrics/registry.h"
 #include "registry/registry.h"
 #include "server/exchange.h"
 
@@ -14,11 +15,18 @@ namespace berth::api {
 using server::Exchange;
 using server::Task;
 
+// GET /metrics: what it renders (null: no such route), and whether it is open to anyone
+// when authentication is on (config `metrics.anonymous`).
+struct MetricsEndpoint {
+  const metrics::Registry* registry = nullptr;
+  bool anonymous = false;
+};
+
 class Api {
  public:
   // `access` null: no authentication at all (config `auth: none`).
-  Api(registry::Registry& registry, auth::AccessControl* access)
-      : registry_(registry), access_(access) {}
+  Api(registry::Registry& registry, auth::AccessControl* access, MetricsEndpoint metrics = {})
+      : registry_(registry), access_(access), metrics_(metrics) {}
   Task<void> handle(Exchange& ex);
 
  private:
@@ -56,9 +64,13 @@ class Api {
   Task<void> tags(Exchange& ex, const Route& route, const QueryParams& query);
   Task<void> catalog(Exchange& ex, const QueryParams& query, const std::optional<auth::Principal>& who);
   Task<void> referrers(Exchange& ex, const Route& route, const QueryParams& query);
+  // metrics.cpp
+  Task<void> metrics(Exchange& ex);
+  bool mayScrape(const auth::Principal& who) const;
 
   registry::Registry& registry_;
   auth::AccessControl* access_;
+  MetricsEndpoint metrics_;
 };
 
 // Shared by the handler files.
@@ -70,5 +82,10 @@ std::string uploadRange(uint64_t offset);  // "0-<offset-1>", "0-0" when empty
 // trusted proxies.
 std::string clientAddress(const Exchange& ex);
 std::string externalBase(const Exchange& ex);
+// The metrics' route label of a route.
+metrics::RouteLabel routeLabel(RouteKind kind);
+// Adds the registry's own metrics (caches, uploads, storage) to `metrics`; both must
+// outlive scraping.
+void addRegistryMetrics(metrics::Registry& metrics, registry::Registry& registry);
 
 }  // namespace berth::api

@@ -102,6 +102,7 @@ Task<std::optional<auth::Principal>> Api::authenticate(Exchange& ex, std::string
 Task<std::optional<auth::Principal>> Api::admit(Exchange& ex, const Route& route) {
   const Requirement req = requirementFor(route.kind, http::to_string(ex.method()));
   if (req.kind == Requirement::Kind::kNone) co_return auth::Principal{};
+  if (req.kind == Requirement::Kind::kMetrics && metrics_.anonymous) co_return auth::Principal{};
   std::string scope;
   if (req.kind == Requirement::Kind::kRepository) {
     scope = "repository:" + route.name + ":" + std::string(req.actions);
@@ -126,6 +127,9 @@ Task<std::optional<auth::Principal>> Api::admit(Exchange& ex, const Route& route
       break;
     case Requirement::Kind::kRepository:
       allowed = (access_->permissions(p, route.name, now) & req.any_of) != 0;
+      break;
+    case Requirement::Kind::kMetrics:
+      allowed = mayScrape(p);
       break;
   }
   if (allowed) co_return who;

@@ -51,6 +51,7 @@ Result<Route> parseRoute(std::string_view path) {
   if (path == "/v2/" || path == "/v2") return Route{RouteKind::kBase, {}, {}};
   if (path == "/healthz") return Route{RouteKind::kHealthz, {}, {}};
   if (path == "/readyz") return Route{RouteKind::kReadyz, {}, {}};
+  if (path == "/metrics") return Route{RouteKind::kMetrics, {}, {}};
   constexpr std::string_view kPrefix = "/v2/";
   if (path.substr(0, kPrefix.size()) != kPrefix) {
     return makeError(Code::kRouteUnknown, "no such route");

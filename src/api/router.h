@@ -21,6 +21,7 @@ enum class RouteKind {
   kReferrers,    // /v2/<name>/referrers/<digest>
   kHealthz,      // /healthz
   kReadyz,       // /readyz
+  kMetrics,      // /metrics (Prometheus)
 };
 
 struct Route {

@@ -123,7 +123,9 @@ Result<Config> parseConfig(std::string_view yaml, Config c) {
 
 namespace {
 Result<Config> parseRoot(const YAML::Node& root, Config c) {
-  if (auto s = checkKeys(root, "", {"listen", "data", "log", "server", "cache", "auth", "tls"}); !s) return s.takeError();
+  if (auto s = checkKeys(root, "", {"listen", "data", "log", "server", "cache", "auth", "tls", "metrics"});
+      !s)
+    return s.takeError();
   if (root["auth"]) {
     if (auto s = parseAuth(root["auth"], c.auth); !s) return s.takeError();
   }
@@ -133,6 +135,12 @@ Result<Config> parseRoot(const YAML::Node& root, Config c) {
   }
   if (root["data"]) {
     if (auto s = readScalar(root["data"], "data", c.data_dir); !s) return s.takeError();
+  }
+  if (auto metrics = root["metrics"]) {
+    if (auto s = checkKeys(metrics, "metrics.", {"anonymous"}); !s) return s.takeError();
+    if (metrics["anonymous"] && !readScalar(metrics["anonymous"], "metrics.anonymous", c.metrics_anonymous)) {
+      return keyError("metrics.anonymous", "must be true or false");
+    }
   }
   if (auto log = root["log"]) {
     if (auto s = checkKeys(log, "log.", {"level", "access"}); !s) return s.takeError();

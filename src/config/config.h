@@ -54,6 +54,8 @@ struct Config {
   std::string data_dir = "./data";
   std::string log_level = "info";
   bool access_log = true;
+  // GET /metrics without credentials even when authentication is on.
+  bool metrics_anonymous = false;
   unsigned io_threads = 0;        // 0: one per core
   unsigned blocking_threads = 8;  // disk and database work
   size_t manifest_cache_bytes = 64 * 1024 * 1024;

@@ -20,6 +20,8 @@
 #include "common/log.h"
 #include "config/config.h"
 #include "meta/sqlite/sqlite_meta_store.h"
+#include "metrics/http_metrics.h"
+#include "metrics/registry.h"
 #include "registry/registry.h"
 #include "server/http_server.h"
 #include "storage/filesystem/fs_blob_store.h"
@@ -27,6 +29,8 @@
 namespace {
 
 using namespace berth;
+
+constexpr const char* kVersion = "0.1.0";
 
 // Raises the open-file limit to the hard limit: every connection and open blob is a file.
 uint64_t raiseFileLimit() {
@@ -204,9 +208,13 @@ int serve(const Config& config) {
   options.max_uploads_per_repository = config.limits.max_uploads_per_repository;
   options.max_uploads_per_client = config.limits.max_uploads_per_client;
   registry::Registry registry(std::move(*blobs), std::move(*meta), options);
-  api::Api api(registry, access.get());
+  metrics::Registry metrics;
+  metrics.info("berth_build_info", "The running Berth's version.", {{"version", kVersion}});
+  metrics::HttpMetrics http_metrics(metrics);
+  api::addRegistryMetrics(metrics, registry);
+  api::Api api(registry, access.get(), api::MetricsEndpoint{&metrics, config.metrics_anonymous});
   OidcRefresher oidc_refresher(access.get());
-  server::HttpServer server(config, [&api](server::Exchange& ex) { return api.handle(ex); });
+  server::HttpServer server(config, [&api](server::Exchange& ex) { return api.handle(ex); }, &http_metrics);
   if (auto s = server.loadTls(); !s) {
     log::error("cannot load TLS certificates", {{"error", s.error().message}});
     return 1;
@@ -271,6 +279,8 @@ int main(int argc, char** argv) {
       "  tls.certificates            HTTPS: list of {cert: PEM chain file, key: PEM key file}; the first is\n"
       "                              the default, the others are chosen by SNI (see docs/tls.md)\n"
       "  cache.manifest_bytes        in-memory manifest cache size (default 64 MiB)\n"
+      "  metrics.anonymous           GET /metrics without credentials when auth is on (default false:\n"
+      "                              needs the owner or reader role on \"*\")\n"
       "Signals: SIGTERM/SIGINT drain in-flight requests and exit 0.");
   auto* version_cmd = app.add_subcommand("version", "Print the version");
   int cli_exit = -1;  // set by the client command that ran
@@ -279,7 +289,7 @@ int main(int argc, char** argv) {
   if (cli_exit >= 0) return cli_exit;
 
   if (version_cmd->parsed()) {
-    std::cout << "berth 0.1.0\n";
+    std::cout << "berth " << kVersion << "\n";
     return 0;
   }
   Config config;

@@ -80,13 +80,16 @@ Result<UploadSlot> Registry::acquireUploadSlot(const std::string& client) {
                                                  std::to_string(options_.max_uploads_per_client) + ")");
   }
   ++n;
+  active_uploads_.fetch_add(1, std::memory_order_relaxed);
   return UploadSlot(this, client);
 }
 
 void Registry::releaseUploadSlot(const std::string& client) {
   std::lock_guard lock(slots_mu_);
   auto it = upload_slots_.find(client);
-  if (it != upload_slots_.end() && --it->second == 0) upload_slots_.erase(it);
+  if (it == upload_slots_.end()) return;
+  active_uploads_.fetch_sub(1, std::memory_order_relaxed);
+  if (--it->second == 0) upload_slots_.erase(it);
 }
 
 Result<meta::UploadRecord> Registry::startUpload(const std::string& repository) {

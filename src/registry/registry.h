@@ -105,6 +105,8 @@ class Registry {
   // kTooManyRequests when the client already has max_uploads_per_client upload requests
   // in flight.
   Result<UploadSlot> acquireUploadSlot(const std::string& client);
+  // Upload slots held right now, over all clients (a gauge; no lock).
+  size_t activeUploads() const { return active_uploads_.load(std::memory_order_relaxed); }
   // kTooManyRequests when the repository has max_uploads_per_repository open sessions.
   Result<meta::UploadRecord> startUpload(const std::string& repository);
   Result<meta::UploadRecord> getUpload(const std::string& repository, const std::string& id);
@@ -174,6 +176,7 @@ class Registry {
   std::atomic<bool> storage_full_{false};
   std::mutex slots_mu_;  // guards upload_slots_
   std::unordered_map<std::string, size_t> upload_slots_;
+  std::atomic<size_t> active_uploads_{0};  // sum of upload_slots_
 };
 
 }  // namespace berth::registry

@@ -20,6 +20,7 @@
 #include "common/cidr.h"
 #include "common/result.h"
 #include "config/config.h"
+#include "metrics/http_metrics.h"
 
 namespace berth::server {
 
@@ -106,6 +107,9 @@ class Exchange {
   unsigned status() const { return status_; }
   uint64_t bytesOut() const { return bytes_out_; }
   uint64_t bytesIn() const { return bytes_in_; }
+  // Which part of the API the handler took the request to (the metrics' route label).
+  metrics::RouteLabel routeLabel() const { return route_label_; }
+  void setRouteLabel(metrics::RouteLabel route) { route_label_ = route; }
 
  protected:
   Exchange(boost::beast::flat_buffer& buffer, http::request_parser<http::empty_body>& parser,
@@ -138,6 +142,7 @@ class Exchange {
   bool sent_continue_ = false;
   bool broken_ = false;
   unsigned status_ = 0;
+  metrics::RouteLabel route_label_ = metrics::RouteLabel::kOther;
   uint64_t bytes_out_ = 0;
   uint64_t bytes_in_ = 0;
 };

@@ -135,6 +135,7 @@ struct HttpServer::Impl {
   HttpServer& self;
   Config config;
   Handler handler;
+  metrics::HttpMetrics* metrics;  // may be null
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<std::thread> threads;
   asio::thread_pool pool;
@@ -145,8 +146,8 @@ struct HttpServer::Impl {
   std::atomic<size_t> rejecting{0};
   size_t next_worker = 0;
 
-  Impl(HttpServer& s, const Config& c, Handler h)
-      : self(s), config(c), handler(std::move(h)), pool(c.blocking_threads) {
+  Impl(HttpServer& s, const Config& c, Handler h, metrics::HttpMetrics* m)
+      : self(s), config(c), handler(std::move(h)), metrics(m), pool(c.blocking_threads) {
     unsigned n = config.io_threads ? config.io_threads : std::max(1u, std::thread::hardware_concurrency());
     for (unsigned i = 0; i < n; ++i) workers.push_back(std::make_unique<Worker>());
   }
@@ -273,6 +274,7 @@ struct HttpServer::Impl {
     error_code ec;
     socket.set_option(tcp::no_delay(true), ec);
     const ConnectionInfo conn = connectionInfo(socket);
+    if (metrics) metrics->connectionOpened();
     if (tls) {
       TlsStream stream(std::move(socket), tls->context());
       co_await serve(w, stream, conn);
@@ -280,6 +282,7 @@ struct HttpServer::Impl {
       PlainStream stream(std::move(socket));
       co_await serve(w, stream, conn);
     }
+    if (metrics) metrics->connectionClosed();
     --self.active_connections_;
   }
 
@@ -338,7 +341,7 @@ struct HttpServer::Impl {
         failed = true;
       }
       if (failed && ex.status() == 0) co_await ex.sendError(makeError(Code::kInternal, "internal error"));
-      if (config.access_log) accessLog(ex, start);
+      if (config.access_log || metrics) finished(ex, start);
       if (!ex.keepAlive()) {
         linger = !ex.bodyConsumed();
         goodbye = !ex.broken();
@@ -349,8 +352,18 @@ struct HttpServer::Impl {
     co_await closeGracefully(stream, linger, goodbye);
   }
 
-  void accessLog(const Exchange& ex, std::chrono::steady_clock::time_point start) {
-    auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count();
+  // After each request: the metrics and the access log.
+  void finished(const Exchange& ex, std::chrono::steady_clock::time_point start) {
+    auto elapsed = std::chrono::steady_clock::now() - start;
+    if (metrics) {
+      metrics->recordRequest(ex.routeLabel(), ex.request().method_string(), ex.status(),
+                             std::chrono::duration<double>(elapsed).count(), ex.bytesIn(), ex.bytesOut());
+    }
+    if (config.access_log) accessLog(ex, elapsed);
+  }
+
+  void accessLog(const Exchange& ex, std::chrono::steady_clock::duration elapsed) {
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count();
     const auto& req = ex.request();
     boost::json::object fields{{"method", std::string_view(req.method_string())},
                                {"path", std::string_view(req.target())},
@@ -449,8 +462,8 @@ struct HttpServer::Impl {
   }
 };
 
-HttpServer::HttpServer(const Config& config, Handler handler)
-    : impl_(std::make_unique<Impl>(*this, config, std::move(handler))) {}
+HttpServer::HttpServer(const Config& config, Handler handler, metrics::HttpMetrics* metrics)
+    : impl_(std::make_unique<Impl>(*this, config, std::move(handler), metrics)) {}
 
 HttpServer::~HttpServer() {
   impl_->pool.join();

@@ -12,6 +12,7 @@
 
 #include "common/result.h"
 #include "config/config.h"
+#include "metrics/http_metrics.h"
 
 namespace berth::server {
 
@@ -22,7 +23,8 @@ using Handler = std::function<boost::asio::awaitable<void>(Exchange&)>;
 
 class HttpServer {
  public:
-  HttpServer(const Config& config, Handler handler);
+  // `metrics`, when given, records every request and open connection; it must outlive this.
+  HttpServer(const Config& config, Handler handler, metrics::HttpMetrics* metrics = nullptr);
   ~HttpServer();
 
   // Loads config.tls_certificates (nothing to do without them). Errors name the config key

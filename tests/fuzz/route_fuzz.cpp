@@ -42,6 +42,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case RouteKind::kReadyz:
       FUZZ_CHECK(path == "/readyz");
       break;
+    case RouteKind::kMetrics:
+      FUZZ_CHECK(path == "/metrics");
+      break;
     case RouteKind::kCatalog:
       FUZZ_CHECK(path == "/v2/_catalog");
       break;

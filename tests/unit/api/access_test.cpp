@@ -17,6 +17,14 @@ TEST(RequirementFor, OpenProbes) {
   }
 }
 
+TEST(RequirementFor, MetricsNeedMetadataReadOnEverything) {
+  for (const char* m : {"GET", "HEAD"}) {
+    Requirement req = requirementFor(RouteKind::kMetrics, m);
+    EXPECT_EQ(req.kind, K::kMetrics) << m;
+    EXPECT_EQ(req.any_of, auth::kPermMetadataRead);
+  }
+}
+
 TEST(RequirementFor, BaseAndCatalogNeedAnIdentityOnly) {
   EXPECT_EQ(requirementFor(RouteKind::kBase, "GET").kind, K::kAuthenticated);
   EXPECT_EQ(requirementFor(RouteKind::kBase, "GET").any_of, 0);

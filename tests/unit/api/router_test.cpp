@@ -10,6 +10,7 @@ TEST(Router, BaseAndHealth) {
   EXPECT_EQ(parseRoute("/v2")->kind, RouteKind::kBase);
   EXPECT_EQ(parseRoute("/healthz")->kind, RouteKind::kHealthz);
   EXPECT_EQ(parseRoute("/readyz")->kind, RouteKind::kReadyz);
+  EXPECT_EQ(parseRoute("/metrics")->kind, RouteKind::kMetrics);
   EXPECT_EQ(parseRoute("/v2/_catalog")->kind, RouteKind::kCatalog);
 }
 

@@ -92,6 +92,20 @@ TEST(Config, Auth) {
   }
 }
 
+TEST(Config, MetricsAnonymous) {
+  EXPECT_FALSE(parseConfig("listen: 127.0.0.1:1\n")->metrics_anonymous);
+  auto c = parseConfig("metrics:\n  anonymous: true\n");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_TRUE(c->metrics_anonymous);
+  for (const char* yaml : {"metrics:\n  anonymous: perhaps\n", "metrics:\n  anonymus: true\n", "metrics: on\n"}) {
+    auto r = parseConfig(yaml);
+    ASSERT_FALSE(r) << yaml;
+    EXPECT_NE(r.error().message.find("metrics"), std::string::npos) << r.error().message;
+  }
+  EXPECT_NE(parseConfig("metrics:\n  anonymous: perhaps\n").error().message.find("metrics.anonymous"),
+            std::string::npos);
+}
+
 TEST(Config, MissingFile) {
   auto r = loadConfigFile("/nonexistent/berth.yaml");
   ASSERT_FALSE(r);

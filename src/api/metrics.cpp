@@ -1,0 +1,62 @@
+// GET /metrics and the route labels the server's request metrics use.
+#include "api/api.h"
+
+#include "common/text.h"
+
+namespace berth::api {
+
+namespace http = server::http;
+
+metrics::RouteLabel routeLabel(RouteKind kind) {
+  using L = metrics::RouteLabel;
+  switch (kind) {
+    case RouteKind::kBase: return L::kBase;
+    case RouteKind::kCatalog: return L::kCatalog;
+    case RouteKind::kTags: return L::kTags;
+    case RouteKind::kManifest: return L::kManifest;
+    case RouteKind::kBlob: return L::kBlob;
+    case RouteKind::kUploadStart:
+    case RouteKind::kUpload: return L::kUpload;
+    case RouteKind::kReferrers: return L::kReferrers;
+    case RouteKind::kHealthz:
+    case RouteKind::kReadyz: return L::kHealth;
+    case RouteKind::kMetrics: return L::kMetrics;
+  }
+  return L::kOther;
+}
+
+void addRegistryMetrics(metrics::Registry& metrics, registry::Registry& registry) {
+  const auto& cache = registry.manifestCache();
+  metrics.counterFunction("berth_manifest_cache_hits_total", "Manifest lookups answered from the in-memory cache.",
+                          [&cache] { return cache.hits(); });
+  metrics.counterFunction("berth_manifest_cache_misses_total", "Manifest lookups the cache could not answer.",
+                          [&cache] { return cache.misses(); });
+  metrics.gaugeFunction("berth_uploads_active", "Upload requests (PATCH, PUT, POST with a body) in progress.",
+                        [&registry] { return std::optional<double>(static_cast<double>(registry.activeUploads())); });
+  metrics.gaugeFunction("berth_storage_available_bytes", "Free space for blobs, read at scrape time.",
+                        [&registry]() -> std::optional<double> {
+                          auto bytes = registry.blobStore().availableBytes();
+                          if (!bytes) return std::nullopt;
+                          return static_cast<double>(*bytes);
+                        });
+}
+
+bool Api::mayScrape(const auth::Principal& who) const {
+  if (who.kind != auth::Principal::Kind::kCredentials) return false;
+  for (const auto& g : access_->grants(who.subject, unixNow())) {
+    if (g.pattern == "*" && (g.permissions & auth::kPermMetadataRead)) return true;
+  }
+  return false;
+}
+
+Task<void> Api::metrics(Exchange& ex) {
+  // Off the I/O thread: a gauge may ask the file system (free space).
+  auto text = co_await ex.blocking([this] { return metrics_.registry->render(); });
+  server::Response res{http::status::ok, 11};
+  res.set(http::field::content_type, metrics::kTextContentType);
+  res.set(http::field::cache_control, "no-store");
+  res.body() = std::move(text);
+  co_await ex.send(std::move(res));
+}
+
+}  // namespace berth::api
