@@ -78,6 +78,12 @@ Result<Route> parseRoute(std::string_view path) {
       decoded.push_back(std::move(*d));
       seg = decoded.back();
     }
+    // The last segment is a tag, digest or upload id: none may hold '/' or '%', so an
+    // escape can not smuggle a separator into what later becomes a key.
+    const std::string_view last = segs.back();
+    if (last.find('/') != std::string_view::npos || last.find('%') != std::string_view::npos) {
+      return makeError(Code::kNameInvalid, "a reference in the path may not contain an encoded '/' or '%'");
+    }
   }
   const size_t n = segs.size();
   // The repository name is everything before the route's fixed suffix segments.

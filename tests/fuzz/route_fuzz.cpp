@@ -12,6 +12,33 @@ using berth::Code;
 namespace api = berth::api;
 using api::RouteKind;
 
+namespace {
+
+int hex(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// The path with each '/'-separated segment percent-decoded on its own (what the router
+// routes on); the raw '/' separators are kept. Only called on paths that routed, so
+// every escape is well formed.
+std::string decodeSegments(std::string_view path) {
+  std::string out;
+  for (size_t i = 0; i < path.size(); ++i) {
+    if (path[i] == '%' && i + 2 < path.size() && hex(path[i + 1]) >= 0 && hex(path[i + 2]) >= 0) {
+      out += static_cast<char>(hex(path[i + 1]) * 16 + hex(path[i + 2]));
+      i += 2;
+    } else {
+      out += path[i];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view target = berth::fuzz::asText(data, size);
   auto [path, query] = api::splitTarget(target);
@@ -29,6 +56,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(route.code() == Code::kRouteUnknown || route.code() == Code::kNameInvalid);
     return 0;
   }
+  // Routed paths compare against name and reference after per-segment decoding.
+  const std::string decoded = decodeSegments(path);
+  path = decoded;
   const std::string& name = route->name;
   const std::string& ref = route->ref;
   std::string prefix = "/v2/" + name;
@@ -70,7 +100,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
   }
   bool named = route->kind != RouteKind::kBase && route->kind != RouteKind::kHealthz &&
-               route->kind != RouteKind::kReadyz && route->kind != RouteKind::kCatalog;
+               route->kind != RouteKind::kReadyz && route->kind != RouteKind::kCatalog &&
+               route->kind != RouteKind::kMetrics;
   if (named) {
     // A routed repository name is valid, so it can reach storage and metadata keys.
     FUZZ_CHECK(berth::oci::validateName(name).ok());

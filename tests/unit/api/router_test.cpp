@@ -80,11 +80,12 @@ TEST(Router, DecodesPercentEncodedSegments) {
   r = parseRoute("/v2/a%2fb/tags/list");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->name, "a/b");
-  // A decoded '/' in the reference stays inside it (and is then an invalid tag).
-  r = parseRoute("/v2/a/manifests/x%2Fy");
-  ASSERT_TRUE(r);
-  EXPECT_EQ(r->kind, RouteKind::kManifest);
-  EXPECT_EQ(r->ref, "x/y");
+  // A reference can not get a '/' or '%' through an escape.
+  for (const char* p : {"/v2/a/manifests/x%2Fy", "/v2/a/blobs/uploads/..%2F..%2Fx", "/v2/a/manifests/x%25"}) {
+    r = parseRoute(p);
+    ASSERT_FALSE(r) << p;
+    EXPECT_EQ(r.code(), Code::kNameInvalid) << p;
+  }
 }
 
 TEST(Router, UnknownRoutes) {
