@@ -39,8 +39,9 @@ Task<void> Api::manifest(Exchange& ex, const Route& route, const std::optional<a
     co_return co_await ex.send(manifestResponse(**found));
   }
   if (method == http::verb::delete_) {
-    auto s = co_await ex.blocking(
-        [&, request = requestInfo(ex, who)] { return registry_.deleteManifest(route.name, *ref, request); });
+    // A named local, not a lambda init-capture: GCC's coroutines mis-destroy the latter.
+    const events::RequestInfo request = requestInfo(ex, who);
+    auto s = co_await ex.blocking([&] { return registry_.deleteManifest(route.name, *ref, request); });
     if (!s) co_return co_await ex.sendError(s.error());
     co_return co_await ex.send(server::Response{http::status::accepted, 11});
   }
@@ -58,7 +59,8 @@ Task<void> Api::manifest(Exchange& ex, const Route& route, const std::optional<a
   while (!content_type.empty() && content_type.back() == ' ') content_type.pop_back();
   // Media types are case-insensitive (RFC 9110 8.3.1); the known ones are lowercase.
   for (char& c : content_type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  auto put = co_await ex.blocking([&, request = requestInfo(ex, who)] {
+  const events::RequestInfo request = requestInfo(ex, who);
+  auto put = co_await ex.blocking([&] {
     return registry_.putManifest(route.name, *ref, content_type, std::move(*body), request);
   });
   if (!put) co_return co_await ex.sendError(put.error());
