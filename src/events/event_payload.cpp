@@ -22,11 +22,10 @@ json::object requestJson(const RequestInfo& r) {
 
 meta::EventRecord makeEvent(std::string_view action, const EventTarget& t,
                             const RequestInfo& request, std::string_view id, int64_t now) {
+  // ACR's field order; size and length (the same number) only when known.
   json::object target;
   if (!t.media_type.empty()) target["mediaType"] = t.media_type;
-  if (t.size != 0) {
-    target["size"] = t.size;
-  }
+  if (t.size != 0) target["size"] = t.size;
   if (!t.digest.empty()) target["digest"] = t.digest;
   if (t.size != 0) target["length"] = t.size;
   target["repository"] = t.repository;
