@@ -49,11 +49,34 @@ void Dispatcher::stopWorkers() {
 void Dispatcher::stop() {
   std::lock_guard lock(reload_mu_);
   stopWorkers();
+  {
+    std::lock_guard l(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (janitor_.joinable()) janitor_.join();
+}
+
+void Dispatcher::prune() {
+  std::unique_lock lock(mu_);
+  while (!cv_.wait_for(lock, options_.prune_every, [this] { return stopping_; })) {
+    lock.unlock();
+    const int64_t before = unixNow() - options_.keep_events.count();
+    if (auto s = store_->pruneEvents(before); !s) {
+      log::warn("cannot prune delivered events", {{"error", s.error().message}});
+    }
+    lock.lock();
+  }
 }
 
 Status Dispatcher::reload() {
   std::lock_guard lock(reload_mu_);
   stopWorkers();
+  {
+    std::lock_guard l(mu_);
+    if (stopping_) return makeError(Code::kUnavailable, "webhook delivery is stopped");
+  }
+  if (!janitor_.joinable()) janitor_ = std::thread([this] { prune(); });
   auto hooks = store_->listWebhooks();
   if (!hooks) return hooks.takeError();
   for (auto& h : *hooks) {

@@ -31,6 +31,8 @@ struct DispatcherOptions {
   long timeout_seconds = 10;                        // connect and whole request
   size_t keep_deliveries = 1000;                    // delivery log rows per webhook
   size_t batch = 100;                               // events read per query
+  std::chrono::seconds keep_events{3600};           // delivered events kept this long
+  std::chrono::seconds prune_every{600};
 };
 
 class Dispatcher {
@@ -46,7 +48,7 @@ class Dispatcher {
   Status reload();
   // Events were committed: wake the idle workers. Cheap; callable from any thread.
   void notify();
-  // Stops and joins every worker.
+  // Stops and joins every worker and the janitor.
   void stop();
 
   // Sends a ping to the webhook now, whether enabled or not (blocks up to the timeout)
@@ -70,6 +72,7 @@ class Dispatcher {
   // Waits up to `d`; true if the worker must stop. Wakes early on notify() if `on_event`.
   bool sleep(Worker& w, std::chrono::milliseconds d, bool on_event);
   void stopWorkers();
+  void prune();  // the janitor thread: old events every webhook is done with
 
   std::shared_ptr<meta::WebhookStore> store_;
   DispatcherOptions options_;
@@ -78,6 +81,8 @@ class Dispatcher {
   std::mutex mu_;  // guards generation_ with cv_
   std::condition_variable cv_;
   uint64_t generation_ = 0;  // bumped by notify() and stopWorkers()
+  bool stopping_ = false;    // guarded by mu_: ends the janitor
+  std::thread janitor_;      // started by the first reload()
 };
 
 }  // namespace berth::events

@@ -61,6 +61,11 @@ class WebhookStore {
   // Events with id > after, oldest first, at most n.
   virtual Result<std::vector<EventRecord>> eventsAfter(int64_t after, size_t n) = 0;
 
+  // Deletes events created before `before` (unix seconds) that every webhook is done
+  // with (id <= the smallest cursor; disabled webhooks hold theirs). All such events when
+  // there are no webhooks.
+  virtual Status pruneEvents(int64_t before) = 0;
+
   // Moves the webhook's cursor forward to event_id (never backward). kNotFound if the
   // webhook is gone.
   virtual Status advanceCursor(std::string_view webhook, int64_t event_id) = 0;

@@ -181,6 +181,16 @@ Result<std::vector<EventRecord>> SqliteWebhookStore::eventsAfter(int64_t after, 
   });
 }
 
+Status SqliteWebhookStore::pruneEvents(int64_t before) {
+  return db_->write([&](Connection& c) -> Status {
+    return sqlite_detail::execute(
+        c,
+        "DELETE FROM events WHERE created_at < ?1 AND id <= COALESCE("
+        "(SELECT MIN(cursor) FROM webhooks), (SELECT MAX(id) FROM events))",
+        before);
+  });
+}
+
 namespace {
 Status moveCursor(Connection& c, std::string_view webhook, int64_t event_id) {
   auto s = sqlite_detail::execute(

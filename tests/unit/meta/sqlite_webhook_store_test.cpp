@@ -146,5 +146,32 @@ TEST_F(WebhookStoreTest, DeliveryRecordsMoveTheCursorOnlyWhenDeliveredAndArePrun
   EXPECT_EQ(hooks_->listDeliveries("hook1", 10)->size(), 0u);
 }
 
+TEST_F(WebhookStoreTest, PruneKeepsEventsAWebhookStillNeeds) {
+  for (int i = 0; i < 3; ++i) {
+    auto push = manifest("a", R"({"schemaVersion":2,"i":)" + std::to_string(i) + "}");
+    push.event = event("push", "a");
+    push.event->created_at = 100;
+    ASSERT_TRUE(meta_->putManifest(push).ok());
+  }
+  auto ids = all();
+  ASSERT_EQ(ids.size(), 3u);
+  WebhookRecord w;
+  w.name = "hook1";
+  w.uri = "http://example.test/";
+  w.actions = {"push"};
+  ASSERT_TRUE(hooks_->createWebhook(w).ok());
+  // hook1's cursor starts at the newest event.
+  ASSERT_TRUE(hooks_->pruneEvents(50).ok());  // all newer than 50: nothing goes
+  EXPECT_EQ(all().size(), 3u);
+  ASSERT_TRUE(hooks_->pruneEvents(200).ok());
+  EXPECT_EQ(all().size(), 0u);  // the only webhook is past all of them
+  auto push = manifest("a", R"({"schemaVersion":2,"i":9})");
+  push.event = event("push", "a");
+  push.event->created_at = 100;
+  ASSERT_TRUE(meta_->putManifest(push).ok());
+  ASSERT_TRUE(hooks_->pruneEvents(200).ok());
+  EXPECT_EQ(all().size(), 1u);  // hook1 has not delivered it yet
+}
+
 }  // namespace
 }  // namespace berth::meta::testing
