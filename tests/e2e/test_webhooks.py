@@ -14,7 +14,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from berthtest import BerthTestCase, Server, main, make_image, push_image, rand_name  # noqa: E402
+from berthtest import BerthTestCase, Server, berth_bin, main, push_image, rand_name  # noqa: E402
+import subprocess  # noqa: E402
 
 DEADLINE = 90
 
@@ -67,8 +68,7 @@ class Receiver:
             self.server = None
 
     def delivered(self):
-        """Bodies (parsed) of the requests answered 2xx... approximated: all requests
-        received while status was 2xx are recorded the same way, so callers filter."""
+        """(headers, parsed body) of every request received, whatever it was answered."""
         with self.lock:
             return [(h, json.loads(b)) for h, b in self.requests]
 
@@ -239,6 +239,33 @@ class WebhookTest(BerthTestCase):
         self.assertIn(hook["name"], names)
         self.assertStatus(self.admin.delete("/api/v1/webhooks/" + hook["name"]), 204)
         self.assertStatus(self.admin.get("/api/v1/webhooks/" + hook["name"]), 404)
+
+    def berth(self, *args):
+        url = "http://127.0.0.1:%d" % self.srv.port
+        p = subprocess.run([berth_bin()] + list(args) + ["-r", url, "-u", "admin", "--password-stdin"],
+                           input=Server.ADMIN_PASSWORD.encode(), capture_output=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr.decode(errors="replace"))
+        return json.loads(p.stdout) if p.stdout.strip() else None
+
+    def test_cli_commands(self):
+        rcv = Receiver().start()
+        self.addCleanup(rcv.stop)
+        hook = self.berth("webhook", "create", "clihook1", "--uri", rcv.url, "--actions", "push,delete",
+                          "--headers", "X-One=1", "--headers", "X-Two=2", "--scope", "cli/*",
+                          "--secret", "clisecret", "--format", "cloudevents")
+        self.assertEqual(hook["customHeaders"], {"X-One": "1", "X-Two": "2"})
+        self.assertEqual(hook["actions"], ["push", "delete"])
+        self.assertTrue(hook["hasSecret"])
+        self.assertEqual(self.berth("webhook", "show", "clihook1")["scope"], "cli/*")
+        self.assertIn("clihook1", [w["name"] for w in self.berth("webhook", "list")["webhooks"]])
+        hook = self.berth("webhook", "update", "clihook1", "--format", "acr", "--secret", "")
+        self.assertFalse(hook["hasSecret"])
+        self.assertEqual(hook["format"], "acr")
+        self.assertTrue(self.berth("webhook", "ping", "clihook1")["delivered"])
+        self.assertEqual(self.berth("webhook", "list-events", "clihook1")["events"][0]["action"], "ping")
+        self.berth("webhook", "delete", "clihook1")
+        names = [w["name"] for w in self.berth("webhook", "list")["webhooks"]]
+        self.assertNotIn("clihook1", names)
 
 
 class WebhookCrashTest(BerthTestCase):
