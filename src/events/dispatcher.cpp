@@ -157,7 +157,8 @@ bool Dispatcher::deliver(Worker& w, const meta::EventRecord& e) {
   auto backoff = options_.first_backoff;
   for (;;) {
     ++d.attempts;
-    attempt(w.webhook, e.payload, d);
+    attempt(w.webhook, e.payload, d, &w.stop);
+    if (w.stop.load() && !d.delivered) return false;  // abandoned: not an attempt to log
     d.updated_at = unixNow();
     // Until the record (with the cursor move) commits, the event is not done: a failure
     // to record a success means it is sent again (at least once).
@@ -178,7 +179,7 @@ bool Dispatcher::deliver(Worker& w, const meta::EventRecord& e) {
 }
 
 void Dispatcher::attempt(const meta::WebhookRecord& webhook, const std::string& acr_payload,
-                         meta::DeliveryRecord& d) {
+                         meta::DeliveryRecord& d, const std::atomic<bool>* cancel) {
   cli::HttpRequest req;
   req.method = "POST";
   req.url = webhook.uri;
@@ -208,6 +209,8 @@ void Dispatcher::attempt(const meta::WebhookRecord& webhook, const std::string& 
   cli::HttpOptions options;
   options.connect_timeout_seconds = options_.timeout_seconds;
   options.timeout_seconds = options_.timeout_seconds;
+  options.cancel = cancel;  // reload and shutdown do not wait for a slow receiver
+  options.max_body = kMaxResponseBody;
   auto res = cli::HttpClient(options).send(req);
   if (!res) {
     d.delivered = false;
@@ -217,7 +220,7 @@ void Dispatcher::attempt(const meta::WebhookRecord& webhook, const std::string& 
     return;
   }
   d.response_status = res->status;
-  d.response_body = res->body.substr(0, kMaxResponseBody);
+  d.response_body = std::move(res->body);
   d.delivered = res->status >= 200 && res->status < 300;
   d.error = d.delivered ? "" : "HTTP " + std::to_string(res->status);
 }
@@ -230,7 +233,7 @@ Result<meta::DeliveryRecord> Dispatcher::ping(std::string_view name, const Reque
   d.action = "ping";
   d.attempts = 1;
   d.created_at = unixNow();
-  attempt(*webhook, pingPayload(request, newUuid(), d.created_at), d);
+  attempt(*webhook, pingPayload(request, newUuid(), d.created_at), d, nullptr);
   d.updated_at = unixNow();
   if (auto s = store_->recordDelivery(d, options_.keep_deliveries); !s) return s.takeError();
   return d;

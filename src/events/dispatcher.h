@@ -43,7 +43,7 @@ class Dispatcher {
   Dispatcher& operator=(const Dispatcher&) = delete;
 
   // Starts a worker per enabled webhook. Call again (reload) after webhooks changed: the
-  // workers are stopped (waiting for an attempt in flight, at most the timeout) and
+  // workers are stopped (a request in flight is abandoned, to be sent again) and
   // started from the stored configuration and cursors.
   Status reload();
   // Events were committed: wake the idle workers. Cheap; callable from any thread.
@@ -66,9 +66,9 @@ class Dispatcher {
   void run(Worker& w);
   // Delivers one matching event until it succeeds or the worker stops; false if stopped.
   bool deliver(Worker& w, const meta::EventRecord& event);
-  // One POST; fills the request/response fields of `d`.
+  // One POST; fills the request/response fields of `d`. Abandoned when *cancel turns true.
   void attempt(const meta::WebhookRecord& webhook, const std::string& acr_payload,
-               meta::DeliveryRecord& d);
+               meta::DeliveryRecord& d, const std::atomic<bool>* cancel);
   // Waits up to `d`; true if the worker must stop. Wakes early on notify() if `on_event`.
   bool sleep(Worker& w, std::chrono::milliseconds d, bool on_event);
   void stopWorkers();
