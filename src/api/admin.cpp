@@ -5,6 +5,7 @@
 // very next request.
 #include <boost/json.hpp>
 
+#include "api/admin_webhooks.h"
 #include "api/api.h"
 #include "auth/encoding.h"
 #include "auth/password.h"
@@ -153,7 +154,9 @@ class Fields {
 
 class Admin {
  public:
-  Admin(auth::AccessControl& access, int64_t now) : access_(access), store_(access.store()), now_(now) {}
+  Admin(auth::AccessControl& access, int64_t now, events::Dispatcher* webhooks = nullptr,
+        events::RequestInfo request = {})
+      : access_(access), store_(access.store()), now_(now), webhooks_(webhooks), request_(std::move(request)) {}
 
   Result<Reply> run(http::verb method, const std::vector<std::string>& seg, const QueryParams& query,
                     const json::object& body);
@@ -185,6 +188,8 @@ class Admin {
   auth::AccessControl& access_;
   meta::IdentityStore& store_;
   int64_t now_;
+  events::Dispatcher* webhooks_;
+  events::RequestInfo request_;
 };
 
 const char* collectionName(IdentityKind kind) {
@@ -209,6 +214,11 @@ Result<Reply> Admin::run(http::verb method, const std::vector<std::string>& seg,
   if (top == "role-assignments") return roles(method, seg, query, body);
   if (top == "network-rules") return networkRules(method, seg, query, body);
   if (top == "settings" && seg.size() == 1) return settings(method, body);
+  if (top == "webhooks" && webhooks_ != nullptr) {
+    auto r = webhooksAdmin(*webhooks_, method, seg, body, request_);
+    if (!r) return r.takeError();
+    return Reply{r->status, std::move(r->body)};
+  }
   return notFound("no such admin resource");
 }
 
@@ -608,8 +618,9 @@ Task<void> Api::admin(Exchange& ex, std::string_view path, std::string_view raw_
     body = std::move(*parsed);
   }
   const auto method = ex.method();
+  const events::RequestInfo request = requestInfo(ex, who);
   auto reply = co_await ex.blocking([&] {
-    return Admin(*access_, unixNow()).run(method, *seg, *query, body);
+    return Admin(*access_, unixNow(), webhooks_, request).run(method, *seg, *query, body);
   });
   if (!reply) co_return co_await ex.sendError(reply.error());
   server::Response res{reply->status, 11};

@@ -126,7 +126,7 @@ Task<void> Api::handle(Exchange& ex) {
     case RouteKind::kManifest:
       if (!allow({http::verb::get, http::verb::head, http::verb::put, http::verb::delete_}))
         co_return co_await notAllowed();
-      co_return co_await manifest(ex, *route);
+      co_return co_await manifest(ex, *route, who);
     case RouteKind::kBlob:
       if (!allow({http::verb::get, http::verb::head, http::verb::delete_})) co_return co_await notAllowed();
       co_return co_await blob(ex, *route);
@@ -214,6 +214,17 @@ Task<void> Api::referrers(Exchange& ex, const Route& route, const QueryParams& q
   auto res = jsonResponse(http::status::ok, std::move(*index), oci::kOciIndex);
   if (!artifact_type.empty()) res.set("OCI-Filters-Applied", "artifactType");
   co_await ex.send(std::move(res));
+}
+
+// What an outbox event records about the request that caused it.
+events::RequestInfo requestInfo(const Exchange& ex, const std::optional<auth::Principal>& who) {
+  events::RequestInfo r;
+  r.id = newUuid();
+  r.host = std::string(ex.host());
+  r.method = std::string(http::to_string(ex.method()));
+  r.user_agent = std::string(ex.header(http::field::user_agent));
+  if (who && !who->anonymous()) r.actor = who->subject.name;
+  return r;
 }
 
 }  // namespace berth::api

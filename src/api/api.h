@@ -6,6 +6,7 @@
 
 #include "api/router.h"
 #include "auth/access_control.h"
+#include "events/dispatcher.h"
 #include "metrics/registry.h"
 #include "registry/registry.h"
 #include "server/exchange.h"
@@ -28,6 +29,8 @@ class Api {
   Api(registry::Registry& registry, auth::AccessControl* access, MetricsEndpoint metrics = {})
       : registry_(registry), access_(access), metrics_(metrics) {}
   Task<void> handle(Exchange& ex);
+  // The webhook admin API (/api/v1/webhooks) works when set.
+  void setWebhooks(events::Dispatcher* webhooks) { webhooks_ = webhooks; }
 
  private:
   // auth.cpp: who is calling and whether the route admits them. Both send the error
@@ -60,7 +63,7 @@ class Api {
   Task<void> uploadStart(Exchange& ex, const Route& route, const QueryParams& query,
                          const std::optional<auth::Principal>& who);
   Task<void> upload(Exchange& ex, const Route& route, const QueryParams& query);
-  Task<void> manifest(Exchange& ex, const Route& route);
+  Task<void> manifest(Exchange& ex, const Route& route, const std::optional<auth::Principal>& who);
   Task<void> tags(Exchange& ex, const Route& route, const QueryParams& query);
   Task<void> catalog(Exchange& ex, const QueryParams& query, const std::optional<auth::Principal>& who);
   Task<void> referrers(Exchange& ex, const Route& route, const QueryParams& query);
@@ -71,6 +74,7 @@ class Api {
   registry::Registry& registry_;
   auth::AccessControl* access_;
   MetricsEndpoint metrics_;
+  events::Dispatcher* webhooks_ = nullptr;
 };
 
 // Shared by the handler files.
@@ -82,6 +86,8 @@ std::string uploadRange(uint64_t offset);  // "0-<offset-1>", "0-0" when empty
 // trusted proxies.
 std::string clientAddress(const Exchange& ex);
 std::string externalBase(const Exchange& ex);
+// What an outbox event records about the request that caused it (a new request id).
+events::RequestInfo requestInfo(const Exchange& ex, const std::optional<auth::Principal>& who);
 // The metrics' route label of a route.
 metrics::RouteLabel routeLabel(RouteKind kind);
 // Adds the registry's own metrics (caches, uploads, storage) to `metrics`; both must

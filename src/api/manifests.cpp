@@ -1,5 +1,6 @@
 // Manifest handlers: GET/HEAD (served from the in-memory cache when possible), PUT, DELETE.
 #include "api/api.h"
+#include "common/text.h"
 
 namespace berth::api {
 
@@ -26,7 +27,7 @@ server::Response manifestResponse(const registry::CachedManifest& m) {
 
 }  // namespace
 
-Task<void> Api::manifest(Exchange& ex, const Route& route) {
+Task<void> Api::manifest(Exchange& ex, const Route& route, const std::optional<auth::Principal>& who) {
   auto ref = parseRef(route.ref);
   if (!ref) co_return co_await ex.sendError(ref.error());
   const auto method = ex.method();
@@ -38,7 +39,9 @@ Task<void> Api::manifest(Exchange& ex, const Route& route) {
     co_return co_await ex.send(manifestResponse(**found));
   }
   if (method == http::verb::delete_) {
-    auto s = co_await ex.blocking([&] { return registry_.deleteManifest(route.name, *ref); });
+    // A named local, not a lambda init-capture: GCC's coroutines mis-destroy the latter.
+    const events::RequestInfo request = requestInfo(ex, who);
+    auto s = co_await ex.blocking([&] { return registry_.deleteManifest(route.name, *ref, request); });
     if (!s) co_return co_await ex.sendError(s.error());
     co_return co_await ex.send(server::Response{http::status::accepted, 11});
   }
@@ -56,8 +59,10 @@ Task<void> Api::manifest(Exchange& ex, const Route& route) {
   while (!content_type.empty() && content_type.back() == ' ') content_type.pop_back();
   // Media types are case-insensitive (RFC 9110 8.3.1); the known ones are lowercase.
   for (char& c : content_type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  auto put = co_await ex.blocking(
-      [&] { return registry_.putManifest(route.name, *ref, content_type, std::move(*body)); });
+  const events::RequestInfo request = requestInfo(ex, who);
+  auto put = co_await ex.blocking([&] {
+    return registry_.putManifest(route.name, *ref, content_type, std::move(*body), request);
+  });
   if (!put) co_return co_await ex.sendError(put.error());
   server::Response res{http::status::created, 11};
   res.set(http::field::location, "/v2/" + route.name + "/manifests/" + put->digest.str());

@@ -11,5 +11,7 @@ void addLoginCommands(CLI::App& app, int& exit_code);
 void addIdentityCommands(CLI::App& app, int& exit_code);
 // scope-map, role, network-rule, settings.
 void addAccessCommands(CLI::App& app, int& exit_code);
+// webhook.
+void addWebhookCommands(CLI::App& app, int& exit_code);
 
 }  // namespace berth::cli

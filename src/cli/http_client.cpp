@@ -2,15 +2,27 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <memory>
 #include <mutex>
 
 namespace berth::cli {
 namespace {
 
+struct BodySink {
+  std::string* body;
+  size_t max;
+};
+
 size_t appendBody(char* data, size_t size, size_t count, void* user) {
-  static_cast<std::string*>(user)->append(data, size * count);
-  return size * count;
+  auto* sink = static_cast<BodySink*>(user);
+  const size_t n = size * count;
+  if (sink->body->size() < sink->max) sink->body->append(data, std::min(n, sink->max - sink->body->size()));
+  return n;
+}
+
+int checkCancel(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return static_cast<const std::atomic<bool>*>(user)->load() ? 1 : 0;
 }
 
 // Only scheme://host[:port] of a URL, for messages.
@@ -48,7 +60,13 @@ Result<HttpResponse> HttpClient::send(const HttpRequest& request) const {
   }
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, appendBody);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &response.body);
+  BodySink sink{&response.body, options_.max_body};
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+  if (options_.cancel != nullptr) {
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, checkCancel);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(options_.cancel));
+  }
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, options_.connect_timeout_seconds);

@@ -1,6 +1,9 @@
 #pragma once
 // A small blocking HTTP client over libcurl for the commands: one request, whole bodies
 // in memory (admin answers and token responses are small).
+#include <atomic>
+#include <cstddef>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -24,6 +27,11 @@ struct HttpOptions {
   std::string ca_file;  // PEM bundle to trust instead of the system's; empty = system
   long connect_timeout_seconds = 15;
   long timeout_seconds = 120;
+  // When set and it becomes true, a request in flight is abandoned within about a second
+  // (kUnavailable). For callers that must stop promptly (webhook delivery).
+  const std::atomic<bool>* cancel = nullptr;
+  // Response body bytes kept; the rest is read and dropped.
+  size_t max_body = std::numeric_limits<size_t>::max();
 };
 
 class HttpClient {

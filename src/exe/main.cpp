@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "api/api.h"
+#include "events/dispatcher.h"
 #include "auth/access_control.h"
 #include "common/text.h"
 #include "cli/commands.h"
@@ -191,6 +192,7 @@ int serve(const Config& config) {
     return 1;
   }
   auto identities = (*meta)->identityStore();
+  std::shared_ptr<meta::WebhookStore> webhooks = (*meta)->webhookStore();
   std::unique_ptr<auth::AccessControl> access;
   if (config.auth.enabled) {
     auto made = makeAccessControl(config, *identities);
@@ -208,11 +210,19 @@ int serve(const Config& config) {
   options.max_uploads_per_repository = config.limits.max_uploads_per_repository;
   options.max_uploads_per_client = config.limits.max_uploads_per_client;
   registry::Registry registry(std::move(*blobs), std::move(*meta), options);
+  // Webhook delivery resumes from each webhook's durable cursor; pushes wake it.
+  events::Dispatcher dispatcher(webhooks);
+  if (auto s = dispatcher.reload(); !s) {
+    log::error("cannot start webhook delivery", {{"error", s.error().message}});
+    return 1;
+  }
+  registry.setEventListener([&dispatcher] { dispatcher.notify(); });
   metrics::Registry metrics;
   metrics.info("berth_build_info", "The running Berth's version.", {{"version", kVersion}});
   metrics::HttpMetrics http_metrics(metrics);
   api::addRegistryMetrics(metrics, registry);
   api::Api api(registry, access.get(), api::MetricsEndpoint{&metrics, config.metrics_anonymous});
+  api.setWebhooks(&dispatcher);
   OidcRefresher oidc_refresher(access.get());
   server::HttpServer server(config, [&api](server::Exchange& ex) { return api.handle(ex); }, &http_metrics);
   if (auto s = server.loadTls(); !s) {
@@ -235,6 +245,7 @@ int serve(const Config& config) {
     server.stop();
   });
   server.run();
+  dispatcher.stop();
   log::info("stopped");
   log::flush();
   // The signal thread is still in sigwait if run() ended for another reason; wake it.

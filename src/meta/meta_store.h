@@ -37,6 +37,22 @@ struct BlobRef {
   uint64_t size = 0;  // as declared in the manifest's descriptor
 };
 
+// An outbox row (events table): written in the same transaction as the change it
+// describes, so an event exists exactly when its change committed. `payload` is the
+// ACR event body (JSON text) without per-webhook fields; id and created_at are assigned
+// by the store.
+struct EventRecord {
+  int64_t id = 0;
+  int64_t created_at = 0;  // unix seconds
+  std::string action;      // "push" or "delete"
+  std::string repository;
+  std::string tag;         // "" when the change names no tag
+  std::string digest;
+  std::string media_type;
+  uint64_t size = 0;
+  std::string payload;
+};
+
 struct PutManifestRequest {
   std::string repository;
   ManifestRecord manifest;
@@ -45,6 +61,7 @@ struct PutManifestRequest {
   std::optional<oci::Digest> subject;
   std::optional<std::string> tag;      // set or move this tag to the manifest
   std::string annotations_json;        // the manifest's "annotations" object, or ""
+  std::optional<EventRecord> event;    // appended to the outbox in the same transaction
 };
 
 struct ReferrerRecord {
@@ -89,7 +106,7 @@ class MetaStore {
   // every digest in req.manifests is a manifest of the repository (else
   // kManifestBlobUnknown with detail {"digest":"..."} naming the first missing one),
   // stores the manifest (idempotent on digest), records its references and subject, and
-  // moves req.tag to it if set.
+  // moves req.tag to it if set, and appends req.event (if set) to the outbox.
   virtual Status putManifest(const PutManifestRequest& req) = 0;
   // kManifestUnknown if the repository has no such manifest.
   virtual Result<ManifestRecord> getManifest(std::string_view repository,
@@ -97,10 +114,13 @@ class MetaStore {
   // kManifestUnknown if the tag does not exist.
   virtual Result<oci::Digest> resolveTag(std::string_view repository, std::string_view tag) = 0;
   // Removes the manifest and every tag pointing to it from the repository;
-  // kManifestUnknown if absent.
-  virtual Status deleteManifest(std::string_view repository, const oci::Digest& digest) = 0;
-  // Removes only the tag; kManifestUnknown if absent.
-  virtual Status deleteTag(std::string_view repository, std::string_view tag) = 0;
+  // kManifestUnknown if absent. Appends `event` (if set) to the outbox in the same
+  // transaction.
+  virtual Status deleteManifest(std::string_view repository, const oci::Digest& digest,
+                                const std::optional<EventRecord>& event = std::nullopt) = 0;
+  // Removes only the tag; kManifestUnknown if absent. Appends `event` as above.
+  virtual Status deleteTag(std::string_view repository, std::string_view tag,
+                           const std::optional<EventRecord>& event = std::nullopt) = 0;
   // Tags of the repository sorted ascending (byte order), those > last, at most n.
   // kNameUnknown if the repository does not exist.
   virtual Result<std::vector<std::string>> listTags(std::string_view repository,

@@ -250,7 +250,8 @@ Result<uint64_t> Registry::finishUpload(std::unique_ptr<UploadStream> stream, co
 // ---------------------------------------------------------------- manifests
 
 Result<PutManifestResult> Registry::putManifest(const std::string& repository, const oci::Reference& ref,
-                                                std::string_view content_type, std::string bytes) {
+                                                std::string_view content_type, std::string bytes,
+                                                const events::RequestInfo& request) {
   if (bytes.size() > options_.max_manifest_bytes) {
     return makeError(Code::kPayloadTooLarge, "manifest is larger than the limit of " +
                                                  std::to_string(options_.max_manifest_bytes) + " bytes");
@@ -275,10 +276,14 @@ Result<PutManifestResult> Registry::putManifest(const std::string& repository, c
   if (parsed->subject) req.subject = parsed->subject->digest;
   if (!ref.isDigest()) req.tag = ref.tag();
   req.annotations_json = parsed->annotations_json;
+  req.event = events::makeEvent(
+      "push", {repository, req.tag.value_or(""), digest.str(), parsed->media_type, bytes.size()}, request,
+      newUuid(), req.manifest.created_at);
   req.manifest.bytes = std::move(bytes);
   auto s = noteWrite(meta_->putManifest(req));
   cache_.invalidate(repository);
   if (!s) return s.takeError();
+  if (on_event_) on_event_();
   return PutManifestResult{digest, req.subject};
 }
 
@@ -307,9 +312,26 @@ Result<std::shared_ptr<const CachedManifest>> Registry::getManifest(const std::s
   return std::shared_ptr<const CachedManifest>(std::move(value));
 }
 
-Status Registry::deleteManifest(const std::string& repository, const oci::Reference& ref) {
-  auto s = ref.isDigest() ? meta_->deleteManifest(repository, ref.digest()) : meta_->deleteTag(repository, ref.tag());
+Status Registry::deleteManifest(const std::string& repository, const oci::Reference& ref,
+                                const events::RequestInfo& request) {
+  // The event names what was deleted; its digest and media type are read just before
+  // the delete (best effort: a concurrent push may change them in between).
+  events::EventTarget target{repository, ref.isDigest() ? "" : ref.tag(), "", "", 0};
+  std::optional<oci::Digest> digest;
+  if (ref.isDigest()) {
+    digest = ref.digest();
+  } else if (auto d = meta_->resolveTag(repository, ref.tag())) {
+    digest = *d;
+  }
+  if (digest) {
+    target.digest = digest->str();
+    if (auto m = meta_->getManifest(repository, *digest)) target.media_type = m->media_type;
+  }
+  auto event = events::makeEvent("delete", target, request, newUuid(), unixNow());
+  auto s = ref.isDigest() ? meta_->deleteManifest(repository, ref.digest(), event)
+                          : meta_->deleteTag(repository, ref.tag(), event);
   cache_.invalidate(repository);
+  if (s && on_event_) on_event_();
   return s;
 }
 

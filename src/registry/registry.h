@@ -3,6 +3,7 @@
 // the Result. Methods block (disk, database): the server runs them off the I/O threads,
 // except the cache lookups and the UploadStream appends, which are cheap.
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "events/event_payload.h"
 #include "meta/meta_store.h"
 #include "oci/digest.h"
 #include "oci/manifest.h"
@@ -125,14 +127,21 @@ class Registry {
   Result<uint64_t> finishUpload(std::unique_ptr<UploadStream> stream, const oci::Digest& digest);
 
   // --- manifests ---
+  // Manifest pushes and deletes append an event to the outbox in their transaction;
+  // `request` describes the request that made the change (empty when none).
   Result<PutManifestResult> putManifest(const std::string& repository, const oci::Reference& ref,
-                                        std::string_view content_type, std::string bytes);
+                                        std::string_view content_type, std::string bytes,
+                                        const events::RequestInfo& request = {});
   // Cache only: nullptr on a miss (no database access).
   std::shared_ptr<const CachedManifest> cachedManifest(const std::string& repository,
                                                        const oci::Reference& ref);
   Result<std::shared_ptr<const CachedManifest>> getManifest(const std::string& repository,
                                                             const oci::Reference& ref);
-  Status deleteManifest(const std::string& repository, const oci::Reference& ref);
+  // By digest: the manifest and its tags; by tag: only the tag. Both record a "delete".
+  Status deleteManifest(const std::string& repository, const oci::Reference& ref,
+                        const events::RequestInfo& request = {});
+  // Called after an event committed (the webhook dispatcher's wake-up). Set before serving.
+  void setEventListener(std::function<void()> listener) { on_event_ = std::move(listener); }
 
   // --- listings ---
   Result<std::vector<std::string>> listTags(const std::string& repository, std::string_view last, size_t n);
@@ -177,6 +186,7 @@ class Registry {
   std::mutex slots_mu_;  // guards upload_slots_
   std::unordered_map<std::string, size_t> upload_slots_;
   std::atomic<size_t> active_uploads_{0};  // sum of upload_slots_
+  std::function<void()> on_event_;
 };
 
 }  // namespace berth::registry

@@ -134,7 +134,56 @@ CREATE TABLE identity_generation (
 INSERT INTO identity_generation(id, value) VALUES (1, 0);
 )sql";
 
-constexpr Migration kMigrations[] = {{1, kSchemaV1}, {2, kSchemaV2}};
+// v3: the event outbox and webhooks (webhook_store.h). `events` rows are appended in
+// the transaction of the change they describe; AUTOINCREMENT keeps ids increasing even
+// after old rows are pruned, so a webhook's `cursor` (the last event id it is done with)
+// is a total order. A delivery row is one (webhook, event) with its latest attempt;
+// pings have a NULL event_id.
+constexpr const char* kSchemaV3 = R"sql(
+CREATE TABLE events (
+  id         INTEGER PRIMARY KEY AUTOINCREMENT,
+  created_at INTEGER NOT NULL,
+  action     TEXT NOT NULL CHECK (action IN ('push', 'delete')),
+  repository TEXT NOT NULL,
+  tag        TEXT NOT NULL,
+  digest     TEXT NOT NULL,
+  media_type TEXT NOT NULL,
+  size       INTEGER NOT NULL,
+  payload    TEXT NOT NULL
+);
+CREATE TABLE webhooks (
+  name       TEXT PRIMARY KEY,
+  uri        TEXT NOT NULL,
+  headers    TEXT NOT NULL,
+  actions    TEXT NOT NULL,
+  scope      TEXT NOT NULL,
+  enabled    INTEGER NOT NULL,
+  format     TEXT NOT NULL CHECK (format IN ('acr', 'cloudevents')),
+  secret     TEXT NOT NULL,
+  cursor     INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE webhook_deliveries (
+  id               INTEGER PRIMARY KEY AUTOINCREMENT,
+  webhook          TEXT NOT NULL REFERENCES webhooks(name) ON DELETE CASCADE,
+  event_id         INTEGER,
+  action           TEXT NOT NULL,
+  attempts         INTEGER NOT NULL,
+  delivered        INTEGER NOT NULL,
+  error            TEXT NOT NULL,
+  request_headers  TEXT NOT NULL,
+  request_body     TEXT NOT NULL,
+  response_status  INTEGER NOT NULL,
+  response_body    TEXT NOT NULL,
+  created_at       INTEGER NOT NULL,
+  updated_at       INTEGER NOT NULL,
+  UNIQUE (webhook, event_id)
+);
+CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries(webhook, id);
+)sql";
+
+constexpr Migration kMigrations[] = {{1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3}};
 
 }  // namespace
 

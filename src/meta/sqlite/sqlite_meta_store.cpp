@@ -4,6 +4,7 @@
 
 #include "meta/sqlite/sqlite_db.h"
 #include "meta/sqlite/sqlite_identity_store.h"
+#include "meta/sqlite/sqlite_webhook_store.h"
 
 namespace berth::meta {
 namespace sqlite_detail {
@@ -66,6 +67,23 @@ Error manifestBlobUnknown(const oci::Digest& digest, bool is_manifest) {
                    "{\"digest\":\"" + digest.str() + "\"}");
 }
 
+Status appendEvent(Connection& c, const std::optional<EventRecord>& event) {
+  if (!event) return okStatus();
+  auto stmt = c.prepare(
+      "INSERT INTO events(created_at, action, repository, tag, digest, media_type, size, payload)"
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+  if (!stmt) return stmt.takeError();
+  return stmt->bind(event->created_at != 0 ? event->created_at : now())
+      .bind(event->action)
+      .bind(event->repository)
+      .bind(event->tag)
+      .bind(event->digest)
+      .bind(event->media_type)
+      .bindU64(event->size)
+      .bind(event->payload)
+      .run();
+}
+
 Result<std::vector<std::string>> names(Stmt& stmt) {
   std::vector<std::string> out;
   for (;;) {
@@ -96,6 +114,10 @@ Result<std::unique_ptr<SqliteMetaStore>> SqliteMetaStore::open(const std::string
 
 std::unique_ptr<IdentityStore> SqliteMetaStore::identityStore() const {
   return std::make_unique<SqliteIdentityStore>(db_);
+}
+
+std::unique_ptr<WebhookStore> SqliteMetaStore::webhookStore() const {
+  return std::make_unique<SqliteWebhookStore>(db_);
 }
 
 // --- blobs linked to repositories ---
@@ -310,14 +332,15 @@ Status SqliteMetaStore::putManifest(const PutManifestRequest& req) {
       if (!s) return s;
     }
     if (req.tag) {
-      return sqlite_detail::execute(
+      auto s = sqlite_detail::execute(
           c,
           "INSERT INTO tags(repo_id, name, digest, updated_at) VALUES (?, ?, ?, ?)"
           " ON CONFLICT(repo_id, name) DO UPDATE SET digest = excluded.digest,"
           " updated_at = excluded.updated_at WHERE tags.digest != excluded.digest",
           *repo, std::string_view(*req.tag), m.digest, sqlite_detail::now());
+      if (!s) return s;
     }
-    return okStatus();
+    return sqlite_detail::appendEvent(c, req.event);
   });
 }
 
@@ -355,7 +378,8 @@ Result<oci::Digest> SqliteMetaStore::resolveTag(std::string_view repository, std
   });
 }
 
-Status SqliteMetaStore::deleteManifest(std::string_view repository, const oci::Digest& digest) {
+Status SqliteMetaStore::deleteManifest(std::string_view repository, const oci::Digest& digest,
+                                       const std::optional<EventRecord>& event) {
   return db_->write([&](Connection& c) -> Status {
     auto repo = sqlite_detail::findRepository(c, repository);
     if (!repo) return repo.takeError();
@@ -367,11 +391,13 @@ Status SqliteMetaStore::deleteManifest(std::string_view repository, const oci::D
     if (c.changes() == 0) {
       return makeError(Code::kManifestUnknown, "manifest unknown to repository");
     }
+    if (auto e = sqlite_detail::appendEvent(c, event); !e) return e;
     return sqlite_detail::pruneRepository(c, **repo);
   });
 }
 
-Status SqliteMetaStore::deleteTag(std::string_view repository, std::string_view tag) {
+Status SqliteMetaStore::deleteTag(std::string_view repository, std::string_view tag,
+                                  const std::optional<EventRecord>& event) {
   return db_->write([&](Connection& c) -> Status {
     auto s = sqlite_detail::execute(
         c,
@@ -380,7 +406,7 @@ Status SqliteMetaStore::deleteTag(std::string_view repository, std::string_view 
         repository, tag);
     if (!s) return s;
     if (c.changes() == 0) return makeError(Code::kManifestUnknown, "tag unknown to repository");
-    return okStatus();
+    return sqlite_detail::appendEvent(c, event);
   });
 }
 

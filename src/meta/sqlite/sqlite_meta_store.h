@@ -10,6 +10,7 @@
 #include "common/result.h"
 #include "meta/identity_store.h"
 #include "meta/meta_store.h"
+#include "meta/webhook_store.h"
 
 namespace berth::meta {
 
@@ -30,6 +31,9 @@ class SqliteMetaStore : public MetaStore {
   // and writer queue (one writer at a time across both). It keeps the database open on
   // its own, so it may outlive this store. Call as often as needed; the stores are cheap.
   std::unique_ptr<IdentityStore> identityStore() const;
+  // The WebhookStore on the same database file (webhooks and the outbox), like
+  // identityStore().
+  std::unique_ptr<WebhookStore> webhookStore() const;
 
   ~SqliteMetaStore() override;
   SqliteMetaStore(const SqliteMetaStore&) = delete;
@@ -51,8 +55,10 @@ class SqliteMetaStore : public MetaStore {
   Result<ManifestRecord> getManifest(std::string_view repository,
                                      const oci::Digest& digest) override;
   Result<oci::Digest> resolveTag(std::string_view repository, std::string_view tag) override;
-  Status deleteManifest(std::string_view repository, const oci::Digest& digest) override;
-  Status deleteTag(std::string_view repository, std::string_view tag) override;
+  Status deleteManifest(std::string_view repository, const oci::Digest& digest,
+                        const std::optional<EventRecord>& event = std::nullopt) override;
+  Status deleteTag(std::string_view repository, std::string_view tag,
+                   const std::optional<EventRecord>& event = std::nullopt) override;
   Result<std::vector<std::string>> listTags(std::string_view repository, std::string_view last,
                                             size_t n) override;
   Result<std::vector<std::string>> listRepositories(std::string_view last, size_t n) override;

@@ -1,0 +1,206 @@
+#include "api/admin_webhooks.h"
+
+#include "common/text.h"
+
+namespace berth::api {
+
+namespace http = server::http;
+namespace json = boost::json;
+using meta::WebhookRecord;
+
+namespace {
+
+constexpr size_t kListedDeliveries = 100;
+
+Error bad(std::string message) { return makeError(Code::kInvalidArgument, std::move(message)); }
+
+// ACR's rule: 5-50 alphanumerics.
+bool validName(std::string_view name) {
+  if (name.size() < 5 || name.size() > 50) return false;
+  for (char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) return false;
+  }
+  return true;
+}
+
+bool validHeaderName(std::string_view name) {
+  if (name.empty() || name.size() > 256) return false;
+  for (char c : name) {
+    if (c <= ' ' || c >= 127 || c == ':') return false;
+  }
+  return true;
+}
+
+json::object webhookJson(const WebhookRecord& w) {
+  json::object o;
+  o["name"] = w.name;
+  o["serviceUri"] = w.uri;
+  json::value headers;
+  try {
+    headers = json::parse(w.headers_json);
+  } catch (const std::exception&) {
+    headers = json::object{};
+  }
+  o["customHeaders"] = std::move(headers);
+  json::array actions;
+  for (const auto& a : w.actions) actions.emplace_back(a);
+  o["actions"] = std::move(actions);
+  o["scope"] = w.scope;
+  o["status"] = w.enabled ? "enabled" : "disabled";
+  o["format"] = w.format;
+  o["hasSecret"] = !w.secret.empty();  // the secret itself is never returned
+  o["createdOn"] = formatRfc3339(w.created_at);
+  o["lastUpdatedOn"] = formatRfc3339(w.updated_at);
+  return o;
+}
+
+json::object deliveryJson(const meta::DeliveryRecord& d) {
+  json::object o;
+  o["id"] = d.id;
+  o["eventId"] = d.event_id ? json::value(*d.event_id) : json::value(nullptr);
+  o["action"] = d.action;
+  o["attempts"] = d.attempts;
+  o["delivered"] = d.delivered;
+  o["status"] = d.delivered ? "delivered" : "failing";
+  o["error"] = d.error;
+  o["createdOn"] = formatRfc3339(d.created_at);
+  o["lastAttemptOn"] = formatRfc3339(d.updated_at);
+  json::value headers;
+  try {
+    headers = json::parse(d.request_headers);
+  } catch (const std::exception&) {
+    headers = json::object{};
+  }
+  o["request"] = json::object{{"headers", std::move(headers)}, {"body", d.request_body}};
+  o["response"] = json::object{{"status", d.response_status}, {"body", d.response_body}};
+  return o;
+}
+
+// Applies the request's fields to `w`; `creating` requires serviceUri and actions.
+Status apply(WebhookRecord& w, const json::object& body, bool creating) {
+  for (const auto& kv : body) {
+    const std::string_view k = kv.key();
+    if (k != "name" && k != "serviceUri" && k != "customHeaders" && k != "actions" &&
+        k != "scope" && k != "status" && k != "format" && k != "secret") {
+      return bad("unknown field " + quoteUntrusted(k, 40));
+    }
+  }
+  auto str = [&](std::string_view key, std::string& out) -> Status {
+    auto it = body.find(key);
+    if (it == body.end() || it->value().is_null()) return okStatus();
+    if (!it->value().is_string()) return bad(std::string(key) + " must be a string");
+    out = std::string(it->value().get_string());
+    return okStatus();
+  };
+  if (auto s = str("serviceUri", w.uri); !s) return s;
+  if (w.uri.rfind("http://", 0) != 0 && w.uri.rfind("https://", 0) != 0) {
+    return bad("serviceUri must be an http:// or https:// URL");
+  }
+  if (w.uri.size() > 2048) return bad("serviceUri is too long");
+  if (auto it = body.find("customHeaders"); it != body.end() && !it->value().is_null()) {
+    if (!it->value().is_object()) return bad("customHeaders must be an object of strings");
+    for (const auto& h : it->value().get_object()) {
+      if (!h.value().is_string()) return bad("customHeaders must be an object of strings");
+      if (!validHeaderName(h.key())) return bad("invalid header name " + quoteUntrusted(h.key(), 40));
+      const auto& v = h.value().get_string();
+      if (v.find('\r') != json::string::npos || v.find('\n') != json::string::npos) {
+        return bad("header values cannot contain line breaks");
+      }
+    }
+    w.headers_json = json::serialize(it->value());
+  }
+  if (auto it = body.find("actions"); it != body.end() && !it->value().is_null()) {
+    if (!it->value().is_array() || it->value().get_array().empty()) {
+      return bad("actions must be a non-empty array of push, delete, quarantine");
+    }
+    w.actions.clear();
+    for (const auto& a : it->value().get_array()) {
+      if (!a.is_string()) return bad("actions must be strings");
+      std::string action(a.get_string());
+      if (action != "push" && action != "delete" && action != "quarantine") {
+        return bad("unknown action " + quoteUntrusted(action, 40) + "; use push, delete, quarantine");
+      }
+      if (!events::actionMatches(w.actions, action)) w.actions.push_back(action);
+    }
+  } else if (creating) {
+    return bad("actions is required");
+  }
+  if (auto s = str("scope", w.scope); !s) return s;
+  if (w.scope.size() > 512) return bad("scope is too long");
+  std::string status = w.enabled ? "enabled" : "disabled";
+  if (auto s = str("status", status); !s) return s;
+  if (status != "enabled" && status != "disabled") return bad("status must be enabled or disabled");
+  w.enabled = status == "enabled";
+  if (auto s = str("format", w.format); !s) return s;
+  if (w.format != "acr" && w.format != "cloudevents") return bad("format must be acr or cloudevents");
+  if (auto s = str("secret", w.secret); !s) return s;
+  return okStatus();
+}
+
+}  // namespace
+
+Result<WebhookReply> webhooksAdmin(events::Dispatcher& dispatcher, http::verb method,
+                                   const std::vector<std::string>& seg, const json::object& body,
+                                   const events::RequestInfo& request) {
+  meta::WebhookStore& store = dispatcher.store();
+  if (seg.size() == 1) {
+    if (method == http::verb::get) {
+      auto all = store.listWebhooks();
+      if (!all) return all.takeError();
+      json::array out;
+      for (const auto& w : *all) out.push_back(webhookJson(w));
+      return WebhookReply{http::status::ok, json::object{{"webhooks", std::move(out)}}};
+    }
+    if (method != http::verb::post) return makeError(Code::kMethodNotAllowed, "use GET or POST");
+    auto name = body.find("name");
+    if (name == body.end() || !name->value().is_string() || !validName(name->value().get_string())) {
+      return bad("name must be 5-50 letters and digits");
+    }
+    WebhookRecord w;
+    w.name = std::string(name->value().get_string());
+    if (auto s = apply(w, body, true); !s) return s.takeError();
+    w.created_at = w.updated_at = unixNow();
+    if (auto s = store.createWebhook(w); !s) return s.takeError();
+    if (auto s = dispatcher.reload(); !s) return s.takeError();
+    auto created = store.getWebhook(w.name);
+    if (!created) return created.takeError();
+    return WebhookReply{http::status::created, webhookJson(*created)};
+  }
+  auto current = store.getWebhook(seg[1]);
+  if (!current) return current.takeError();
+  if (seg.size() == 3 && seg[2] == "ping") {
+    if (method != http::verb::post) return makeError(Code::kMethodNotAllowed, "use POST");
+    auto d = dispatcher.ping(current->name, request);
+    if (!d) return d.takeError();
+    return WebhookReply{http::status::ok, deliveryJson(*d)};
+  }
+  if (seg.size() == 3 && seg[2] == "events") {
+    if (method != http::verb::get) return makeError(Code::kMethodNotAllowed, "use GET");
+    auto list = store.listDeliveries(current->name, kListedDeliveries);
+    if (!list) return list.takeError();
+    json::array out;
+    for (const auto& d : *list) out.push_back(deliveryJson(d));
+    return WebhookReply{http::status::ok, json::object{{"events", std::move(out)}}};
+  }
+  if (seg.size() != 2) return makeError(Code::kNotFound, "no such admin resource");
+  if (method == http::verb::get) return WebhookReply{http::status::ok, webhookJson(*current)};
+  if (method == http::verb::patch) {
+    if (body.contains("name")) return bad("a webhook cannot be renamed");
+    WebhookRecord w = *current;
+    if (auto s = apply(w, body, false); !s) return s.takeError();
+    w.updated_at = unixNow();
+    if (auto s = store.updateWebhook(w); !s) return s.takeError();
+    if (auto s = dispatcher.reload(); !s) return s.takeError();
+    auto updated = store.getWebhook(w.name);
+    if (!updated) return updated.takeError();
+    return WebhookReply{http::status::ok, webhookJson(*updated)};
+  }
+  if (method == http::verb::delete_) {
+    if (auto s = store.deleteWebhook(current->name); !s) return s.takeError();
+    if (auto s = dispatcher.reload(); !s) return s.takeError();
+    return WebhookReply{http::status::no_content, nullptr};
+  }
+  return makeError(Code::kMethodNotAllowed, "use GET, PATCH or DELETE");
+}
+
+}  // namespace berth::api
