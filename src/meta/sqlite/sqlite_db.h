@@ -18,6 +18,7 @@
 #include <mutex>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
@@ -98,6 +99,18 @@ class Stmt {
   std::string blob(int col) const {
     const auto* p = static_cast<const char*>(sqlite3_column_blob(stmt_, col));
     return p != nullptr ? std::string(p, sqlite3_column_bytes(stmt_, col)) : std::string();
+  }
+
+  // Steps through every row and collects `row(*this)` of each: the rows, or the first error.
+  template <class Fn>
+  auto collect(Fn row) -> Result<std::vector<std::invoke_result_t<Fn&, Stmt&>>> {
+    std::vector<std::invoke_result_t<Fn&, Stmt&>> out;
+    for (;;) {
+      auto r = step();
+      if (!r) return r.takeError();
+      if (!*r) return out;
+      out.push_back(row(*this));
+    }
   }
 
  private:

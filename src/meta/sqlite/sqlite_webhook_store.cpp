@@ -144,13 +144,7 @@ Result<std::vector<WebhookRecord>> SqliteWebhookStore::listWebhooks() {
         "SELECT name, uri, headers, actions, scope, enabled, format, secret, cursor,"
         " created_at, updated_at FROM webhooks ORDER BY name");
     if (!stmt) return stmt.takeError();
-    std::vector<WebhookRecord> out;
-    for (;;) {
-      auto row = stmt->step();
-      if (!row) return row.takeError();
-      if (!*row) return out;
-      out.push_back(webhookRow(*stmt));
-    }
+    return stmt->collect(webhookRow);
   });
 }
 
@@ -161,23 +155,19 @@ Result<std::vector<EventRecord>> SqliteWebhookStore::eventsAfter(int64_t after, 
         " FROM events WHERE id > ? ORDER BY id LIMIT ?");
     if (!stmt) return stmt.takeError();
     stmt->bind(after).bindLimit(n);
-    std::vector<EventRecord> out;
-    for (;;) {
-      auto row = stmt->step();
-      if (!row) return row.takeError();
-      if (!*row) return out;
+    return stmt->collect([](Stmt& row) {
       EventRecord e;
-      e.id = stmt->int64(0);
-      e.created_at = stmt->int64(1);
-      e.action = stmt->text(2);
-      e.repository = stmt->text(3);
-      e.tag = stmt->text(4);
-      e.digest = stmt->text(5);
-      e.media_type = stmt->text(6);
-      e.size = stmt->uint64(7);
-      e.payload = stmt->text(8);
-      out.push_back(std::move(e));
-    }
+      e.id = row.int64(0);
+      e.created_at = row.int64(1);
+      e.action = row.text(2);
+      e.repository = row.text(3);
+      e.tag = row.text(4);
+      e.digest = row.text(5);
+      e.media_type = row.text(6);
+      e.size = row.uint64(7);
+      e.payload = row.text(8);
+      return e;
+    });
   });
 }
 
@@ -263,27 +253,23 @@ Result<std::vector<DeliveryRecord>> SqliteWebhookStore::listDeliveries(std::stri
         " FROM webhook_deliveries WHERE webhook = ? ORDER BY updated_at DESC, id DESC LIMIT ?");
     if (!stmt) return stmt.takeError();
     stmt->bind(webhook).bindLimit(n);
-    std::vector<DeliveryRecord> out;
-    for (;;) {
-      auto row = stmt->step();
-      if (!row) return row.takeError();
-      if (!*row) return out;
+    return stmt->collect([](Stmt& row) {
       DeliveryRecord d;
-      d.id = stmt->int64(0);
-      d.webhook = stmt->text(1);
-      if (!stmt->isNull(2)) d.event_id = stmt->int64(2);
-      d.action = stmt->text(3);
-      d.attempts = stmt->int64(4);
-      d.delivered = stmt->int64(5) != 0;
-      d.error = stmt->text(6);
-      d.request_headers = stmt->text(7);
-      d.request_body = stmt->text(8);
-      d.response_status = stmt->int64(9);
-      d.response_body = stmt->text(10);
-      d.created_at = stmt->int64(11);
-      d.updated_at = stmt->int64(12);
-      out.push_back(std::move(d));
-    }
+      d.id = row.int64(0);
+      d.webhook = row.text(1);
+      if (!row.isNull(2)) d.event_id = row.int64(2);
+      d.action = row.text(3);
+      d.attempts = row.int64(4);
+      d.delivered = row.int64(5) != 0;
+      d.error = row.text(6);
+      d.request_headers = row.text(7);
+      d.request_body = row.text(8);
+      d.response_status = row.int64(9);
+      d.response_body = row.text(10);
+      d.created_at = row.int64(11);
+      d.updated_at = row.int64(12);
+      return d;
+    });
   });
 }
 
