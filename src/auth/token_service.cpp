@@ -1,16 +1,13 @@
 #include "auth/token_service.h"
 
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <boost/json.hpp>
-#include <cerrno>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "auth/encoding.h"
+#include "common/atomic_file.h"
 
 namespace berth::auth {
 namespace json = boost::json;
@@ -139,22 +136,7 @@ Result<SigningKey> loadOrCreateSigningKey(const std::string& path) {
   }
   auto key = SigningKey::generate();
   if (!key) return key.takeError();
-  const std::string pem = key->privateKeyPem();
-  const std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return makeError(Code::kIoError, tmp + ": " + std::strerror(errno));
-  bool ok = ::write(fd, pem.data(), pem.size()) == static_cast<ssize_t>(pem.size()) &&
-            ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    return makeError(Code::kIoError, path + ": cannot write the token signing key");
-  }
-  auto dir = std::filesystem::path(path).parent_path();
-  if (int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
+  if (auto s = writeFileAtomic(path, key->privateKeyPem()); !s) return s.takeError();
   return key;
 }
 

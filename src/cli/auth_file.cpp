@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "cli/encoding.h"
+#include "common/atomic_file.h"
 #include "cli/output.h"
 
 namespace berth::cli {
@@ -26,18 +27,6 @@ Error ioError(std::string_view what, const std::string& path, int err) {
 std::string spellings(std::string_view key, int i) {
   static constexpr std::string_view kPrefixes[] = {"", "https://", "http://"};
   return std::string(kPrefixes[i]) + std::string(key);
-}
-
-Status writeAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return makeError(Code::kIoError, std::strerror(errno));
-    }
-    data.remove_prefix(size_t(n));
-  }
-  return {};
 }
 
 }  // namespace
@@ -152,32 +141,7 @@ Status AuthFile::save() const {
     if (ec) return makeError(Code::kIoError, "cannot create " + dir.string() + ": " + ec.message());
     fs::permissions(dir, fs::perms::owner_all, ec);
   }
-  std::string temp = (dir / ("." + target.filename().string() + ".XXXXXX")).string();
-  int fd = ::mkstemp(temp.data());  // created 0600
-  if (fd < 0) return ioError("cannot create a temporary file in", dir.string(), errno);
-  auto fail = [&](Error error) {
-    ::close(fd);
-    ::unlink(temp.c_str());
-    return error;
-  };
-  if (::fchmod(fd, 0600) != 0) return fail(ioError("cannot chmod", temp, errno));
-  if (auto s = writeAll(fd, prettyJson(root_, "\t")); !s) return fail(makeError(Code::kIoError, "cannot write " + temp + ": " + s.error().message));
-  if (::fsync(fd) != 0) return fail(ioError("cannot sync", temp, errno));
-  if (::close(fd) != 0) {
-    ::unlink(temp.c_str());
-    return ioError("cannot write", temp, errno);
-  }
-  if (::rename(temp.c_str(), target.c_str()) != 0) {
-    int err = errno;
-    ::unlink(temp.c_str());
-    return ioError("cannot replace", target.string(), err);
-  }
-  // The rename is durable once the directory is.
-  if (int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY); dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-  return {};
+  return writeFileAtomic(target.string(), prettyJson(root_, "\t"));
 }
 
 }  // namespace berth::cli
