@@ -31,6 +31,14 @@ Requirement requirementFor(RouteKind kind, std::string_view method) {
   return {K::kAuthenticated, 0, {}};
 }
 
+std::string challengeScope(const Requirement& req, std::string_view repository) {
+  if (req.kind == Requirement::Kind::kRepository) {
+    return "repository:" + std::string(repository) + ":" + std::string(req.actions);
+  }
+  if (req.kind == Requirement::Kind::kCatalog) return "registry:catalog:*";
+  return {};
+}
+
 std::string bearerChallenge(std::string_view realm, std::string_view service,
                             std::string_view scope, std::string_view error) {
   std::string out = "Bearer realm=\"";

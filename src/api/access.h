@@ -26,6 +26,10 @@ struct Requirement {
 // require push (the handler refuses them with 405 afterwards).
 Requirement requirementFor(RouteKind kind, std::string_view method);
 
+// The scope a challenge names for `req` on `repository`: "repository:<name>:<actions>",
+// "registry:catalog:*", or "" for other requirements. Built only when a challenge is sent.
+std::string challengeScope(const Requirement& req, std::string_view repository);
+
 // The value of a WWW-Authenticate Bearer challenge. `scope` and `error` are left out
 // when empty. Values are quoted; they never hold '"' (scopes and realms are validated).
 std::string bearerChallenge(std::string_view realm, std::string_view service,

@@ -595,7 +595,7 @@ Result<std::vector<std::string>> segments(std::string_view path) {
 }  // namespace
 
 Task<void> Api::admin(Exchange& ex, std::string_view path, std::string_view raw_query) {
-  auto who = co_await authenticate(ex, {});
+  auto who = co_await authenticate(ex, kNoChallengeScope, {});
   if (!who) co_return;
   if (who->anonymous()) {
     server::Response base;

@@ -59,9 +59,9 @@ Task<void> Api::handle(Exchange& ex) {
   auto [path, raw_query] = splitTarget(std::string_view(ex.request().target()));
   if (access_) {
     // Network rules first: a denied address learns nothing else. Health probes stay open.
-    if (path != "/healthz" && path != "/readyz" && !access_->view()->allowsClient(clientAddress(ex))) {
+    if (path != "/healthz" && path != "/readyz" && !access_->view()->allowsClient(ex.clientAddress())) {
       co_return co_await ex.sendError(makeError(
-          Code::kDenied, "client address " + clientAddress(ex) + " is not allowed by the registry's network rules"));
+          Code::kDenied, "client address " + ex.clientAddress() + " is not allowed by the registry's network rules"));
     }
     if (path.starts_with("/oauth2/")) {
       ex.setRouteLabel(metrics::RouteLabel::kToken);

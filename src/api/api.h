@@ -4,6 +4,7 @@
 // Result to a response. Errors are rendered only by Exchange::sendError.
 #include <optional>
 
+#include "api/access.h"
 #include "api/router.h"
 #include "auth/access_control.h"
 #include "events/dispatcher.h"
@@ -23,6 +24,8 @@ struct MetricsEndpoint {
   bool anonymous = false;
 };
 
+inline const Requirement kNoChallengeScope{};
+
 class Api {
  public:
   // `access` null: no authentication at all (config `auth: none`).
@@ -36,7 +39,11 @@ class Api {
   // auth.cpp: who is calling and whether the route admits them. Both send the error
   // response themselves and return nullopt when the request must stop.
   Task<std::optional<auth::Principal>> admit(Exchange& ex, const Route& route);
-  Task<std::optional<auth::Principal>> authenticate(Exchange& ex, std::string_view scope);
+  // `req` on `repository` only names the scope of a challenge, if one is sent
+  // (kNoChallengeScope: none; a named constant, as GCC 12 mishandles braced temporaries
+  // bound to coroutine parameters).
+  Task<std::optional<auth::Principal>> authenticate(Exchange& ex, const Requirement& req,
+                                                    std::string_view repository);
   Task<Result<auth::Principal>> login(Exchange& ex, std::string_view user, std::string_view password);
   Task<void> sendLoginError(Exchange& ex, const Error& error);
   Task<void> sendUnauthorized(Exchange& ex, std::string message, std::string_view scope,
@@ -82,10 +89,7 @@ Result<oci::Digest> parseDigestParam(std::string_view text);
 std::string uploadLocation(const std::string& name, const std::string& id);
 std::string blobLocation(const std::string& name, const oci::Digest& digest);
 std::string uploadRange(uint64_t offset);  // "0-<offset-1>", "0-0" when empty
-// The client's address and the base URL it used (scheme://host), as seen through
-// trusted proxies.
-std::string clientAddress(const Exchange& ex);
-std::string externalBase(const Exchange& ex);
+
 // What an outbox event records about the request that caused it (a new request id).
 events::RequestInfo requestInfo(const Exchange& ex, const std::optional<auth::Principal>& who);
 // The metrics' route label of a route.

@@ -13,9 +13,6 @@ namespace berth::api {
 
 namespace http = server::http;
 
-std::string clientAddress(const Exchange& ex) { return ex.clientAddress(); }
-
-std::string externalBase(const Exchange& ex) { return ex.externalBase(); }
 
 namespace {
 // Built outside the coroutine: GCC 12 miscompiles initializer lists in coroutine frames.
@@ -27,7 +24,7 @@ std::string deniedDetail(const std::string& scope, const std::string& identity) 
 }
 }  // namespace
 
-std::string Api::realm(const Exchange& ex) const { return externalBase(ex) + "/oauth2/token"; }
+std::string Api::realm(const Exchange& ex) const { return ex.externalBase() + "/oauth2/token"; }
 
 Task<void> Api::sendUnauthorized(Exchange& ex, std::string message, std::string_view scope,
                                  std::string_view error) {
@@ -41,7 +38,7 @@ Task<Result<auth::Principal>> Api::login(Exchange& ex, std::string_view user,
                                          std::string_view password) {
   const int64_t now = unixNow();
   if (auto hit = access_->cachedBasic(user, password, now)) co_return std::move(*hit);
-  const std::string client = clientAddress(ex);
+  const std::string& client = ex.clientAddress();
   if (int64_t wait = access_->limiter().check(client, user, static_cast<double>(now)); wait > 0) {
     co_return makeError(Code::kTooManyRequests,
                         "too many failed logins from this address; retry in " +
@@ -65,7 +62,8 @@ Task<void> Api::sendLoginError(Exchange& ex, const Error& error) {
   co_await ex.sendError(error);
 }
 
-Task<std::optional<auth::Principal>> Api::authenticate(Exchange& ex, std::string_view scope) {
+Task<std::optional<auth::Principal>> Api::authenticate(Exchange& ex, const Requirement& req,
+                                                       std::string_view repository) {
   std::string_view authz = ex.header(http::field::authorization);
   if (authz.empty()) co_return auth::Principal{};
   auto space = authz.find(' ');
@@ -75,27 +73,27 @@ Task<std::optional<auth::Principal>> Api::authenticate(Exchange& ex, std::string
   if (equalsIgnoreCase(scheme, "Bearer")) {
     auto who = access_->bearer(value, unixNow());
     if (who) co_return std::move(*who);
-    co_await sendUnauthorized(ex, who.error().message, scope, "invalid_token");
+    co_await sendUnauthorized(ex, who.error().message, challengeScope(req, repository), "invalid_token");
     co_return std::nullopt;
   }
   if (equalsIgnoreCase(scheme, "Basic")) {
     auto decoded = auth::base64Decode(value);
     auto colon = decoded ? decoded->find(':') : std::string::npos;
     if (colon == std::string::npos) {
-      co_await sendUnauthorized(ex, "malformed Basic credentials", scope, {});
+      co_await sendUnauthorized(ex, "malformed Basic credentials", challengeScope(req, repository), {});
       co_return std::nullopt;
     }
     std::string_view text(*decoded);
     auto who = co_await login(ex, text.substr(0, colon), text.substr(colon + 1));
     if (who) co_return std::move(*who);
     if (who.code() == Code::kUnauthorized) {
-      co_await sendUnauthorized(ex, who.error().message, scope, {});
+      co_await sendUnauthorized(ex, who.error().message, challengeScope(req, repository), {});
     } else {
       co_await sendLoginError(ex, who.error());
     }
     co_return std::nullopt;
   }
-  co_await sendUnauthorized(ex, "unsupported authorization scheme; use Basic or Bearer", scope, {});
+  co_await sendUnauthorized(ex, "unsupported authorization scheme; use Basic or Bearer", challengeScope(req, repository), {});
   co_return std::nullopt;
 }
 
@@ -103,13 +101,7 @@ Task<std::optional<auth::Principal>> Api::admit(Exchange& ex, const Route& route
   const Requirement req = requirementFor(route.kind, http::to_string(ex.method()));
   if (req.kind == Requirement::Kind::kNone) co_return auth::Principal{};
   if (req.kind == Requirement::Kind::kMetrics && metrics_.anonymous) co_return auth::Principal{};
-  std::string scope;
-  if (req.kind == Requirement::Kind::kRepository) {
-    scope = "repository:" + route.name + ":" + std::string(req.actions);
-  } else if (req.kind == Requirement::Kind::kCatalog) {
-    scope = "registry:catalog:*";
-  }
-  auto who = co_await authenticate(ex, scope);
+  auto who = co_await authenticate(ex, req, route.name);
   if (!who) co_return std::nullopt;
   const auth::Principal& p = *who;
   const int64_t now = unixNow();
@@ -133,6 +125,7 @@ Task<std::optional<auth::Principal>> Api::admit(Exchange& ex, const Route& route
       break;
   }
   if (allowed) co_return who;
+  const std::string scope = challengeScope(req, route.name);
   if (p.kind == auth::Principal::Kind::kCredentials) {
     co_await ex.sendError(makeError(Code::kDenied, "requested access to the resource is denied",
                                     deniedDetail(scope, p.subject.name)));
