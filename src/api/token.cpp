@@ -17,14 +17,11 @@ namespace {
 constexpr size_t kMaxFormBytes = 64 * 1024;
 
 // application/x-www-form-urlencoded: '+' is a space.
-Result<QueryParams> parseForm(std::string body) {
-  for (char& c : body) {
-    if (c == '+') c = ' ';
-  }
+Result<QueryParams> parseForm(std::string_view body) {
   std::string escaped;
   escaped.reserve(body.size());
   for (char c : body) {
-    if (c == ' ') {
+    if (c == '+') {
       escaped += "%20";
     } else {
       escaped += c;
@@ -70,7 +67,7 @@ Task<void> Api::oauth(Exchange& ex, std::string_view path, std::string_view raw_
     const bool token = path == "/oauth2/token";  // `path` views the header: gone after the body
     auto body = co_await ex.readBody(kMaxFormBytes);
     if (!body) co_return co_await ex.sendError(body.error());
-    auto form = parseForm(std::move(*body));
+    auto form = parseForm(*body);
     if (!form) co_return co_await ex.sendError(form.error());
     if (token) co_return co_await tokenPost(ex, *form);
     co_return co_await exchange(ex, *form);
@@ -101,7 +98,7 @@ Task<void> Api::issue(Exchange& ex, const auth::Principal& who,
 Task<void> Api::tokenGet(Exchange& ex, const QueryParams& q) {
   auto scopes = requestedScopes(q);
   if (!scopes) co_return co_await ex.sendError(scopes.error());
-  auto who = co_await authenticate(ex, {});
+  auto who = co_await authenticate(ex, kNoChallengeScope, {});
   if (!who) co_return;
   if (who->anonymous() && !access_->view()->anonymousPull()) {
     server::Response base;

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "auth/encoding.h"
+#include "common/text.h"
 
 namespace berth::auth {
 namespace json = boost::json;
@@ -52,16 +53,6 @@ int64_t saturatingAdd(int64_t a, int64_t b) {
     return b > 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
   }
   return r;
-}
-
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] - 'A' + 'a') : a[i];
-    char y = b[i] >= 'A' && b[i] <= 'Z' ? static_cast<char>(b[i] - 'A' + 'a') : b[i];
-    if (x != y) return false;
-  }
-  return true;
 }
 
 // "JWT" (RFC 7519) and "at+jwt" (RFC 9068 access tokens, as some OIDC providers send).
