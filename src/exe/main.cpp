@@ -1,9 +1,12 @@
 // berth: the registry server and its command-line tools.
 #include <signal.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <condition_variable>
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <mutex>
 #include <filesystem>
@@ -147,13 +150,22 @@ Result<std::unique_ptr<auth::AccessControl>> makeAccessControl(const Config& con
   auto created = access->bootstrap(password, unixNow());
   if (!created) return created.takeError();
   if (*created) {
+    if (!from_env) {
+      // One write(2) of less than PIPE_BUF bytes: the logger's thread, writing to the same
+      // stderr, can not land in the middle of it.
+      const std::string banner =
+          "\n  Berth created the user 'admin' (owner). Its password, shown only this once:\n\n    " +
+          **created + "\n\n  Log in with: berth login <registry> -u admin\n\n";
+      std::fflush(stderr);
+      for (size_t done = 0; done < banner.size();) {
+        const ssize_t n = ::write(STDERR_FILENO, banner.data() + done, banner.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        done += static_cast<size_t>(n);
+      }
+    }
     log::info("created the first identity: user admin with the owner role",
               {{"password_from", from_env ? "BERTH_ADMIN_PASSWORD" : "generated, printed once on stderr"}});
-    if (!from_env) {
-      log::flush();
-      std::cerr << "\n  Berth created the user 'admin' (owner). Its password, shown only this once:\n\n    "
-                << **created << "\n\n  Log in with: berth login <registry> -u admin\n\n" << std::flush;
-    }
   }
   return access;
 }
