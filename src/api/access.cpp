@@ -27,6 +27,17 @@ Requirement requirementFor(RouteKind kind, std::string_view method) {
     case RouteKind::kUploadStart:
     case RouteKind::kUpload:
       return {K::kRepository, auth::kPermPush, "pull,push"};
+    case RouteKind::kAcrCatalog:
+      return {K::kCatalog, 0, {}};
+    case RouteKind::kAcrRepository:
+    case RouteKind::kAcrTags:
+    case RouteKind::kAcrTag:
+    case RouteKind::kAcrManifests:
+    case RouteKind::kAcrManifest:
+      // ACR asks for metadata_read; pull also lets a client read what it may pull.
+      if (read) return {K::kRepository, auth::kPermPull | auth::kPermMetadataRead, "metadata_read,pull"};
+      if (method == "DELETE") return {K::kRepository, auth::kPermDelete, "delete"};
+      return {K::kRepository, auth::kPermMetadataWrite, "metadata_write"};
   }
   return {K::kAuthenticated, 0, {}};
 }

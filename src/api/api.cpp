@@ -116,7 +116,7 @@ Task<void> Api::handle(Exchange& ex) {
       co_return co_await metrics(ex);
     case RouteKind::kCatalog:
       if (!allow({http::verb::get})) co_return co_await notAllowed();
-      co_return co_await catalog(ex, *query, who);
+      co_return co_await catalog(ex, *query, who, "/v2/_catalog");
     case RouteKind::kTags:
       if (!allow({http::verb::get})) co_return co_await notAllowed();
       co_return co_await tags(ex, *route, *query);
@@ -137,6 +137,13 @@ Task<void> Api::handle(Exchange& ex) {
       if (!allow({http::verb::get, http::verb::patch, http::verb::put, http::verb::delete_}))
         co_return co_await notAllowed();
       co_return co_await upload(ex, *route, *query);
+    case RouteKind::kAcrCatalog:
+    case RouteKind::kAcrRepository:
+    case RouteKind::kAcrTags:
+    case RouteKind::kAcrTag:
+    case RouteKind::kAcrManifests:
+    case RouteKind::kAcrManifest:
+      co_return co_await acr(ex, *route, *query, who);
   }
   co_await ex.sendError(makeError(Code::kRouteUnknown, "no such route"));
 }
@@ -174,7 +181,8 @@ bool Api::mayReadAll(const auth::Principal& who) const {
   return false;
 }
 
-Task<void> Api::catalog(Exchange& ex, const QueryParams& q, const std::optional<auth::Principal>& who) {
+Task<void> Api::catalog(Exchange& ex, const QueryParams& q, const std::optional<auth::Principal>& who,
+                        std::string path) {
   auto page = pageParams(q);
   if (!page) co_return co_await ex.sendError(page.error());
   auto [n, last] = *page;
@@ -200,7 +208,7 @@ Task<void> Api::catalog(Exchange& ex, const QueryParams& q, const std::optional<
   for (auto& r : *found) repos.emplace_back(r);
   auto res = jsonResponse(http::status::ok, boost::json::serialize(boost::json::object{{"repositories", std::move(repos)}}));
   if (more && !found->empty()) {
-    res.set(http::field::link, "</v2/_catalog?last=" + found->back() + "&n=" + std::to_string(n) + ">; rel=\"next\"");
+    res.set(http::field::link, "<" + path + "?last=" + found->back() + "&n=" + std::to_string(n) + ">; rel=\"next\"");
   }
   co_await ex.send(std::move(res));
 }

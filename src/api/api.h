@@ -8,6 +8,7 @@
 #include "api/router.h"
 #include "auth/access_control.h"
 #include "events/dispatcher.h"
+#include "meta/properties_store.h"
 #include "metrics/registry.h"
 #include "registry/registry.h"
 #include "server/exchange.h"
@@ -34,6 +35,8 @@ class Api {
   Task<void> handle(Exchange& ex);
   // The webhook admin API (/api/v1/webhooks) works when set.
   void setWebhooks(events::Dispatcher* webhooks) { webhooks_ = webhooks; }
+  // ACR's metadata API (/acr/v1 beyond _catalog) works when set.
+  void setProperties(meta::PropertiesStore* properties) { properties_ = properties; }
 
  private:
   // auth.cpp: who is calling and whether the route admits them. Both send the error
@@ -72,7 +75,12 @@ class Api {
   Task<void> upload(Exchange& ex, const Route& route, const QueryParams& query);
   Task<void> manifest(Exchange& ex, const Route& route, const std::optional<auth::Principal>& who);
   Task<void> tags(Exchange& ex, const Route& route, const QueryParams& query);
-  Task<void> catalog(Exchange& ex, const QueryParams& query, const std::optional<auth::Principal>& who);
+  // `path` is the listing's own path, for the Link header (/v2/_catalog, /acr/v1/_catalog).
+  Task<void> catalog(Exchange& ex, const QueryParams& query, const std::optional<auth::Principal>& who,
+                     std::string path);
+  // acr.cpp: /acr/v1.
+  Task<void> acr(Exchange& ex, const Route& route, const QueryParams& query,
+                 const std::optional<auth::Principal>& who);
   Task<void> referrers(Exchange& ex, const Route& route, const QueryParams& query);
   // metrics.cpp
   Task<void> metrics(Exchange& ex);
@@ -82,6 +90,7 @@ class Api {
   auth::AccessControl* access_;
   MetricsEndpoint metrics_;
   events::Dispatcher* webhooks_ = nullptr;
+  meta::PropertiesStore* properties_ = nullptr;
 };
 
 // Shared by the handler files.

@@ -21,6 +21,12 @@ metrics::RouteLabel routeLabel(RouteKind kind) {
     case RouteKind::kHealthz:
     case RouteKind::kReadyz: return L::kHealth;
     case RouteKind::kMetrics: return L::kMetrics;
+    case RouteKind::kAcrCatalog:
+    case RouteKind::kAcrRepository:
+    case RouteKind::kAcrTags:
+    case RouteKind::kAcrTag:
+    case RouteKind::kAcrManifests:
+    case RouteKind::kAcrManifest: return L::kAcrMetadata;
   }
   return L::kOther;
 }

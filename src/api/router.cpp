@@ -52,12 +52,13 @@ Result<Route> parseRoute(std::string_view path) {
   if (path == "/healthz") return Route{RouteKind::kHealthz, {}, {}};
   if (path == "/readyz") return Route{RouteKind::kReadyz, {}, {}};
   if (path == "/metrics") return Route{RouteKind::kMetrics, {}, {}};
-  constexpr std::string_view kPrefix = "/v2/";
-  if (path.substr(0, kPrefix.size()) != kPrefix) {
-    return makeError(Code::kRouteUnknown, "no such route");
-  }
-  std::string_view rest = path.substr(kPrefix.size());
-  if (rest == "_catalog") return Route{RouteKind::kCatalog, {}, {}};
+  constexpr std::string_view kV2 = "/v2/";
+  constexpr std::string_view kAcr = "/acr/v1/";
+  const bool acr = path.starts_with(kAcr);
+  if (!acr && !path.starts_with(kV2)) return makeError(Code::kRouteUnknown, "no such route");
+  std::string_view rest = path.substr(acr ? kAcr.size() : kV2.size());
+  if (rest == "_catalog") return Route{acr ? RouteKind::kAcrCatalog : RouteKind::kCatalog, {}, {}};
+  if (rest.empty()) return makeError(Code::kRouteUnknown, "no such route");
   // Segments are split on the raw '/' first and then percent-decoded one by one, so an
   // encoded "%2F" stays inside its segment: the Azure SDK sends "team%2Fapp" as one
   // segment of the name and "sha256%3A..." as a digest. The decoded name must still
@@ -78,12 +79,6 @@ Result<Route> parseRoute(std::string_view path) {
       decoded.push_back(std::move(*d));
       seg = decoded.back();
     }
-    // The last segment is a tag, digest or upload id: none may hold '/' or '%', so an
-    // escape can not smuggle a separator into what later becomes a key.
-    const std::string_view last = segs.back();
-    if (last.find('/') != std::string_view::npos || last.find('%') != std::string_view::npos) {
-      return makeError(Code::kNameInvalid, "a reference in the path may not contain an encoded '/' or '%'");
-    }
   }
   const size_t n = segs.size();
   // The repository name is everything before the route's fixed suffix segments.
@@ -100,16 +95,35 @@ Result<Route> parseRoute(std::string_view path) {
     }
     return joined;
   };
+  // A tag, digest or upload id (the last segment) may not hold '/' or '%' once decoded, so
+  // an escape can not smuggle a separator into what later becomes a key.
+  auto withRef = [&](RouteKind kind, size_t suffix_segments) -> Result<Route> {
+    const std::string_view ref = segs[n - 1];
+    if (!decoded.empty() && (ref.find('/') != std::string_view::npos || ref.find('%') != std::string_view::npos)) {
+      return makeError(Code::kNameInvalid, "a reference in the path may not contain an encoded '/' or '%'");
+    }
+    return named(kind, nameBefore(suffix_segments), ref);
+  };
+  if (acr) {
+    // /acr/v1/<name>, <name>/_tags[/<tag>], <name>/_manifests[/<digest>]. No name
+    // component starts with '_', so the suffixes are unambiguous.
+    if (n >= 2 && segs[n - 1] == "_tags") return named(RouteKind::kAcrTags, nameBefore(1), {});
+    if (n >= 2 && segs[n - 1] == "_manifests") return named(RouteKind::kAcrManifests, nameBefore(1), {});
+    if (n >= 3 && segs[n - 2] == "_tags") return withRef(RouteKind::kAcrTag, 2);
+    if (n >= 3 && segs[n - 2] == "_manifests") return withRef(RouteKind::kAcrManifest, 2);
+    return named(RouteKind::kAcrRepository, nameBefore(0), {});
+  }
   if (n >= 3 && segs[n - 2] == "tags" && segs[n - 1] == "list") return named(RouteKind::kTags, nameBefore(2), {});
   if (n >= 4 && segs[n - 3] == "blobs" && segs[n - 2] == "uploads") {
-    return named(segs[n - 1].empty() ? RouteKind::kUploadStart : RouteKind::kUpload, nameBefore(3), segs[n - 1]);
+    if (segs[n - 1].empty()) return named(RouteKind::kUploadStart, nameBefore(3), {});
+    return withRef(RouteKind::kUpload, 3);
   }
   if (n >= 3 && segs[n - 2] == "blobs") {
     if (segs[n - 1] == "uploads") return named(RouteKind::kUploadStart, nameBefore(2), {});
-    return named(RouteKind::kBlob, nameBefore(2), segs[n - 1]);
+    return withRef(RouteKind::kBlob, 2);
   }
-  if (n >= 3 && segs[n - 2] == "manifests") return named(RouteKind::kManifest, nameBefore(2), segs[n - 1]);
-  if (n >= 3 && segs[n - 2] == "referrers") return named(RouteKind::kReferrers, nameBefore(2), segs[n - 1]);
+  if (n >= 3 && segs[n - 2] == "manifests") return withRef(RouteKind::kManifest, 2);
+  if (n >= 3 && segs[n - 2] == "referrers") return withRef(RouteKind::kReferrers, 2);
   return makeError(Code::kRouteUnknown, "no such route");
 }
 

@@ -22,6 +22,13 @@ enum class RouteKind {
   kHealthz,      // /healthz
   kReadyz,       // /readyz
   kMetrics,      // /metrics (Prometheus)
+  // ACR's metadata API (docs/api.md, "Repository metadata").
+  kAcrCatalog,     // /acr/v1/_catalog
+  kAcrRepository,  // /acr/v1/<name>
+  kAcrTags,        // /acr/v1/<name>/_tags
+  kAcrTag,         // /acr/v1/<name>/_tags/<tag>
+  kAcrManifests,   // /acr/v1/<name>/_manifests
+  kAcrManifest,    // /acr/v1/<name>/_manifests/<digest>
 };
 
 struct Route {

@@ -205,6 +205,7 @@ int serve(const Config& config) {
   }
   auto identities = (*meta)->identityStore();
   std::shared_ptr<meta::WebhookStore> webhooks = (*meta)->webhookStore();
+  std::unique_ptr<meta::PropertiesStore> properties = (*meta)->propertiesStore();
   std::unique_ptr<auth::AccessControl> access;
   if (config.auth.enabled) {
     auto made = makeAccessControl(config, *identities);
@@ -235,6 +236,7 @@ int serve(const Config& config) {
   api::addRegistryMetrics(metrics, registry);
   api::Api api(registry, access.get(), api::MetricsEndpoint{&metrics, config.metrics_anonymous});
   api.setWebhooks(&dispatcher);
+  api.setProperties(properties.get());
   OidcRefresher oidc_refresher(access.get());
   server::HttpServer server(config, [&api](server::Exchange& ex) { return api.handle(ex); }, &http_metrics);
   if (auto s = server.loadTls(); !s) {

@@ -6,6 +6,7 @@
 // implicitly: a repository is created by its first blob link or manifest, and listed while
 // it has at least one manifest or blob link.
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -61,8 +62,20 @@ struct PutManifestRequest {
   std::optional<oci::Digest> subject;
   std::optional<std::string> tag;      // set or move this tag to the manifest
   std::string annotations_json;        // the manifest's "annotations" object, or ""
+  std::string architecture;            // platform from the image config ("" if none)
+  std::string os;
   std::optional<EventRecord> event;    // appended to the outbox in the same transaction
 };
+
+// What deleteRepository removed.
+struct DeletedRepository {
+  std::vector<oci::Digest> manifests;  // sorted
+  std::vector<std::string> tags;       // sorted
+};
+
+// The outbox event for one manifest a repository delete removes (nullopt: none).
+using DeleteEventFn = std::function<std::optional<EventRecord>(
+    const oci::Digest& digest, const std::string& media_type, uint64_t size)>;
 
 struct ReferrerRecord {
   oci::Digest digest;
@@ -121,6 +134,10 @@ class MetaStore {
   // Removes only the tag; kManifestUnknown if absent. Appends `event` as above.
   virtual Status deleteTag(std::string_view repository, std::string_view tag,
                            const std::optional<EventRecord>& event = std::nullopt) = 0;
+  // Removes the repository: every manifest, tag and blob link, in one transaction, with
+  // the outbox event `event` makes for each manifest. kNameUnknown if absent.
+  virtual Result<DeletedRepository> deleteRepository(std::string_view repository,
+                                                     const DeleteEventFn& event) = 0;
   // Tags of the repository sorted ascending (byte order), those > last, at most n.
   // kNameUnknown if the repository does not exist.
   virtual Result<std::vector<std::string>> listTags(std::string_view repository,

@@ -23,8 +23,9 @@ enum class RouteLabel : uint8_t {
   kToken,
   kAdmin,
   kMetrics,
+  kAcrMetadata,  // /acr/v1
 };
-inline constexpr size_t kRouteLabels = 12;
+inline constexpr size_t kRouteLabels = 13;
 std::string_view routeLabelName(RouteLabel route);
 
 class HttpMetrics {

@@ -7,6 +7,38 @@
 
 namespace berth::registry {
 
+namespace {
+
+constexpr uint64_t kMaxConfigBytes = 1 << 20;  // larger configs are not read for the platform
+
+// The architecture and OS an image config declares ("" when it is no image config, is
+// missing or unreadable): what ACR's metadata API shows for a manifest.
+std::pair<std::string, std::string> imagePlatform(storage::BlobStore& blobs, const oci::Descriptor& config) {
+  if (config.media_type != "application/vnd.oci.image.config.v1+json" &&
+      config.media_type != "application/vnd.docker.container.image.v1+json") {
+    return {};
+  }
+  if (static_cast<uint64_t>(config.size) > kMaxConfigBytes) return {};
+  auto reader = blobs.open(config.digest);
+  if (!reader || (*reader)->size() > kMaxConfigBytes) return {};
+  std::string bytes((*reader)->size(), '\0');
+  for (size_t done = 0; done < bytes.size();) {
+    auto n = (*reader)->readAt(done, bytes.data() + done, bytes.size() - done);
+    if (!n || *n == 0) return {};
+    done += *n;
+  }
+  boost::system::error_code ec;
+  auto doc = boost::json::parse(bytes, ec);
+  if (ec || !doc.is_object()) return {};
+  auto field = [&](std::string_view key) -> std::string {
+    const auto* v = doc.as_object().if_contains(key);
+    return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
+  };
+  return {field("architecture"), field("os")};
+}
+
+}  // namespace
+
 Status UploadStream::write(std::string_view data) {
   if (failed_) return makeError(Code::kBlobUploadInvalid, "upload stream already failed");
   if (auto s = writer_->write(data); !s) {
@@ -276,6 +308,11 @@ Result<PutManifestResult> Registry::putManifest(const std::string& repository, c
   if (parsed->subject) req.subject = parsed->subject->digest;
   if (!ref.isDigest()) req.tag = ref.tag();
   req.annotations_json = parsed->annotations_json;
+  if (parsed->config) {
+    auto platform = imagePlatform(*blobs_, *parsed->config);
+    req.architecture = std::move(platform.first);
+    req.os = std::move(platform.second);
+  }
   req.event = events::makeEvent(
       "push", {repository, req.tag.value_or(""), digest.str(), parsed->media_type, bytes.size()}, request,
       newUuid(), req.manifest.created_at);
@@ -333,6 +370,20 @@ Status Registry::deleteManifest(const std::string& repository, const oci::Refere
   cache_.invalidate(repository);
   if (s && on_event_) on_event_();
   return s;
+}
+
+Result<meta::DeletedRepository> Registry::deleteRepository(const std::string& repository,
+                                                           const events::RequestInfo& request) {
+  const int64_t now = unixNow();
+  auto deleted = meta_->deleteRepository(
+      repository, [&](const oci::Digest& digest, const std::string& media_type, uint64_t size) {
+        return std::optional<meta::EventRecord>(
+            events::makeEvent("delete", {repository, "", digest.str(), media_type, size}, request, newUuid(), now));
+      });
+  cache_.invalidate(repository);
+  links_.invalidate(repository);
+  if (deleted && !deleted->manifests.empty() && on_event_) on_event_();
+  return deleted;
 }
 
 Health Registry::health() {

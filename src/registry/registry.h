@@ -140,6 +140,10 @@ class Registry {
   // By digest: the manifest and its tags; by tag: only the tag. Both record a "delete".
   Status deleteManifest(const std::string& repository, const oci::Reference& ref,
                         const events::RequestInfo& request = {});
+  // Removes the repository with all its manifests, tags and blob links; one "delete"
+  // event per manifest. kNameUnknown if it does not exist.
+  Result<meta::DeletedRepository> deleteRepository(const std::string& repository,
+                                                   const events::RequestInfo& request = {});
   // Called after an event committed (the webhook dispatcher's wake-up). Set before serving.
   void setEventListener(std::function<void()> listener) { on_event_ = std::move(listener); }
 

@@ -200,7 +200,7 @@ class ServerStartError(Exception):
 
 
 class RequestVerbs:
-    """get/head/delete over the class's request()."""
+    """get/head/delete/json over the class's request()."""
 
     def get(self, path, **kw):
         return self.request("GET", path, **kw)
@@ -210,6 +210,11 @@ class RequestVerbs:
 
     def delete(self, path, **kw):
         return self.request("DELETE", path, **kw)
+
+    def json(self, method, path, doc=None, **kw):
+        body = json.dumps(doc).encode() if doc is not None else None
+        return self.request(method, path, body=body,
+                            headers={"Content-Type": "application/json"} if body else {}, **kw)
 
 
 class Server(RequestVerbs):
@@ -432,11 +437,6 @@ class Client(RequestVerbs):
         hdrs.update(headers or {})
         return http_request(self.host, self.port, method, path, body, hdrs, timeout,
                             source=self.source, tls=self.srv.tls)
-
-    def json(self, method, path, doc=None, **kw):
-        body = json.dumps(doc).encode() if doc is not None else None
-        return self.request(method, path, body=body,
-                            headers={"Content-Type": "application/json"} if body else {}, **kw)
 
 
 def _free_port():

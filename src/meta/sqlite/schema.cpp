@@ -183,7 +183,51 @@ CREATE TABLE webhook_deliveries (
 CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries(webhook, id);
 )sql";
 
-constexpr Migration kMigrations[] = {{1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3}};
+// v4: what ACR's metadata API shows (properties_store.h). Repositories get their creation
+// and last-update times; tags their creation time; manifests their last-update time and
+// the platform read from the image config at push. Each of the three carries the
+// changeable attributes (1 = enabled). Existing rows are backfilled from the times they
+// already have; manifests pushed before v4 have no platform recorded.
+constexpr const char* kSchemaV4 = R"sql(
+ALTER TABLE repositories ADD COLUMN created_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE repositories ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE repositories ADD COLUMN delete_enabled INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE repositories ADD COLUMN write_enabled INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE repositories ADD COLUMN list_enabled INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE repositories ADD COLUMN read_enabled INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE tags ADD COLUMN created_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tags ADD COLUMN delete_enabled INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE tags ADD COLUMN write_enabled INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE tags ADD COLUMN list_enabled INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE tags ADD COLUMN read_enabled INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE manifests ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE manifests ADD COLUMN architecture TEXT NOT NULL DEFAULT '';
+ALTER TABLE manifests ADD COLUMN os TEXT NOT NULL DEFAULT '';
+ALTER TABLE manifests ADD COLUMN delete_enabled INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE manifests ADD COLUMN write_enabled INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE manifests ADD COLUMN list_enabled INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE manifests ADD COLUMN read_enabled INTEGER NOT NULL DEFAULT 1;
+UPDATE tags SET created_at = updated_at;
+UPDATE manifests SET updated_at = created_at;
+UPDATE manifests SET updated_at = MAX(updated_at, (SELECT MAX(t.updated_at) FROM tags t
+  WHERE t.repo_id = manifests.repo_id AND t.digest = manifests.digest))
+  WHERE EXISTS (SELECT 1 FROM tags t WHERE t.repo_id = manifests.repo_id AND t.digest = manifests.digest);
+UPDATE repositories SET
+  created_at = COALESCE(MIN(
+    (SELECT MIN(created_at) FROM manifests WHERE repo_id = repositories.id),
+    (SELECT MIN(created_at) FROM blob_links WHERE repo_id = repositories.id)),
+    (SELECT MIN(created_at) FROM manifests WHERE repo_id = repositories.id),
+    (SELECT MIN(created_at) FROM blob_links WHERE repo_id = repositories.id), 0),
+  updated_at = COALESCE(MAX(
+    (SELECT MAX(updated_at) FROM manifests WHERE repo_id = repositories.id),
+    (SELECT MAX(created_at) FROM blob_links WHERE repo_id = repositories.id)),
+    (SELECT MAX(updated_at) FROM manifests WHERE repo_id = repositories.id),
+    (SELECT MAX(created_at) FROM blob_links WHERE repo_id = repositories.id), 0);
+CREATE INDEX tags_by_time ON tags(repo_id, updated_at, name);
+CREATE INDEX manifests_by_time ON manifests(repo_id, updated_at, digest);
+)sql";
+
+constexpr Migration kMigrations[] = {{1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3}, {4, kSchemaV4}};
 
 }  // namespace
 

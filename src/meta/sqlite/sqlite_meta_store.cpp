@@ -4,6 +4,7 @@
 
 #include "meta/sqlite/sqlite_db.h"
 #include "meta/sqlite/sqlite_identity_store.h"
+#include "meta/sqlite/sqlite_properties_store.h"
 #include "meta/sqlite/sqlite_webhook_store.h"
 
 namespace berth::meta {
@@ -29,9 +30,10 @@ Result<int64_t> ensureRepository(Connection& c, std::string_view name) {
   auto found = findRepository(c, name);
   if (!found) return found.takeError();
   if (*found) return **found;
-  auto stmt = c.prepare("INSERT INTO repositories(name) VALUES (?) RETURNING id");
+  auto stmt = c.prepare(
+      "INSERT INTO repositories(name, created_at, updated_at) VALUES (?1, ?2, ?2) RETURNING id");
   if (!stmt) return stmt.takeError();
-  auto row = stmt->bind(name).step();
+  auto row = stmt->bind(name).bind(now()).step();
   if (!row) return row.takeError();
   if (!*row) return makeError(Code::kInternal, "repository insert returned no id");
   return stmt->int64(0);
@@ -44,6 +46,11 @@ Status pruneRepository(Connection& c, int64_t repo) {
                  " AND NOT EXISTS (SELECT 1 FROM blob_links WHERE repo_id = ?1)"
                  " AND NOT EXISTS (SELECT 1 FROM manifests WHERE repo_id = ?1)",
                  repo);
+}
+
+// A change to the repository's manifests or tags (ACR's lastUpdateTime).
+Status touchRepository(Connection& c, int64_t repo) {
+  return execute(c, "UPDATE repositories SET updated_at = MAX(updated_at, ?) WHERE id = ?", now(), repo);
 }
 
 Status insertBlobLink(Connection& c, int64_t repo, const oci::Digest& digest, uint64_t size) {
@@ -118,6 +125,10 @@ std::unique_ptr<IdentityStore> SqliteMetaStore::identityStore() const {
 
 std::unique_ptr<WebhookStore> SqliteMetaStore::webhookStore() const {
   return std::make_unique<SqliteWebhookStore>(db_);
+}
+
+std::unique_ptr<PropertiesStore> SqliteMetaStore::propertiesStore() const {
+  return std::make_unique<SqlitePropertiesStore>(db_);
 }
 
 // --- blobs linked to repositories ---
@@ -286,13 +297,19 @@ Status SqliteMetaStore::putManifest(const PutManifestRequest& req) {
     if (!repo) return repo.takeError();
     const ManifestRecord& m = req.manifest;
     {
-      // Idempotent on digest: the first row (and its created_at) stays; only a missing
-      // subject is filled in.
+      // Idempotent on digest: the first row (its bytes, created_at and attributes) stays;
+      // a push of the same digest again counts as an update, and fills in a missing
+      // subject or platform.
       auto stmt = c.prepare(
           "INSERT INTO manifests(repo_id, digest, media_type, artifact_type, bytes, size,"
-          " annotations, subject, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-          " ON CONFLICT(repo_id, digest) DO UPDATE SET subject = excluded.subject"
-          " WHERE manifests.subject IS NULL AND excluded.subject IS NOT NULL");
+          " annotations, subject, architecture, os, created_at, updated_at)"
+          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)"
+          " ON CONFLICT(repo_id, digest) DO UPDATE SET"
+          " subject = COALESCE(manifests.subject, excluded.subject),"
+          " architecture = CASE manifests.architecture WHEN '' THEN excluded.architecture"
+          " ELSE manifests.architecture END,"
+          " os = CASE manifests.os WHEN '' THEN excluded.os ELSE manifests.os END,"
+          " updated_at = MAX(manifests.updated_at, excluded.updated_at)");
       if (!stmt) return stmt.takeError();
       stmt->bind(*repo)
           .bind(m.digest)
@@ -306,6 +323,7 @@ Status SqliteMetaStore::putManifest(const PutManifestRequest& req) {
       } else {
         stmt->bindNull();
       }
+      stmt->bind(req.architecture).bind(req.os);
       if (auto s = stmt->bind(m.created_at != 0 ? m.created_at : sqlite_detail::now()).run(); !s) {
         return s;
       }
@@ -334,12 +352,13 @@ Status SqliteMetaStore::putManifest(const PutManifestRequest& req) {
     if (req.tag) {
       auto s = sqlite_detail::execute(
           c,
-          "INSERT INTO tags(repo_id, name, digest, updated_at) VALUES (?, ?, ?, ?)"
+          "INSERT INTO tags(repo_id, name, digest, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)"
           " ON CONFLICT(repo_id, name) DO UPDATE SET digest = excluded.digest,"
           " updated_at = excluded.updated_at WHERE tags.digest != excluded.digest",
           *repo, std::string_view(*req.tag), m.digest, sqlite_detail::now());
       if (!s) return s;
     }
+    if (auto s = sqlite_detail::touchRepository(c, *repo); !s) return s;
     return sqlite_detail::appendEvent(c, req.event);
   });
 }
@@ -392,6 +411,7 @@ Status SqliteMetaStore::deleteManifest(std::string_view repository, const oci::D
       return makeError(Code::kManifestUnknown, "manifest unknown to repository");
     }
     if (auto e = sqlite_detail::appendEvent(c, event); !e) return e;
+    if (auto t = sqlite_detail::touchRepository(c, **repo); !t) return t;
     return sqlite_detail::pruneRepository(c, **repo);
   });
 }
@@ -399,14 +419,51 @@ Status SqliteMetaStore::deleteManifest(std::string_view repository, const oci::D
 Status SqliteMetaStore::deleteTag(std::string_view repository, std::string_view tag,
                                   const std::optional<EventRecord>& event) {
   return db_->write([&](Connection& c) -> Status {
-    auto s = sqlite_detail::execute(
-        c,
-        "DELETE FROM tags WHERE repo_id = (SELECT id FROM repositories WHERE name = ?)"
-        " AND name = ?",
-        repository, tag);
+    auto repo = sqlite_detail::findRepository(c, repository);
+    if (!repo) return repo.takeError();
+    if (!*repo) return makeError(Code::kManifestUnknown, "tag unknown to repository");
+    auto s = sqlite_detail::execute(c, "DELETE FROM tags WHERE repo_id = ? AND name = ?", **repo, tag);
     if (!s) return s;
     if (c.changes() == 0) return makeError(Code::kManifestUnknown, "tag unknown to repository");
+    if (auto t = sqlite_detail::touchRepository(c, **repo); !t) return t;
     return sqlite_detail::appendEvent(c, event);
+  });
+}
+
+Result<DeletedRepository> SqliteMetaStore::deleteRepository(std::string_view repository,
+                                                            const DeleteEventFn& event) {
+  return db_->write([&](Connection& c) -> Result<DeletedRepository> {
+    auto repo = sqlite_detail::findRepository(c, repository);
+    if (!repo) return repo.takeError();
+    if (!*repo) return makeError(Code::kNameUnknown, "repository name not known to registry");
+    DeletedRepository out;
+    auto tags = c.prepare("SELECT name FROM tags WHERE repo_id = ? ORDER BY name");
+    if (!tags) return tags.takeError();
+    tags->bind(**repo);
+    auto tag_names = sqlite_detail::names(*tags);
+    if (!tag_names) return tag_names.takeError();
+    out.tags = std::move(*tag_names);
+    auto manifests = c.prepare(
+        "SELECT digest, media_type, size FROM manifests WHERE repo_id = ? ORDER BY digest");
+    if (!manifests) return manifests.takeError();
+    for (manifests->bind(**repo);;) {
+      auto row = manifests->step();
+      if (!row) return row.takeError();
+      if (!*row) break;
+      auto digest = sqlite_detail::storedDigest(manifests->text(0));
+      if (!digest) return digest.takeError();
+      if (event) {
+        auto e = event(*digest, manifests->text(1), manifests->uint64(2));
+        if (auto s = sqlite_detail::appendEvent(c, e); !s) return s.takeError();
+      }
+      out.manifests.push_back(std::move(*digest));
+    }
+    // Tags, references and subjects go with the manifests, everything with the repository
+    // row (ON DELETE CASCADE).
+    if (auto s = sqlite_detail::execute(c, "DELETE FROM repositories WHERE id = ?", **repo); !s) {
+      return s.takeError();
+    }
+    return out;
   });
 }
 

@@ -10,6 +10,7 @@
 #include "common/result.h"
 #include "meta/identity_store.h"
 #include "meta/meta_store.h"
+#include "meta/properties_store.h"
 #include "meta/webhook_store.h"
 
 namespace berth::meta {
@@ -34,6 +35,9 @@ class SqliteMetaStore : public MetaStore {
   // The WebhookStore on the same database file (webhooks and the outbox), like
   // identityStore().
   std::unique_ptr<WebhookStore> webhookStore() const;
+  // The PropertiesStore (ACR metadata: times, counts, changeable attributes) on the same
+  // database file, like identityStore().
+  std::unique_ptr<PropertiesStore> propertiesStore() const;
 
   ~SqliteMetaStore() override;
   SqliteMetaStore(const SqliteMetaStore&) = delete;
@@ -59,6 +63,8 @@ class SqliteMetaStore : public MetaStore {
                         const std::optional<EventRecord>& event = std::nullopt) override;
   Status deleteTag(std::string_view repository, std::string_view tag,
                    const std::optional<EventRecord>& event = std::nullopt) override;
+  Result<DeletedRepository> deleteRepository(std::string_view repository,
+                                             const DeleteEventFn& event) override;
   Result<std::vector<std::string>> listTags(std::string_view repository, std::string_view last,
                                             size_t n) override;
   Result<std::vector<std::string>> listRepositories(std::string_view last, size_t n) override;

@@ -43,6 +43,22 @@ TEST(RequirementFor, TagsAndReferrersAreReads) {
   EXPECT_EQ(refs.actions, "pull");
 }
 
+TEST(RequirementFor, AcrMetadataByMethod) {
+  EXPECT_EQ(requirementFor(RouteKind::kAcrCatalog, "GET").kind, K::kCatalog);
+  for (RouteKind r : {RouteKind::kAcrRepository, RouteKind::kAcrTags, RouteKind::kAcrTag, RouteKind::kAcrManifests,
+                      RouteKind::kAcrManifest}) {
+    Requirement read = requirementFor(r, "GET");
+    EXPECT_EQ(read.kind, K::kRepository);
+    EXPECT_EQ(read.any_of, auth::kPermPull | auth::kPermMetadataRead);
+    EXPECT_EQ(read.actions, "metadata_read,pull");
+    EXPECT_EQ(requirementFor(r, "PATCH").any_of, auth::kPermMetadataWrite);
+    EXPECT_EQ(requirementFor(r, "PATCH").actions, "metadata_write");
+    EXPECT_EQ(requirementFor(r, "DELETE").any_of, auth::kPermDelete);
+    // Methods the handler refuses later still need a write permission first.
+    EXPECT_EQ(requirementFor(r, "POST").any_of, auth::kPermMetadataWrite);
+  }
+}
+
 TEST(RequirementFor, ManifestsAndBlobsByMethod) {
   for (RouteKind r : {RouteKind::kManifest, RouteKind::kBlob}) {
     for (const char* m : {"GET", "HEAD"}) {

@@ -88,6 +88,43 @@ TEST(Router, DecodesPercentEncodedSegments) {
   }
 }
 
+// ACR's metadata API: the name is everything before _tags / _manifests (no name
+// component starts with '_'), or the whole rest for the repository itself.
+TEST(Router, AcrMetadataRoutes) {
+  struct Case {
+    const char* path;
+    RouteKind kind;
+    const char* name;
+    const char* ref;
+  };
+  for (const Case& c : {Case{"/acr/v1/_catalog", RouteKind::kAcrCatalog, "", ""},
+                        Case{"/acr/v1/app", RouteKind::kAcrRepository, "app", ""},
+                        Case{"/acr/v1/team/app", RouteKind::kAcrRepository, "team/app", ""},
+                        Case{"/acr/v1/team%2Fapp", RouteKind::kAcrRepository, "team/app", ""},
+                        Case{"/acr/v1/team/app/_tags", RouteKind::kAcrTags, "team/app", ""},
+                        Case{"/acr/v1/team/app/_tags/v1.0", RouteKind::kAcrTag, "team/app", "v1.0"},
+                        Case{"/acr/v1/team%2Fapp/_tags/latest", RouteKind::kAcrTag, "team/app", "latest"},
+                        Case{"/acr/v1/tags/_manifests", RouteKind::kAcrManifests, "tags", ""},
+                        Case{"/acr/v1/a/_manifests/sha256%3Aabc", RouteKind::kAcrManifest, "a", "sha256:abc"}}) {
+    auto r = parseRoute(c.path);
+    ASSERT_TRUE(r) << c.path << ": " << r.error().message;
+    EXPECT_EQ(r->kind, c.kind) << c.path;
+    EXPECT_EQ(r->name, c.name) << c.path;
+    EXPECT_EQ(r->ref, c.ref) << c.path;
+  }
+  for (const char* p : {"/acr/v1/_tags", "/acr/v1/a/_other", "/acr/v1/A", "/acr/v1/a/../b",
+                        "/acr/v1/a/_tags/x%2Fy", "/acr/v1/a/_manifests/x%25"}) {
+    auto r = parseRoute(p);
+    ASSERT_FALSE(r) << p;
+    EXPECT_EQ(r.code(), Code::kNameInvalid) << p;
+  }
+  for (const char* p : {"/acr/v1/", "/acr/v2/a", "/acr/v1"}) {
+    auto r = parseRoute(p);
+    ASSERT_FALSE(r) << p;
+    EXPECT_EQ(r.code(), Code::kRouteUnknown) << p;
+  }
+}
+
 TEST(Router, UnknownRoutes) {
   for (const char* p : {"/", "/v3/", "/v2/a", "/v2/a/b", "/v2/a/unknown/x", "/etc/passwd", ""}) {
     auto r = parseRoute(p);

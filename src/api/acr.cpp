@@ -1,0 +1,300 @@
+// ACR's metadata API under /acr/v1 (docs/api.md, "Repository metadata"): repository, tag
+// and manifest properties with their changeable attributes, as the Azure SDK's
+// ContainerRegistryClient and `az acr repository` read and change them. Field names,
+// paging (Link header) and errors follow ACR's data-plane REST specification.
+#include <boost/json.hpp>
+#include <charconv>
+
+#include "api/api.h"
+#include "auth/encoding.h"
+#include "common/text.h"
+#include "oci/manifest.h"
+
+namespace berth::api {
+
+namespace http = server::http;
+namespace json = boost::json;
+
+namespace {
+
+constexpr size_t kDefaultAcrPage = 100;
+constexpr size_t kMaxAcrPage = 1000;
+constexpr size_t kMaxPatchBody = 64 * 1024;
+
+Error bad(std::string message) { return makeError(Code::kInvalidArgument, std::move(message)); }
+
+json::object attributesJson(const meta::Attributes& a) {
+  json::object o;
+  o["deleteEnabled"] = a.delete_enabled;
+  o["writeEnabled"] = a.write_enabled;
+  o["readEnabled"] = a.read_enabled;
+  o["listEnabled"] = a.list_enabled;
+  return o;
+}
+
+json::object repositoryJson(std::string_view registry, const meta::RepositoryProperties& r) {
+  json::object o;
+  o["registry"] = registry;
+  o["imageName"] = r.name;
+  o["createdTime"] = formatRfc3339(r.created_at);
+  o["lastUpdateTime"] = formatRfc3339(r.updated_at);
+  o["manifestCount"] = r.manifest_count;
+  o["tagCount"] = r.tag_count;
+  auto attrs = attributesJson(r.attributes);
+  attrs["teleportEnabled"] = false;
+  o["changeableAttributes"] = std::move(attrs);
+  return o;
+}
+
+json::object tagJson(const meta::TagProperties& t) {
+  json::object o;
+  o["name"] = t.name;
+  o["digest"] = t.digest.str();
+  o["createdTime"] = formatRfc3339(t.created_at);
+  o["lastUpdateTime"] = formatRfc3339(t.updated_at);
+  o["signed"] = false;
+  o["changeableAttributes"] = attributesJson(t.attributes);
+  return o;
+}
+
+json::object manifestJson(const meta::ManifestProperties& m) {
+  json::object o;
+  o["digest"] = m.digest.str();
+  o["imageSize"] = m.image_size;
+  o["createdTime"] = formatRfc3339(m.created_at);
+  o["lastUpdateTime"] = formatRfc3339(m.updated_at);
+  if (!m.architecture.empty()) o["architecture"] = m.architecture;
+  if (!m.os.empty()) o["os"] = m.os;
+  o["mediaType"] = m.media_type;
+  if (!m.artifact_type.empty()) o["artifactType"] = m.artifact_type;
+  if (m.media_type == oci::kOciIndex || m.media_type == oci::kDockerManifestList) {
+    // An index names its children's platforms itself.
+    json::array refs;
+    if (auto parsed = oci::parseManifest(m.bytes, m.media_type)) {
+      for (const auto& child : parsed->manifests) {
+        json::object r;
+        r["digest"] = child.digest.str();
+        if (!child.platform_architecture.empty()) r["architecture"] = child.platform_architecture;
+        if (!child.platform_os.empty()) r["os"] = child.platform_os;
+        refs.push_back(std::move(r));
+      }
+    }
+    o["references"] = std::move(refs);
+  }
+  json::array tags;
+  for (const auto& t : m.tags) tags.emplace_back(t);
+  o["tags"] = std::move(tags);
+  o["changeableAttributes"] = attributesJson(m.attributes);
+  return o;
+}
+
+// The body of a PATCH: the attributes at the top level (as the Azure SDK and az send
+// them) or inside "changeableAttributes". Other fields are ignored; a named attribute
+// must be a boolean.
+Result<meta::AttributesPatch> parsePatch(std::string_view text) {
+  meta::AttributesPatch patch;
+  if (text.empty()) return patch;
+  auto body = auth::parseJsonObject(text);
+  if (!body) return bad("the body must be a JSON object");
+  const json::object* attrs = &*body;
+  if (const auto* nested = body->if_contains("changeableAttributes")) {
+    if (!nested->is_object()) return bad("changeableAttributes must be an object");
+    attrs = &nested->get_object();
+  }
+  for (auto [key, field] : {std::pair{"deleteEnabled", &patch.delete_enabled},
+                            std::pair{"writeEnabled", &patch.write_enabled},
+                            std::pair{"listEnabled", &patch.list_enabled},
+                            std::pair{"readEnabled", &patch.read_enabled}}) {
+    const auto* v = attrs->if_contains(key);
+    if (v == nullptr || v->is_null()) continue;
+    if (!v->is_bool()) return bad(std::string(key) + " must be true or false");
+    *field = v->get_bool();
+  }
+  return patch;
+}
+
+// n, last and orderby of a listing.
+Result<meta::PageRequest> acrPage(const QueryParams& q) {
+  meta::PageRequest page;
+  page.n = kDefaultAcrPage;
+  if (auto v = queryValue(q, "n")) {
+    unsigned long long parsed = 0;
+    auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), parsed);
+    if (v->empty() || ec != std::errc() || p != v->data() + v->size() || parsed == 0) {
+      return bad("n must be a positive integer");
+    }
+    page.n = static_cast<size_t>(std::min<unsigned long long>(parsed, kMaxAcrPage));
+  }
+  page.last = queryValue(q, "last").value_or("");
+  const auto order = queryValue(q, "orderby").value_or("");
+  if (order == "timedesc") {
+    page.order = meta::PropertiesOrder::kTimeDesc;
+  } else if (order == "timeasc") {
+    page.order = meta::PropertiesOrder::kTimeAsc;
+  } else if (!order.empty()) {
+    return bad("orderby must be timedesc or timeasc");
+  }
+  return page;
+}
+
+std::string orderName(meta::PropertiesOrder o) {
+  return o == meta::PropertiesOrder::kTimeDesc ? "timedesc" : o == meta::PropertiesOrder::kTimeAsc ? "timeasc" : "";
+}
+
+// The Link header of the page after `last`.
+std::string nextLink(const std::string& path, const std::string& last, const meta::PageRequest& page) {
+  std::string link = "<" + path + "?last=" + last + "&n=" + std::to_string(page.n);
+  if (page.order != meta::PropertiesOrder::kName) link += "&orderby=" + orderName(page.order);
+  return link + ">; rel=\"next\"";
+}
+
+server::Response jsonReply(http::status status, const json::value& body) {
+  server::Response res{status, 11};
+  res.set(http::field::content_type, "application/json; charset=utf-8");
+  res.body() = json::serialize(body);
+  return res;
+}
+
+// A listing page as ACR shapes it: {registry, imageName, <key>: [...]} (+ Link).
+template <class Item, class ToJson>
+server::Response pageReply(std::string_view registry, const std::string& name, const char* key,
+                           std::vector<Item> items, const meta::PageRequest& page, const std::string& path,
+                           ToJson to_json, std::string (*cursor)(const Item&)) {
+  const bool more = items.size() > page.n;
+  if (more) items.resize(page.n);
+  json::array list;
+  for (const auto& i : items) list.push_back(to_json(i));
+  json::object o;
+  o["registry"] = registry;
+  o["imageName"] = name;
+  o[key] = std::move(list);
+  auto res = jsonReply(http::status::ok, o);
+  if (more) res.set(http::field::link, nextLink(path, cursor(items.back()), page));
+  return res;
+}
+
+std::string tagCursor(const meta::TagProperties& t) { return t.name; }
+std::string manifestCursor(const meta::ManifestProperties& m) { return m.digest.str(); }
+
+}  // namespace
+
+Task<void> Api::acr(Exchange& ex, const Route& route, const QueryParams& q,
+                    const std::optional<auth::Principal>& who) {
+  const auto method = ex.method();
+  const bool get = method == http::verb::get || method == http::verb::head;
+  auto notAllowed = makeError(Code::kMethodNotAllowed,
+                              std::string(http::to_string(method)) + " is not allowed on this route");
+  if (route.kind == RouteKind::kAcrCatalog) {
+    if (method != http::verb::get) co_return co_await ex.sendError(notAllowed);
+    co_return co_await catalog(ex, q, who, "/acr/v1/_catalog");
+  }
+  if (properties_ == nullptr) co_return co_await ex.sendError(makeError(Code::kRouteUnknown, "no such route"));
+  const std::string registry(ex.host());
+  const std::string& name = route.name;
+  meta::PropertiesStore& store = *properties_;
+
+  // Reads the PATCH body before anything else (the request's views end with it).
+  std::optional<meta::AttributesPatch> patch;
+  if (method == http::verb::patch) {
+    std::string text;
+    if (ex.hasBody()) {
+      auto body = co_await ex.readBody(kMaxPatchBody);
+      if (!body) co_return co_await ex.sendError(body.error());
+      text = std::move(*body);
+    }
+    auto parsed = parsePatch(text);
+    if (!parsed) co_return co_await ex.sendError(parsed.error());
+    patch = *parsed;
+  }
+
+  switch (route.kind) {
+    case RouteKind::kAcrRepository: {
+      if (method == http::verb::delete_) {
+        const events::RequestInfo request = requestInfo(ex, who);
+        auto deleted = co_await ex.blocking([&] { return registry_.deleteRepository(name, request); });
+        if (!deleted) co_return co_await ex.sendError(deleted.error());
+        json::array manifests, tags;
+        for (const auto& d : deleted->manifests) manifests.emplace_back(d.str());
+        for (const auto& t : deleted->tags) tags.emplace_back(t);
+        json::object body;
+        body["manifestsDeleted"] = std::move(manifests);
+        body["tagsDeleted"] = std::move(tags);
+        co_return co_await ex.send(jsonReply(http::status::accepted, body));
+      }
+      if (!get && !patch) break;
+      auto props = co_await ex.blocking([&] {
+        return patch ? store.updateRepository(name, *patch) : store.repository(name);
+      });
+      if (!props) co_return co_await ex.sendError(props.error());
+      auto body = repositoryJson(registry, *props);
+      co_return co_await ex.send(jsonReply(http::status::ok, body));
+    }
+    case RouteKind::kAcrTags: {
+      if (method != http::verb::get) break;
+      auto page = acrPage(q);
+      if (!page) co_return co_await ex.sendError(page.error());
+      std::optional<oci::Digest> digest;
+      if (auto d = queryValue(q, "digest")) {
+        auto parsed = parseDigestParam(*d);
+        if (!parsed) co_return co_await ex.sendError(parsed.error());
+        digest = *parsed;
+      }
+      meta::PageRequest ask = *page;
+      ask.n = page->n + 1;
+      auto tags = co_await ex.blocking([&] { return store.listTags(name, ask, digest); });
+      if (!tags) co_return co_await ex.sendError(tags.error());
+      co_return co_await ex.send(pageReply(registry, name, "tags", std::move(*tags), *page,
+                                           "/acr/v1/" + name + "/_tags", tagJson, tagCursor));
+    }
+    case RouteKind::kAcrTag: {
+      if (auto s = oci::validateTag(route.ref); !s) co_return co_await ex.sendError(s.error());
+      if (method == http::verb::delete_) {
+        const events::RequestInfo request = requestInfo(ex, who);
+        const oci::Reference ref{route.ref};
+        auto s = co_await ex.blocking([&] { return registry_.deleteManifest(name, ref, request); });
+        if (!s) co_return co_await ex.sendError(s.error());
+        co_return co_await ex.send(server::Response{http::status::accepted, 11});
+      }
+      if (!get && !patch) break;
+      auto tag = co_await ex.blocking([&] {
+        return patch ? store.updateTag(name, route.ref, *patch) : store.tag(name, route.ref);
+      });
+      if (!tag) co_return co_await ex.sendError(tag.error());
+      json::object body;
+      body["registry"] = registry;
+      body["imageName"] = name;
+      body["tag"] = tagJson(*tag);
+      co_return co_await ex.send(jsonReply(http::status::ok, body));
+    }
+    case RouteKind::kAcrManifests: {
+      if (method != http::verb::get) break;
+      auto page = acrPage(q);
+      if (!page) co_return co_await ex.sendError(page.error());
+      meta::PageRequest ask = *page;
+      ask.n = page->n + 1;
+      auto manifests = co_await ex.blocking([&] { return store.listManifests(name, ask); });
+      if (!manifests) co_return co_await ex.sendError(manifests.error());
+      co_return co_await ex.send(pageReply(registry, name, "manifests", std::move(*manifests), *page,
+                                           "/acr/v1/" + name + "/_manifests", manifestJson, manifestCursor));
+    }
+    case RouteKind::kAcrManifest: {
+      auto digest = parseDigestParam(route.ref);
+      if (!digest) co_return co_await ex.sendError(digest.error());
+      if (!get && !patch) break;
+      auto manifest = co_await ex.blocking([&] {
+        return patch ? store.updateManifest(name, *digest, *patch) : store.manifest(name, *digest);
+      });
+      if (!manifest) co_return co_await ex.sendError(manifest.error());
+      json::object body;
+      body["registry"] = registry;
+      body["imageName"] = name;
+      body["manifest"] = manifestJson(*manifest);
+      co_return co_await ex.send(jsonReply(http::status::ok, body));
+    }
+    default:
+      break;
+  }
+  co_await ex.sendError(notAllowed);
+}
+
+}  // namespace berth::api

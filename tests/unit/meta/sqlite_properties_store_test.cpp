@@ -1,0 +1,228 @@
+// PropertiesStore (ACR metadata) on SQLite: counts, image sizes, platform, the changeable
+// attributes, time order and paging, the v3 -> v4 backfill, and MetaStore's
+// deleteRepository with its outbox events.
+#include "meta/sqlite/sqlite_properties_store.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "meta/sqlite/sqlite_db.h"
+#include "meta/sqlite/sqlite_meta_store.h"
+#include "oci/digest.h"
+#include "sqlite_test_files.h"
+
+namespace berth::meta::testing {
+namespace {
+
+constexpr const char* kImage = "application/vnd.oci.image.manifest.v1+json";
+
+class PropertiesStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto opened = SqliteMetaStore::open(dir_.db());
+    ASSERT_TRUE(opened.ok()) << opened.error().message;
+    meta_ = std::move(*opened);
+    props_ = meta_->propertiesStore();
+  }
+
+  // An image manifest referencing `layers` (linked first with their sizes).
+  oci::Digest push(const std::string& repo, const std::string& name,
+                   const std::vector<std::pair<std::string, uint64_t>>& layers,
+                   std::optional<std::string> tag, std::string arch = "amd64") {
+    PutManifestRequest req;
+    req.repository = repo;
+    req.manifest.bytes = "{\"name\":\"" + name + "\"}";
+    req.manifest.digest = oci::digestOf(req.manifest.bytes);
+    req.manifest.media_type = kImage;
+    for (const auto& [content, size] : layers) {
+      EXPECT_TRUE(meta_->linkBlob(repo, oci::digestOf(content), size).ok());
+      req.blobs.push_back(oci::digestOf(content));
+    }
+    req.tag = std::move(tag);
+    req.architecture = std::move(arch);
+    req.os = "linux";
+    auto s = meta_->putManifest(req);
+    EXPECT_TRUE(s.ok()) << s.error().message;
+    return req.manifest.digest;
+  }
+
+  std::vector<std::string> tagNames(const std::string& repo, PropertiesOrder order, std::string last, size_t n) {
+    auto tags = props_->listTags(repo, PageRequest{order, std::move(last), n}, std::nullopt);
+    EXPECT_TRUE(tags.ok()) << tags.error().message;
+    std::vector<std::string> out;
+    if (tags) {
+      for (const auto& t : *tags) out.push_back(t.name);
+    }
+    return out;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<SqliteMetaStore> meta_;
+  std::unique_ptr<PropertiesStore> props_;
+};
+
+TEST_F(PropertiesStoreTest, RepositoryCountsAndAttributes) {
+  const auto a = push("team/app", "a", {{"l1", 100}, {"cfg", 10}}, "v1");
+  push("team/app", "b", {{"l1", 100}}, "v2");
+  EXPECT_TRUE(meta_->putManifest([&] {
+                PutManifestRequest r;
+                r.repository = "team/app";
+                r.manifest.bytes = "{\"name\":\"a\"}";
+                r.manifest.digest = a;
+                r.manifest.media_type = kImage;
+                r.tag = "latest";
+                return r;
+              }()).ok());
+  auto r = props_->repository("team/app");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->manifest_count, 2u);
+  EXPECT_EQ(r->tag_count, 3u);
+  EXPECT_GT(r->created_at, 0);
+  EXPECT_GE(r->updated_at, r->created_at);
+  EXPECT_EQ(r->attributes, Attributes{});
+
+  AttributesPatch patch;
+  patch.write_enabled = false;
+  auto updated = props_->updateRepository("team/app", patch);
+  ASSERT_TRUE(updated.ok()) << updated.error().message;
+  EXPECT_FALSE(updated->attributes.write_enabled);
+  EXPECT_TRUE(updated->attributes.delete_enabled);
+  patch = {};
+  patch.delete_enabled = false;
+  ASSERT_TRUE(props_->updateRepository("team/app", patch).ok());
+  auto again = props_->repository("team/app");
+  EXPECT_EQ(again->attributes, (Attributes{false, false, true, true}));
+
+  EXPECT_EQ(props_->repository("team/none").code(), Code::kNameUnknown);
+  EXPECT_EQ(props_->updateRepository("team/none", patch).code(), Code::kNameUnknown);
+}
+
+TEST_F(PropertiesStoreTest, ManifestSizePlatformTagsAndAttributes) {
+  const auto d = push("team/app", "a", {{"l1", 100}, {"l2", 50}, {"cfg", 7}}, "v1", "arm64");
+  push("other/app", "x", {{"l1", 100}}, "v1");  // another repository does not count
+  auto m = props_->manifest("team/app", d);
+  ASSERT_TRUE(m.ok()) << m.error().message;
+  EXPECT_EQ(m->image_size, std::string("{\"name\":\"a\"}").size() + 157);
+  EXPECT_EQ(m->architecture, "arm64");
+  EXPECT_EQ(m->os, "linux");
+  EXPECT_EQ(m->tags, std::vector<std::string>{"v1"});
+
+  AttributesPatch patch;
+  patch.read_enabled = false;
+  auto updated = props_->updateManifest("team/app", d, patch);
+  ASSERT_TRUE(updated.ok()) << updated.error().message;
+  EXPECT_EQ(updated->attributes, (Attributes{true, true, true, false}));
+  EXPECT_EQ(props_->manifest("other/app", oci::digestOf("{\"name\":\"x\"}"))->attributes, Attributes{});
+
+  auto tag = props_->tag("team/app", "v1");
+  ASSERT_TRUE(tag.ok());
+  EXPECT_EQ(tag->digest, d);
+  EXPECT_EQ(tag->attributes, Attributes{});
+  patch = {};
+  patch.list_enabled = false;
+  EXPECT_EQ(props_->updateTag("team/app", "v1", patch)->attributes, (Attributes{true, true, false, true}));
+  EXPECT_FALSE(props_->tag("team/app", "v1")->attributes.list_enabled);
+
+  EXPECT_EQ(props_->manifest("team/app", oci::digestOf("nope")).code(), Code::kManifestUnknown);
+  EXPECT_EQ(props_->manifest("team/none", d).code(), Code::kManifestUnknown);
+  EXPECT_EQ(props_->tag("team/app", "nope").code(), Code::kManifestUnknown);
+  EXPECT_EQ(props_->updateTag("team/app", "nope", patch).code(), Code::kManifestUnknown);
+}
+
+TEST_F(PropertiesStoreTest, TagPagesByNameAndByTime) {
+  for (const char* t : {"c", "a", "d", "b"}) push("team/app", t, {}, t);
+  // Times the test controls: c oldest ... b newest; a and d share a second.
+  rawQuery(dir_.db(),
+           "UPDATE tags SET updated_at = CASE name WHEN 'c' THEN 10 WHEN 'a' THEN 20"
+           " WHEN 'd' THEN 20 ELSE 30 END");
+  EXPECT_EQ(tagNames("team/app", PropertiesOrder::kName, "", 10), (std::vector<std::string>{"a", "b", "c", "d"}));
+  EXPECT_EQ(tagNames("team/app", PropertiesOrder::kName, "b", 1), (std::vector<std::string>{"c"}));
+  EXPECT_EQ(tagNames("team/app", PropertiesOrder::kTimeDesc, "", 10),
+            (std::vector<std::string>{"b", "d", "a", "c"}));
+  EXPECT_EQ(tagNames("team/app", PropertiesOrder::kTimeDesc, "d", 10), (std::vector<std::string>{"a", "c"}));
+  EXPECT_EQ(tagNames("team/app", PropertiesOrder::kTimeAsc, "a", 2), (std::vector<std::string>{"d", "b"}));
+  // After a tag that is gone, a time-ordered page is empty (never a restart).
+  EXPECT_EQ(tagNames("team/app", PropertiesOrder::kTimeAsc, "zz", 10), std::vector<std::string>{});
+  auto filtered = props_->listTags("team/app", PageRequest{}, oci::digestOf("{\"name\":\"a\"}"));
+  ASSERT_TRUE(filtered.ok());
+  ASSERT_EQ(filtered->size(), 1u);
+  EXPECT_EQ(filtered->front().name, "a");
+  EXPECT_EQ(props_->listTags("team/none", PageRequest{}, std::nullopt).code(), Code::kNameUnknown);
+}
+
+TEST_F(PropertiesStoreTest, DeleteRepositoryRemovesEverythingWithOneEventPerManifest) {
+  const auto a = push("team/app", "a", {{"l1", 100}}, "v1");
+  const auto b = push("team/app", "b", {{"l2", 10}}, "v2");
+  push("team/keep", "a", {{"l1", 100}}, "v1");
+  std::vector<std::string> events;
+  auto deleted = meta_->deleteRepository(
+      "team/app", [&](const oci::Digest& digest, const std::string& media_type, uint64_t size) {
+        events.push_back(digest.str() + " " + media_type + " " + std::to_string(size));
+        EventRecord e;
+        e.action = "delete";
+        e.repository = "team/app";
+        e.digest = digest.str();
+        e.payload = "{}";
+        return std::optional<EventRecord>(e);
+      });
+  ASSERT_TRUE(deleted.ok()) << deleted.error().message;
+  std::vector<oci::Digest> expected{a, b};
+  std::sort(expected.begin(), expected.end(), [](auto& x, auto& y) { return x.str() < y.str(); });
+  EXPECT_EQ(deleted->manifests, expected);
+  EXPECT_EQ(deleted->tags, (std::vector<std::string>{"v1", "v2"}));
+  EXPECT_EQ(events.size(), 2u);
+  EXPECT_EQ(rawQuery(dir_.db(), "SELECT count(*) FROM events WHERE repository = 'team/app'"), "2");
+  EXPECT_EQ(*meta_->repositoryExists("team/app"), false);
+  EXPECT_EQ(meta_->repositoryBlob("team/app", oci::digestOf("l1")).code(), Code::kBlobUnknown);
+  EXPECT_EQ(*meta_->repositoryBlob("team/keep", oci::digestOf("l1")), 100u);
+  EXPECT_EQ(rawQuery(dir_.db(), "SELECT count(*) FROM manifest_blob_refs"), "1");
+  EXPECT_EQ(meta_->deleteRepository("team/app", nullptr).code(), Code::kNameUnknown);
+}
+
+// A file at schema v3 (its exact SQL) migrates to v4 with times backfilled from what it
+// has, every attribute enabled and image sizes computed from its rows.
+TEST(SqlitePropertiesMigration, BackfillsAVersion3File) {
+  TempDir dir;
+  const auto migrations = sqlite_detail::schemaMigrations();
+  ASSERT_GE(migrations.size(), 4u);
+  ASSERT_EQ(migrations[3].version, 4);
+  std::string v3;
+  for (size_t i = 0; i < 3; ++i) v3 += migrations[i].sql;
+  const std::string bytes = R"({"schemaVersion":2,"layers":[]})";
+  const std::string m = oci::digestOf(bytes).str();
+  const std::string layer = oci::digestOf("layer").str();
+  rawQuery(dir.db(), v3 + "PRAGMA user_version = 3;");
+  rawQuery(dir.db(), "INSERT INTO repositories(id, name) VALUES (1, 'team/app');"
+                     "INSERT INTO blob_links VALUES (1, '" + layer + "', 5, 90);"
+                     "INSERT INTO manifests(id, repo_id, digest, media_type, artifact_type, bytes, size,"
+                     " annotations, subject, created_at) VALUES (1, 1, '" + m + "', '" + kImage + "', '', '" +
+                         bytes + "', " + std::to_string(bytes.size()) + ", '', NULL, 100);"
+                     "INSERT INTO manifest_blob_refs VALUES (1, '" + layer + "');"
+                     "INSERT INTO tags VALUES (1, 'v1', '" + m + "', 150);");
+  auto opened = SqliteMetaStore::open(dir.db());
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  EXPECT_EQ(rawQuery(dir.db(), "PRAGMA integrity_check"), "ok");
+  auto props = (*opened)->propertiesStore();
+  auto repo = props->repository("team/app");
+  ASSERT_TRUE(repo.ok()) << repo.error().message;
+  EXPECT_EQ(repo->created_at, 90);
+  EXPECT_EQ(repo->updated_at, 150);
+  EXPECT_EQ(repo->manifest_count, 1u);
+  EXPECT_EQ(repo->tag_count, 1u);
+  EXPECT_EQ(repo->attributes, Attributes{});
+  auto tag = props->tag("team/app", "v1");
+  ASSERT_TRUE(tag.ok());
+  EXPECT_EQ(tag->created_at, 150);
+  EXPECT_EQ(tag->updated_at, 150);
+  auto manifest = props->manifest("team/app", *oci::Digest::parse(m));
+  ASSERT_TRUE(manifest.ok());
+  EXPECT_EQ(manifest->created_at, 100);
+  EXPECT_EQ(manifest->updated_at, 150);
+  EXPECT_EQ(manifest->image_size, bytes.size() + 5);
+  EXPECT_EQ(manifest->architecture, "");
+}
+
+}  // namespace
+}  // namespace berth::meta::testing
