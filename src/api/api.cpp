@@ -173,6 +173,12 @@ bool Api::mayRead(const std::optional<auth::Principal>& who, std::string_view re
           (auth::kPermPull | auth::kPermMetadataRead)) != 0;
 }
 
+bool Api::mayList(const std::optional<auth::Principal>& who, std::string_view repository) const {
+  if (!who) return true;
+  return (access_->grantedPermissions(*who, repository, unixNow()) &
+          (auth::kPermPull | auth::kPermMetadataRead)) != 0;
+}
+
 bool Api::mayReadAll(const auth::Principal& who) const {
   if (who.kind != auth::Principal::Kind::kCredentials) return false;
   for (const auto& g : access_->grants(who.subject, unixNow())) {
@@ -194,7 +200,7 @@ Task<void> Api::catalog(Exchange& ex, const QueryParams& q, const std::optional<
       auto batch = registry_.listRepositories(after, std::max<size_t>(n + 1, 100));
       if (!batch) return batch.takeError();
       for (auto& r : *batch) {
-        if (mayRead(who, r)) out.push_back(std::move(r));
+        if (mayList(who, r)) out.push_back(std::move(r));
         if (out.size() > n) return out;
       }
       if (batch->size() < std::max<size_t>(n + 1, 100)) return out;

@@ -222,8 +222,8 @@ Grants AccessControl::grants(const TokenSubject& subject, int64_t now) const {
   return out;
 }
 
-Permissions AccessControl::permissions(const Principal& principal, std::string_view repository,
-                                       int64_t now) const {
+Permissions AccessControl::grantedPermissions(const Principal& principal, std::string_view repository,
+                                              int64_t now) const {
   auto v = view();
   if (principal.anonymous()) return v->anonymousPull() ? kPermPull : 0;
   // Hot path: no copy of the grants, one view load.
@@ -233,7 +233,13 @@ Permissions AccessControl::permissions(const Principal& principal, std::string_v
     if (who == nullptr || !IdentityView::usable(*who, now)) continue;
     granted |= effectivePermissions(v->grants(id), repository);
   }
-  if (principal.kind != Principal::Kind::kBearer) return granted;
+  return granted;
+}
+
+Permissions AccessControl::permissions(const Principal& principal, std::string_view repository,
+                                       int64_t now) const {
+  const Permissions granted = grantedPermissions(principal, repository, now);
+  if (principal.kind != Principal::Kind::kBearer || principal.anonymous()) return granted;
   Permissions in_token = 0;
   static constexpr std::pair<std::string_view, Permission> kActions[] = {
       {"pull", kPermPull},

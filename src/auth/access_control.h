@@ -81,6 +81,9 @@ class AccessControl {
   // the issuer's keys (a token naming an unknown key id): call it off the I/O threads.
   Result<TokenSubject> federated(std::string_view id_token, int64_t now);
 
+  // What the principal's identities are granted on `repository` right now, whatever a
+  // bearer token names (for filtering listings the token was granted).
+  Permissions grantedPermissions(const Principal& principal, std::string_view repository, int64_t now) const;
   // What the principal may do on `repository` right now.
   Permissions permissions(const Principal& principal, std::string_view repository,
                           int64_t now) const;

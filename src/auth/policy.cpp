@@ -131,8 +131,10 @@ std::vector<ResourceScope> authorize(const Grants& grants,
     if (scope.type == "repository") {
       granted.actions = allowedActions(grants, scope.name, scope.actions);
     } else if (scope.type == "registry" && scope.name == "catalog") {
+      // The listing is filtered by the identity's grants, so a grant to read anything
+      // is enough to ask for it.
       bool can_list = std::any_of(grants.begin(), grants.end(), [](const Grant& g) {
-        return g.pattern == "*" && (g.permissions & (kPermPull | kPermMetadataRead));
+        return (g.permissions & (kPermPull | kPermMetadataRead)) != 0;
       });
       bool asked =
           std::find(scope.actions.begin(), scope.actions.end(), "*") != scope.actions.end();

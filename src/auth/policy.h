@@ -66,9 +66,9 @@ std::vector<std::string> allowedActions(const Grants& grants, std::string_view r
                                         const std::vector<std::string>& requested);
 
 // The access claim for a token request: each requested scope with its actions reduced
-// to allowedActions; "registry:catalog" is granted ("*") when a "*" grant includes pull
-// or metadata_read; other resource types get nothing. Scopes left with no action are
-// dropped.
+// to allowedActions; "registry:catalog" is granted ("*") when any grant includes pull or
+// metadata_read (the listing shows only what the grants cover); other resource types get
+// nothing. Scopes left with no action are dropped.
 std::vector<ResourceScope> authorize(const Grants& grants,
                                      const std::vector<ResourceScope>& requested);
 

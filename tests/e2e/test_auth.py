@@ -137,7 +137,14 @@ class TokenTest(AuthTestCase):
         claims = jwt_claims(doc["access_token"])
         self.assertEqual(doc["token"], doc["access_token"])
         self.assertEqual(claims["aud"], "berth")
-        self.assertEqual(claims["access"], [{"type": "repository", "name": "tk/app", "actions": ["pull"]}])
+        # The catalog is granted to anyone who may read something; it lists only that.
+        self.assertEqual(claims["access"], [{"type": "repository", "name": "tk/app", "actions": ["pull"]},
+                                            {"type": "registry", "name": "catalog", "actions": ["*"]}])
+        push_image(self.admin, "tk/listed", "v1")
+        push_image(self.admin, "tk-not/listed", "v1")
+        listed = self.srv.bearer(doc["access_token"]).get("/v2/_catalog").json()["repositories"]
+        self.assertIn("tk/listed", listed)
+        self.assertNotIn("tk-not/listed", listed)
         self.assertLessEqual(doc["expires_in"], 2)
         self.assertNotIn("refresh_token", doc)
 

@@ -378,7 +378,8 @@ TEST_F(AccessControlTest, AuthorizeReducesToCurrentGrants) {
                                                 repo("other/app", {"pull"}),
                                                 ResourceScope{"registry", "catalog", {"*"}}};
   auto alice = ac_->authorize(login("alice", "pw"), requested, kNow);
-  EXPECT_EQ(alice, (std::vector<ResourceScope>{repo("team/app", {"pull"})}));
+  EXPECT_EQ(alice, (std::vector<ResourceScope>{repo("team/app", {"pull"}),
+                                               ResourceScope{"registry", "catalog", {"*"}}}));
   auto root = ac_->authorize(login("root", "pw"), requested, kNow);
   EXPECT_EQ(root, requested);
 }

@@ -134,13 +134,17 @@ TEST(Authorize, BuildsTheAccessClaim) {
       "artifact:x:pull");
   ASSERT_TRUE(requested.ok());
   auto access = authorize(g, *requested);
-  ASSERT_EQ(access.size(), 1u);
+  ASSERT_EQ(access.size(), 2u);
   EXPECT_EQ(access[0], (ResourceScope{"repository", "team-a/app", {"pull", "push"}}));
+  EXPECT_EQ(access[1], (ResourceScope{"registry", "catalog", {"*"}}));
 }
 
-TEST(Authorize, CatalogNeedsARegistryWideReadGrant) {
+TEST(Authorize, CatalogNeedsAReadGrant) {
   auto catalog = *parseScopes("registry:catalog:*");
-  EXPECT_TRUE(authorize({roleGrant("team-a/*", "owner")}, catalog).empty());
+  // Any grant to read something lets a client ask for the (filtered) catalog.
+  EXPECT_EQ(authorize({roleGrant("team-a/*", "reader")}, catalog).size(), 1u);
+  EXPECT_EQ(authorize({roleGrant("team-a/app", "pull")}, catalog).size(), 1u);
+  EXPECT_TRUE(authorize({roleGrant("team-a/*", "delete")}, catalog).empty());
   EXPECT_TRUE(authorize({roleGrant("*", "delete")}, catalog).empty());
   for (const char* role : {"pull", "push", "reader", "owner"}) {
     auto access = authorize({roleGrant("*", role)}, catalog);
