@@ -10,6 +10,7 @@
 #include "events/dispatcher.h"
 #include "metrics/registry.h"
 #include "registry/registry.h"
+#include "registry/usage_recorder.h"
 #include "server/exchange.h"
 
 namespace berth::api {
@@ -34,6 +35,8 @@ class Api {
   Task<void> handle(Exchange& ex);
   // The webhook admin API (/api/v1/webhooks) works when set.
   void setWebhooks(events::Dispatcher* webhooks) { webhooks_ = webhooks; }
+  // Traffic is counted, and /api/v1/usage works, when set.
+  void setUsage(registry::UsageRecorder* usage) { usage_ = usage; }
 
  private:
   // auth.cpp: who is calling and whether the route admits them. Both send the error
@@ -56,6 +59,9 @@ class Api {
 
   // admin.cpp: /api/v1.
   Task<void> admin(Exchange& ex, std::string_view path, std::string_view raw_query);
+
+  // usage.cpp: /api/v1/usage (authenticated `who`; its own role checks).
+  Task<void> usage(Exchange& ex, std::string path, std::string raw_query, const auth::Principal& who);
 
   // token.cpp: /oauth2/token and /oauth2/exchange.
   Task<void> oauth(Exchange& ex, std::string_view path, std::string_view raw_query);
@@ -82,6 +88,7 @@ class Api {
   auth::AccessControl* access_;
   MetricsEndpoint metrics_;
   events::Dispatcher* webhooks_ = nullptr;
+  registry::UsageRecorder* usage_ = nullptr;
 };
 
 // Shared by the handler files.

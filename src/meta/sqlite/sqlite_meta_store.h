@@ -10,6 +10,7 @@
 #include "common/result.h"
 #include "meta/identity_store.h"
 #include "meta/meta_store.h"
+#include "meta/usage_store.h"
 #include "meta/webhook_store.h"
 
 namespace berth::meta {
@@ -34,6 +35,9 @@ class SqliteMetaStore : public MetaStore {
   // The WebhookStore on the same database file (webhooks and the outbox), like
   // identityStore().
   std::unique_ptr<WebhookStore> webhookStore() const;
+  // The UsageStore on the same database file (storage numbers, traffic counters), like
+  // identityStore().
+  std::unique_ptr<UsageStore> usageStore() const;
 
   ~SqliteMetaStore() override;
   SqliteMetaStore(const SqliteMetaStore&) = delete;
