@@ -42,7 +42,7 @@ test-tsan: deps
 	cmake -S . -B build-tsan $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBERTH_TSAN=ON
 	cmake --build build-tsan -j $(JOBS) --target berth_meta_tests berth_storage_tests berth_registry_tests berth_auth_tests
 	TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan -j $(JOBS) --output-on-failure \
-	  -R '^(Sqlite/|SqliteMetaStore\.|Filesystem/|FsBlobStoreTest\.|ManifestCache\.|CredentialCache\.|RacingAppendsRegression\.|IdentityStoreTest\.Concurrent)'
+	  -R '^(Sqlite/|SqliteMetaStore\.|Filesystem/|FsBlobStoreTest\.|ManifestCache\.|CredentialCache\.|RacingAppendsRegression\.|IdentityStoreTest\.Concurrent|UsageRecorderTest\.)'
 
 # libFuzzer targets (clang): every parser that sees outside input. FUZZ_SECONDS per target.
 fuzz: deps

@@ -602,6 +602,10 @@ Task<void> Api::admin(Exchange& ex, std::string_view path, std::string_view raw_
     base.set(http::field::www_authenticate, "Basic realm=\"berth\"");
     co_return co_await ex.sendError(makeError(Code::kUnauthorized, "authentication required"), std::move(base));
   }
+  if (path == "/api/v1/usage" || path.starts_with("/api/v1/usage/")) {
+    std::string usage_path(path), usage_query(raw_query);
+    co_return co_await usage(ex, std::move(usage_path), std::move(usage_query), *who);
+  }
   if (!access_->isAdmin(*who, unixNow())) {
     co_return co_await ex.sendError(makeError(Code::kDenied, "the admin API needs the owner role on '*'"));
   }

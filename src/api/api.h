@@ -11,6 +11,7 @@
 #include "meta/properties_store.h"
 #include "metrics/registry.h"
 #include "registry/registry.h"
+#include "registry/usage_recorder.h"
 #include "server/exchange.h"
 
 namespace berth::api {
@@ -37,6 +38,8 @@ class Api {
   void setWebhooks(events::Dispatcher* webhooks) { webhooks_ = webhooks; }
   // ACR's metadata API (/acr/v1 beyond _catalog) works when set.
   void setProperties(meta::PropertiesStore* properties) { properties_ = properties; }
+  // Traffic is counted, and /api/v1/usage works, when set.
+  void setUsage(registry::UsageRecorder* usage) { usage_ = usage; }
 
  private:
   // auth.cpp: who is calling and whether the route admits them. Both send the error
@@ -62,6 +65,9 @@ class Api {
 
   // admin.cpp: /api/v1.
   Task<void> admin(Exchange& ex, std::string_view path, std::string_view raw_query);
+
+  // usage.cpp: /api/v1/usage (authenticated `who`; its own role checks).
+  Task<void> usage(Exchange& ex, std::string path, std::string raw_query, const auth::Principal& who);
 
   // token.cpp: /oauth2/token and /oauth2/exchange.
   Task<void> oauth(Exchange& ex, std::string_view path, std::string_view raw_query);
@@ -94,6 +100,7 @@ class Api {
   MetricsEndpoint metrics_;
   events::Dispatcher* webhooks_ = nullptr;
   meta::PropertiesStore* properties_ = nullptr;
+  registry::UsageRecorder* usage_ = nullptr;
 };
 
 // Shared by the handler files.

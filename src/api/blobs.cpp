@@ -85,6 +85,7 @@ Task<void> Api::blob(Exchange& ex, const Route& route) {
                                             "/" + std::to_string(size));
   }
   co_await ex.sendFile(std::move(res), (*reader)->fd(), offset, length);
+  if (usage_) usage_->served(route.name, ex.bytesOut());
 }
 
 Task<void> Api::uploadStart(Exchange& ex, const Route& route, const QueryParams& q,
@@ -135,6 +136,7 @@ Task<void> Api::uploadStart(Exchange& ex, const Route& route, const QueryParams&
   }
   auto done = co_await ex.blocking([&] { return registry_.finishUpload(std::move(*stream), *digest); });
   if (!done) co_return co_await ex.sendError(done.error());
+  if (usage_) usage_->received(route.name, *done);
   co_await ex.send(created(route.name, *digest));
 }
 
@@ -201,6 +203,7 @@ Task<void> Api::upload(Exchange& ex, const Route& route, const QueryParams& q) {
   }
   auto done = co_await ex.blocking([&] { return registry_.finishUpload(std::move(*stream), *digest); });
   if (!done) co_return co_await ex.sendError(done.error());
+  if (usage_) usage_->received(route.name, *done);
   co_await ex.send(created(route.name, *digest));
 }
 

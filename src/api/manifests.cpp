@@ -33,10 +33,19 @@ Task<void> Api::manifest(Exchange& ex, const Route& route, const std::optional<a
   const auto method = ex.method();
   if (method == http::verb::get || method == http::verb::head) {
     // Hot path: a cache hit never leaves the I/O thread.
-    if (auto hit = registry_.cachedManifest(route.name, *ref)) co_return co_await ex.send(manifestResponse(*hit));
-    auto found = co_await ex.blocking([&] { return registry_.getManifest(route.name, *ref); });
-    if (!found) co_return co_await ex.sendError(found.error());
-    co_return co_await ex.send(manifestResponse(**found));
+    auto hit = registry_.cachedManifest(route.name, *ref);
+    if (!hit) {
+      auto found = co_await ex.blocking([&] { return registry_.getManifest(route.name, *ref); });
+      if (!found) co_return co_await ex.sendError(found.error());
+      hit = std::move(*found);
+    }
+    co_await ex.send(manifestResponse(*hit));
+    // A pull is a GET answered in full (HEAD only checks).
+    if (usage_ && method == http::verb::get && !ex.broken()) {
+      usage_->pulled(route.name, hit->digest.str(), ref->isDigest() ? std::string_view() : ref->tag(),
+                     ex.bytesOut(), unixNow());
+    }
+    co_return;
   }
   if (method == http::verb::delete_) {
     // A named local, not a lambda init-capture: GCC's coroutines mis-destroy the latter.
@@ -60,10 +69,15 @@ Task<void> Api::manifest(Exchange& ex, const Route& route, const std::optional<a
   // Media types are case-insensitive (RFC 9110 8.3.1); the known ones are lowercase.
   for (char& c : content_type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   const events::RequestInfo request = requestInfo(ex, who);
+  const uint64_t body_size = body->size();
   auto put = co_await ex.blocking([&] {
     return registry_.putManifest(route.name, *ref, content_type, std::move(*body), request);
   });
   if (!put) co_return co_await ex.sendError(put.error());
+  if (usage_) {
+    usage_->pushed(route.name, put->digest.str(), ref->isDigest() ? std::string_view() : ref->tag(), body_size,
+                   unixNow());
+  }
   server::Response res{http::status::created, 11};
   res.set(http::field::location, "/v2/" + route.name + "/manifests/" + put->digest.str());
   res.set("Docker-Content-Digest", put->digest.str());

@@ -64,7 +64,8 @@ Result<std::string> authorizationFor(const RegistryUrl& registry, const Connecti
   return basicAuthorization(stored->username, stored->secret);
 }
 
-void defineAdminCommand(CLI::App* cmd, int& exit_code, CommandBody body, std::shared_ptr<ConnectionOptions> options) {
+void defineAdminCommand(CLI::App* cmd, int& exit_code, CommandBody body, std::shared_ptr<ConnectionOptions> options,
+                        TableRenderer table) {
   cmd->add_option("-r,--registry", options->registry,
                   "Registry: [http[s]://]host[:port] (default $" + std::string(kRegistryEnv) + ")");
   cmd->add_option("-u,--username", options->username, "User name (default: the credentials of `berth login`)");
@@ -75,7 +76,7 @@ void defineAdminCommand(CLI::App* cmd, int& exit_code, CommandBody body, std::sh
   cmd->add_option("--cacert", options->cacert, "CA bundle (PEM) to trust (default $" + std::string(kCaFileEnv) + ")");
   cmd->add_option("-o,--output", options->output, "Output format: json or table")
       ->check(CLI::IsMember({"json", "table"}));
-  cmd->callback([&exit_code, body = std::move(body), options] {
+  cmd->callback([&exit_code, body = std::move(body), options, table = std::move(table)] {
     auto run = [&]() -> Result<boost::json::value> {
       auto registry = registryFrom(options->registry);
       if (!registry) return registry.takeError();
@@ -91,7 +92,10 @@ void defineAdminCommand(CLI::App* cmd, int& exit_code, CommandBody body, std::sh
         exit_code = 1;
         return;
       }
-      if (!answer->is_null()) std::cout << (options->output == "table" ? tableText(*answer) : prettyJson(*answer));
+      if (!answer->is_null()) {
+        if (options->output != "table") std::cout << prettyJson(*answer);
+        else std::cout << (table ? table(*answer) : tableText(*answer));
+      }
       std::cout.flush();
       exit_code = 0;
     } catch (const std::exception& e) {

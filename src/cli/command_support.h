@@ -39,9 +39,12 @@ Result<std::string> authorizationFor(const RegistryUrl& registry, const Connecti
 // A leaf command of the admin API: adds the connection options to `cmd` and makes its
 // callback connect, run `body`, print the answer (JSON, or -o table; nothing for an empty
 // answer) and set exit_code (0, or 1 with "error: <message>" on stderr).
+// `table` renders -o table when given (default: tableText).
 using CommandBody = std::function<Result<boost::json::value>(const AdminClient&)>;
+using TableRenderer = std::function<std::string(const boost::json::value&)>;
 void defineAdminCommand(CLI::App* cmd, int& exit_code, CommandBody body,
-                        std::shared_ptr<ConnectionOptions> options = std::make_shared<ConnectionOptions>());
+                        std::shared_ptr<ConnectionOptions> options = std::make_shared<ConnectionOptions>(),
+                        TableRenderer table = {});
 
 // NAME as a positional argument or -n/--name (az's spelling); `what` names it in help.
 void addNameArgument(CLI::App* cmd, std::string& name, const std::string& what);

@@ -123,7 +123,8 @@ Result<Config> parseConfig(std::string_view yaml, Config c) {
 
 namespace {
 Result<Config> parseRoot(const YAML::Node& root, Config c) {
-  if (auto s = checkKeys(root, "", {"listen", "data", "log", "server", "cache", "auth", "tls", "metrics"});
+  if (auto s = checkKeys(root, "", {"listen", "data", "log", "server", "cache", "auth", "tls", "metrics",
+                                   "usage"});
       !s)
     return s.takeError();
   if (root["auth"]) {
@@ -140,6 +141,14 @@ Result<Config> parseRoot(const YAML::Node& root, Config c) {
     if (auto s = checkKeys(metrics, "metrics.", {"anonymous"}); !s) return s.takeError();
     if (metrics["anonymous"] && !readScalar(metrics["anonymous"], "metrics.anonymous", c.metrics_anonymous)) {
       return keyError("metrics.anonymous", "must be true or false");
+    }
+  }
+  if (auto usage = root["usage"]) {
+    if (auto s = checkKeys(usage, "usage.", {"flush_interval"}); !s) return s.takeError();
+    if (usage["flush_interval"]) {
+      if (auto s = readSeconds(usage["flush_interval"], "usage.flush_interval", c.usage_flush_interval); !s) {
+        return s.takeError();
+      }
     }
   }
   if (auto log = root["log"]) {

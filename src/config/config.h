@@ -56,6 +56,8 @@ struct Config {
   bool access_log = true;
   // GET /metrics without credentials even when authentication is on.
   bool metrics_anonymous = false;
+  // How often the usage counters are written to the database (docs/usage.md).
+  std::chrono::seconds usage_flush_interval{5};
   unsigned io_threads = 0;        // 0: one per core
   unsigned blocking_threads = 8;  // disk and database work
   size_t manifest_cache_bytes = 64 * 1024 * 1024;

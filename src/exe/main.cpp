@@ -27,6 +27,7 @@
 #include "metrics/http_metrics.h"
 #include "metrics/registry.h"
 #include "registry/registry.h"
+#include "registry/usage_recorder.h"
 #include "server/http_server.h"
 #include "storage/filesystem/fs_blob_store.h"
 
@@ -206,6 +207,8 @@ int serve(const Config& config) {
   auto identities = (*meta)->identityStore();
   std::shared_ptr<meta::WebhookStore> webhooks = (*meta)->webhookStore();
   std::unique_ptr<meta::PropertiesStore> properties = (*meta)->propertiesStore();
+  // Traffic counters: aggregated in memory, flushed every interval and at shutdown.
+  registry::UsageRecorder usage((*meta)->usageStore(), config.usage_flush_interval);
   std::unique_ptr<auth::AccessControl> access;
   if (config.auth.enabled) {
     auto made = makeAccessControl(config, *identities);
@@ -237,6 +240,8 @@ int serve(const Config& config) {
   api::Api api(registry, access.get(), api::MetricsEndpoint{&metrics, config.metrics_anonymous});
   api.setWebhooks(&dispatcher);
   api.setProperties(properties.get());
+  api.setUsage(&usage);
+  usage.start();
   OidcRefresher oidc_refresher(access.get());
   server::HttpServer server(config, [&api](server::Exchange& ex) { return api.handle(ex); }, &http_metrics);
   if (auto s = server.loadTls(); !s) {
@@ -259,6 +264,7 @@ int serve(const Config& config) {
     server.stop();
   });
   server.run();
+  usage.stop();  // every request is done: the last counts go to the database
   dispatcher.stop();
   log::info("stopped");
   log::flush();
@@ -306,6 +312,7 @@ int main(int argc, char** argv) {
       "  cache.manifest_bytes        in-memory manifest cache size (default 64 MiB)\n"
       "  metrics.anonymous           GET /metrics without credentials when auth is on (default false:\n"
       "                              needs the owner or reader role on \"*\")\n"
+      "  usage.flush_interval        seconds between writes of the usage counters (default 5)\n"
       "Signals: SIGTERM/SIGINT drain in-flight requests and exit 0.");
   auto* version_cmd = app.add_subcommand("version", "Print the version");
   int cli_exit = -1;  // set by the client command that ran

@@ -172,7 +172,8 @@ class AcrMetadataTest(BerthTestCase):
             nxt = parse_link_next(r.header("Link"))
             path = nxt and nxt[0] + "?" + urllib.parse.urlencode(nxt[1])
         self.assertEqual(digests, sorted([amd.digest, arm.digest, digest(index)]))
-        # PATCH is stored per manifest.
+        # PATCH is stored per manifest (a second later: times have one-second resolution).
+        time.sleep(1.05)
         r = self.srv.json("PATCH", "/acr/v1/%s/_manifests/%s" % (repo, arm.digest), {"readEnabled": False})
         self.assertStatus(r, 200)
         self.assertEqual(r.json()["manifest"]["changeableAttributes"], dict(ATTRS, readEnabled=False))

@@ -227,7 +227,29 @@ CREATE INDEX tags_by_time ON tags(repo_id, updated_at, name);
 CREATE INDEX manifests_by_time ON manifests(repo_id, updated_at, digest);
 )sql";
 
-constexpr Migration kMigrations[] = {{1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3}, {4, kSchemaV4}};
+// v5: usage telemetry (usage_store.h). One row per (repository, kind, name): kind
+// 'repository' (name ''), 'manifest' (name = digest) or 'tag' (name = tag). Keyed by the
+// repository's name, not its id, so the history outlives a repository that is emptied and
+// pruned. Counters only grow; the last times are unix seconds, 0 = never. The UsageRecorder
+// adds to these rows in one transaction per flush. manifests_by_digest serves the storage
+// queries' "does another repository hold this manifest" and the per-digest grouping.
+constexpr const char* kSchemaV5 = R"sql(
+CREATE TABLE usage_traffic (
+  repository     TEXT NOT NULL,
+  kind           TEXT NOT NULL CHECK (kind IN ('repository', 'manifest', 'tag')),
+  name           TEXT NOT NULL,
+  pulls          INTEGER NOT NULL,
+  pushes         INTEGER NOT NULL,
+  bytes_served   INTEGER NOT NULL,
+  bytes_received INTEGER NOT NULL,
+  last_pulled_at INTEGER NOT NULL,
+  last_pushed_at INTEGER NOT NULL,
+  PRIMARY KEY (repository, kind, name)
+) WITHOUT ROWID;
+CREATE INDEX manifests_by_digest ON manifests(digest);
+)sql";
+
+constexpr Migration kMigrations[] = {{1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3}, {4, kSchemaV4}, {5, kSchemaV5}};
 
 }  // namespace
 

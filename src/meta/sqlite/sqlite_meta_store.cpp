@@ -5,6 +5,7 @@
 #include "meta/sqlite/sqlite_db.h"
 #include "meta/sqlite/sqlite_identity_store.h"
 #include "meta/sqlite/sqlite_properties_store.h"
+#include "meta/sqlite/sqlite_usage_store.h"
 #include "meta/sqlite/sqlite_webhook_store.h"
 
 namespace berth::meta {
@@ -129,6 +130,10 @@ std::unique_ptr<WebhookStore> SqliteMetaStore::webhookStore() const {
 
 std::unique_ptr<PropertiesStore> SqliteMetaStore::propertiesStore() const {
   return std::make_unique<SqlitePropertiesStore>(db_);
+}
+
+std::unique_ptr<UsageStore> SqliteMetaStore::usageStore() const {
+  return std::make_unique<SqliteUsageStore>(db_);
 }
 
 // --- blobs linked to repositories ---

@@ -11,6 +11,7 @@
 #include "meta/identity_store.h"
 #include "meta/meta_store.h"
 #include "meta/properties_store.h"
+#include "meta/usage_store.h"
 #include "meta/webhook_store.h"
 
 namespace berth::meta {
@@ -38,6 +39,9 @@ class SqliteMetaStore : public MetaStore {
   // The PropertiesStore (ACR metadata: times, counts, changeable attributes) on the same
   // database file, like identityStore().
   std::unique_ptr<PropertiesStore> propertiesStore() const;
+  // The UsageStore on the same database file (storage numbers, traffic counters), like
+  // identityStore().
+  std::unique_ptr<UsageStore> usageStore() const;
 
   ~SqliteMetaStore() override;
   SqliteMetaStore(const SqliteMetaStore&) = delete;

@@ -106,6 +106,22 @@ TEST(Config, MetricsAnonymous) {
             std::string::npos);
 }
 
+TEST(Config, UsageFlushInterval) {
+  EXPECT_EQ(parseConfig("listen: 127.0.0.1:1\n")->usage_flush_interval, std::chrono::seconds(5));
+  auto c = parseConfig("usage:\n  flush_interval: 30\n");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->usage_flush_interval, std::chrono::seconds(30));
+  for (const char* bad : {"usage:\n  flush_interval: 0\n", "usage:\n  flush_interval: soon\n",
+                          "usage:\n  flush_interval: -5\n"}) {
+    auto r = parseConfig(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.error().message.find("usage.flush_interval"), std::string::npos) << r.error().message;
+  }
+  auto unknown = parseConfig("usage:\n  interval: 5\n");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.error().message.find("usage.interval"), std::string::npos);
+}
+
 TEST(Config, MissingFile) {
   auto r = loadConfigFile("/nonexistent/berth.yaml");
   ASSERT_FALSE(r);
