@@ -102,8 +102,21 @@ bool Dispatcher::sleep(Worker& w, std::chrono::milliseconds d, bool on_event) {
   return w.stop.load();
 }
 
+Result<uint64_t> Dispatcher::queueDepth() {
+  auto last = store_->lastEventId();
+  if (!last) return last.takeError();
+  std::lock_guard lock(reload_mu_);
+  uint64_t depth = 0;
+  for (const auto& w : workers_) {
+    const int64_t cursor = w->cursor.load(std::memory_order_relaxed);
+    if (*last > cursor) depth += static_cast<uint64_t>(*last - cursor);
+  }
+  return depth;
+}
+
 void Dispatcher::run(Worker& w) {
   int64_t cursor = w.webhook.cursor;
+  w.cursor.store(cursor, std::memory_order_relaxed);
   while (!w.stop.load()) {
     // Read the generation before the query so a commit in between is not slept through.
     uint64_t seen;
@@ -137,6 +150,7 @@ void Dispatcher::run(Worker& w) {
       }
       if (!deliver(w, e)) return;
       cursor = e.id;
+      w.cursor.store(cursor, std::memory_order_relaxed);
     }
     if (skipped != 0) {
       if (auto s = store_->advanceCursor(w.webhook.name, skipped); !s) {
@@ -144,6 +158,7 @@ void Dispatcher::run(Worker& w) {
         continue;
       }
       cursor = skipped;
+      w.cursor.store(cursor, std::memory_order_relaxed);
     }
   }
 }
@@ -162,6 +177,7 @@ bool Dispatcher::deliver(Worker& w, const meta::EventRecord& e) {
     d.updated_at = unixNow();
     // Until the record (with the cursor move) commits, the event is not done: a failure
     // to record a success means it is sent again (at least once).
+    (d.delivered ? delivered_ : failed_attempts_).fetch_add(1, std::memory_order_relaxed);
     auto s = store_->recordDelivery(d, options_.keep_deliveries);
     if (s && d.delivered) return true;
     if (!s && s.code() == Code::kNotFound) {

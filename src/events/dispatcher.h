@@ -57,9 +57,17 @@ class Dispatcher {
 
   meta::WebhookStore& store() { return *store_; }
 
+  // For /metrics. Deliveries answered 2xx, and attempts that failed (each retry counts).
+  uint64_t delivered() const { return delivered_.load(std::memory_order_relaxed); }
+  uint64_t failedAttempts() const { return failed_attempts_.load(std::memory_order_relaxed); }
+  // Events the enabled webhooks have not got past yet (delivered or skipped as not
+  // matching), summed over the webhooks. Reads the store: call it off the I/O threads.
+  Result<uint64_t> queueDepth();
+
  private:
   struct Worker {
     meta::WebhookRecord webhook;
+    std::atomic<int64_t> cursor{0};  // the last event this worker is done with
     std::atomic<bool> stop{false};
     std::thread thread;
   };
@@ -83,6 +91,8 @@ class Dispatcher {
   uint64_t generation_ = 0;  // bumped by notify() and stopWorkers()
   bool stopping_ = false;    // guarded by mu_: ends the janitor
   std::thread janitor_;      // started by the first reload()
+  std::atomic<uint64_t> delivered_{0};
+  std::atomic<uint64_t> failed_attempts_{0};
 };
 
 }  // namespace berth::events

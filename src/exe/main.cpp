@@ -237,6 +237,18 @@ int serve(const Config& config) {
   metrics.info("berth_build_info", "The running Berth's version.", {{"version", kVersion}});
   metrics::HttpMetrics http_metrics(metrics);
   api::addRegistryMetrics(metrics, registry);
+  metrics.counterFunction("berth_webhook_deliveries_total", "Webhook deliveries the receiver answered with 2xx.",
+                          [&dispatcher] { return dispatcher.delivered(); });
+  metrics.counterFunction("berth_webhook_delivery_failures_total",
+                          "Webhook delivery attempts that failed (each retry counts).",
+                          [&dispatcher] { return dispatcher.failedAttempts(); });
+  metrics.gaugeFunction("berth_webhook_queue_depth",
+                        "Events the enabled webhooks have not got past yet, summed over webhooks.",
+                        [&dispatcher]() -> std::optional<double> {
+                          auto depth = dispatcher.queueDepth();
+                          if (!depth) return std::nullopt;
+                          return static_cast<double>(*depth);
+                        });
   api::Api api(registry, access.get(), api::MetricsEndpoint{&metrics, config.metrics_anonymous});
   api.setWebhooks(&dispatcher);
   api.setProperties(properties.get());

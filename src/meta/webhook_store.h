@@ -60,6 +60,8 @@ class WebhookStore {
 
   // Events with id > after, oldest first, at most n.
   virtual Result<std::vector<EventRecord>> eventsAfter(int64_t after, size_t n) = 0;
+  // The id of the newest event ever appended (0 if none), pruned or not.
+  virtual Result<int64_t> lastEventId() = 0;
 
   // Deletes events created before `before` (unix seconds) that every webhook is done
   // with (id <= the smallest cursor; disabled webhooks hold theirs). All such events when

@@ -140,10 +140,16 @@ class WebhookTest(BerthTestCase):
             want = "sha256=" + hmac.new(b"s3cret-key", body, hashlib.sha256).hexdigest()
             self.assertEqual(headers["x-berth-signature"], want)
 
-        # The delivery log: request and response of each, the secret nowhere.
-        r = self.admin.get("/api/v1/webhooks/%s/events" % hook["name"])
-        self.assertStatus(r, 200)
-        log = r.json()["events"]
+        # The delivery log: request and response of each, the secret nowhere. A delivery is
+        # recorded just after the receiver answered it, so the last one may lag a moment.
+        end = time.time() + DEADLINE
+        while True:
+            r = self.admin.get("/api/v1/webhooks/%s/events" % hook["name"])
+            self.assertStatus(r, 200)
+            log = r.json()["events"]
+            if len(log) >= 4 or time.time() > end:
+                break
+            time.sleep(0.05)
         self.assertEqual(len(log), 4)
         for d in log:
             self.assertTrue(d["delivered"])
@@ -220,6 +226,62 @@ class WebhookTest(BerthTestCase):
             if not seen or seen[-1]["id"] != b["id"]:
                 seen.append(b)
         self.assertEqual([b["target"]["tag"] for b in seen], tags)
+
+    def test_repository_delete_fires_a_delete_per_manifest(self):
+        rcv = Receiver().start()
+        self.addCleanup(rcv.stop)
+        repo = "gone/" + rand_name("app")
+        self.create(serviceUri=rcv.url, scope=repo + ":*", actions=["delete"])
+        a = push_image(self.admin, repo, "v1")
+        b = push_image(self.admin, repo, "v2")
+        self.assertStatus(self.admin.delete("/acr/v1/" + repo), 202)
+        got = rcv.wait_for(lambda g: len(acr_events(g)) >= 2, "two delete events")
+        events = acr_events(got)
+        self.assertEqual(sorted((e["action"], e["target"]["digest"]) for e in events),
+                         sorted([("delete", a.digest), ("delete", b.digest)]))
+        for e in events:
+            self.assertEqual(e["target"]["repository"], repo)
+            self.assertEqual(e["target"]["mediaType"], a.media_type)
+            self.assertEqual(e["request"]["method"], "DELETE")
+
+    def test_metrics_count_deliveries_failures_and_queue(self):
+        # A server of its own: the queue depth sums over every webhook of the registry.
+        srv = Server(auth=True).start()
+        self.addCleanup(srv.stop)
+        admin = srv.admin()
+
+        def metrics():
+            r = admin.get("/metrics")
+            self.assertStatus(r, 200)
+            out = {}
+            for line in r.body.decode().splitlines():
+                if line.startswith("berth_webhook_"):
+                    name, v = line.split(" ")
+                    out[name] = float(v)
+            return out
+
+        self.assertEqual(metrics(), {"berth_webhook_deliveries_total": 0.0,
+                                     "berth_webhook_delivery_failures_total": 0.0,
+                                     "berth_webhook_queue_depth": 0.0})
+        rcv = Receiver(status=500).start()
+        self.addCleanup(rcv.stop)
+        r = admin.json("POST", "/api/v1/webhooks", {"name": "metered", "serviceUri": rcv.url, "actions": ["push"]})
+        self.assertStatus(r, 201)
+        for t in ("a", "b", "c"):
+            push_image(admin, "metered/app", t)
+        rcv.wait_for(lambda g: len(g) >= 2, "two failed attempts")
+        m = metrics()
+        self.assertGreaterEqual(m["berth_webhook_delivery_failures_total"], 2)
+        self.assertEqual(m["berth_webhook_deliveries_total"], 0)
+        self.assertEqual(m["berth_webhook_queue_depth"], 3)  # stuck at the first event
+        rcv.status = 200
+        rcv.wait_for(lambda g: len({b["id"] for _, b in g}) >= 3, "three distinct events")
+        end = time.time() + DEADLINE
+        while metrics()["berth_webhook_queue_depth"] != 0 and time.time() < end:
+            time.sleep(0.05)
+        m = metrics()
+        self.assertEqual(m["berth_webhook_queue_depth"], 0)
+        self.assertEqual(m["berth_webhook_deliveries_total"], 3)
 
     def test_bad_requests(self):
         r = self.admin.json("POST", "/api/v1/webhooks", {"name": "bad", "serviceUri": "http://x/", "actions": ["push"]})

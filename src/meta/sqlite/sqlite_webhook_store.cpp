@@ -148,6 +148,17 @@ Result<std::vector<WebhookRecord>> SqliteWebhookStore::listWebhooks() {
   });
 }
 
+Result<int64_t> SqliteWebhookStore::lastEventId() {
+  return db_->read([&](Connection& c) -> Result<int64_t> {
+    // AUTOINCREMENT keeps the highest id ever used here, also after the rows are pruned.
+    auto stmt = c.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'");
+    if (!stmt) return stmt.takeError();
+    auto row = stmt->step();
+    if (!row) return row.takeError();
+    return *row ? stmt->int64(0) : int64_t{0};
+  });
+}
+
 Result<std::vector<EventRecord>> SqliteWebhookStore::eventsAfter(int64_t after, size_t n) {
   return db_->read([&](Connection& c) -> Result<std::vector<EventRecord>> {
     auto stmt = c.prepare(

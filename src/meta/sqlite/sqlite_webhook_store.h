@@ -22,6 +22,7 @@ class SqliteWebhookStore : public WebhookStore {
   Result<WebhookRecord> getWebhook(std::string_view name) override;
   Result<std::vector<WebhookRecord>> listWebhooks() override;
   Result<std::vector<EventRecord>> eventsAfter(int64_t after, size_t n) override;
+  Result<int64_t> lastEventId() override;
   Status pruneEvents(int64_t before) override;
   Status advanceCursor(std::string_view webhook, int64_t event_id) override;
   Status recordDelivery(const DeliveryRecord& delivery, size_t keep) override;
