@@ -33,9 +33,13 @@ Task<void> Api::manifest(Exchange& ex, const Route& route, const std::optional<a
   const auto method = ex.method();
   if (method == http::verb::get || method == http::verb::head) {
     // Hot path: a cache hit never leaves the I/O thread.
-    if (auto hit = registry_.cachedManifest(route.name, *ref)) co_return co_await ex.send(manifestResponse(*hit));
+    if (auto hit = registry_.cachedManifest(route.name, *ref)) {
+      if (audit_) ex.audit().entry.digest = hit->digest.str();
+      co_return co_await ex.send(manifestResponse(*hit));
+    }
     auto found = co_await ex.blocking([&] { return registry_.getManifest(route.name, *ref); });
     if (!found) co_return co_await ex.sendError(found.error());
+    if (audit_) ex.audit().entry.digest = (*found)->digest.str();
     co_return co_await ex.send(manifestResponse(**found));
   }
   if (method == http::verb::delete_) {
@@ -64,6 +68,7 @@ Task<void> Api::manifest(Exchange& ex, const Route& route, const std::optional<a
     return registry_.putManifest(route.name, *ref, content_type, std::move(*body), request);
   });
   if (!put) co_return co_await ex.sendError(put.error());
+  if (audit_) ex.audit().entry.digest = put->digest.str();
   server::Response res{http::status::created, 11};
   res.set(http::field::location, "/v2/" + route.name + "/manifests/" + put->digest.str());
   res.set("Docker-Content-Digest", put->digest.str());

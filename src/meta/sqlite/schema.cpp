@@ -183,7 +183,33 @@ CREATE TABLE webhook_deliveries (
 CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries(webhook, id);
 )sql";
 
-constexpr Migration kMigrations[] = {{1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3}};
+// v6: the audit log (audit_store.h). AUTOINCREMENT: ids only grow, also after pruning,
+// so the `last` cursor of /api/v1/audit stays valid. Listing is newest first (id DESC);
+// each filter column has an index ending in id so a filtered page is an index range scan.
+// time_ms is indexed for since/until and for pruning by retention.
+constexpr const char* kSchemaV6 = R"sql(
+CREATE TABLE audit (
+  id            INTEGER PRIMARY KEY AUTOINCREMENT,
+  time_ms       INTEGER NOT NULL,
+  identity      TEXT NOT NULL,
+  identity_kind TEXT NOT NULL,
+  client        TEXT NOT NULL,
+  action        TEXT NOT NULL,
+  repository    TEXT NOT NULL,
+  tag           TEXT NOT NULL,
+  digest        TEXT NOT NULL,
+  method        TEXT NOT NULL,
+  status        INTEGER NOT NULL,
+  result        TEXT NOT NULL,
+  message       TEXT NOT NULL
+);
+CREATE INDEX audit_by_time ON audit(time_ms);
+CREATE INDEX audit_by_identity ON audit(identity, id);
+CREATE INDEX audit_by_repository ON audit(repository, id);
+CREATE INDEX audit_by_action ON audit(action, id);
+)sql";
+
+constexpr Migration kMigrations[] = {{1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3}, {6, kSchemaV6}};
 
 }  // namespace
 

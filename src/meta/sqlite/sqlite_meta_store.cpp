@@ -4,6 +4,7 @@
 
 #include "meta/sqlite/sqlite_db.h"
 #include "meta/sqlite/sqlite_identity_store.h"
+#include "meta/sqlite/sqlite_audit_store.h"
 #include "meta/sqlite/sqlite_webhook_store.h"
 
 namespace berth::meta {
@@ -118,6 +119,10 @@ std::unique_ptr<IdentityStore> SqliteMetaStore::identityStore() const {
 
 std::unique_ptr<WebhookStore> SqliteMetaStore::webhookStore() const {
   return std::make_unique<SqliteWebhookStore>(db_);
+}
+
+std::unique_ptr<AuditStore> SqliteMetaStore::auditStore() const {
+  return std::make_unique<SqliteAuditStore>(db_);
 }
 
 // --- blobs linked to repositories ---

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "meta/audit_store.h"
 #include "meta/identity_store.h"
 #include "meta/meta_store.h"
 #include "meta/webhook_store.h"
@@ -34,6 +35,8 @@ class SqliteMetaStore : public MetaStore {
   // The WebhookStore on the same database file (webhooks and the outbox), like
   // identityStore().
   std::unique_ptr<WebhookStore> webhookStore() const;
+  // The AuditStore on the same database file (the audit log), like identityStore().
+  std::unique_ptr<AuditStore> auditStore() const;
 
   ~SqliteMetaStore() override;
   SqliteMetaStore(const SqliteMetaStore&) = delete;
