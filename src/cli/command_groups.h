@@ -13,5 +13,7 @@ void addIdentityCommands(CLI::App& app, int& exit_code);
 void addAccessCommands(CLI::App& app, int& exit_code);
 // webhook.
 void addWebhookCommands(CLI::App& app, int& exit_code);
+// audit.
+void addAuditCommands(CLI::App& app, int& exit_code);
 
 }  // namespace berth::cli
