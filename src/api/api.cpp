@@ -57,6 +57,7 @@ Result<std::pair<size_t, std::string>> pageParams(const QueryParams& q) {
 
 Task<void> Api::handle(Exchange& ex) {
   if (audit_ == nullptr) co_return co_await dispatch(ex);
+  ex.audit().entry.time_us = events::unixMicrosNow();  // when the request arrived
   co_await dispatch(ex);
   recordAudit(ex);
 }

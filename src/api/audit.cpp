@@ -62,7 +62,7 @@ Result<int64_t> timeParam(const QueryParams& q, std::string_view name) {
     return makeError(Code::kInvalidArgument,
                      std::string(name) + " must be an RFC 3339 time like 2026-12-31T00:00:00Z");
   }
-  return *t * 1000;
+  return *t * 1000000;
 }
 
 struct Page {
@@ -87,8 +87,8 @@ Result<Page> parsePage(const QueryParams& q) {
   if (!since) return since.takeError();
   auto until = timeParam(q, "until");
   if (!until) return until.takeError();
-  a.since_ms = *since;
-  a.until_ms = *until;
+  a.since_us = *since;
+  a.until_us = *until;
   for (auto name : {"since", "until"}) {
     if (auto v = queryValue(q, name)) page.link_filters += std::string("&") + name + "=" + percentEncode(*v);
   }

@@ -106,7 +106,9 @@ class AuditLog {
 
 // The JSON of an entry, as /api/v1/audit and the JSON lines file show it.
 boost::json::object auditJson(const meta::AuditRecord& r);
-// "2026-11-22T10:00:00.123Z" (UTC, milliseconds).
-std::string formatRfc3339Millis(int64_t unix_ms);
+// Unix microseconds now: an entry's time.
+int64_t unixMicrosNow();
+// "2026-11-22T10:00:00.123456Z" (UTC, microseconds).
+std::string formatRfc3339Micros(int64_t unix_us);
 
 }  // namespace berth::events

@@ -15,7 +15,7 @@ namespace berth::meta {
 // or query string.
 struct AuditRecord {
   int64_t id = 0;              // assigned by append(): increasing, never reused
-  int64_t time_ms = 0;         // unix milliseconds
+  int64_t time_us = 0;         // unix microseconds: when the request arrived
   std::string identity;        // identity name ("" anonymous); for a failed login the name tried
   std::string identity_kind;   // "user", "sp", "token", "federated", "oidc", "" anonymous
   std::string client;          // client address (X-Forwarded-For from trusted proxies)
@@ -35,9 +35,9 @@ struct AuditQuery {
   std::string repository;
   std::string action;
   std::string result;
-  int64_t since_ms = 0;   // time_ms >= since_ms
-  int64_t until_ms = 0;   // time_ms < until_ms
-  int64_t before_id = 0;  // id < before_id: the page after the one that ended at before_id
+  int64_t since_us = 0;   // time_us >= since_us
+  int64_t until_us = 0;   // time_us < until_us
+  int64_t before_id = 0;  // the page after the one that ended with this entry
   size_t limit = 100;
 };
 
@@ -47,10 +47,11 @@ class AuditStore {
 
   // Appends the rows in one transaction, in order; sets each record's id.
   virtual Status append(std::vector<AuditRecord>& records) = 0;
-  // Matching rows, newest (highest id) first, at most query.limit.
+  // Matching rows, newest first (by time, then id), at most query.limit. With before_id,
+  // the rows after that entry in this order (none if it no longer exists).
   virtual Result<std::vector<AuditRecord>> list(const AuditQuery& query) = 0;
-  // Deletes rows older than `before_ms`; returns how many went.
-  virtual Result<uint64_t> prune(int64_t before_ms) = 0;
+  // Deletes rows older than `before_us`; returns how many went.
+  virtual Result<uint64_t> prune(int64_t before_us) = 0;
 };
 
 }  // namespace berth::meta

@@ -183,14 +183,15 @@ CREATE TABLE webhook_deliveries (
 CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries(webhook, id);
 )sql";
 
-// v6: the audit log (audit_store.h). AUTOINCREMENT: ids only grow, also after pruning,
-// so the `last` cursor of /api/v1/audit stays valid. Listing is newest first (id DESC);
-// each filter column has an index ending in id so a filtered page is an index range scan.
-// time_ms is indexed for since/until and for pruning by retention.
+// v6: the audit log (audit_store.h). AUTOINCREMENT: ids are never reused, also after
+// pruning, so a `last` cursor of /api/v1/audit never names another entry. Listings are
+// newest first by (time_us, id); each filter column has an index on (column, time_us)
+// (the rowid id is implicitly last) so a filtered page is an index range scan. The time
+// index also serves since/until alone and pruning by retention.
 constexpr const char* kSchemaV6 = R"sql(
 CREATE TABLE audit (
   id            INTEGER PRIMARY KEY AUTOINCREMENT,
-  time_ms       INTEGER NOT NULL,
+  time_us       INTEGER NOT NULL,
   identity      TEXT NOT NULL,
   identity_kind TEXT NOT NULL,
   client        TEXT NOT NULL,
@@ -203,10 +204,10 @@ CREATE TABLE audit (
   result        TEXT NOT NULL,
   message       TEXT NOT NULL
 );
-CREATE INDEX audit_by_time ON audit(time_ms);
-CREATE INDEX audit_by_identity ON audit(identity, id);
-CREATE INDEX audit_by_repository ON audit(repository, id);
-CREATE INDEX audit_by_action ON audit(action, id);
+CREATE INDEX audit_by_time ON audit(time_us);
+CREATE INDEX audit_by_identity ON audit(identity, time_us);
+CREATE INDEX audit_by_repository ON audit(repository, time_us);
+CREATE INDEX audit_by_action ON audit(action, time_us);
 )sql";
 
 constexpr Migration kMigrations[] = {{1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3}, {6, kSchemaV6}};

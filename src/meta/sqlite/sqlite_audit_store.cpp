@@ -17,16 +17,16 @@ namespace {
 // for the life of the process. Built per filter set so each uses its column's index.
 std::string_view listSql(const AuditQuery& q) {
   std::string sql =
-      "SELECT id, time_ms, identity, identity_kind, client, action, repository, tag, digest,"
+      "SELECT id, time_us, identity, identity_kind, client, action, repository, tag, digest,"
       " method, status, result, message FROM audit WHERE 1";
   if (!q.identity.empty()) sql += " AND identity = ?";
   if (!q.repository.empty()) sql += " AND repository = ?";
   if (!q.action.empty()) sql += " AND action = ?";
   if (!q.result.empty()) sql += " AND result = ?";
-  if (q.since_ms != 0) sql += " AND time_ms >= ?";
-  if (q.until_ms != 0) sql += " AND time_ms < ?";
-  if (q.before_id != 0) sql += " AND id < ?";
-  sql += " ORDER BY id DESC LIMIT ?";
+  if (q.since_us != 0) sql += " AND time_us >= ?";
+  if (q.until_us != 0) sql += " AND time_us < ?";
+  if (q.before_id != 0) sql += " AND (time_us, id) < (SELECT time_us, id FROM audit WHERE id = ?)";
+  sql += " ORDER BY time_us DESC, id DESC LIMIT ?";
   static std::mutex mu;
   static std::unordered_set<std::string> interned;  // nodes: stable addresses
   std::lock_guard<std::mutex> lock(mu);
@@ -36,7 +36,7 @@ std::string_view listSql(const AuditQuery& q) {
 AuditRecord auditRow(const Stmt& s) {
   AuditRecord r;
   r.id = s.int64(0);
-  r.time_ms = s.int64(1);
+  r.time_us = s.int64(1);
   r.identity = s.text(2);
   r.identity_kind = s.text(3);
   r.client = s.text(4);
@@ -64,11 +64,11 @@ Status SqliteAuditStore::append(std::vector<AuditRecord>& records) {
     ids.clear();
     for (const auto& r : records) {
       auto stmt = c.prepare(
-          "INSERT INTO audit(time_ms, identity, identity_kind, client, action, repository, tag,"
+          "INSERT INTO audit(time_us, identity, identity_kind, client, action, repository, tag,"
           " digest, method, status, result, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
           " RETURNING id");
       if (!stmt) return stmt.takeError();
-      stmt->bind(r.time_ms)
+      stmt->bind(r.time_us)
           .bind(r.identity)
           .bind(r.identity_kind)
           .bind(r.client)
@@ -101,17 +101,17 @@ Result<std::vector<AuditRecord>> SqliteAuditStore::list(const AuditQuery& q) {
     if (!q.repository.empty()) stmt->bind(q.repository);
     if (!q.action.empty()) stmt->bind(q.action);
     if (!q.result.empty()) stmt->bind(q.result);
-    if (q.since_ms != 0) stmt->bind(q.since_ms);
-    if (q.until_ms != 0) stmt->bind(q.until_ms);
+    if (q.since_us != 0) stmt->bind(q.since_us);
+    if (q.until_us != 0) stmt->bind(q.until_us);
     if (q.before_id != 0) stmt->bind(q.before_id);
     stmt->bindLimit(q.limit);
     return stmt->collect(auditRow);
   });
 }
 
-Result<uint64_t> SqliteAuditStore::prune(int64_t before_ms) {
+Result<uint64_t> SqliteAuditStore::prune(int64_t before_us) {
   return db_->write([&](Connection& c) -> Result<uint64_t> {
-    if (auto s = sqlite_detail::execute(c, "DELETE FROM audit WHERE time_ms < ?", before_ms); !s) {
+    if (auto s = sqlite_detail::execute(c, "DELETE FROM audit WHERE time_us < ?", before_us); !s) {
       return s.takeError();
     }
     return static_cast<uint64_t>(c.changes());

@@ -18,7 +18,7 @@ class SqliteAuditStore : public AuditStore {
 
   Status append(std::vector<AuditRecord>& records) override;
   Result<std::vector<AuditRecord>> list(const AuditQuery& query) override;
-  Result<uint64_t> prune(int64_t before_ms) override;
+  Result<uint64_t> prune(int64_t before_us) override;
 
  private:
   std::shared_ptr<sqlite_detail::Database> db_;

@@ -22,16 +22,15 @@ namespace json = boost::json;
 using meta::AuditQuery;
 using meta::AuditRecord;
 
-int64_t nowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+int64_t nowUs() { return unixMicrosNow(); }
+
+// prefix + i (not "literal" + std::string: GCC 12 warns falsely about that, -Wrestrict).
+std::string numbered(std::string prefix, int i) { return prefix.append(std::to_string(i)); }
 
 AuditRecord entry(std::string identity, std::string action, std::string repository, std::string result,
-                  int64_t time_ms = 0) {
+                  int64_t time_us = 0) {
   AuditRecord r;
-  r.time_ms = time_ms;
+  r.time_us = time_us;
   r.identity = std::move(identity);
   r.client = "10.0.0.7";
   r.action = std::move(action);
@@ -71,8 +70,8 @@ class AuditLogTest : public ::testing::Test {
 
 TEST_F(AuditLogTest, FlushWritesEveryRecordedEntryNewestFirstWithIncreasingIds) {
   auto log = started();
-  const int64_t t0 = nowMs();
-  for (int i = 0; i < 250; ++i) log->record(entry("u" + std::to_string(i), "pull", "repo", "success", t0 + i));
+  const int64_t t0 = nowUs();
+  for (int i = 0; i < 250; ++i) log->record(entry(numbered("u", i), "pull", "repo", "success", t0 + i));
   log->flush();
   auto rows = list();
   ASSERT_EQ(rows.size(), 250u);
@@ -80,7 +79,7 @@ TEST_F(AuditLogTest, FlushWritesEveryRecordedEntryNewestFirstWithIncreasingIds) 
   EXPECT_EQ(log->dropped(), 0u);
   for (size_t i = 1; i < rows.size(); ++i) {
     EXPECT_GT(rows[i - 1].id, rows[i].id);
-    EXPECT_GE(rows[i - 1].time_ms, rows[i].time_ms);
+    EXPECT_GE(rows[i - 1].time_us, rows[i].time_us);
   }
   EXPECT_EQ(rows.front().identity, "u249");
   EXPECT_EQ(rows.back().identity, "u0");
@@ -89,23 +88,48 @@ TEST_F(AuditLogTest, FlushWritesEveryRecordedEntryNewestFirstWithIncreasingIds) 
   EXPECT_EQ(rows.back().status, 200);
 }
 
+TEST_F(AuditLogTest, ListingsAreByTimeEvenWhenWrittenOutOfOrder) {
+  // A long request that arrived first is recorded after a short one that arrived later.
+  auto log = started();
+  const int64_t t = nowUs();
+  log->record(entry("late-arrival", "pull", "r", "success", t + 10));
+  log->flush();
+  log->record(entry("early-arrival", "push", "r", "success", t));
+  log->record(entry("latest", "pull", "r", "success", t + 20));
+  log->flush();
+  std::vector<std::string> order;
+  for (const auto& r : list()) order.push_back(r.identity);
+  EXPECT_EQ(order, (std::vector<std::string>{"latest", "late-arrival", "early-arrival"}));
+  // The cursor is the entry, not its id: paging by one walks the same order.
+  AuditQuery q;
+  q.limit = 1;
+  std::vector<std::string> paged;
+  for (int i = 0; i < 4; ++i) {
+    auto page = list(q);
+    if (page.empty()) break;
+    paged.push_back(page[0].identity);
+    q.before_id = page[0].id;
+  }
+  EXPECT_EQ(paged, order);
+}
+
 TEST_F(AuditLogTest, EntriesWithoutTimeGetTheCurrentTime) {
   auto log = started();
-  const int64_t before = nowMs();
+  const int64_t before = nowUs();
   log->record(entry("a", "push", "r", "success"));
   log->flush();
   auto rows = list();
   ASSERT_EQ(rows.size(), 1u);
-  EXPECT_GE(rows[0].time_ms, before);
-  EXPECT_LE(rows[0].time_ms, nowMs());
+  EXPECT_GE(rows[0].time_us, before);
+  EXPECT_LE(rows[0].time_us, nowUs());
 }
 
 TEST_F(AuditLogTest, FiltersCombine) {
   auto log = started();
-  const int64_t t = nowMs();
-  log->record(entry("alice", "pull", "app", "success", t - 3000));
-  log->record(entry("alice", "pull", "app", "denied", t - 2000));
-  log->record(entry("alice", "push", "lib", "success", t - 1000));
+  const int64_t t = nowUs();
+  log->record(entry("alice", "pull", "app", "success", t - 3000000));
+  log->record(entry("alice", "pull", "app", "denied", t - 2000000));
+  log->record(entry("alice", "push", "lib", "success", t - 1000000));
   log->record(entry("bob", "pull", "app", "denied", t));
   log->flush();
   auto identities = [](const std::vector<AuditRecord>& rows) {
@@ -125,8 +149,8 @@ TEST_F(AuditLogTest, FiltersCombine) {
   by_repo.result = "denied";
   EXPECT_EQ(identities(list(by_repo)), (std::vector<std::string>{"bob/pull/denied", "alice/pull/denied"}));
   AuditQuery window;
-  window.since_ms = t - 2000;
-  window.until_ms = t;  // exclusive
+  window.since_us = t - 2000000;
+  window.until_us = t;  // exclusive
   EXPECT_EQ(identities(list(window)), (std::vector<std::string>{"alice/push/success", "alice/pull/denied"}));
   AuditQuery none;
   none.identity = "carol";
@@ -161,9 +185,9 @@ TEST_F(AuditLogTest, RetentionPrunesOnlyOldEntries) {
   options.retention_days = 30;
   options.prune_every = std::chrono::seconds(0);  // every tick
   auto log = started(options);
-  const int64_t day = 86400LL * 1000;
-  log->record(entry("old", "pull", "r", "success", nowMs() - 31 * day));
-  log->record(entry("recent", "pull", "r", "success", nowMs() - 29 * day));
+  const int64_t day = 86400LL * 1000000;
+  log->record(entry("old", "pull", "r", "success", nowUs() - 31 * day));
+  log->record(entry("recent", "pull", "r", "success", nowUs() - 29 * day));
   log->record(entry("new", "pull", "r", "success"));
   log->flush();  // writes, then prunes in the same round
   std::vector<std::string> left;
@@ -187,7 +211,7 @@ TEST_F(AuditLogTest, FullQueueDropsAndCountsWithoutBlocking) {
   options.queue_capacity = 16;  // one entry per shard
   options.flush_every = std::chrono::hours(1);  // the writer waits for flush()
   auto log = started(options);
-  for (int i = 0; i < 5; ++i) log->record(entry("u" + std::to_string(i), "pull", "r", "success"));
+  for (int i = 0; i < 5; ++i) log->record(entry(numbered("u", i), "pull", "r", "success"));
   EXPECT_EQ(log->dropped(), 4u);
   log->flush();
   EXPECT_EQ(log->written(), 1u);
@@ -294,7 +318,7 @@ TEST_F(AuditLogTest, ConcurrentRecordersLoseNothingAndIdsStayUnique) {
   std::vector<std::thread> threads;
   for (int t = 0; t < 6; ++t) {
     threads.emplace_back([&log, t] {
-      for (int i = 0; i < 2000; ++i) log->record(entry("t" + std::to_string(t), "pull", "r", "success"));
+      for (int i = 0; i < 2000; ++i) log->record(entry(numbered("t", t), "pull", "r", "success"));
     });
   }
   for (auto& t : threads) t.join();
@@ -316,7 +340,7 @@ TEST_F(AuditLogTest, IdsContinueAcrossRestartsAndPruning) {
     log->stop();
   }
   const int64_t first_id = list().at(0).id;
-  ASSERT_TRUE(store_->prune(nowMs() + 1));
+  ASSERT_TRUE(store_->prune(nowUs() + 1));
   auto log = started();
   log->record(entry("second", "pull", "r", "success"));
   log->flush();
@@ -326,9 +350,9 @@ TEST_F(AuditLogTest, IdsContinueAcrossRestartsAndPruning) {
 }
 
 TEST(FormatRfc3339Millis, FormatsUtcWithMilliseconds) {
-  EXPECT_EQ(formatRfc3339Millis(0), "1970-01-01T00:00:00.000Z");
-  EXPECT_EQ(formatRfc3339Millis(1795000000123), "2026-11-18T11:06:40.123Z");
-  EXPECT_EQ(formatRfc3339Millis(-1), "1969-12-31T23:59:59.999Z");
+  EXPECT_EQ(formatRfc3339Micros(0), "1970-01-01T00:00:00.000000Z");
+  EXPECT_EQ(formatRfc3339Micros(1795000000123456), "2026-11-18T11:06:40.123456Z");
+  EXPECT_EQ(formatRfc3339Micros(-1), "1969-12-31T23:59:59.999999Z");
 }
 
 }  // namespace
