@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <unordered_map>
 
 #include "common/log.h"
 
@@ -73,13 +74,12 @@ boost::json::object auditJson(const meta::AuditRecord& r) {
   o["status"] = r.status;
   o["result"] = r.result;
   o["message"] = r.message;
+  o["count"] = r.count;
   return o;
 }
 
 AuditLog::AuditLog(std::shared_ptr<meta::AuditStore> store, AuditOptions options)
-    : store_(std::move(store)),
-      options_(std::move(options)),
-      shard_capacity_(std::max<size_t>(1, options_.queue_capacity / kShards)) {}
+    : store_(std::move(store)), options_(std::move(options)) {}
 
 AuditLog::~AuditLog() { stop(); }
 
@@ -114,17 +114,19 @@ void AuditLog::record(meta::AuditRecord entry) noexcept {
     return;
   }
   if (entry.time_us == 0) entry.time_us = unixMicrosNow();
+  if (queued_.fetch_add(1, std::memory_order_relaxed) >= options_.queue_capacity) {
+    queued_.fetch_sub(1, std::memory_order_relaxed);
+    dropped_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
   Shard& shard = shards_[shardIndex(kShards)];
   size_t size = 0;
   try {
     std::lock_guard<std::mutex> lock(shard.mu);
-    if (shard.pending.size() >= shard_capacity_) {
-      dropped_.fetch_add(1, std::memory_order_relaxed);
-      return;
-    }
     shard.pending.push_back(std::move(entry));
     size = shard.pending.size();
   } catch (...) {  // out of memory: the entry is lost, the request is not
+    queued_.fetch_sub(1, std::memory_order_relaxed);
     dropped_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
@@ -167,6 +169,7 @@ std::vector<meta::AuditRecord> AuditLog::drain() {
       std::lock_guard<std::mutex> lock(shard.mu);
       taken.swap(shard.pending);
     }
+    queued_.fetch_sub(taken.size(), std::memory_order_relaxed);
     if (batch.empty()) {
       batch = std::move(taken);
     } else {
@@ -218,14 +221,46 @@ void AuditLog::run() {
   }
 }
 
+namespace {
+
+// Identical entries of one batch become one with a count: under heavy load (a CI fleet
+// pulling the same image) the writer then stores a row per distinct request, not per
+// request, and keeps up. The first (earliest) entry keeps its time.
+void mergeIdentical(std::vector<meta::AuditRecord>& batch) {
+  if (batch.size() < 2) return;
+  std::unordered_map<std::string, size_t> seen;
+  std::vector<meta::AuditRecord> out;
+  out.reserve(batch.size());
+  std::string key;
+  for (auto& r : batch) {
+    key.clear();
+    for (const std::string* f : {&r.identity, &r.identity_kind, &r.client, &r.action, &r.repository, &r.tag,
+                                 &r.digest, &r.method, &r.result, &r.message}) {
+      key += *f;
+      key += '\0';
+    }
+    key += std::to_string(r.status);
+    auto [it, fresh] = seen.try_emplace(key, out.size());
+    if (fresh) {
+      out.push_back(std::move(r));
+    } else {
+      out[it->second].count += r.count;
+    }
+  }
+  batch = std::move(out);
+}
+
+}  // namespace
+
 void AuditLog::write(std::vector<meta::AuditRecord>& batch) {
+  if (options_.merge) mergeIdentical(batch);
   if (resolve_kind_) {
     for (auto& r : batch) {
       if (!r.identity.empty() && r.identity_kind.empty()) r.identity_kind = resolve_kind_(r.identity);
     }
   }
   if (auto s = store_->append(batch); !s) {
-    failed_.fetch_add(batch.size(), std::memory_order_relaxed);
+    for (const auto& r : batch) failed_.fetch_add(r.count, std::memory_order_relaxed);
     for (auto& r : batch) r.id = 0;
     const auto now = std::chrono::steady_clock::now();
     if (now >= next_error_log_) {  // at most one line a minute while the database fails
@@ -233,7 +268,7 @@ void AuditLog::write(std::vector<meta::AuditRecord>& batch) {
       next_error_log_ = now + std::chrono::minutes(1);
     }
   } else {
-    written_.fetch_add(batch.size(), std::memory_order_relaxed);
+    for (const auto& r : batch) written_.fetch_add(r.count, std::memory_order_relaxed);
   }
   if (fd_ >= 0) writeFile(batch);
 }

@@ -1,7 +1,7 @@
 #pragma once
 // AuditLog: records who did what (docs/audit.md). record() is cheap and never blocks on
 // I/O: entries go to one of a few mutex-guarded queues (one per recording thread in
-// practice, so the locks are uncontended) and a writer thread drains them every
+// practice, so the locks are uncontended; one shared atomic counts what is queued) and a writer thread drains them every
 // `flush_every`, appending each batch to the AuditStore in one transaction and, when
 // configured, as JSON lines to a file. A full queue drops new entries and counts them.
 // A crash loses at most the entries not yet drained (about `flush_every` worth); stop()
@@ -30,6 +30,7 @@ struct AuditOptions {
   int64_t retention_days = 90;  // rows older than this are pruned; 0 keeps them forever
   bool pulls = true;            // record successful pulls (denied ones always are)
   size_t queue_capacity = 100000;  // entries waiting for the writer; beyond: dropped
+  bool merge = true;  // identical entries of one write interval are stored once, with a count
   std::chrono::milliseconds flush_every{200};
   std::chrono::seconds prune_every{3600};
 };
@@ -59,6 +60,7 @@ class AuditLog {
   const AuditOptions& options() const { return options_; }
   Result<std::vector<meta::AuditRecord>> list(const meta::AuditQuery& query) { return store_->list(query); }
 
+  // Counted in requests: a merged entry counts as its `count`.
   uint64_t written() const { return written_.load(std::memory_order_relaxed); }
   uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
   // Entries the database refused (each is still in the file, if there is one).
@@ -81,10 +83,10 @@ class AuditLog {
 
   std::shared_ptr<meta::AuditStore> store_;
   AuditOptions options_;
-  size_t shard_capacity_;
   std::function<std::string(std::string_view)> resolve_kind_;
   std::array<Shard, kShards> shards_;
   std::atomic<bool> accepting_{false};
+  std::atomic<size_t> queued_{0};  // entries in the shards
   std::atomic<uint64_t> written_{0};
   std::atomic<uint64_t> dropped_{0};
   std::atomic<uint64_t> failed_{0};

@@ -27,6 +27,8 @@ struct AuditRecord {
   int64_t status = 0;          // HTTP status answered
   std::string result;          // "success", "denied" or "failed"
   std::string message;         // short detail: the error, the admin path, the granted scope
+  int64_t count = 1;           // identical requests this entry stands for (AuditLog merges
+                               // those recorded within one write interval)
 };
 
 // Filters of list(); empty strings and zero times do not filter.

@@ -202,7 +202,8 @@ CREATE TABLE audit (
   method        TEXT NOT NULL,
   status        INTEGER NOT NULL,
   result        TEXT NOT NULL,
-  message       TEXT NOT NULL
+  message       TEXT NOT NULL,
+  count         INTEGER NOT NULL
 );
 CREATE INDEX audit_by_time ON audit(time_us);
 CREATE INDEX audit_by_identity ON audit(identity, time_us);

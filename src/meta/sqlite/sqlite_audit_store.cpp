@@ -18,7 +18,7 @@ namespace {
 std::string_view listSql(const AuditQuery& q) {
   std::string sql =
       "SELECT id, time_us, identity, identity_kind, client, action, repository, tag, digest,"
-      " method, status, result, message FROM audit WHERE 1";
+      " method, status, result, message, count FROM audit WHERE 1";
   if (!q.identity.empty()) sql += " AND identity = ?";
   if (!q.repository.empty()) sql += " AND repository = ?";
   if (!q.action.empty()) sql += " AND action = ?";
@@ -48,6 +48,7 @@ AuditRecord auditRow(const Stmt& s) {
   r.status = s.int64(10);
   r.result = s.text(11);
   r.message = s.text(12);
+  r.count = s.int64(13);
   return r;
 }
 
@@ -65,7 +66,8 @@ Status SqliteAuditStore::append(std::vector<AuditRecord>& records) {
     for (const auto& r : records) {
       auto stmt = c.prepare(
           "INSERT INTO audit(time_us, identity, identity_kind, client, action, repository, tag,"
-          " digest, method, status, result, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+          " digest, method, status, result, message, count)"
+          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
           " RETURNING id");
       if (!stmt) return stmt.takeError();
       stmt->bind(r.time_us)
@@ -79,7 +81,8 @@ Status SqliteAuditStore::append(std::vector<AuditRecord>& records) {
           .bind(r.method)
           .bind(r.status)
           .bind(r.result)
-          .bind(r.message);
+          .bind(r.message)
+          .bind(r.count);
       auto row = stmt->step();
       if (!row) return row.takeError();
       ids.push_back(stmt->int64(0));

@@ -113,6 +113,35 @@ TEST_F(AuditLogTest, ListingsAreByTimeEvenWhenWrittenOutOfOrder) {
   EXPECT_EQ(paged, order);
 }
 
+TEST_F(AuditLogTest, IdenticalEntriesOfOneIntervalAreStoredOnceWithACount) {
+  AuditOptions options;
+  options.flush_every = std::chrono::hours(1);  // one batch: what flush() takes
+  auto log = started(options);
+  const int64_t t = nowUs();
+  for (int i = 0; i < 500; ++i) log->record(entry("ci", "pull", "app", "success", t + i));
+  log->record(entry("ci", "pull", "app", "denied", t + 600));  // another result
+  AuditRecord other_client = entry("ci", "pull", "app", "success", t + 700);
+  other_client.client = "10.0.0.8";
+  log->record(other_client);
+  log->flush();
+  auto rows = list();
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[2].count, 500);
+  EXPECT_EQ(rows[2].time_us, t);  // the first one's time
+  EXPECT_EQ(rows[1].count, 1);
+  EXPECT_EQ(rows[1].result, "denied");
+  EXPECT_EQ(rows[0].client, "10.0.0.8");
+  EXPECT_EQ(log->written(), 502u);  // in requests
+  EXPECT_EQ(auditJson(rows[2]).at("count"), 500);
+  // Not merged: every entry its own row.
+  options.merge = false;
+  log->stop();
+  auto unmerged = started(options);
+  for (int i = 0; i < 5; ++i) unmerged->record(entry("ci", "pull", "app", "success", t + 1000 + i));
+  unmerged->flush();
+  EXPECT_EQ(list().size(), 8u);
+}
+
 TEST_F(AuditLogTest, EntriesWithoutTimeGetTheCurrentTime) {
   auto log = started();
   const int64_t before = nowUs();
@@ -159,7 +188,7 @@ TEST_F(AuditLogTest, FiltersCombine) {
 
 TEST_F(AuditLogTest, PagesWalkEveryEntryOnceWithTheLastIdAsCursor) {
   auto log = started();
-  for (int i = 0; i < 95; ++i) log->record(entry(i % 2 ? "odd" : "even", "pull", "r", "success"));
+  for (int i = 0; i < 95; ++i) log->record(entry(i % 2 ? "odd" : "even", "pull", numbered("r", i), "success"));
   log->flush();
   AuditQuery q;
   q.identity = "odd";
@@ -208,21 +237,23 @@ TEST_F(AuditLogTest, ZeroRetentionKeepsEverything) {
 
 TEST_F(AuditLogTest, FullQueueDropsAndCountsWithoutBlocking) {
   AuditOptions options;
-  options.queue_capacity = 16;  // one entry per shard
+  options.queue_capacity = 3;
   options.flush_every = std::chrono::hours(1);  // the writer waits for flush()
   auto log = started(options);
   for (int i = 0; i < 5; ++i) log->record(entry(numbered("u", i), "pull", "r", "success"));
-  EXPECT_EQ(log->dropped(), 4u);
+  std::thread other([&] { log->record(entry("other-thread", "pull", "r", "success")); });
+  other.join();
+  EXPECT_EQ(log->dropped(), 3u);
   log->flush();
-  EXPECT_EQ(log->written(), 1u);
-  auto rows = list();
-  ASSERT_EQ(rows.size(), 1u);
-  EXPECT_EQ(rows[0].identity, "u0");
+  EXPECT_EQ(log->written(), 3u);
+  std::vector<std::string> kept;
+  for (const auto& r : list()) kept.push_back(r.identity);
+  EXPECT_EQ(kept, (std::vector<std::string>{"u2", "u1", "u0"}));
   // Drained: room again.
   log->record(entry("after", "pull", "r", "success"));
   log->flush();
-  EXPECT_EQ(list().size(), 2u);
-  EXPECT_EQ(log->dropped(), 4u);
+  EXPECT_EQ(list().size(), 4u);
+  EXPECT_EQ(log->dropped(), 3u);
 }
 
 TEST_F(AuditLogTest, JsonLinesFileHoldsTheSameEntriesAsTheDatabase) {
@@ -287,7 +318,7 @@ TEST_F(AuditLogTest, StopWritesWhatIsQueuedAndLaterEntriesAreDropped) {
   AuditOptions options;
   options.flush_every = std::chrono::hours(1);
   auto log = started(options);
-  for (int i = 0; i < 10; ++i) log->record(entry("u", "pull", "r", "success"));
+  for (int i = 0; i < 10; ++i) log->record(entry(numbered("u", i), "pull", "r", "success"));
   log->stop();
   EXPECT_EQ(list().size(), 10u);
   log->record(entry("late", "pull", "r", "success"));
@@ -318,7 +349,7 @@ TEST_F(AuditLogTest, ConcurrentRecordersLoseNothingAndIdsStayUnique) {
   std::vector<std::thread> threads;
   for (int t = 0; t < 6; ++t) {
     threads.emplace_back([&log, t] {
-      for (int i = 0; i < 2000; ++i) log->record(entry(numbered("t", t), "pull", "r", "success"));
+      for (int i = 0; i < 2000; ++i) log->record(entry(numbered("t", t), "pull", numbered("r", i), "success"));
     });
   }
   for (auto& t : threads) t.join();
