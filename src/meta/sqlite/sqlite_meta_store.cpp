@@ -2,9 +2,9 @@
 
 #include <optional>
 
+#include "meta/sqlite/sqlite_audit_store.h"
 #include "meta/sqlite/sqlite_db.h"
 #include "meta/sqlite/sqlite_identity_store.h"
-#include "meta/sqlite/sqlite_audit_store.h"
 #include "meta/sqlite/sqlite_webhook_store.h"
 
 namespace berth::meta {
