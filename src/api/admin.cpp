@@ -595,6 +595,13 @@ Result<std::vector<std::string>> segments(std::string_view path) {
 }  // namespace
 
 Task<void> Api::admin(Exchange& ex, std::string_view path, std::string_view raw_query) {
+  if (audit_) {
+    // Every change is audited; reads only when refused.
+    server::AuditNote& note = ex.audit();
+    note.entry.action = "config";
+    note.entry.message = std::string(path.substr(0, 200));
+    note.failures_only = ex.method() == http::verb::get || ex.method() == http::verb::head;
+  }
   auto who = co_await authenticate(ex, kNoChallengeScope, {});
   if (!who) co_return;
   if (who->anonymous()) {
@@ -613,6 +620,7 @@ Task<void> Api::admin(Exchange& ex, std::string_view path, std::string_view raw_
   if (!seg) co_return co_await ex.sendError(seg.error());
   auto query = parseQuery(raw_query);
   if (!query) co_return co_await ex.sendError(query.error());
+  if (!seg->empty() && (*seg)[0] == "audit") co_return co_await auditQuery(ex, *seg, *query);
   json::object body;
   if (ex.hasBody()) {
     auto text = co_await ex.readBody(kMaxAdminBody);

@@ -56,10 +56,18 @@ Result<std::pair<size_t, std::string>> pageParams(const QueryParams& q) {
 }  // namespace
 
 Task<void> Api::handle(Exchange& ex) {
+  if (audit_ == nullptr) co_return co_await dispatch(ex);
+  ex.audit().entry.time_us = events::unixMicrosNow();  // when the request arrived
+  co_await dispatch(ex);
+  recordAudit(ex);
+}
+
+Task<void> Api::dispatch(Exchange& ex) {
   auto [path, raw_query] = splitTarget(std::string_view(ex.request().target()));
   if (access_) {
     // Network rules first: a denied address learns nothing else. Health probes stay open.
     if (path != "/healthz" && path != "/readyz" && !access_->view()->allowsClient(ex.clientAddress())) {
+      if (audit_) ex.audit().entry.action = "access";
       co_return co_await ex.sendError(makeError(
           Code::kDenied, "client address " + ex.clientAddress() + " is not allowed by the registry's network rules"));
     }
@@ -78,6 +86,7 @@ Task<void> Api::handle(Exchange& ex) {
   auto query = parseQuery(raw_query);
   if (!query) co_return co_await ex.sendError(query.error());
   std::optional<auth::Principal> who;  // nullopt: authentication is off
+  if (audit_) noteRoute(ex, *route);
   if (access_) {
     who = co_await admit(ex, *route);
     if (!who) co_return;

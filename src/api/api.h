@@ -7,6 +7,7 @@
 #include "api/access.h"
 #include "api/router.h"
 #include "auth/access_control.h"
+#include "events/audit_log.h"
 #include "events/dispatcher.h"
 #include "meta/properties_store.h"
 #include "metrics/registry.h"
@@ -40,8 +41,19 @@ class Api {
   void setProperties(meta::PropertiesStore* properties) { properties_ = properties; }
   // Traffic is counted, and /api/v1/usage works, when set.
   void setUsage(registry::UsageRecorder* usage) { usage_ = usage; }
+  // Requests are audited and /api/v1/audit works when set (authentication on only).
+  void setAudit(events::AuditLog* audit) { audit_ = audit; }
 
  private:
+  Task<void> dispatch(Exchange& ex);
+
+  // audit.cpp: what a request records in the audit log, and /api/v1/audit.
+  void noteRoute(Exchange& ex, const Route& route) const;
+  void noteIdentity(Exchange& ex, const auth::TokenSubject& who) const;
+  void noteFailedLogin(Exchange& ex, std::string_view user) const;
+  void recordAudit(Exchange& ex) const;
+  Task<void> auditQuery(Exchange& ex, const std::vector<std::string>& seg, const QueryParams& query);
+
   // auth.cpp: who is calling and whether the route admits them. Both send the error
   // response themselves and return nullopt when the request must stop.
   Task<std::optional<auth::Principal>> admit(Exchange& ex, const Route& route);
@@ -101,6 +113,7 @@ class Api {
   events::Dispatcher* webhooks_ = nullptr;
   meta::PropertiesStore* properties_ = nullptr;
   registry::UsageRecorder* usage_ = nullptr;
+  events::AuditLog* audit_ = nullptr;
 };
 
 // Shared by the handler files.

@@ -37,9 +37,13 @@ Task<void> Api::sendUnauthorized(Exchange& ex, std::string message, std::string_
 Task<Result<auth::Principal>> Api::login(Exchange& ex, std::string_view user,
                                          std::string_view password) {
   const int64_t now = unixNow();
-  if (auto hit = access_->cachedBasic(user, password, now)) co_return std::move(*hit);
+  if (auto hit = access_->cachedBasic(user, password, now)) {
+    noteIdentity(ex, hit->subject);
+    co_return std::move(*hit);
+  }
   const std::string& client = ex.clientAddress();
   if (int64_t wait = access_->limiter().check(client, user, static_cast<double>(now)); wait > 0) {
+    noteFailedLogin(ex, user);
     co_return makeError(Code::kTooManyRequests,
                         "too many failed logins from this address; retry in " +
                             std::to_string(wait) + " s",
@@ -49,6 +53,9 @@ Task<Result<auth::Principal>> Api::login(Exchange& ex, std::string_view user,
   if (!who) {
     access_->limiter().fail(client, user, static_cast<double>(now));
     log::info("login failed", {{"identity", quoteUntrusted(user, 64)}, {"client", client}});
+    noteFailedLogin(ex, user);
+  } else {
+    noteIdentity(ex, who->subject);
   }
   co_return who;
 }
@@ -72,7 +79,10 @@ Task<std::optional<auth::Principal>> Api::authenticate(Exchange& ex, const Requi
   while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
   if (equalsIgnoreCase(scheme, "Bearer")) {
     auto who = access_->bearer(value, unixNow());
-    if (who) co_return std::move(*who);
+    if (who) {
+      noteIdentity(ex, who->subject);
+      co_return std::move(*who);
+    }
     co_await sendUnauthorized(ex, who.error().message, challengeScope(req, repository), "invalid_token");
     co_return std::nullopt;
   }

@@ -39,6 +39,7 @@ Task<void> Api::manifest(Exchange& ex, const Route& route, const std::optional<a
       if (!found) co_return co_await ex.sendError(found.error());
       hit = std::move(*found);
     }
+    if (audit_) ex.audit().entry.digest = hit->digest.str();
     co_await ex.send(manifestResponse(*hit));
     // A pull is a GET answered in full (HEAD only checks).
     if (usage_ && method == http::verb::get && !ex.broken()) {
@@ -78,6 +79,7 @@ Task<void> Api::manifest(Exchange& ex, const Route& route, const std::optional<a
     usage_->pushed(route.name, put->digest.str(), ref->isDigest() ? std::string_view() : ref->tag(), body_size,
                    unixNow());
   }
+  if (audit_) ex.audit().entry.digest = put->digest.str();
   server::Response res{http::status::created, 11};
   res.set(http::field::location, "/v2/" + route.name + "/manifests/" + put->digest.str());
   res.set("Docker-Content-Digest", put->digest.str());

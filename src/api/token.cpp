@@ -52,12 +52,27 @@ server::Response tokenResponse(const json::object& body) {
   return res;
 }
 
+// The audit message of a token request: what it was granted ("repository:a:pull,push").
+std::string grantedText(const std::vector<auth::ResourceScope>& granted) {
+  std::string out = "granted";
+  for (const auto& g : granted) {
+    out += ' ';
+    out += auth::formatScope(g);
+    if (out.size() > 250) {
+      out += " ...";
+      break;
+    }
+  }
+  return granted.empty() ? "granted no scope" : out;
+}
+
 const auth::TokenSubject kAnonymous{std::string(auth::kAnonymousSubject), "anonymous", {}, {}};
 
 }  // namespace
 
 Task<void> Api::oauth(Exchange& ex, std::string_view path, std::string_view raw_query) {
   const auto method = ex.method();
+  if (audit_) ex.audit().entry.action = "login";  // issue() drops anonymous token requests
   if (path == "/oauth2/token" && (method == http::verb::get || method == http::verb::head)) {
     auto q = parseQuery(raw_query);
     if (!q) co_return co_await ex.sendError(q.error());
@@ -82,6 +97,13 @@ Task<void> Api::issue(Exchange& ex, const auth::Principal& who,
                       const std::vector<auth::ResourceScope>& requested, bool offline) {
   const int64_t now = unixNow();
   const auto granted = access_->authorize(who, requested, now);
+  if (audit_) {
+    if (who.anonymous()) {
+      ex.audit().entry.action.clear();
+    } else {
+      ex.audit().entry.message = grantedText(granted);
+    }
+  }
   const auth::TokenSubject& subject = who.anonymous() ? kAnonymous : who.subject;
   auto access = access_->tokens().issueAccess(subject, granted, now);
   json::object body;
@@ -141,6 +163,7 @@ Task<void> Api::tokenPost(Exchange& ex, const QueryParams& form) {
     if (!token) co_return co_await ex.sendError(makeError(Code::kInvalidArgument, "refresh_token is required"));
     auto subject = access_->refresh(*token, unixNow());
     if (!subject) co_return co_await ex.sendError(subject.error());
+    noteIdentity(ex, *subject);
     auth::Principal who{auth::Principal::Kind::kCredentials, std::move(*subject), {}};
     co_return co_await issue(ex, who, *scopes, false);
   }
@@ -163,6 +186,7 @@ Task<void> Api::exchange(Exchange& ex, const QueryParams& form) {
     subject = access_->refresh(*token, now);
   }
   if (!subject) co_return co_await ex.sendError(subject.error());
+  noteIdentity(ex, *subject);
   auto refresh = access_->tokens().issueRefresh(*subject, now);
   json::object body;
   body["refresh_token"] = refresh.token;

@@ -15,5 +15,7 @@ void addAccessCommands(CLI::App& app, int& exit_code);
 void addWebhookCommands(CLI::App& app, int& exit_code);
 // usage.
 void addUsageCommands(CLI::App& app, int& exit_code);
+// audit.
+void addAuditCommands(CLI::App& app, int& exit_code);
 
 }  // namespace berth::cli

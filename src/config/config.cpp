@@ -87,6 +87,33 @@ Status readTls(const YAML::Node& tls, Config& c) {
   return {};
 }
 
+Status readAudit(const YAML::Node& node, AuditConfig& audit) {
+  if (auto s = checkKeys(node, "audit.", {"enabled", "file", "retention_days", "pulls"}); !s) return s;
+  if (node["enabled"]) {
+    if (auto s = readScalar(node["enabled"], "audit.enabled", audit.enabled); !s) {
+      return keyError("audit.enabled", "must be true or false");
+    }
+  }
+  if (node["pulls"]) {
+    if (auto s = readScalar(node["pulls"], "audit.pulls", audit.pulls); !s) {
+      return keyError("audit.pulls", "must be true or false");
+    }
+  }
+  if (node["file"]) {
+    if (auto s = readScalar(node["file"], "audit.file", audit.file); !s) return s;
+    if (audit.file.empty()) return keyError("audit.file", "must name a file (or leave the key out)");
+  }
+  if (node["retention_days"]) {
+    if (auto s = readScalar(node["retention_days"], "audit.retention_days", audit.retention_days); !s) {
+      return keyError("audit.retention_days", "must be a whole number of days");
+    }
+    if (audit.retention_days < 0 || audit.retention_days > 36500) {
+      return keyError("audit.retention_days", "must be from 0 (keep forever) to 36500");
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<Config> loadConfigFile(const std::string& path, Config c) {
@@ -124,7 +151,7 @@ Result<Config> parseConfig(std::string_view yaml, Config c) {
 namespace {
 Result<Config> parseRoot(const YAML::Node& root, Config c) {
   if (auto s = checkKeys(root, "", {"listen", "data", "log", "server", "cache", "auth", "tls", "metrics",
-                                   "usage"});
+                                   "usage", "audit"});
       !s)
     return s.takeError();
   if (root["auth"]) {
@@ -216,6 +243,9 @@ Result<Config> parseRoot(const YAML::Node& root, Config c) {
   }
   if (auto tls = root["tls"]) {
     if (auto s = readTls(tls, c); !s) return s.takeError();
+  }
+  if (auto audit = root["audit"]) {
+    if (auto s = readAudit(audit, c.audit); !s) return s.takeError();
   }
   return c;
 }

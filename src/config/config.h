@@ -42,6 +42,14 @@ struct AuthConfig {
   std::vector<OidcIssuerConfig> oidc;
 };
 
+// The audit log (docs/audit.md). Needs authentication on.
+struct AuditConfig {
+  bool enabled = true;
+  std::string file;             // JSON lines appended here too; "" = database only
+  int64_t retention_days = 90;  // 0 keeps entries forever
+  bool pulls = true;            // record successful pulls (denied ones always are)
+};
+
 // One certificate the server can present: PEM files as given (relative paths are taken from
 // the working directory). The cert file holds the leaf first, then its chain.
 struct TlsCertificateFiles {
@@ -64,6 +72,7 @@ struct Config {
   std::chrono::seconds shutdown_grace{30};
   Limits limits;
   AuthConfig auth;
+  AuditConfig audit;
   // HTTPS when non-empty: the first is the default, the others are chosen by SNI.
   std::vector<TlsCertificateFiles> tls_certificates;
   // Peers whose X-Forwarded-For/-Proto/-Host headers are believed.

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "api/api.h"
+#include "events/audit_log.h"
 #include "events/dispatcher.h"
 #include "auth/access_control.h"
 #include "common/text.h"
@@ -209,6 +210,7 @@ int serve(const Config& config) {
   std::unique_ptr<meta::PropertiesStore> properties = (*meta)->propertiesStore();
   // Traffic counters: aggregated in memory, flushed every interval and at shutdown.
   registry::UsageRecorder usage((*meta)->usageStore(), config.usage_flush_interval);
+  std::shared_ptr<meta::AuditStore> audit_store = (*meta)->auditStore();
   std::unique_ptr<auth::AccessControl> access;
   if (config.auth.enabled) {
     auto made = makeAccessControl(config, *identities);
@@ -254,6 +256,33 @@ int serve(const Config& config) {
   api.setProperties(properties.get());
   api.setUsage(&usage);
   usage.start();
+  // The audit log needs identities: it is off with `auth: none`.
+  std::unique_ptr<events::AuditLog> audit;
+  if (access && config.audit.enabled) {
+    events::AuditOptions audit_options;
+    audit_options.file = config.audit.file;
+    audit_options.retention_days = config.audit.retention_days;
+    audit_options.pulls = config.audit.pulls;
+    audit = std::make_unique<events::AuditLog>(audit_store, audit_options);
+    audit->setKindResolver([a = access.get()](std::string_view name) {
+      const auto view = a->view();
+      const meta::IdentityRecord* r = view->byName(name);
+      return r != nullptr ? std::string(meta::kindName(r->kind)) : std::string();
+    });
+    if (auto s = audit->start(); !s) {
+      log::error("cannot start the audit log", {{"error", s.error().message}});
+      return 1;
+    }
+    api.setAudit(audit.get());
+    metrics.counterFunction("berth_audit_entries_written_total", "Audit entries stored in the database.",
+                            [a = audit.get()] { return a->written(); });
+    metrics.counterFunction("berth_audit_entries_dropped_total",
+                            "Audit entries dropped because the audit queue was full.",
+                            [a = audit.get()] { return a->dropped(); });
+    metrics.counterFunction("berth_audit_entries_failed_total",
+                            "Audit entries the database refused (still in audit.file if set).",
+                            [a = audit.get()] { return a->failed(); });
+  }
   OidcRefresher oidc_refresher(access.get());
   server::HttpServer server(config, [&api](server::Exchange& ex) { return api.handle(ex); }, &http_metrics);
   if (auto s = server.loadTls(); !s) {
@@ -277,6 +306,7 @@ int serve(const Config& config) {
   });
   server.run();
   usage.stop();  // every request is done: the last counts go to the database
+  if (audit) audit->stop();  // writes what the last requests recorded
   dispatcher.stop();
   log::info("stopped");
   log::flush();
@@ -325,6 +355,10 @@ int main(int argc, char** argv) {
       "  metrics.anonymous           GET /metrics without credentials when auth is on (default false:\n"
       "                              needs the owner or reader role on \"*\")\n"
       "  usage.flush_interval        seconds between writes of the usage counters (default 5)\n"
+      "  audit.enabled               the audit log, /api/v1/audit (default true; off with auth: none)\n"
+      "  audit.file                  also append audit entries as JSON lines to this file\n"
+      "  audit.retention_days        prune audit entries older than this; 0 keeps them (default 90)\n"
+      "  audit.pulls                 record successful pulls; denied ones always are (default true)\n"
       "Signals: SIGTERM/SIGINT drain in-flight requests and exit 0.");
   auto* version_cmd = app.add_subcommand("version", "Print the version");
   int cli_exit = -1;  // set by the client command that ran

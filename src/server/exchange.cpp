@@ -136,6 +136,17 @@ Task<void> Exchange::sendError(const Error& error, Response res) {
   if (error.code == Code::kTooManyRequests || error.code == Code::kUnavailable) {
     if (res.find(http::field::retry_after) == res.end()) res.set(http::field::retry_after, "1");
   }
+  if (!audit_.entry.action.empty()) {  // the audited request's error, after what it noted
+    constexpr size_t kMaxMessage = 300;
+    std::string& m = audit_.entry.message;
+    if (!m.empty()) m += ": ";
+    m += error.message;
+    if (m.size() > kMaxMessage) {
+      m.resize(kMaxMessage);
+      // No cut UTF-8 sequence at the end.
+      while (!m.empty() && (static_cast<unsigned char>(m.back()) & 0x80) != 0) m.pop_back();
+    }
+  }
   co_await send(std::move(res));
 }
 

@@ -20,6 +20,7 @@
 #include "common/cidr.h"
 #include "common/result.h"
 #include "config/config.h"
+#include "meta/audit_store.h"
 #include "metrics/http_metrics.h"
 
 namespace berth::server {
@@ -39,6 +40,13 @@ struct ConnectionInfo {
   bool tls = false;
   const CidrSet* trusted_proxies = nullptr;
   const std::string* listen_address = nullptr;  // host() when the request names none usable
+};
+
+// What the audit log records about a request (docs/audit.md): handlers fill in what they
+// learn (identity, digest, ...); the API records it once the response is sent.
+struct AuditNote {
+  meta::AuditRecord entry;     // action "": nothing to record
+  bool failures_only = false;  // record only if the request did not succeed
 };
 
 class Exchange {
@@ -110,6 +118,7 @@ class Exchange {
   // Which part of the API the handler took the request to (the metrics' route label).
   metrics::RouteLabel routeLabel() const { return route_label_; }
   void setRouteLabel(metrics::RouteLabel route) { route_label_ = route; }
+  AuditNote& audit() { return audit_; }
 
  protected:
   Exchange(boost::beast::flat_buffer& buffer, http::request_parser<http::empty_body>& parser,
@@ -143,6 +152,7 @@ class Exchange {
   bool broken_ = false;
   unsigned status_ = 0;
   metrics::RouteLabel route_label_ = metrics::RouteLabel::kOther;
+  AuditNote audit_;
   uint64_t bytes_out_ = 0;
   uint64_t bytes_in_ = 0;
 };

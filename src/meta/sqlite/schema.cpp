@@ -249,7 +249,37 @@ CREATE TABLE usage_traffic (
 CREATE INDEX manifests_by_digest ON manifests(digest);
 )sql";
 
-constexpr Migration kMigrations[] = {{1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3}, {4, kSchemaV4}, {5, kSchemaV5}};
+
+// v6: the audit log (audit_store.h). AUTOINCREMENT: ids are never reused, also after
+// pruning, so a `last` cursor of /api/v1/audit never names another entry. Listings are
+// newest first by (time_us, id); each filter column has an index on (column, time_us)
+// (the rowid id is implicitly last) so a filtered page is an index range scan. The time
+// index also serves since/until alone and pruning by retention.
+constexpr const char* kSchemaV6 = R"sql(
+CREATE TABLE audit (
+  id            INTEGER PRIMARY KEY AUTOINCREMENT,
+  time_us       INTEGER NOT NULL,
+  identity      TEXT NOT NULL,
+  identity_kind TEXT NOT NULL,
+  client        TEXT NOT NULL,
+  action        TEXT NOT NULL,
+  repository    TEXT NOT NULL,
+  tag           TEXT NOT NULL,
+  digest        TEXT NOT NULL,
+  method        TEXT NOT NULL,
+  status        INTEGER NOT NULL,
+  result        TEXT NOT NULL,
+  message       TEXT NOT NULL,
+  count         INTEGER NOT NULL
+);
+CREATE INDEX audit_by_time ON audit(time_us);
+CREATE INDEX audit_by_identity ON audit(identity, time_us);
+CREATE INDEX audit_by_repository ON audit(repository, time_us);
+CREATE INDEX audit_by_action ON audit(action, time_us);
+)sql";
+
+constexpr Migration kMigrations[] = {{1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3},
+                                     {4, kSchemaV4}, {5, kSchemaV5}, {6, kSchemaV6}};
 
 }  // namespace
 

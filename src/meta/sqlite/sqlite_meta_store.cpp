@@ -2,6 +2,7 @@
 
 #include <optional>
 
+#include "meta/sqlite/sqlite_audit_store.h"
 #include "meta/sqlite/sqlite_db.h"
 #include "meta/sqlite/sqlite_identity_store.h"
 #include "meta/sqlite/sqlite_properties_store.h"
@@ -134,6 +135,10 @@ std::unique_ptr<PropertiesStore> SqliteMetaStore::propertiesStore() const {
 
 std::unique_ptr<UsageStore> SqliteMetaStore::usageStore() const {
   return std::make_unique<SqliteUsageStore>(db_);
+}
+
+std::unique_ptr<AuditStore> SqliteMetaStore::auditStore() const {
+  return std::make_unique<SqliteAuditStore>(db_);
 }
 
 // --- blobs linked to repositories ---

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "meta/audit_store.h"
 #include "meta/identity_store.h"
 #include "meta/meta_store.h"
 #include "meta/properties_store.h"
@@ -42,6 +43,8 @@ class SqliteMetaStore : public MetaStore {
   // The UsageStore on the same database file (storage numbers, traffic counters), like
   // identityStore().
   std::unique_ptr<UsageStore> usageStore() const;
+  // The AuditStore on the same database file (the audit log), like identityStore().
+  std::unique_ptr<AuditStore> auditStore() const;
 
   ~SqliteMetaStore() override;
   SqliteMetaStore(const SqliteMetaStore&) = delete;

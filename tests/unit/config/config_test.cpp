@@ -122,6 +122,33 @@ TEST(Config, UsageFlushInterval) {
   EXPECT_NE(unknown.error().message.find("usage.interval"), std::string::npos);
 }
 
+TEST(Config, Audit) {
+  auto d = parseConfig("listen: 127.0.0.1:1\n");
+  ASSERT_TRUE(d);
+  EXPECT_TRUE(d->audit.enabled);
+  EXPECT_TRUE(d->audit.pulls);
+  EXPECT_EQ(d->audit.retention_days, 90);
+  EXPECT_EQ(d->audit.file, "");
+  auto c = parseConfig("audit:\n  file: /var/log/berth/audit.jsonl\n  retention_days: 0\n  pulls: false\n");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->audit.file, "/var/log/berth/audit.jsonl");
+  EXPECT_EQ(c->audit.retention_days, 0);
+  EXPECT_FALSE(c->audit.pulls);
+  EXPECT_FALSE(parseConfig("audit:\n  enabled: false\n")->audit.enabled);
+  for (auto [yaml, key] : {std::pair{"audit:\n  retention_days: -1\n", "audit.retention_days"},
+                           std::pair{"audit:\n  retention_days: 36501\n", "audit.retention_days"},
+                           std::pair{"audit:\n  retention_days: soon\n", "audit.retention_days"},
+                           std::pair{"audit:\n  pulls: maybe\n", "audit.pulls"},
+                           std::pair{"audit:\n  enabled: 2\n", "audit.enabled"},
+                           std::pair{"audit:\n  file: \"\"\n", "audit.file"},
+                           std::pair{"audit:\n  path: /x\n", "audit.path"},
+                           std::pair{"audit: on\n", "audit."}}) {
+    auto r = parseConfig(yaml);
+    ASSERT_FALSE(r) << yaml;
+    EXPECT_NE(r.error().message.find(key), std::string::npos) << r.error().message;
+  }
+}
+
 TEST(Config, MissingFile) {
   auto r = loadConfigFile("/nonexistent/berth.yaml");
   ASSERT_FALSE(r);
