@@ -2,6 +2,8 @@
 // The distribution API: routes a request to its handler. Handlers are thin: parse and
 // validate the request, call the Registry (off the I/O thread when it blocks), map the
 // Result to a response. Errors are rendered only by Exchange::sendError.
+#include <chrono>
+#include <memory>
 #include <optional>
 
 #include "api/access.h"
@@ -10,6 +12,7 @@
 #include "events/audit_log.h"
 #include "events/dispatcher.h"
 #include "meta/properties_store.h"
+#include "meta/usage_store.h"
 #include "metrics/registry.h"
 #include "registry/registry.h"
 #include "registry/usage_recorder.h"
@@ -129,5 +132,9 @@ metrics::RouteLabel routeLabel(RouteKind kind);
 // Adds the registry's own metrics (caches, uploads, storage) to `metrics`; both must
 // outlive scraping.
 void addRegistryMetrics(metrics::Registry& metrics, registry::Registry& registry);
+// Adds the stored totals (deduplicated bytes; repositories, manifests, tags, blobs), read
+// from `usage` at most every `max_age` (one scan serves the gauges of a scrape).
+void addStorageMetrics(metrics::Registry& metrics, std::shared_ptr<meta::UsageStore> usage,
+                       std::chrono::seconds max_age = std::chrono::seconds(15));
 
 }  // namespace berth::api

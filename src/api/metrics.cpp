@@ -1,4 +1,6 @@
 // GET /metrics and the route labels the server's request metrics use.
+#include <mutex>
+
 #include "api/api.h"
 
 #include "common/text.h"
@@ -45,6 +47,53 @@ void addRegistryMetrics(metrics::Registry& metrics, registry::Registry& registry
                           if (!bytes) return std::nullopt;
                           return static_cast<double>(*bytes);
                         });
+}
+
+namespace {
+
+// The last storage totals read, shared by the gauges that show them.
+class StorageTotalsCache {
+ public:
+  StorageTotalsCache(std::shared_ptr<meta::UsageStore> usage, std::chrono::seconds max_age)
+      : usage_(std::move(usage)), max_age_(max_age) {}
+  std::optional<meta::StorageTotals> get() {
+    std::lock_guard lock(mu_);
+    const auto now = std::chrono::steady_clock::now();
+    if (!totals_ || now - read_at_ >= max_age_) {
+      auto t = usage_->storageTotals();
+      if (!t) return std::nullopt;  // the gauges are left out of this scrape
+      totals_ = *t;
+      read_at_ = now;
+    }
+    return totals_;
+  }
+
+ private:
+  std::shared_ptr<meta::UsageStore> usage_;
+  std::chrono::seconds max_age_;
+  std::mutex mu_;
+  std::optional<meta::StorageTotals> totals_;
+  std::chrono::steady_clock::time_point read_at_;
+};
+
+}  // namespace
+
+void addStorageMetrics(metrics::Registry& metrics, std::shared_ptr<meta::UsageStore> usage,
+                       std::chrono::seconds max_age) {
+  auto cache = std::make_shared<StorageTotalsCache>(std::move(usage), max_age);
+  auto gauge = [&](const char* name, const char* help, uint64_t meta::StorageTotals::*field) {
+    metrics.gaugeFunction(name, help, [cache, field]() -> std::optional<double> {
+      auto t = cache->get();
+      if (!t) return std::nullopt;
+      return static_cast<double>((*t).*field);
+    });
+  };
+  gauge("berth_storage_stored_bytes", "Bytes stored, each blob and manifest digest counted once.",
+        &meta::StorageTotals::bytes);
+  gauge("berth_repositories", "Repositories.", &meta::StorageTotals::repositories);
+  gauge("berth_manifests", "Manifests (a manifest in two repositories counts twice).", &meta::StorageTotals::manifests);
+  gauge("berth_tags", "Tags.", &meta::StorageTotals::tags);
+  gauge("berth_blobs", "Distinct blobs.", &meta::StorageTotals::blobs);
 }
 
 bool Api::mayScrape(const auth::Principal& who) const {

@@ -209,7 +209,8 @@ int serve(const Config& config) {
   std::shared_ptr<meta::WebhookStore> webhooks = (*meta)->webhookStore();
   std::unique_ptr<meta::PropertiesStore> properties = (*meta)->propertiesStore();
   // Traffic counters: aggregated in memory, flushed every interval and at shutdown.
-  registry::UsageRecorder usage((*meta)->usageStore(), config.usage_flush_interval);
+  std::shared_ptr<meta::UsageStore> usage_store = (*meta)->usageStore();
+  registry::UsageRecorder usage(usage_store, config.usage_flush_interval);
   std::shared_ptr<meta::AuditStore> audit_store = (*meta)->auditStore();
   std::unique_ptr<auth::AccessControl> access;
   if (config.auth.enabled) {
@@ -239,6 +240,7 @@ int serve(const Config& config) {
   metrics.info("berth_build_info", "The running Berth's version.", {{"version", kVersion}});
   metrics::HttpMetrics http_metrics(metrics);
   api::addRegistryMetrics(metrics, registry);
+  api::addStorageMetrics(metrics, usage_store);
   metrics.counterFunction("berth_webhook_deliveries_total", "Webhook deliveries the receiver answered with 2xx.",
                           [&dispatcher] { return dispatcher.delivered(); });
   metrics.counterFunction("berth_webhook_delivery_failures_total",

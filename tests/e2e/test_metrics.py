@@ -187,5 +187,22 @@ class AnonymousMetricsTest(MetricsTestMixin, BerthTestCase):
         self.assertError(self.srv.get("/v2/"), 401, "UNAUTHORIZED")
 
 
+class StorageTotalsTest(MetricsTestMixin, BerthTestCase):
+    """The stored totals: deduplicated bytes and counts, on a server of its own (the first
+    scrape reads them; later ones may reuse that for a few seconds)."""
+
+    def test_totals_count_each_digest_once(self):
+        a = push_image(self.srv, "totals/a", "v1", n_layers=2)
+        push_image(self.srv, "totals/b", "v1", image=a)  # the same image again: no new bytes
+        b = push_image(self.srv, "totals/b", "v2")
+        _, samples = self.scrape()
+        expected = sum(len(x) for img in (a, b) for x in [img.manifest, img.config] + list(img.layers))
+        self.assertEqual(value(samples, "berth_storage_stored_bytes"), expected)
+        self.assertEqual(value(samples, "berth_repositories"), 2)
+        self.assertEqual(value(samples, "berth_manifests"), 3)
+        self.assertEqual(value(samples, "berth_tags"), 3)
+        self.assertEqual(value(samples, "berth_blobs"), 5)
+
+
 if __name__ == "__main__":
     main()
