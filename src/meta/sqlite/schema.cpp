@@ -278,8 +278,33 @@ CREATE INDEX audit_by_repository ON audit(repository, time_us);
 CREATE INDEX audit_by_action ON audit(action, time_us);
 )sql";
 
-constexpr Migration kMigrations[] = {{1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3},
-                                     {4, kSchemaV4}, {5, kSchemaV5}, {6, kSchemaV6}};
+// v7: the recycle bin (soft delete). A deleted manifest, tag or repository becomes one
+// `recycle_items` row holding what restoring it needs; until it expires (or is purged)
+// the blobs it references stay referenced through `recycle_blob_refs`, which garbage
+// collection reads next to manifest_blob_refs.
+constexpr const char* kSchemaV7 = R"sql(
+CREATE TABLE recycle_items (
+  id         INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind       TEXT NOT NULL CHECK (kind IN ('manifest', 'tag', 'repository')),
+  repository TEXT NOT NULL,
+  digest     TEXT NOT NULL,
+  tag        TEXT NOT NULL,
+  deleted_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  payload    TEXT NOT NULL
+);
+CREATE INDEX recycle_items_by_repository ON recycle_items(repository, deleted_at);
+CREATE INDEX recycle_items_by_expiry ON recycle_items(expires_at);
+CREATE TABLE recycle_blob_refs (
+  item_id INTEGER NOT NULL REFERENCES recycle_items(id) ON DELETE CASCADE,
+  digest  TEXT NOT NULL,
+  PRIMARY KEY (item_id, digest)
+) WITHOUT ROWID;
+CREATE INDEX recycle_blob_refs_by_digest ON recycle_blob_refs(digest);
+)sql";
+
+constexpr Migration kMigrations[] = {{1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3}, {4, kSchemaV4},
+                                     {5, kSchemaV5}, {6, kSchemaV6}, {7, kSchemaV7}};
 
 }  // namespace
 
