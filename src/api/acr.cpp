@@ -226,6 +226,7 @@ Task<void> Api::acr(Exchange& ex, const Route& route, const QueryParams& q,
         return patch ? store.updateRepository(name, *patch) : store.repository(name);
       });
       if (!props) co_return co_await ex.sendError(props.error());
+      if (patch) registry_.invalidateRepository(name);
       auto body = repositoryJson(registry, *props);
       co_return co_await ex.send(jsonReply(http::status::ok, body));
     }
@@ -260,6 +261,7 @@ Task<void> Api::acr(Exchange& ex, const Route& route, const QueryParams& q,
         return patch ? store.updateTag(name, route.ref, *patch) : store.tag(name, route.ref);
       });
       if (!tag) co_return co_await ex.sendError(tag.error());
+      if (patch) registry_.invalidateRepository(name);
       json::object body;
       body["registry"] = registry;
       body["imageName"] = name;
@@ -285,6 +287,7 @@ Task<void> Api::acr(Exchange& ex, const Route& route, const QueryParams& q,
         return patch ? store.updateManifest(name, *digest, *patch) : store.manifest(name, *digest);
       });
       if (!manifest) co_return co_await ex.sendError(manifest.error());
+      if (patch) registry_.invalidateRepository(name);
       json::object body;
       body["registry"] = registry;
       body["imageName"] = name;

@@ -40,6 +40,7 @@ Task<void> Api::manifest(Exchange& ex, const Route& route, const std::optional<a
       hit = std::move(*found);
     }
     if (audit_) ex.audit().entry.digest = hit->digest.str();
+    if (!hit->denied.empty()) co_return co_await ex.sendError(makeError(Code::kDenied, hit->denied));
     co_await ex.send(manifestResponse(*hit));
     // A pull is a GET answered in full (HEAD only checks).
     if (usage_ && method == http::verb::get && !ex.broken()) {

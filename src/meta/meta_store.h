@@ -134,6 +134,13 @@ class MetaStore {
   // Removes only the tag; kManifestUnknown if absent. Appends `event` as above.
   virtual Status deleteTag(std::string_view repository, std::string_view tag,
                            const std::optional<EventRecord>& event = std::nullopt) = 0;
+  // Locks (changeable attributes): pushes, deletes and reads above check them in their
+  // transaction and fail with kDenied naming the lock ("tag team/app:v1 is locked:
+  // writeEnabled is false"); listings leave out what has listEnabled false.
+  // Why a pull of `digest` (by `tag` when not empty) is refused: the message naming the
+  // lock, or "" when the repository, the tag and the manifest allow reads.
+  virtual Result<std::string> readDenied(std::string_view repository, std::string_view tag,
+                                         const oci::Digest& digest) = 0;
   // Removes the repository: every manifest, tag and blob link, in one transaction, with
   // the outbox event `event` makes for each manifest. kNameUnknown if absent.
   virtual Result<DeletedRepository> deleteRepository(std::string_view repository,

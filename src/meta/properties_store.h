@@ -85,6 +85,7 @@ class PropertiesStore {
   virtual Result<RepositoryProperties> updateRepository(std::string_view repository,
                                                         const AttributesPatch& patch) = 0;
 
+  // Listings leave out what has listEnabled false (it is still read by name).
   // A page of the repository's tags (only those on `digest` when it is set). With a time
   // order, `last` names the tag the previous page ended with; a page after a tag that no
   // longer exists is empty. kNameUnknown if the repository does not exist.

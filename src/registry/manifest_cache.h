@@ -13,6 +13,7 @@ struct CachedManifest {
   oci::Digest digest;
   std::string media_type;
   std::string bytes;
+  std::string denied;  // why a lock (readEnabled false) refuses this pull; "" = readable
 };
 
 struct WeighManifest {

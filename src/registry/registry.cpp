@@ -343,8 +343,12 @@ Result<std::shared_ptr<const CachedManifest>> Registry::getManifest(const std::s
   }
   auto rec = meta_->getManifest(repository, digest);
   if (!rec) return rec.takeError();
+  // The read locks are cached with the manifest (an attribute change invalidates both),
+  // so a cached pull checks them without the database.
+  auto denied = meta_->readDenied(repository, ref.isDigest() ? std::string_view() : ref.tag(), digest);
+  if (!denied) return denied.takeError();
   auto value = std::make_shared<CachedManifest>(
-      CachedManifest{rec->digest, std::move(rec->media_type), std::move(rec->bytes)});
+      CachedManifest{rec->digest, std::move(rec->media_type), std::move(rec->bytes), std::move(*denied)});
   cache_.put(repository, ref.str(), generation, value);
   return std::shared_ptr<const CachedManifest>(std::move(value));
 }
@@ -384,6 +388,11 @@ Result<meta::DeletedRepository> Registry::deleteRepository(const std::string& re
   links_.invalidate(repository);
   if (deleted && !deleted->manifests.empty() && on_event_) on_event_();
   return deleted;
+}
+
+void Registry::invalidateRepository(const std::string& repository) {
+  cache_.invalidate(repository);
+  links_.invalidate(repository);
 }
 
 Health Registry::health() {

@@ -144,6 +144,8 @@ class Registry {
   // event per manifest. kNameUnknown if it does not exist.
   Result<meta::DeletedRepository> deleteRepository(const std::string& repository,
                                                    const events::RequestInfo& request = {});
+  // Forgets what the caches hold for the repository (after its attributes changed).
+  void invalidateRepository(const std::string& repository);
   // Called after an event committed (the webhook dispatcher's wake-up). Set before serving.
   void setEventListener(std::function<void()> listener) { on_event_ = std::move(listener); }
 

@@ -164,8 +164,9 @@ class AzureSdkTest(BerthTestCase):
         attrs = self.admin.get("/acr/v1/meta/app/_tags/v1").json()["tag"]["changeableAttributes"]
         self.assertEqual(attrs, {"deleteEnabled": False, "writeEnabled": False, "readEnabled": True,
                                  "listEnabled": True})
-        # The deleted repository is gone, with its content.
-        self.assertEqual(out["afterDelete"], ["meta/app"])
+        # The deleted repository is gone, with its content; meta/app (canList false now) is
+        # hidden from the listing.
+        self.assertEqual(out["afterDelete"], [])
         self.assertEqual(self.admin.get("/v2/meta/doomed/manifests/x").status, 404)
 
 

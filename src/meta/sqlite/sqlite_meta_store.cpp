@@ -50,6 +50,68 @@ Status pruneRepository(Connection& c, int64_t repo) {
                  repo);
 }
 
+// --- locks (changeableAttributes, docs/metadata-api.md) ---
+
+Error locked(std::string what, const char* attribute) {
+  return makeError(Code::kDenied, what + " is locked: " + attribute + " is false");
+}
+
+// The first of `sql`'s rows (one text column naming the locked thing), if any.
+template <class... Args>
+Result<std::optional<std::string>> firstLocked(Connection& c, std::string_view sql, const Args&... args) {
+  auto stmt = c.prepare(sql);
+  if (!stmt) return stmt.takeError();
+  (stmt->bind(args), ...);
+  auto row = stmt->step();
+  if (!row) return row.takeError();
+  if (!*row) return std::optional<std::string>();
+  return std::optional<std::string>(stmt->text(0));
+}
+
+Status repositoryAllows(Connection& c, int64_t repo, std::string_view repository, const char* column) {
+  const std::string_view sql = std::string_view(column) == "write_enabled"
+                                   ? "SELECT 1 FROM repositories WHERE id = ? AND write_enabled = 0"
+                                   : "SELECT 1 FROM repositories WHERE id = ? AND delete_enabled = 0";
+  auto found = firstLocked(c, sql, repo);
+  if (!found) return found.takeError();
+  if (*found) {
+    return locked("repository " + std::string(repository),
+                  std::string_view(column) == "write_enabled" ? "writeEnabled" : "deleteEnabled");
+  }
+  return okStatus();
+}
+
+// A manifest delete (by digest) needs the repository, the manifest and each of its tags
+// to allow deletes.
+Status manifestDeletable(Connection& c, int64_t repo, std::string_view repository, const oci::Digest& digest) {
+  if (auto s = repositoryAllows(c, repo, repository, "delete_enabled"); !s) return s;
+  auto m = firstLocked(c, "SELECT digest FROM manifests WHERE repo_id = ? AND digest = ? AND delete_enabled = 0",
+                       repo, digest);
+  if (!m) return m.takeError();
+  if (*m) return locked("manifest " + std::string(repository) + "@" + **m, "deleteEnabled");
+  auto t = firstLocked(c, "SELECT name FROM tags WHERE repo_id = ? AND digest = ? AND delete_enabled = 0 LIMIT 1",
+                       repo, digest);
+  if (!t) return t.takeError();
+  if (*t) return locked("tag " + std::string(repository) + ":" + **t, "deleteEnabled");
+  return okStatus();
+}
+
+// Moving `tag` to `digest` needs the tag and the manifest it points to now to allow writes.
+Status tagMovable(Connection& c, int64_t repo, std::string_view repository, std::string_view tag,
+                  const oci::Digest& digest) {
+  auto t = firstLocked(c, "SELECT name FROM tags WHERE repo_id = ? AND name = ? AND digest != ? AND write_enabled = 0",
+                       repo, tag, digest);
+  if (!t) return t.takeError();
+  if (*t) return locked("tag " + std::string(repository) + ":" + std::string(tag), "writeEnabled");
+  auto m = firstLocked(c,
+                       "SELECT m.digest FROM tags t JOIN manifests m ON m.repo_id = t.repo_id AND m.digest = t.digest"
+                       " WHERE t.repo_id = ? AND t.name = ? AND t.digest != ? AND m.write_enabled = 0",
+                       repo, tag, digest);
+  if (!m) return m.takeError();
+  if (*m) return locked("manifest " + std::string(repository) + "@" + **m, "writeEnabled");
+  return okStatus();
+}
+
 // A change to the repository's manifests or tags (ACR's lastUpdateTime).
 Status touchRepository(Connection& c, int64_t repo) {
   return execute(c, "UPDATE repositories SET updated_at = MAX(updated_at, ?) WHERE id = ?", now(), repo);
@@ -156,12 +218,13 @@ Result<uint64_t> SqliteMetaStore::repositoryBlob(std::string_view repository,
                                                  const oci::Digest& digest) {
   return db_->read([&](Connection& c) -> Result<uint64_t> {
     auto stmt = c.prepare(
-        "SELECT b.size FROM blob_links b JOIN repositories r ON r.id = b.repo_id"
+        "SELECT b.size, r.read_enabled FROM blob_links b JOIN repositories r ON r.id = b.repo_id"
         " WHERE r.name = ? AND b.digest = ?");
     if (!stmt) return stmt.takeError();
     auto row = stmt->bind(repository).bind(digest).step();
     if (!row) return row.takeError();
     if (!*row) return makeError(Code::kBlobUnknown, "blob unknown to repository");
+    if (stmt->int64(1) == 0) return sqlite_detail::locked("repository " + std::string(repository), "readEnabled");
     return stmt->uint64(0);
   });
 }
@@ -303,6 +366,14 @@ Status SqliteMetaStore::putManifest(const PutManifestRequest& req) {
       if (!present) return sqlite_detail::manifestBlobUnknown(child, true);
     }
 
+    if (*found) {
+      if (auto s = sqlite_detail::repositoryAllows(c, **found, req.repository, "write_enabled"); !s) return s;
+      if (req.tag) {
+        if (auto s = sqlite_detail::tagMovable(c, **found, req.repository, *req.tag, req.manifest.digest); !s) {
+          return s;
+        }
+      }
+    }
     auto repo = sqlite_detail::ensureRepository(c, req.repository);
     if (!repo) return repo.takeError();
     const ManifestRecord& m = req.manifest;
@@ -413,6 +484,7 @@ Status SqliteMetaStore::deleteManifest(std::string_view repository, const oci::D
     auto repo = sqlite_detail::findRepository(c, repository);
     if (!repo) return repo.takeError();
     if (!*repo) return makeError(Code::kManifestUnknown, "manifest unknown to repository");
+    if (auto l = sqlite_detail::manifestDeletable(c, **repo, repository, digest); !l) return l;
     // Tags, references and the subject relation go with the row (ON DELETE CASCADE).
     auto s = sqlite_detail::execute(c, "DELETE FROM manifests WHERE repo_id = ? AND digest = ?",
                                     **repo, digest);
@@ -432,11 +504,38 @@ Status SqliteMetaStore::deleteTag(std::string_view repository, std::string_view 
     auto repo = sqlite_detail::findRepository(c, repository);
     if (!repo) return repo.takeError();
     if (!*repo) return makeError(Code::kManifestUnknown, "tag unknown to repository");
+    if (auto l = sqlite_detail::repositoryAllows(c, **repo, repository, "delete_enabled"); !l) return l;
+    auto tag_lock = sqlite_detail::firstLocked(
+        c, "SELECT name FROM tags WHERE repo_id = ? AND name = ? AND delete_enabled = 0", **repo, tag);
+    if (!tag_lock) return tag_lock.takeError();
+    if (*tag_lock) return sqlite_detail::locked("tag " + std::string(repository) + ":" + **tag_lock, "deleteEnabled");
     auto s = sqlite_detail::execute(c, "DELETE FROM tags WHERE repo_id = ? AND name = ?", **repo, tag);
     if (!s) return s;
     if (c.changes() == 0) return makeError(Code::kManifestUnknown, "tag unknown to repository");
     if (auto t = sqlite_detail::touchRepository(c, **repo); !t) return t;
     return sqlite_detail::appendEvent(c, event);
+  });
+}
+
+Result<std::string> SqliteMetaStore::readDenied(std::string_view repository, std::string_view tag,
+                                                const oci::Digest& digest) {
+  return db_->read([&](Connection& c) -> Result<std::string> {
+    auto stmt = c.prepare(
+        "SELECT r.read_enabled, COALESCE(m.read_enabled, 1),"
+        " COALESCE((SELECT read_enabled FROM tags WHERE repo_id = r.id AND name = ?2), 1)"
+        " FROM repositories r LEFT JOIN manifests m ON m.repo_id = r.id AND m.digest = ?3 WHERE r.name = ?1");
+    if (!stmt) return stmt.takeError();
+    auto row = stmt->bind(repository).bind(tag).bind(digest).step();
+    if (!row) return row.takeError();
+    if (!*row) return std::string();
+    if (stmt->int64(0) == 0) return sqlite_detail::locked("repository " + std::string(repository), "readEnabled").message;
+    if (stmt->int64(2) == 0) {
+      return sqlite_detail::locked("tag " + std::string(repository) + ":" + std::string(tag), "readEnabled").message;
+    }
+    if (stmt->int64(1) == 0) {
+      return sqlite_detail::locked("manifest " + std::string(repository) + "@" + digest.str(), "readEnabled").message;
+    }
+    return std::string();
   });
 }
 
@@ -446,6 +545,16 @@ Result<DeletedRepository> SqliteMetaStore::deleteRepository(std::string_view rep
     auto repo = sqlite_detail::findRepository(c, repository);
     if (!repo) return repo.takeError();
     if (!*repo) return makeError(Code::kNameUnknown, "repository name not known to registry");
+    if (auto l = sqlite_detail::repositoryAllows(c, **repo, repository, "delete_enabled"); !l) return l.takeError();
+    // Nothing locked inside either: a locked image is never deleted with its repository.
+    auto m = sqlite_detail::firstLocked(c, "SELECT digest FROM manifests WHERE repo_id = ? AND delete_enabled = 0 LIMIT 1",
+                                        **repo);
+    if (!m) return m.takeError();
+    if (*m) return sqlite_detail::locked("manifest " + std::string(repository) + "@" + **m, "deleteEnabled");
+    auto t = sqlite_detail::firstLocked(c, "SELECT name FROM tags WHERE repo_id = ? AND delete_enabled = 0 LIMIT 1",
+                                        **repo);
+    if (!t) return t.takeError();
+    if (*t) return sqlite_detail::locked("tag " + std::string(repository) + ":" + **t, "deleteEnabled");
     DeletedRepository out;
     auto tags = c.prepare("SELECT name FROM tags WHERE repo_id = ? ORDER BY name");
     if (!tags) return tags.takeError();
@@ -484,7 +593,7 @@ Result<std::vector<std::string>> SqliteMetaStore::listTags(std::string_view repo
     if (!repo) return repo.takeError();
     if (!*repo) return makeError(Code::kNameUnknown, "repository name not known to registry");
     auto stmt =
-        c.prepare("SELECT name FROM tags WHERE repo_id = ? AND name > ? ORDER BY name LIMIT ?");
+        c.prepare("SELECT name FROM tags WHERE repo_id = ? AND name > ? AND list_enabled = 1 ORDER BY name LIMIT ?");
     if (!stmt) return stmt.takeError();
     stmt->bind(**repo).bind(last).bindLimit(n);
     return sqlite_detail::names(*stmt);
@@ -494,7 +603,8 @@ Result<std::vector<std::string>> SqliteMetaStore::listTags(std::string_view repo
 Result<std::vector<std::string>> SqliteMetaStore::listRepositories(std::string_view last,
                                                                    size_t n) {
   return db_->read([&](Connection& c) -> Result<std::vector<std::string>> {
-    auto stmt = c.prepare("SELECT name FROM repositories WHERE name > ? ORDER BY name LIMIT ?");
+    auto stmt =
+        c.prepare("SELECT name FROM repositories WHERE name > ? AND list_enabled = 1 ORDER BY name LIMIT ?");
     if (!stmt) return stmt.takeError();
     stmt->bind(last).bindLimit(n);
     return sqlite_detail::names(*stmt);

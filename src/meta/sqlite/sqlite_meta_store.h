@@ -70,6 +70,8 @@ class SqliteMetaStore : public MetaStore {
                         const std::optional<EventRecord>& event = std::nullopt) override;
   Status deleteTag(std::string_view repository, std::string_view tag,
                    const std::optional<EventRecord>& event = std::nullopt) override;
+  Result<std::string> readDenied(std::string_view repository, std::string_view tag,
+                                 const oci::Digest& digest) override;
   Result<DeletedRepository> deleteRepository(std::string_view repository,
                                              const DeleteEventFn& event) override;
   Result<std::vector<std::string>> listTags(std::string_view repository, std::string_view last,

@@ -219,7 +219,8 @@ Result<std::vector<TagProperties>> SqlitePropertiesStore::listTags(std::string_v
   return db_->read([&](Connection& c) -> Result<std::vector<TagProperties>> {
     auto repo = repositoryId(c, repository);
     if (!repo) return repo.takeError();
-    static const OrderedSql sql = pagedSql(tagSelect() + " AND (?4 IS NULL OR digest = ?4)", "tags", "name");
+    static const OrderedSql sql =
+        pagedSql(tagSelect() + " AND list_enabled = 1 AND (?4 IS NULL OR digest = ?4)", "tags", "name");
     auto stmt = c.prepare(sql[page.order]);
     if (!stmt) return stmt.takeError();
     stmt->bind(*repo).bind(page.last).bindLimit(page.n);
@@ -257,7 +258,7 @@ Result<std::vector<ManifestProperties>> SqlitePropertiesStore::listManifests(std
   return db_->read([&](Connection& c) -> Result<std::vector<ManifestProperties>> {
     auto repo = repositoryId(c, repository);
     if (!repo) return repo.takeError();
-    static const OrderedSql sql = pagedSql(manifestSelect(), "manifests", "digest");
+    static const OrderedSql sql = pagedSql(manifestSelect() + " AND list_enabled = 1", "manifests", "digest");
     auto stmt = c.prepare(sql[page.order]);
     if (!stmt) return stmt.takeError();
     stmt->bind(*repo).bind(page.last).bindLimit(page.n);

@@ -181,6 +181,60 @@ TEST_F(PropertiesStoreTest, DeleteRepositoryRemovesEverythingWithOneEventPerMani
   EXPECT_EQ(meta_->deleteRepository("team/app", nullptr).code(), Code::kNameUnknown);
 }
 
+TEST_F(PropertiesStoreTest, LocksAreCheckedInTheStoreTransactions) {
+  const auto a = push("team/app", "a", {{"l1", 10}}, "v1");
+  const auto b = push("team/app", "b", {{"l2", 10}}, "v2");
+  AttributesPatch no_write, no_delete, no_read, no_list;
+  no_write.write_enabled = false;
+  no_delete.delete_enabled = false;
+  no_read.read_enabled = false;
+  no_list.list_enabled = false;
+  auto moveV1ToB = [&] {
+    PutManifestRequest r;
+    r.repository = "team/app";
+    r.manifest.bytes = "{\"name\":\"b\"}";
+    r.manifest.digest = b;
+    r.manifest.media_type = kImage;
+    r.tag = "v1";
+    return meta_->putManifest(r);
+  };
+  ASSERT_TRUE(props_->updateTag("team/app", "v1", no_write).ok());
+  auto s = moveV1ToB();
+  ASSERT_EQ(s.code(), Code::kDenied);
+  EXPECT_EQ(s.error().message, "tag team/app:v1 is locked: writeEnabled is false");
+  EXPECT_EQ(*meta_->resolveTag("team/app", "v1"), a);
+
+  ASSERT_TRUE(props_->updateTag("team/app", "v1", no_delete).ok());
+  EXPECT_EQ(meta_->deleteTag("team/app", "v1").code(), Code::kDenied);
+  EXPECT_EQ(meta_->deleteManifest("team/app", a).code(), Code::kDenied);  // its tag is locked
+  EXPECT_EQ(meta_->deleteRepository("team/app", nullptr).code(), Code::kDenied);
+  EXPECT_TRUE(meta_->getManifest("team/app", a).ok());
+
+  ASSERT_TRUE(props_->updateManifest("team/app", b, no_read).ok());
+  EXPECT_EQ(*meta_->readDenied("team/app", "v2", b), "manifest team/app@" + b.str() + " is locked: readEnabled is false");
+  EXPECT_EQ(*meta_->readDenied("team/app", "v1", a), "");
+  ASSERT_TRUE(props_->updateRepository("team/app", no_read).ok());
+  EXPECT_EQ(*meta_->readDenied("team/app", "", a), "repository team/app is locked: readEnabled is false");
+  EXPECT_EQ(meta_->repositoryBlob("team/app", oci::digestOf("l1")).code(), Code::kDenied);
+
+  ASSERT_TRUE(props_->updateTag("team/app", "v2", no_list).ok());
+  EXPECT_EQ(*meta_->listTags("team/app", "", 10), std::vector<std::string>{"v1"});
+  ASSERT_TRUE(props_->updateRepository("team/app", no_list).ok());
+  EXPECT_EQ(*meta_->listRepositories("", 10), std::vector<std::string>{});
+
+  ASSERT_TRUE(props_->updateRepository("team/app", no_write).ok());
+  s = meta_->putManifest([&] {
+    PutManifestRequest r;
+    r.repository = "team/app";
+    r.manifest.bytes = "{}";
+    r.manifest.digest = oci::digestOf("{}");
+    r.manifest.media_type = kImage;
+    return r;
+  }());
+  ASSERT_EQ(s.code(), Code::kDenied);
+  EXPECT_EQ(s.error().message, "repository team/app is locked: writeEnabled is false");
+}
+
 // A file at schema v3 (its exact SQL) migrates to v4 with times backfilled from what it
 // has, every attribute enabled and image sizes computed from its rows.
 TEST(SqlitePropertiesMigration, BackfillsAVersion3File) {

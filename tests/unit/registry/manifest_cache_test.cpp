@@ -8,7 +8,7 @@ namespace berth::registry {
 namespace {
 
 std::shared_ptr<const CachedManifest> entry(const std::string& bytes) {
-  return std::make_shared<CachedManifest>(CachedManifest{oci::digestOf(bytes), "application/json", bytes});
+  return std::make_shared<CachedManifest>(CachedManifest{oci::digestOf(bytes), "application/json", bytes, ""});
 }
 
 TEST(ManifestCache, HitAfterPut) {
