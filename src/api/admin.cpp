@@ -5,6 +5,7 @@
 // very next request.
 #include <boost/json.hpp>
 
+#include "api/admin_quotas.h"
 #include "api/admin_webhooks.h"
 #include "api/api.h"
 #include "auth/encoding.h"
@@ -155,8 +156,13 @@ class Fields {
 class Admin {
  public:
   Admin(auth::AccessControl& access, int64_t now, events::Dispatcher* webhooks = nullptr,
-        events::RequestInfo request = {})
-      : access_(access), store_(access.store()), now_(now), webhooks_(webhooks), request_(std::move(request)) {}
+        events::RequestInfo request = {}, meta::QuotaStore* quotas = nullptr)
+      : access_(access),
+        store_(access.store()),
+        now_(now),
+        webhooks_(webhooks),
+        request_(std::move(request)),
+        quotas_(quotas) {}
 
   Result<Reply> run(http::verb method, const std::vector<std::string>& seg, const QueryParams& query,
                     const json::object& body);
@@ -190,6 +196,7 @@ class Admin {
   int64_t now_;
   events::Dispatcher* webhooks_;
   events::RequestInfo request_;
+  meta::QuotaStore* quotas_;
 };
 
 const char* collectionName(IdentityKind kind) {
@@ -216,6 +223,11 @@ Result<Reply> Admin::run(http::verb method, const std::vector<std::string>& seg,
   if (top == "settings" && seg.size() == 1) return settings(method, body);
   if (top == "webhooks" && webhooks_ != nullptr) {
     auto r = webhooksAdmin(*webhooks_, method, seg, body, request_);
+    if (!r) return r.takeError();
+    return Reply{r->status, std::move(r->body)};
+  }
+  if (top == "quotas" && quotas_ != nullptr) {
+    auto r = quotasAdmin(*quotas_, method, seg, body);
     if (!r) return r.takeError();
     return Reply{r->status, std::move(r->body)};
   }
@@ -632,7 +644,7 @@ Task<void> Api::admin(Exchange& ex, std::string_view path, std::string_view raw_
   const auto method = ex.method();
   const events::RequestInfo request = requestInfo(ex, who);
   auto reply = co_await ex.blocking([&] {
-    return Admin(*access_, unixNow(), webhooks_, request).run(method, *seg, *query, body);
+    return Admin(*access_, unixNow(), webhooks_, request, quotas_).run(method, *seg, *query, body);
   });
   if (!reply) co_return co_await ex.sendError(reply.error());
   server::Response res{reply->status, 11};

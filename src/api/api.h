@@ -12,6 +12,7 @@
 #include "events/audit_log.h"
 #include "events/dispatcher.h"
 #include "meta/properties_store.h"
+#include "meta/quota_store.h"
 #include "meta/usage_store.h"
 #include "metrics/registry.h"
 #include "registry/registry.h"
@@ -46,6 +47,8 @@ class Api {
   void setUsage(registry::UsageRecorder* usage) { usage_ = usage; }
   // Requests are audited and /api/v1/audit works when set (authentication on only).
   void setAudit(events::AuditLog* audit) { audit_ = audit; }
+  // The storage-quota admin API (/api/v1/quotas) works when set.
+  void setQuotas(meta::QuotaStore* quotas) { quotas_ = quotas; }
 
  private:
   Task<void> dispatch(Exchange& ex);
@@ -117,6 +120,7 @@ class Api {
   meta::PropertiesStore* properties_ = nullptr;
   registry::UsageRecorder* usage_ = nullptr;
   events::AuditLog* audit_ = nullptr;
+  meta::QuotaStore* quotas_ = nullptr;
 };
 
 // Shared by the handler files.

@@ -19,5 +19,7 @@ void addUsageCommands(CLI::App& app, int& exit_code);
 void addAuditCommands(CLI::App& app, int& exit_code);
 // repository (ACR metadata and locks).
 void addRepositoryCommands(CLI::App& app, int& exit_code);
+// quota.
+void addQuotaCommands(CLI::App& app, int& exit_code);
 
 }  // namespace berth::cli

@@ -12,6 +12,7 @@ void addCommands(CLI::App& app, int& exit_code) {
   addUsageCommands(app, exit_code);
   addAuditCommands(app, exit_code);
   addRepositoryCommands(app, exit_code);
+  addQuotaCommands(app, exit_code);
 }
 
 }  // namespace berth::cli

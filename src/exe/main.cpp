@@ -212,6 +212,7 @@ int serve(const Config& config) {
   std::shared_ptr<meta::UsageStore> usage_store = (*meta)->usageStore();
   registry::UsageRecorder usage(usage_store, config.usage_flush_interval);
   std::shared_ptr<meta::AuditStore> audit_store = (*meta)->auditStore();
+  std::unique_ptr<meta::QuotaStore> quotas = (*meta)->quotaStore();
   std::unique_ptr<auth::AccessControl> access;
   if (config.auth.enabled) {
     auto made = makeAccessControl(config, *identities);
@@ -257,6 +258,7 @@ int serve(const Config& config) {
   api.setWebhooks(&dispatcher);
   api.setProperties(properties.get());
   api.setUsage(&usage);
+  api.setQuotas(quotas.get());
   usage.start();
   // The audit log needs identities: it is off with `auth: none`.
   std::unique_ptr<events::AuditLog> audit;

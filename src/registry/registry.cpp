@@ -274,7 +274,15 @@ Result<uint64_t> Registry::finishUpload(std::unique_ptr<UploadStream> stream, co
   }
   // The blob is made durable before the metadata row that references it commits.
   if (auto s = noteWrite(blobs_->commitUpload(id, digest)); !s) return fail(s.takeError());
-  if (auto s = noteWrite(meta_->completeUpload(id, digest, size)); !s) return fail(s.takeError());
+  if (auto s = noteWrite(meta_->completeUpload(id, digest, size)); !s) {
+    // Over a storage quota: the session is over (nothing was linked, nothing counts); the
+    // committed bytes are garbage collection's unless another repository links them.
+    if (s.code() == Code::kDenied) {
+      (void)meta_->deleteUpload(id);
+      (void)blobs_->removeUpload(id);
+    }
+    return fail(s.takeError());
+  }
   releaseLive(id, *stream, false);
   return size;
 }

@@ -303,8 +303,82 @@ CREATE TABLE recycle_blob_refs (
 CREATE INDEX recycle_blob_refs_by_digest ON recycle_blob_refs(digest);
 )sql";
 
+// v8: storage quotas (quota_store.h). A quota covers the repositories its pattern matches:
+// "*" (prefix '', exact 0), "team-a/*" (prefix 'team-a/', exact 0) or one name (exact 1).
+// used_bytes is the deduplicated size of what those repositories hold (each blob digest
+// and each manifest digest once, as the usage store counts them), kept current by the
+// triggers below in the same transaction as every insert or delete of a blob link or a
+// manifest, whatever code path makes it; a quota's row is counted from scratch when it is
+// created. A row changes the counter only when its digest is new to (or gone from) the
+// quota's repositories: the check is an index lookup by digest (blob_links_by_digest,
+// manifests_by_digest). Deleting a repository first deletes its links and manifests
+// (quota_repository_deleted) so their triggers still see the repository's name; the
+// cascade then finds nothing left. With no quota set, every trigger is skipped by its
+// WHEN clause. Commits are checked against the limits in C++ (sqlite_quota_store.cpp),
+// inside the same write transaction, before the insert.
+constexpr const char* kSchemaV8 = R"sql(
+CREATE TABLE quotas (
+  pattern     TEXT PRIMARY KEY,
+  prefix      TEXT NOT NULL,
+  exact       INTEGER NOT NULL CHECK (exact IN (0, 1)),
+  limit_bytes INTEGER NOT NULL CHECK (limit_bytes >= 0),
+  used_bytes  INTEGER NOT NULL,
+  created_at  INTEGER NOT NULL,
+  updated_at  INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TRIGGER quota_blob_linked AFTER INSERT ON blob_links WHEN EXISTS (SELECT 1 FROM quotas)
+BEGIN
+  UPDATE quotas SET used_bytes = used_bytes + NEW.size
+  WHERE EXISTS (SELECT 1 FROM repositories r WHERE r.id = NEW.repo_id AND
+                CASE quotas.exact WHEN 1 THEN r.name = quotas.prefix
+                ELSE substr(r.name, 1, length(quotas.prefix)) = quotas.prefix END)
+    AND NOT EXISTS (SELECT 1 FROM blob_links b JOIN repositories r ON r.id = b.repo_id
+                    WHERE b.digest = NEW.digest AND b.repo_id <> NEW.repo_id AND
+                    CASE quotas.exact WHEN 1 THEN r.name = quotas.prefix
+                    ELSE substr(r.name, 1, length(quotas.prefix)) = quotas.prefix END);
+END;
+CREATE TRIGGER quota_blob_unlinked AFTER DELETE ON blob_links WHEN EXISTS (SELECT 1 FROM quotas)
+BEGIN
+  UPDATE quotas SET used_bytes = used_bytes - OLD.size
+  WHERE EXISTS (SELECT 1 FROM repositories r WHERE r.id = OLD.repo_id AND
+                CASE quotas.exact WHEN 1 THEN r.name = quotas.prefix
+                ELSE substr(r.name, 1, length(quotas.prefix)) = quotas.prefix END)
+    AND NOT EXISTS (SELECT 1 FROM blob_links b JOIN repositories r ON r.id = b.repo_id
+                    WHERE b.digest = OLD.digest AND b.repo_id <> OLD.repo_id AND
+                    CASE quotas.exact WHEN 1 THEN r.name = quotas.prefix
+                    ELSE substr(r.name, 1, length(quotas.prefix)) = quotas.prefix END);
+END;
+CREATE TRIGGER quota_manifest_added AFTER INSERT ON manifests WHEN EXISTS (SELECT 1 FROM quotas)
+BEGIN
+  UPDATE quotas SET used_bytes = used_bytes + NEW.size
+  WHERE EXISTS (SELECT 1 FROM repositories r WHERE r.id = NEW.repo_id AND
+                CASE quotas.exact WHEN 1 THEN r.name = quotas.prefix
+                ELSE substr(r.name, 1, length(quotas.prefix)) = quotas.prefix END)
+    AND NOT EXISTS (SELECT 1 FROM manifests m JOIN repositories r ON r.id = m.repo_id
+                    WHERE m.digest = NEW.digest AND m.repo_id <> NEW.repo_id AND
+                    CASE quotas.exact WHEN 1 THEN r.name = quotas.prefix
+                    ELSE substr(r.name, 1, length(quotas.prefix)) = quotas.prefix END);
+END;
+CREATE TRIGGER quota_manifest_removed AFTER DELETE ON manifests WHEN EXISTS (SELECT 1 FROM quotas)
+BEGIN
+  UPDATE quotas SET used_bytes = used_bytes - OLD.size
+  WHERE EXISTS (SELECT 1 FROM repositories r WHERE r.id = OLD.repo_id AND
+                CASE quotas.exact WHEN 1 THEN r.name = quotas.prefix
+                ELSE substr(r.name, 1, length(quotas.prefix)) = quotas.prefix END)
+    AND NOT EXISTS (SELECT 1 FROM manifests m JOIN repositories r ON r.id = m.repo_id
+                    WHERE m.digest = OLD.digest AND m.repo_id <> OLD.repo_id AND
+                    CASE quotas.exact WHEN 1 THEN r.name = quotas.prefix
+                    ELSE substr(r.name, 1, length(quotas.prefix)) = quotas.prefix END);
+END;
+CREATE TRIGGER quota_repository_deleted BEFORE DELETE ON repositories WHEN EXISTS (SELECT 1 FROM quotas)
+BEGIN
+  DELETE FROM manifests WHERE repo_id = OLD.id;
+  DELETE FROM blob_links WHERE repo_id = OLD.id;
+END;
+)sql";
+
 constexpr Migration kMigrations[] = {{1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3}, {4, kSchemaV4},
-                                     {5, kSchemaV5}, {6, kSchemaV6}, {7, kSchemaV7}};
+                                     {5, kSchemaV5}, {6, kSchemaV6}, {7, kSchemaV7}, {8, kSchemaV8}};
 
 }  // namespace
 

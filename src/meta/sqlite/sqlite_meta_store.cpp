@@ -6,6 +6,7 @@
 #include "meta/sqlite/sqlite_db.h"
 #include "meta/sqlite/sqlite_identity_store.h"
 #include "meta/sqlite/sqlite_properties_store.h"
+#include "meta/sqlite/sqlite_quota_store.h"
 #include "meta/sqlite/sqlite_usage_store.h"
 #include "meta/sqlite/sqlite_webhook_store.h"
 
@@ -203,11 +204,17 @@ std::unique_ptr<AuditStore> SqliteMetaStore::auditStore() const {
   return std::make_unique<SqliteAuditStore>(db_);
 }
 
+std::unique_ptr<QuotaStore> SqliteMetaStore::quotaStore() const {
+  return std::make_unique<SqliteQuotaStore>(db_);
+}
+
 // --- blobs linked to repositories ---
 
 Status SqliteMetaStore::linkBlob(std::string_view repository, const oci::Digest& digest,
                                  uint64_t size) {
   return db_->write([&](Connection& c) -> Status {
+    auto quota = sqlite_detail::checkQuota(c, repository, digest, size, sqlite_detail::QuotaObject::kBlob);
+    if (!quota) return quota;
     auto repo = sqlite_detail::ensureRepository(c, repository);
     if (!repo) return repo.takeError();
     return sqlite_detail::insertBlobLink(c, *repo, digest, size);
@@ -328,6 +335,8 @@ Status SqliteMetaStore::completeUpload(std::string_view id, const oci::Digest& d
     if (!row) return row.takeError();
     if (!*row) return makeError(Code::kBlobUploadUnknown, "blob upload unknown to registry");
     const std::string repository = stmt->text(0);
+    auto quota = sqlite_detail::checkQuota(c, repository, digest, size, sqlite_detail::QuotaObject::kBlob);
+    if (!quota) return quota;
     auto repo = sqlite_detail::ensureRepository(c, repository);
     if (!repo) return repo.takeError();
     if (auto s = sqlite_detail::insertBlobLink(c, *repo, digest, size); !s) return s;
@@ -374,9 +383,12 @@ Status SqliteMetaStore::putManifest(const PutManifestRequest& req) {
         }
       }
     }
+    const ManifestRecord& m = req.manifest;
+    auto quota = sqlite_detail::checkQuota(c, req.repository, m.digest, m.bytes.size(),
+                                           sqlite_detail::QuotaObject::kManifest);
+    if (!quota) return quota;
     auto repo = sqlite_detail::ensureRepository(c, req.repository);
     if (!repo) return repo.takeError();
-    const ManifestRecord& m = req.manifest;
     {
       // Idempotent on digest: the first row (its bytes, created_at and attributes) stays;
       // a push of the same digest again counts as an update, and fills in a missing

@@ -12,6 +12,7 @@
 #include "meta/identity_store.h"
 #include "meta/meta_store.h"
 #include "meta/properties_store.h"
+#include "meta/quota_store.h"
 #include "meta/usage_store.h"
 #include "meta/webhook_store.h"
 
@@ -45,6 +46,9 @@ class SqliteMetaStore : public MetaStore {
   std::unique_ptr<UsageStore> usageStore() const;
   // The AuditStore on the same database file (the audit log), like identityStore().
   std::unique_ptr<AuditStore> auditStore() const;
+  // The QuotaStore (storage quotas) on the same database file, like identityStore(). The
+  // quotas it sets are enforced by this store's linkBlob, completeUpload and putManifest.
+  std::unique_ptr<QuotaStore> quotaStore() const;
 
   ~SqliteMetaStore() override;
   SqliteMetaStore(const SqliteMetaStore&) = delete;

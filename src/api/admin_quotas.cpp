@@ -1,0 +1,77 @@
+#include "api/admin_quotas.h"
+
+#include "auth/policy.h"
+#include "common/log.h"
+#include "common/text.h"
+
+namespace berth::api {
+
+namespace http = server::http;
+namespace json = boost::json;
+
+namespace {
+
+Error bad(std::string message) { return makeError(Code::kInvalidArgument, std::move(message)); }
+
+json::object quotaJson(const meta::QuotaRecord& q) {
+  json::object o;
+  o["pattern"] = q.pattern;
+  o["limitBytes"] = q.limit_bytes;
+  o["usedBytes"] = q.used_bytes;
+  o["createdOn"] = formatRfc3339(q.created_at);
+  o["lastUpdatedOn"] = formatRfc3339(q.updated_at);
+  return o;
+}
+
+// {"limitBytes": <non-negative integer>} and nothing else.
+Result<uint64_t> limitOf(const json::object& body) {
+  for (const auto& kv : body) {
+    if (kv.key() != "limitBytes") return bad("unknown field " + quoteUntrusted(kv.key(), 40));
+  }
+  const auto* v = body.if_contains("limitBytes");
+  if (v == nullptr) return bad("limitBytes is required");
+  if (v->is_uint64()) return v->get_uint64();
+  if (v->is_int64() && v->get_int64() >= 0) return static_cast<uint64_t>(v->get_int64());
+  return bad("limitBytes must be a non-negative integer (bytes)");
+}
+
+}  // namespace
+
+Result<QuotaReply> quotasAdmin(meta::QuotaStore& store, http::verb method, const std::vector<std::string>& seg,
+                               const json::object& body) {
+  if (seg.size() == 1) {
+    if (method != http::verb::get) return makeError(Code::kMethodNotAllowed, "use GET");
+    auto all = store.listQuotas();
+    if (!all) return all.takeError();
+    json::array out;
+    for (const auto& q : *all) out.push_back(quotaJson(q));
+    return QuotaReply{http::status::ok, json::object{{"quotas", std::move(out)}}};
+  }
+  std::string pattern = seg[1];
+  for (size_t i = 2; i < seg.size(); ++i) pattern += "/" + seg[i];
+  if (auto s = auth::validatePattern(pattern); !s) {
+    return bad("quota pattern " + quoteUntrusted(pattern, 80) + " must be a repository name, <namespace>/* or *");
+  }
+  if (method == http::verb::get) {
+    auto q = store.getQuota(pattern);
+    if (!q) return q.takeError();
+    return QuotaReply{http::status::ok, quotaJson(*q)};
+  }
+  if (method == http::verb::put) {
+    auto limit = limitOf(body);
+    if (!limit) return limit.takeError();
+    bool created = false;
+    auto q = store.setQuota(pattern, *limit, &created);
+    if (!q) return q.takeError();
+    log::info("quota set", {{"pattern", pattern}, {"limit_bytes", *limit}, {"used_bytes", q->used_bytes}});
+    return QuotaReply{created ? http::status::created : http::status::ok, quotaJson(*q)};
+  }
+  if (method == http::verb::delete_) {
+    if (auto s = store.deleteQuota(pattern); !s) return s.takeError();
+    log::info("quota deleted", {{"pattern", pattern}});
+    return QuotaReply{http::status::no_content, nullptr};
+  }
+  return makeError(Code::kMethodNotAllowed, "use GET, PUT or DELETE");
+}
+
+}  // namespace berth::api

@@ -1,0 +1,44 @@
+#pragma once
+// SqliteQuotaStore: the QuotaStore on the same SQLite file as the SqliteMetaStore (the v8
+// table `quotas`, whose usage counters the v8 triggers keep current). Get one with
+// SqliteMetaStore::quotaStore(). checkQuota is the commit-time check the MetaStore runs
+// inside its own write transactions.
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "meta/quota_store.h"
+#include "oci/digest.h"
+
+namespace berth::meta {
+
+namespace sqlite_detail {
+class Connection;
+class Database;
+
+enum class QuotaObject { kBlob, kManifest };
+
+// Inside a write transaction, before `repository` gains `digest` of `size` bytes: kDenied
+// if a quota covering the repository would go over its limit. The digest needs nothing
+// from a quota whose repositories already hold it (as a blob, or as a manifest, by
+// `object`). Reads the few quota rows and, per covering quota over the limit, one
+// indexed lookup by digest.
+Status checkQuota(Connection& c, std::string_view repository, const oci::Digest& digest, uint64_t size,
+                  QuotaObject object);
+}  // namespace sqlite_detail
+
+class SqliteQuotaStore : public QuotaStore {
+ public:
+  explicit SqliteQuotaStore(std::shared_ptr<sqlite_detail::Database> db);
+  ~SqliteQuotaStore() override;
+
+  Result<std::vector<QuotaRecord>> listQuotas() override;
+  Result<QuotaRecord> getQuota(std::string_view pattern) override;
+  Result<QuotaRecord> setQuota(std::string_view pattern, uint64_t limit_bytes, bool* created) override;
+  Status deleteQuota(std::string_view pattern) override;
+
+ private:
+  std::shared_ptr<sqlite_detail::Database> db_;
+};
+
+}  // namespace berth::meta
