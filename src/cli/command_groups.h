@@ -17,5 +17,7 @@ void addWebhookCommands(CLI::App& app, int& exit_code);
 void addUsageCommands(CLI::App& app, int& exit_code);
 // audit.
 void addAuditCommands(CLI::App& app, int& exit_code);
+// gc.
+void addGcCommands(CLI::App& app, int& exit_code);
 
 }  // namespace berth::cli

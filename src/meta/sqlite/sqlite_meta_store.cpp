@@ -4,6 +4,7 @@
 
 #include "meta/sqlite/sqlite_audit_store.h"
 #include "meta/sqlite/sqlite_db.h"
+#include "meta/sqlite/sqlite_gc_store.h"
 #include "meta/sqlite/sqlite_identity_store.h"
 #include "meta/sqlite/sqlite_properties_store.h"
 #include "meta/sqlite/sqlite_usage_store.h"
@@ -140,6 +141,8 @@ std::unique_ptr<UsageStore> SqliteMetaStore::usageStore() const {
 std::unique_ptr<AuditStore> SqliteMetaStore::auditStore() const {
   return std::make_unique<SqliteAuditStore>(db_);
 }
+
+std::unique_ptr<GcStore> SqliteMetaStore::gcStore() const { return std::make_unique<SqliteGcStore>(db_); }
 
 // --- blobs linked to repositories ---
 

@@ -9,6 +9,7 @@
 
 #include "common/result.h"
 #include "meta/audit_store.h"
+#include "meta/gc_store.h"
 #include "meta/identity_store.h"
 #include "meta/meta_store.h"
 #include "meta/properties_store.h"
@@ -45,6 +46,9 @@ class SqliteMetaStore : public MetaStore {
   std::unique_ptr<UsageStore> usageStore() const;
   // The AuditStore on the same database file (the audit log), like identityStore().
   std::unique_ptr<AuditStore> auditStore() const;
+  // The GcStore (what garbage collection reads and unlinks) on the same database file, like
+  // identityStore().
+  std::unique_ptr<GcStore> gcStore() const;
 
   ~SqliteMetaStore() override;
   SqliteMetaStore(const SqliteMetaStore&) = delete;
