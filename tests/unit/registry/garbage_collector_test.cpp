@@ -85,6 +85,7 @@ class GcTest : public ::testing::Test {
                                            RegistryOptions{});
     ASSERT_EQ(sqlite3_open((dir_ / "meta.db").c_str(), &db_), SQLITE_OK);
     sqlite3_busy_timeout(db_, 10000);
+    sql("PRAGMA foreign_keys = ON");  // as the stores have it: recycle_blob_refs cascade
   }
   void TearDown() override {
     sqlite3_close(db_);
@@ -166,12 +167,6 @@ class GcTest : public ::testing::Test {
   std::unique_ptr<Registry> registry_;
   sqlite3* db_ = nullptr;
 };
-
-std::set<std::string> digestSet(const std::vector<oci::Digest>& v) {
-  std::set<std::string> out;
-  for (const auto& d : v) out.insert(d.str());
-  return out;
-}
 
 TEST_F(GcTest, DeletesExactlyTheUnreferencedBlobsOlderThanTheGracePeriod) {
   const std::string shared = "shared layer", unique_a = "layer only in a", unique_b = "layer only in b";
