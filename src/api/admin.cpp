@@ -641,6 +641,7 @@ Task<void> Api::admin(Exchange& ex, std::string_view path, std::string_view raw_
     if (!parsed) co_return co_await ex.sendError(bad("the body must be a JSON object"));
     body = std::move(*parsed);
   }
+  if (gc_ != nullptr && !seg->empty() && (*seg)[0] == "gc") co_return co_await gc(ex, *seg, body);
   const auto method = ex.method();
   const events::RequestInfo request = requestInfo(ex, who);
   auto reply = co_await ex.blocking([&] {

@@ -15,6 +15,7 @@
 #include "meta/quota_store.h"
 #include "meta/usage_store.h"
 #include "metrics/registry.h"
+#include "registry/garbage_collector.h"
 #include "registry/registry.h"
 #include "registry/usage_recorder.h"
 #include "server/exchange.h"
@@ -49,6 +50,8 @@ class Api {
   void setAudit(events::AuditLog* audit) { audit_ = audit; }
   // The storage-quota admin API (/api/v1/quotas) works when set.
   void setQuotas(meta::QuotaStore* quotas) { quotas_ = quotas; }
+  // /api/v1/gc works when set.
+  void setGarbageCollector(registry::GarbageCollector* gc) { gc_ = gc; }
 
  private:
   Task<void> dispatch(Exchange& ex);
@@ -83,6 +86,9 @@ class Api {
 
   // admin.cpp: /api/v1.
   Task<void> admin(Exchange& ex, std::string_view path, std::string_view raw_query);
+
+  // admin_gc.cpp: /api/v1/gc (`seg` starts with "gc"; the caller is an owner on "*").
+  Task<void> gc(Exchange& ex, const std::vector<std::string>& seg, const boost::json::object& body);
 
   // usage.cpp: /api/v1/usage (authenticated `who`; its own role checks).
   Task<void> usage(Exchange& ex, std::string path, std::string raw_query, const auth::Principal& who);
@@ -121,6 +127,7 @@ class Api {
   registry::UsageRecorder* usage_ = nullptr;
   events::AuditLog* audit_ = nullptr;
   meta::QuotaStore* quotas_ = nullptr;
+  registry::GarbageCollector* gc_ = nullptr;
 };
 
 // Shared by the handler files.
@@ -136,6 +143,8 @@ metrics::RouteLabel routeLabel(RouteKind kind);
 // Adds the registry's own metrics (caches, uploads, storage) to `metrics`; both must
 // outlive scraping.
 void addRegistryMetrics(metrics::Registry& metrics, registry::Registry& registry);
+// Adds the garbage collector's totals (blobs deleted, bytes freed, uploads removed).
+void addGcMetrics(metrics::Registry& metrics, registry::GarbageCollector& gc);
 // Adds the stored totals (deduplicated bytes; repositories, manifests, tags, blobs), read
 // from `usage` at most every `max_age` (one scan serves the gauges of a scrape).
 void addStorageMetrics(metrics::Registry& metrics, std::shared_ptr<meta::UsageStore> usage,

@@ -78,6 +78,17 @@ class StorageTotalsCache {
 
 }  // namespace
 
+void addGcMetrics(metrics::Registry& metrics, registry::GarbageCollector& gc) {
+  metrics.counterFunction("berth_gc_blobs_deleted_total", "Blobs garbage collection deleted.",
+                          [&gc] { return gc.blobsDeleted(); });
+  metrics.counterFunction("berth_gc_bytes_freed_total", "Bytes of blobs garbage collection deleted.",
+                          [&gc] { return gc.bytesFreed(); });
+  metrics.counterFunction("berth_gc_uploads_removed_total", "Abandoned upload sessions garbage collection removed.",
+                          [&gc] { return gc.uploadsRemoved(); });
+  metrics.gaugeFunction("berth_gc_running", "1 while garbage collection runs.",
+                        [&gc]() -> std::optional<double> { return gc.running() ? 1.0 : 0.0; });
+}
+
 void addStorageMetrics(metrics::Registry& metrics, std::shared_ptr<meta::UsageStore> usage,
                        std::chrono::seconds max_age) {
   auto cache = std::make_shared<StorageTotalsCache>(std::move(usage), max_age);

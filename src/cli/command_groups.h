@@ -21,5 +21,7 @@ void addAuditCommands(CLI::App& app, int& exit_code);
 void addRepositoryCommands(CLI::App& app, int& exit_code);
 // quota.
 void addQuotaCommands(CLI::App& app, int& exit_code);
+// gc.
+void addGcCommands(CLI::App& app, int& exit_code);
 
 }  // namespace berth::cli

@@ -37,6 +37,53 @@ Status readSeconds(const YAML::Node& node, const std::string& key, std::chrono::
   return {};
 }
 
+Status checkKeys(const YAML::Node& node, const std::string& prefix, const std::set<std::string>& allowed);
+
+// A duration: whole seconds, or a number with a unit s, m, h or d ("90s", "30m", "1h", "7d").
+// `allow_zero` admits 0.
+Status readDuration(const YAML::Node& node, const std::string& key, std::chrono::seconds& out, bool allow_zero) {
+  std::string text;
+  if (auto s = readScalar(node, key, text); !s) return s;
+  const auto bad = [&] { return keyError(key, "must be a duration such as 3600, 90s, 30m, 1h or 7d"); };
+  if (text.empty()) return bad();
+  int64_t unit = 1;
+  switch (text.back()) {
+    case 's': unit = 1; text.pop_back(); break;
+    case 'm': unit = 60; text.pop_back(); break;
+    case 'h': unit = 3600; text.pop_back(); break;
+    case 'd': unit = 86400; text.pop_back(); break;
+    default: break;
+  }
+  int64_t v = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc() || ptr != text.data() + text.size() || v < 0) return bad();
+  if (v > kMaxSeconds / unit) return keyError(key, "must be at most " + std::to_string(kMaxSeconds) + " seconds");
+  if (v == 0 && !allow_zero) return keyError(key, "must be more than 0");
+  out = std::chrono::seconds(v * unit);
+  return {};
+}
+
+Status readGc(const YAML::Node& node, GcConfig& gc) {
+  if (auto s = checkKeys(node, "gc.", {"schedule", "grace_period", "interval", "upload_max_age"}); !s) return s;
+  if (node["schedule"]) {
+    if (auto s = readScalar(node["schedule"], "gc.schedule", gc.schedule); !s) {
+      return keyError("gc.schedule", "must be true or false");
+    }
+  }
+  if (node["grace_period"]) {
+    // 0 lets a blob go the moment nothing references it, also between a push's blob upload
+    // and its manifest (which then fails with MANIFEST_BLOB_UNKNOWN): for tests.
+    if (auto s = readDuration(node["grace_period"], "gc.grace_period", gc.grace_period, true); !s) return s;
+  }
+  if (node["interval"]) {
+    if (auto s = readDuration(node["interval"], "gc.interval", gc.interval, false); !s) return s;
+  }
+  if (node["upload_max_age"]) {
+    if (auto s = readDuration(node["upload_max_age"], "gc.upload_max_age", gc.upload_max_age, false); !s) return s;
+  }
+  return {};
+}
+
 Status checkKeys(const YAML::Node& node, const std::string& prefix, const std::set<std::string>& allowed) {
   if (!node.IsMap()) return keyError(prefix.empty() ? "<root>" : prefix, "must be a mapping");
   for (const auto& kv : node) {
@@ -151,7 +198,7 @@ Result<Config> parseConfig(std::string_view yaml, Config c) {
 namespace {
 Result<Config> parseRoot(const YAML::Node& root, Config c) {
   if (auto s = checkKeys(root, "", {"listen", "data", "log", "server", "cache", "auth", "tls", "metrics",
-                                   "usage", "audit"});
+                                   "usage", "audit", "gc"});
       !s)
     return s.takeError();
   if (root["auth"]) {
@@ -246,6 +293,9 @@ Result<Config> parseRoot(const YAML::Node& root, Config c) {
   }
   if (auto audit = root["audit"]) {
     if (auto s = readAudit(audit, c.audit); !s) return s.takeError();
+  }
+  if (auto gc = root["gc"]) {
+    if (auto s = readGc(gc, c.gc); !s) return s.takeError();
   }
   return c;
 }

@@ -50,6 +50,14 @@ struct AuditConfig {
   bool pulls = true;            // record successful pulls (denied ones always are)
 };
 
+// Garbage collection and abandoned-upload sweeping (docs/gc.md).
+struct GcConfig {
+  bool schedule = true;                       // run every `interval`; off: on demand only
+  std::chrono::seconds grace_period{3600};    // unreferenced blobs younger than this stay (0: tests only)
+  std::chrono::seconds interval{24 * 3600};
+  std::chrono::seconds upload_max_age{24 * 3600};  // idle upload sessions older than this go
+};
+
 // One certificate the server can present: PEM files as given (relative paths are taken from
 // the working directory). The cert file holds the leaf first, then its chain.
 struct TlsCertificateFiles {
@@ -73,6 +81,7 @@ struct Config {
   Limits limits;
   AuthConfig auth;
   AuditConfig audit;
+  GcConfig gc;
   // HTTPS when non-empty: the first is the default, the others are chosen by SNI.
   std::vector<TlsCertificateFiles> tls_certificates;
   // Peers whose X-Forwarded-For/-Proto/-Host headers are believed.

@@ -213,6 +213,7 @@ int serve(const Config& config) {
   registry::UsageRecorder usage(usage_store, config.usage_flush_interval);
   std::shared_ptr<meta::AuditStore> audit_store = (*meta)->auditStore();
   std::unique_ptr<meta::QuotaStore> quotas = (*meta)->quotaStore();
+  std::shared_ptr<meta::GcStore> gc_store = (*meta)->gcStore();
   std::unique_ptr<auth::AccessControl> access;
   if (config.auth.enabled) {
     auto made = makeAccessControl(config, *identities);
@@ -260,6 +261,19 @@ int serve(const Config& config) {
   api.setUsage(&usage);
   api.setQuotas(quotas.get());
   usage.start();
+  // Garbage collection: on a schedule and on demand (/api/v1/gc), serving all the while.
+  registry::GcOptions gc_options;
+  gc_options.grace_period = config.gc.grace_period;
+  gc_options.interval = config.gc.interval;
+  gc_options.upload_max_age = config.gc.upload_max_age;
+  gc_options.state_file = (std::filesystem::path(config.data_dir) / "gc-last-run.json").string();
+  registry::GarbageCollector gc(registry, gc_store, gc_options);
+  if (config.gc.grace_period.count() == 0) {
+    log::warn("gc.grace_period is 0: a blob can be collected between its upload and its manifest push", {});
+  }
+  api.setGarbageCollector(&gc);
+  api::addGcMetrics(metrics, gc);
+  if (config.gc.schedule) gc.start();
   // The audit log needs identities: it is off with `auth: none`.
   std::unique_ptr<events::AuditLog> audit;
   if (access && config.audit.enabled) {
@@ -309,6 +323,7 @@ int serve(const Config& config) {
     server.stop();
   });
   server.run();
+  gc.stop();
   usage.stop();  // every request is done: the last counts go to the database
   if (audit) audit->stop();  // writes what the last requests recorded
   dispatcher.stop();
@@ -363,6 +378,10 @@ int main(int argc, char** argv) {
       "  audit.file                  also append audit entries as JSON lines to this file\n"
       "  audit.retention_days        prune audit entries older than this; 0 keeps them (default 90)\n"
       "  audit.pulls                 record successful pulls; denied ones always are (default true)\n"
+      "  gc.schedule                 run garbage collection every gc.interval (default true)\n"
+      "  gc.interval                 between scheduled runs, e.g. 24h, 30m, 3600 (default 24h)\n"
+      "  gc.grace_period             unreferenced blobs younger than this stay (default 1h)\n"
+      "  gc.upload_max_age           upload sessions idle this long are removed (default 24h)\n"
       "Signals: SIGTERM/SIGINT drain in-flight requests and exit 0.");
   auto* version_cmd = app.add_subcommand("version", "Print the version");
   int cli_exit = -1;  // set by the client command that ran

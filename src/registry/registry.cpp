@@ -91,6 +91,9 @@ Status Registry::deleteBlob(const std::string& repository, const oci::Digest& di
 
 Result<uint64_t> Registry::mountBlob(const std::string& repository, const oci::Digest& digest,
                                      const std::optional<std::string>& from) {
+  // Check, stat and link under the digest's lock: garbage collection can not delete the
+  // file in between (it unlinks first, under the same lock, so the check then fails).
+  auto locked = lockDigest(digest);
   auto size = from ? meta_->repositoryBlob(*from, digest) : meta_->anyBlob(digest);
   if (!size) return size;
   if (auto stat = blobs_->stat(digest); !stat) return stat.takeError();
@@ -272,16 +275,22 @@ Result<uint64_t> Registry::finishUpload(std::unique_ptr<UploadStream> stream, co
                           boost::json::serialize(boost::json::object{{"expected", digest.str()},
                                                                      {"computed", computed.str()}})));
   }
-  // The blob is made durable before the metadata row that references it commits.
-  if (auto s = noteWrite(blobs_->commitUpload(id, digest)); !s) return fail(s.takeError());
-  if (auto s = noteWrite(meta_->completeUpload(id, digest, size)); !s) {
-    // Over a storage quota: the session is over (nothing was linked, nothing counts); the
-    // committed bytes are garbage collection's unless another repository links them.
-    if (s.code() == Code::kDenied) {
-      (void)meta_->deleteUpload(id);
-      (void)blobs_->removeUpload(id);
+  // The blob is made durable before the metadata row that references it commits. Both
+  // under the digest's lock: garbage collection removing an unlinked file of this digest
+  // (left by a crash) runs entirely before (the upload then puts the file back) or after
+  // (it then sees the link and keeps the file).
+  {
+    auto locked = lockDigest(digest);
+    if (auto s = noteWrite(blobs_->commitUpload(id, digest)); !s) return fail(s.takeError());
+    if (auto s = noteWrite(meta_->completeUpload(id, digest, size)); !s) {
+      // Over a storage quota: the session is over (nothing was linked, nothing counts); the
+      // committed bytes are garbage collection's unless another repository links them.
+      if (s.code() == Code::kDenied) {
+        (void)meta_->deleteUpload(id);
+        (void)blobs_->removeUpload(id);
+      }
+      return fail(s.takeError());
     }
-    return fail(s.takeError());
   }
   releaseLive(id, *stream, false);
   return size;
@@ -401,6 +410,44 @@ Result<meta::DeletedRepository> Registry::deleteRepository(const std::string& re
 void Registry::invalidateRepository(const std::string& repository) {
   cache_.invalidate(repository);
   links_.invalidate(repository);
+}
+
+std::unique_lock<std::mutex> Registry::lockDigest(const oci::Digest& digest) {
+  return std::unique_lock(digest_locks_[std::hash<std::string>{}(digest.str()) % kDigestStripes]);
+}
+
+Result<bool> Registry::removeStaleUpload(const std::string& id, int64_t updated_before) {
+  bool existed = false;
+  {
+    std::lock_guard lock(live_mu_);
+    auto [it, inserted] = live_.try_emplace(id);
+    if (it->second.busy) return false;
+    existed = !inserted;
+    it->second.busy = true;  // beginAppend refuses the session until this is done
+  }
+  auto release = [&](bool removed) {
+    std::lock_guard lock(live_mu_);
+    auto it = live_.find(id);
+    if (it == live_.end()) return;
+    if (removed || !existed) live_.erase(it);
+    else it->second.busy = false;
+  };
+  auto rec = meta_->getUpload(id);
+  if (!rec) {
+    release(false);
+    if (rec.code() == Code::kBlobUploadUnknown) return false;
+    return rec.takeError();
+  }
+  if (rec->updated_at > updated_before) {
+    release(false);
+    return false;
+  }
+  // Bytes first, as cancelUpload: a crash in between leaves a row that no longer resumes.
+  Status s = blobs_->removeUpload(id);
+  if (s) s = meta_->deleteUpload(id);
+  release(s.ok());
+  if (!s) return s.takeError();
+  return true;
 }
 
 Health Registry::health() {

@@ -2,6 +2,7 @@
 // Registry: the service behind the distribution API. Handlers parse HTTP, call this and map
 // the Result. Methods block (disk, database): the server runs them off the I/O threads,
 // except the cache lookups and the UploadStream appends, which are cheap.
+#include <array>
 #include <atomic>
 #include <functional>
 #include <memory>
@@ -160,6 +161,19 @@ class Registry {
   // metadata store answers. Blocks briefly (one statvfs, one read).
   Health health();
 
+  // --- garbage collection (garbage_collector.h, docs/gc.md) ---
+  // The lock of `digest`'s stripe. finishUpload (file commit + link) and mountBlob (check +
+  // link) hold it, and so does garbage collection from its re-checking unlink to the file
+  // removal: a blob is never linked while its file is being deleted. Never taken on the
+  // pull path.
+  std::unique_lock<std::mutex> lockDigest(const oci::Digest& digest);
+  // Removes upload session `id` (staging data, then row) if no request is using it and it
+  // was last updated at or before `updated_before`; while it does, requests on the session
+  // are refused. False when it was kept (busy, updated since, or gone already).
+  Result<bool> removeStaleUpload(const std::string& id, int64_t updated_before);
+  // Drops the cached "repository has blob" answers of `repository` (after links went).
+  void forgetBlobLinks(const std::string& repository) { links_.invalidate(repository); }
+
   const ManifestCache& manifestCache() const { return cache_; }
   storage::BlobStore& blobStore() { return *blobs_; }
   meta::MetaStore& metaStore() { return *meta_; }
@@ -193,6 +207,8 @@ class Registry {
   std::unordered_map<std::string, size_t> upload_slots_;
   std::atomic<size_t> active_uploads_{0};  // sum of upload_slots_
   std::function<void()> on_event_;
+  static constexpr size_t kDigestStripes = 64;
+  std::array<std::mutex, kDigestStripes> digest_locks_;
 };
 
 }  // namespace berth::registry

@@ -17,6 +17,13 @@ namespace berth::storage {
 
 struct BlobInfo {
   uint64_t size = 0;
+  int64_t modified_at = 0;  // unix seconds the blob was stored (0 when the store can not tell)
+};
+
+// A file of the staging area (uploads in progress, temp files), for sweeping abandoned ones.
+struct StagingFile {
+  std::string name;         // the upload id, or the temp file's name
+  int64_t modified_at = 0;  // unix seconds of the last write
 };
 
 // A readable blob. fd() is valid for the reader's lifetime so the server can sendfile(2).
@@ -74,6 +81,15 @@ class BlobStore {
   virtual Status remove(const oci::Digest& digest) = 0;
   // Calls fn for every stored blob (for GC and tests); order unspecified.
   virtual Status list(const std::function<void(const oci::Digest&, uint64_t size)>& fn) = 0;
+  // Calls fn for every upload's staging data (by upload id) and, separately, every temp file
+  // of put(); order unspecified. For sweeping what abandoned uploads and crashes leave.
+  virtual Status listStaging(const std::function<void(const StagingFile&)>& uploads,
+                             const std::function<void(const StagingFile&)>& temps) {
+    return {};
+  }
+  // Removes a temp file listStaging reported (a put() still writing it then fails cleanly);
+  // ok if absent.
+  virtual Status removeTemp(std::string_view name) { return {}; }
   // Bytes still free for new blobs, when the store can tell (readiness checks).
   virtual std::optional<uint64_t> availableBytes() { return std::nullopt; }
 };

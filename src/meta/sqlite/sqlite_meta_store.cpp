@@ -4,6 +4,7 @@
 
 #include "meta/sqlite/sqlite_audit_store.h"
 #include "meta/sqlite/sqlite_db.h"
+#include "meta/sqlite/sqlite_gc_store.h"
 #include "meta/sqlite/sqlite_identity_store.h"
 #include "meta/sqlite/sqlite_properties_store.h"
 #include "meta/sqlite/sqlite_quota_store.h"
@@ -207,6 +208,8 @@ std::unique_ptr<AuditStore> SqliteMetaStore::auditStore() const {
 std::unique_ptr<QuotaStore> SqliteMetaStore::quotaStore() const {
   return std::make_unique<SqliteQuotaStore>(db_);
 }
+
+std::unique_ptr<GcStore> SqliteMetaStore::gcStore() const { return std::make_unique<SqliteGcStore>(db_); }
 
 // --- blobs linked to repositories ---
 

@@ -9,6 +9,7 @@
 
 #include "common/result.h"
 #include "meta/audit_store.h"
+#include "meta/gc_store.h"
 #include "meta/identity_store.h"
 #include "meta/meta_store.h"
 #include "meta/properties_store.h"
@@ -49,6 +50,9 @@ class SqliteMetaStore : public MetaStore {
   // The QuotaStore (storage quotas) on the same database file, like identityStore(). The
   // quotas it sets are enforced by this store's linkBlob, completeUpload and putManifest.
   std::unique_ptr<QuotaStore> quotaStore() const;
+  // The GcStore (what garbage collection reads and unlinks) on the same database file, like
+  // identityStore().
+  std::unique_ptr<GcStore> gcStore() const;
 
   ~SqliteMetaStore() override;
   SqliteMetaStore(const SqliteMetaStore&) = delete;

@@ -447,7 +447,7 @@ Result<BlobInfo> FsBlobStore::stat(const oci::Digest& digest) {
     return errnoError(errno, "stat", rel);
   }
   if (!S_ISREG(st.st_mode)) return makeError(Code::kIoError, rel + " is not a regular file");
-  return BlobInfo{static_cast<uint64_t>(st.st_size)};
+  return BlobInfo{static_cast<uint64_t>(st.st_size), static_cast<int64_t>(st.st_mtime)};
 }
 
 Result<std::unique_ptr<BlobReader>> FsBlobStore::open(const oci::Digest& digest) {
@@ -520,6 +520,47 @@ Status FsBlobStore::list(const std::function<void(const oci::Digest&, uint64_t s
       }
     }
   }
+  return okStatus();
+}
+
+Status FsBlobStore::listStaging(const std::function<void(const StagingFile&)>& uploads,
+                                const std::function<void(const StagingFile&)>& temps) {
+  for (const char* rel : {"uploads", "tmp"}) {
+    DirPtr dir(::opendir(abs(rel).c_str()));
+    if (!dir) {
+      if (errno == ENOENT) continue;
+      return errnoError(errno, "opendir", rel);
+    }
+    const bool is_uploads = std::string_view(rel) == "uploads";
+    while (true) {
+      errno = 0;
+      struct dirent* entry = ::readdir(dir.get());
+      if (entry == nullptr) {
+        if (errno != 0) return errnoError(errno, "readdir", rel);
+        break;
+      }
+      std::string name = entry->d_name;
+      if (name == "." || name == "..") continue;
+      if (is_uploads && !validUploadId(name)) continue;
+      struct stat st;
+      if (::fstatat(::dirfd(dir.get()), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (errno == ENOENT) continue;  // removed meanwhile
+        return errnoError(errno, "stat", std::string(rel) + "/" + name);
+      }
+      if (!S_ISREG(st.st_mode)) continue;
+      StagingFile f{std::move(name), static_cast<int64_t>(st.st_mtime)};
+      (is_uploads ? uploads : temps)(f);
+    }
+  }
+  return okStatus();
+}
+
+Status FsBlobStore::removeTemp(std::string_view name) {
+  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string_view::npos) {
+    return makeError(Code::kInvalidArgument, "invalid temp file name");
+  }
+  std::string rel = "tmp/" + std::string(name);
+  if (::unlink(abs(rel).c_str()) != 0 && errno != ENOENT) return errnoError(errno, "unlink", rel);
   return okStatus();
 }
 

@@ -32,6 +32,9 @@ class FsBlobStore : public BlobStore {
   Result<std::unique_ptr<BlobReader>> open(const oci::Digest& digest) override;
   Status remove(const oci::Digest& digest) override;
   Status list(const std::function<void(const oci::Digest&, uint64_t size)>& fn) override;
+  Status listStaging(const std::function<void(const StagingFile&)>& uploads,
+                     const std::function<void(const StagingFile&)>& temps) override;
+  Status removeTemp(std::string_view name) override;
   std::optional<uint64_t> availableBytes() override;
 
   const std::string& root() const { return root_; }
