@@ -11,6 +11,7 @@
 #include "auth/access_control.h"
 #include "events/audit_log.h"
 #include "events/dispatcher.h"
+#include "lifecycle/recycle_bin.h"
 #include "meta/properties_store.h"
 #include "meta/usage_store.h"
 #include "metrics/registry.h"
@@ -46,6 +47,8 @@ class Api {
   void setUsage(registry::UsageRecorder* usage) { usage_ = usage; }
   // Requests are audited and /api/v1/audit works when set (authentication on only).
   void setAudit(events::AuditLog* audit) { audit_ = audit; }
+  // /api/v1/recycle-bin works when set.
+  void setRecycleBin(lifecycle::RecycleBin* bin) { recycle_bin_ = bin; }
 
  private:
   Task<void> dispatch(Exchange& ex);
@@ -84,6 +87,10 @@ class Api {
   // usage.cpp: /api/v1/usage (authenticated `who`; its own role checks).
   Task<void> usage(Exchange& ex, std::string path, std::string raw_query, const auth::Principal& who);
 
+  // recycle_bin.cpp: /api/v1/recycle-bin (authenticated `who`; its own role checks).
+  Task<void> recycleBin(Exchange& ex, std::string path, std::string raw_query, const auth::Principal& who);
+  bool mayUseRecycleBin(const auth::Principal& who, std::string_view repository) const;
+
   // token.cpp: /oauth2/token and /oauth2/exchange.
   Task<void> oauth(Exchange& ex, std::string_view path, std::string_view raw_query);
   Task<void> tokenGet(Exchange& ex, const QueryParams& query);
@@ -117,6 +124,7 @@ class Api {
   meta::PropertiesStore* properties_ = nullptr;
   registry::UsageRecorder* usage_ = nullptr;
   events::AuditLog* audit_ = nullptr;
+  lifecycle::RecycleBin* recycle_bin_ = nullptr;
 };
 
 // Shared by the handler files.

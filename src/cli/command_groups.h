@@ -17,5 +17,8 @@ void addWebhookCommands(CLI::App& app, int& exit_code);
 void addUsageCommands(CLI::App& app, int& exit_code);
 // audit.
 void addAuditCommands(CLI::App& app, int& exit_code);
+// repository list-deleted|restore, manifest list-deleted|restore (the recycle bin); joins
+// the repository and manifest groups if they exist already.
+void addRecycleBinCommands(CLI::App& app, int& exit_code);
 
 }  // namespace berth::cli

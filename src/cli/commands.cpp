@@ -11,6 +11,7 @@ void addCommands(CLI::App& app, int& exit_code) {
   addWebhookCommands(app, exit_code);
   addUsageCommands(app, exit_code);
   addAuditCommands(app, exit_code);
+  addRecycleBinCommands(app, exit_code);
 }
 
 }  // namespace berth::cli

@@ -114,6 +114,24 @@ Status readAudit(const YAML::Node& node, AuditConfig& audit) {
   return {};
 }
 
+Status readRecycleBin(const YAML::Node& node, RecycleBinConfig& bin) {
+  if (auto s = checkKeys(node, "recycle_bin.", {"enabled", "retention_days"}); !s) return s;
+  if (node["enabled"]) {
+    if (auto s = readScalar(node["enabled"], "recycle_bin.enabled", bin.enabled); !s) {
+      return keyError("recycle_bin.enabled", "must be true or false");
+    }
+  }
+  if (node["retention_days"]) {
+    if (auto s = readScalar(node["retention_days"], "recycle_bin.retention_days", bin.retention_days); !s) {
+      return keyError("recycle_bin.retention_days", "must be a whole number of days");
+    }
+    if (bin.retention_days < 1 || bin.retention_days > 90) {
+      return keyError("recycle_bin.retention_days", "must be from 1 to 90");
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<Config> loadConfigFile(const std::string& path, Config c) {
@@ -151,7 +169,7 @@ Result<Config> parseConfig(std::string_view yaml, Config c) {
 namespace {
 Result<Config> parseRoot(const YAML::Node& root, Config c) {
   if (auto s = checkKeys(root, "", {"listen", "data", "log", "server", "cache", "auth", "tls", "metrics",
-                                   "usage", "audit"});
+                                   "usage", "audit", "recycle_bin"});
       !s)
     return s.takeError();
   if (root["auth"]) {
@@ -246,6 +264,9 @@ Result<Config> parseRoot(const YAML::Node& root, Config c) {
   }
   if (auto audit = root["audit"]) {
     if (auto s = readAudit(audit, c.audit); !s) return s.takeError();
+  }
+  if (auto bin = root["recycle_bin"]) {
+    if (auto s = readRecycleBin(bin, c.recycle_bin); !s) return s.takeError();
   }
   return c;
 }

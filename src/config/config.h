@@ -50,6 +50,13 @@ struct AuditConfig {
   bool pulls = true;            // record successful pulls (denied ones always are)
 };
 
+// The recycle bin (docs/recycle-bin.md): deletes are soft and can be undone for
+// retention_days (1-90); expired items are purged automatically.
+struct RecycleBinConfig {
+  bool enabled = true;
+  int64_t retention_days = 7;
+};
+
 // One certificate the server can present: PEM files as given (relative paths are taken from
 // the working directory). The cert file holds the leaf first, then its chain.
 struct TlsCertificateFiles {
@@ -73,6 +80,7 @@ struct Config {
   Limits limits;
   AuthConfig auth;
   AuditConfig audit;
+  RecycleBinConfig recycle_bin;
   // HTTPS when non-empty: the first is the default, the others are chosen by SNI.
   std::vector<TlsCertificateFiles> tls_certificates;
   // Peers whose X-Forwarded-For/-Proto/-Host headers are believed.

@@ -386,6 +386,12 @@ Result<meta::DeletedRepository> Registry::deleteRepository(const std::string& re
   return deleted;
 }
 
+void Registry::changed(const std::string& repository) {
+  cache_.invalidate(repository);
+  links_.invalidate(repository);
+  if (on_event_) on_event_();
+}
+
 Health Registry::health() {
   Health h;
   h.available_bytes = blobs_->availableBytes();

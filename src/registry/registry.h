@@ -144,6 +144,9 @@ class Registry {
   // event per manifest. kNameUnknown if it does not exist.
   Result<meta::DeletedRepository> deleteRepository(const std::string& repository,
                                                    const events::RequestInfo& request = {});
+  // After a change to the repository committed outside the Registry (a recycle-bin
+  // restore): drops its cached manifests and blob links and wakes the event listener.
+  void changed(const std::string& repository);
   // Called after an event committed (the webhook dispatcher's wake-up). Set before serving.
   void setEventListener(std::function<void()> listener) { on_event_ = std::move(listener); }
 
