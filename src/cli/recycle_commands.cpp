@@ -14,7 +14,8 @@ namespace json = boost::json;
 constexpr const char* kBinPath = "/api/v1/recycle-bin";
 
 CLI::App* group(CLI::App& app, const std::string& name, const std::string& help) {
-  if (auto* existing = app.get_subcommand_no_throw(name)) return existing;
+  auto existing = app.get_subcommands([&](CLI::App* sub) { return sub->get_name() == name; });
+  if (!existing.empty()) return existing.front();
   auto* g = app.add_subcommand(name, help);
   g->require_subcommand(1);
   return g;
