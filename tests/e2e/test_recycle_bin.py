@@ -279,7 +279,8 @@ class RecycleBinTest(BerthTestCase):
         self.push_tags(repo, a, "v1")
         self.assertStatus(self.admin.delete("/v2/%s/manifests/%s" % (repo, a.digest)), 202)
         self.srv.kill()
-        self.srv.start()
+        self.srv.start()  # on a new port: the clients follow
+        type(self).admin = self.srv.admin()
         items = self.items(repository=repo)
         self.assertEqual([(i["kind"], i["digest"], i["tags"]) for i in items], [("manifest", a.digest, ["v1"])])
         self.assertStatus(self.admin.request("POST", "%s/%d/restore" % (BIN, items[0]["id"])), 200)
