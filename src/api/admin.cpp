@@ -625,6 +625,10 @@ Task<void> Api::admin(Exchange& ex, std::string_view path, std::string_view raw_
     std::string usage_path(path), usage_query(raw_query);
     co_return co_await usage(ex, std::move(usage_path), std::move(usage_query), *who);
   }
+  if (path == "/api/v1/recycle-bin" || path.starts_with("/api/v1/recycle-bin/")) {
+    std::string bin_path(path), bin_query(raw_query);
+    co_return co_await recycleBin(ex, std::move(bin_path), std::move(bin_query), *who);
+  }
   if (!access_->isAdmin(*who, unixNow())) {
     co_return co_await ex.sendError(makeError(Code::kDenied, "the admin API needs the owner role on '*'"));
   }

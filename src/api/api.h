@@ -11,6 +11,7 @@
 #include "auth/access_control.h"
 #include "events/audit_log.h"
 #include "events/dispatcher.h"
+#include "lifecycle/recycle_bin.h"
 #include "meta/properties_store.h"
 #include "meta/quota_store.h"
 #include "meta/usage_store.h"
@@ -52,6 +53,8 @@ class Api {
   void setQuotas(meta::QuotaStore* quotas) { quotas_ = quotas; }
   // /api/v1/gc works when set.
   void setGarbageCollector(registry::GarbageCollector* gc) { gc_ = gc; }
+  // /api/v1/recycle-bin works when set.
+  void setRecycleBin(lifecycle::RecycleBin* bin) { recycle_bin_ = bin; }
 
  private:
   Task<void> dispatch(Exchange& ex);
@@ -93,6 +96,10 @@ class Api {
   // usage.cpp: /api/v1/usage (authenticated `who`; its own role checks).
   Task<void> usage(Exchange& ex, std::string path, std::string raw_query, const auth::Principal& who);
 
+  // recycle_bin.cpp: /api/v1/recycle-bin (authenticated `who`; its own role checks).
+  Task<void> recycleBin(Exchange& ex, std::string path, std::string raw_query, const auth::Principal& who);
+  bool mayUseRecycleBin(const auth::Principal& who, std::string_view repository) const;
+
   // token.cpp: /oauth2/token and /oauth2/exchange.
   Task<void> oauth(Exchange& ex, std::string_view path, std::string_view raw_query);
   Task<void> tokenGet(Exchange& ex, const QueryParams& query);
@@ -128,6 +135,7 @@ class Api {
   events::AuditLog* audit_ = nullptr;
   meta::QuotaStore* quotas_ = nullptr;
   registry::GarbageCollector* gc_ = nullptr;
+  lifecycle::RecycleBin* recycle_bin_ = nullptr;
 };
 
 // Shared by the handler files.

@@ -161,6 +161,24 @@ Status readAudit(const YAML::Node& node, AuditConfig& audit) {
   return {};
 }
 
+Status readRecycleBin(const YAML::Node& node, RecycleBinConfig& bin) {
+  if (auto s = checkKeys(node, "recycle_bin.", {"enabled", "retention_days"}); !s) return s;
+  if (node["enabled"]) {
+    if (auto s = readScalar(node["enabled"], "recycle_bin.enabled", bin.enabled); !s) {
+      return keyError("recycle_bin.enabled", "must be true or false");
+    }
+  }
+  if (node["retention_days"]) {
+    if (auto s = readScalar(node["retention_days"], "recycle_bin.retention_days", bin.retention_days); !s) {
+      return keyError("recycle_bin.retention_days", "must be a whole number of days");
+    }
+    if (bin.retention_days < 1 || bin.retention_days > 90) {
+      return keyError("recycle_bin.retention_days", "must be from 1 to 90");
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<Config> loadConfigFile(const std::string& path, Config c) {
@@ -198,7 +216,7 @@ Result<Config> parseConfig(std::string_view yaml, Config c) {
 namespace {
 Result<Config> parseRoot(const YAML::Node& root, Config c) {
   if (auto s = checkKeys(root, "", {"listen", "data", "log", "server", "cache", "auth", "tls", "metrics",
-                                   "usage", "audit", "gc"});
+                                   "usage", "audit", "gc", "recycle_bin"});
       !s)
     return s.takeError();
   if (root["auth"]) {
@@ -296,6 +314,9 @@ Result<Config> parseRoot(const YAML::Node& root, Config c) {
   }
   if (auto gc = root["gc"]) {
     if (auto s = readGc(gc, c.gc); !s) return s.takeError();
+  }
+  if (auto bin = root["recycle_bin"]) {
+    if (auto s = readRecycleBin(bin, c.recycle_bin); !s) return s.takeError();
   }
   return c;
 }

@@ -58,6 +58,13 @@ struct GcConfig {
   std::chrono::seconds upload_max_age{24 * 3600};  // idle upload sessions older than this go
 };
 
+// The recycle bin (docs/recycle-bin.md): deletes are soft and can be undone for
+// retention_days (1-90); expired items are purged automatically.
+struct RecycleBinConfig {
+  bool enabled = true;
+  int64_t retention_days = 7;
+};
+
 // One certificate the server can present: PEM files as given (relative paths are taken from
 // the working directory). The cert file holds the leaf first, then its chain.
 struct TlsCertificateFiles {
@@ -82,6 +89,7 @@ struct Config {
   AuthConfig auth;
   AuditConfig audit;
   GcConfig gc;
+  RecycleBinConfig recycle_bin;
   // HTTPS when non-empty: the first is the default, the others are chosen by SNI.
   std::vector<TlsCertificateFiles> tls_certificates;
   // Peers whose X-Forwarded-For/-Proto/-Host headers are believed.

@@ -24,6 +24,7 @@
 #include "cli/http_client.h"
 #include "common/log.h"
 #include "config/config.h"
+#include "lifecycle/recycle_bin.h"
 #include "meta/sqlite/sqlite_meta_store.h"
 #include "metrics/http_metrics.h"
 #include "metrics/registry.h"
@@ -214,6 +215,9 @@ int serve(const Config& config) {
   std::shared_ptr<meta::AuditStore> audit_store = (*meta)->auditStore();
   std::unique_ptr<meta::QuotaStore> quotas = (*meta)->quotaStore();
   std::shared_ptr<meta::GcStore> gc_store = (*meta)->gcStore();
+  // Deletes go to the recycle bin while it is on; expired items are purged either way.
+  (*meta)->setRecycleBin({config.recycle_bin.enabled, config.recycle_bin.retention_days * 24 * 3600});
+  std::shared_ptr<meta::RecycleStore> recycle_store = (*meta)->recycleStore();
   std::unique_ptr<auth::AccessControl> access;
   if (config.auth.enabled) {
     auto made = makeAccessControl(config, *identities);
@@ -274,6 +278,9 @@ int serve(const Config& config) {
   api.setGarbageCollector(&gc);
   api::addGcMetrics(metrics, gc);
   if (config.gc.schedule) gc.start();
+  lifecycle::RecycleBin recycle_bin(recycle_store, registry);
+  recycle_bin.start();
+  api.setRecycleBin(&recycle_bin);
   // The audit log needs identities: it is off with `auth: none`.
   std::unique_ptr<events::AuditLog> audit;
   if (access && config.audit.enabled) {
@@ -326,6 +333,7 @@ int serve(const Config& config) {
   gc.stop();
   usage.stop();  // every request is done: the last counts go to the database
   if (audit) audit->stop();  // writes what the last requests recorded
+  recycle_bin.stop();
   dispatcher.stop();
   log::info("stopped");
   log::flush();

@@ -450,6 +450,11 @@ Result<bool> Registry::removeStaleUpload(const std::string& id, int64_t updated_
   return true;
 }
 
+void Registry::changed(const std::string& repository) {
+  invalidateRepository(repository);
+  if (on_event_) on_event_();
+}
+
 Health Registry::health() {
   Health h;
   h.available_bytes = blobs_->availableBytes();

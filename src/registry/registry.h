@@ -147,6 +147,9 @@ class Registry {
                                                    const events::RequestInfo& request = {});
   // Forgets what the caches hold for the repository (after its attributes changed).
   void invalidateRepository(const std::string& repository);
+  // After a change to the repository committed outside the Registry (a recycle-bin
+  // restore): drops its cached manifests and blob links and wakes the event listener.
+  void changed(const std::string& repository);
   // Called after an event committed (the webhook dispatcher's wake-up). Set before serving.
   void setEventListener(std::function<void()> listener) { on_event_ = std::move(listener); }
 

@@ -278,23 +278,77 @@ CREATE INDEX audit_by_repository ON audit(repository, time_us);
 CREATE INDEX audit_by_action ON audit(action, time_us);
 )sql";
 
-// v7: the recycle bin (soft delete). A deleted manifest, tag or repository becomes one
-// `recycle_items` row holding what restoring it needs; until it expires (or is purged)
-// the blobs it references stay referenced through `recycle_blob_refs`, which garbage
-// collection reads next to manifest_blob_refs.
+// v7: the recycle bin (soft delete, recycle_store.h). A deleted manifest, tag or
+// repository becomes one `recycle_items` row plus copies of the live rows it removed (or
+// needs to come back whole): the manifests with their references (an index with its
+// children), the tags, the blob links, and for a repository its own times and attributes.
+// The copies are plain rows, so restoring is INSERT ... SELECT and nothing binned shows in
+// any live query. `recycle_blob_refs` holds every blob digest an item needs to be
+// restorable; garbage collection reads it next to manifest_blob_refs. Everything of an
+// item goes with its row (ON DELETE CASCADE) when it is restored, purged or expires.
 constexpr const char* kSchemaV7 = R"sql(
 CREATE TABLE recycle_items (
-  id         INTEGER PRIMARY KEY AUTOINCREMENT,
-  kind       TEXT NOT NULL CHECK (kind IN ('manifest', 'tag', 'repository')),
-  repository TEXT NOT NULL,
-  digest     TEXT NOT NULL,
-  tag        TEXT NOT NULL,
-  deleted_at INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL,
-  payload    TEXT NOT NULL
+  id                  INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind                TEXT NOT NULL CHECK (kind IN ('manifest', 'tag', 'repository')),
+  repository          TEXT NOT NULL,
+  digest              TEXT NOT NULL,
+  tag                 TEXT NOT NULL,
+  deleted_at          INTEGER NOT NULL,
+  expires_at          INTEGER NOT NULL,
+  repo_created_at     INTEGER NOT NULL,
+  repo_updated_at     INTEGER NOT NULL,
+  repo_delete_enabled INTEGER NOT NULL,
+  repo_write_enabled  INTEGER NOT NULL,
+  repo_list_enabled   INTEGER NOT NULL,
+  repo_read_enabled   INTEGER NOT NULL
 );
-CREATE INDEX recycle_items_by_repository ON recycle_items(repository, deleted_at);
+CREATE INDEX recycle_items_by_repository ON recycle_items(repository, id);
 CREATE INDEX recycle_items_by_expiry ON recycle_items(expires_at);
+CREATE TABLE recycle_manifests (
+  item_id        INTEGER NOT NULL REFERENCES recycle_items(id) ON DELETE CASCADE,
+  digest         TEXT NOT NULL,
+  media_type     TEXT NOT NULL,
+  artifact_type  TEXT NOT NULL,
+  bytes          BLOB NOT NULL,
+  size           INTEGER NOT NULL,
+  annotations    TEXT NOT NULL,
+  subject        TEXT,
+  created_at     INTEGER NOT NULL,
+  updated_at     INTEGER NOT NULL,
+  architecture   TEXT NOT NULL,
+  os             TEXT NOT NULL,
+  delete_enabled INTEGER NOT NULL,
+  write_enabled  INTEGER NOT NULL,
+  list_enabled   INTEGER NOT NULL,
+  read_enabled   INTEGER NOT NULL,
+  PRIMARY KEY (item_id, digest)
+);
+CREATE TABLE recycle_manifest_refs (
+  item_id  INTEGER NOT NULL REFERENCES recycle_items(id) ON DELETE CASCADE,
+  manifest TEXT NOT NULL,
+  kind     TEXT NOT NULL CHECK (kind IN ('blob', 'child')),
+  digest   TEXT NOT NULL,
+  PRIMARY KEY (item_id, manifest, kind, digest)
+) WITHOUT ROWID;
+CREATE TABLE recycle_tags (
+  item_id        INTEGER NOT NULL REFERENCES recycle_items(id) ON DELETE CASCADE,
+  name           TEXT NOT NULL,
+  digest         TEXT NOT NULL,
+  created_at     INTEGER NOT NULL,
+  updated_at     INTEGER NOT NULL,
+  delete_enabled INTEGER NOT NULL,
+  write_enabled  INTEGER NOT NULL,
+  list_enabled   INTEGER NOT NULL,
+  read_enabled   INTEGER NOT NULL,
+  PRIMARY KEY (item_id, name)
+) WITHOUT ROWID;
+CREATE TABLE recycle_blob_links (
+  item_id    INTEGER NOT NULL REFERENCES recycle_items(id) ON DELETE CASCADE,
+  digest     TEXT NOT NULL,
+  size       INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (item_id, digest)
+) WITHOUT ROWID;
 CREATE TABLE recycle_blob_refs (
   item_id INTEGER NOT NULL REFERENCES recycle_items(id) ON DELETE CASCADE,
   digest  TEXT NOT NULL,

@@ -8,6 +8,7 @@
 #include "meta/sqlite/sqlite_identity_store.h"
 #include "meta/sqlite/sqlite_properties_store.h"
 #include "meta/sqlite/sqlite_quota_store.h"
+#include "meta/sqlite/sqlite_recycle_store.h"
 #include "meta/sqlite/sqlite_usage_store.h"
 #include "meta/sqlite/sqlite_webhook_store.h"
 
@@ -210,6 +211,22 @@ std::unique_ptr<QuotaStore> SqliteMetaStore::quotaStore() const {
 }
 
 std::unique_ptr<GcStore> SqliteMetaStore::gcStore() const { return std::make_unique<SqliteGcStore>(db_); }
+
+std::unique_ptr<RecycleStore> SqliteMetaStore::recycleStore() const {
+  return std::make_unique<SqliteRecycleStore>(db_);
+}
+
+void SqliteMetaStore::setRecycleBin(const RecycleBinOptions& options) {
+  bin_retention_.store(options.retention_seconds, std::memory_order_relaxed);
+  bin_enabled_.store(options.enabled, std::memory_order_release);
+}
+
+RecycleBinOptions SqliteMetaStore::recycleBin() const {
+  RecycleBinOptions o;
+  o.enabled = bin_enabled_.load(std::memory_order_acquire);
+  o.retention_seconds = bin_retention_.load(std::memory_order_relaxed);
+  return o;
+}
 
 // --- blobs linked to repositories ---
 
@@ -500,6 +517,9 @@ Status SqliteMetaStore::deleteManifest(std::string_view repository, const oci::D
     if (!repo) return repo.takeError();
     if (!*repo) return makeError(Code::kManifestUnknown, "manifest unknown to repository");
     if (auto l = sqlite_detail::manifestDeletable(c, **repo, repository, digest); !l) return l;
+    if (const auto bin = recycleBin(); bin.enabled) {
+      if (auto b = sqlite_detail::binManifest(c, **repo, repository, digest, bin); !b) return b;
+    }
     // Tags, references and the subject relation go with the row (ON DELETE CASCADE).
     auto s = sqlite_detail::execute(c, "DELETE FROM manifests WHERE repo_id = ? AND digest = ?",
                                     **repo, digest);
@@ -524,6 +544,9 @@ Status SqliteMetaStore::deleteTag(std::string_view repository, std::string_view 
         c, "SELECT name FROM tags WHERE repo_id = ? AND name = ? AND delete_enabled = 0", **repo, tag);
     if (!tag_lock) return tag_lock.takeError();
     if (*tag_lock) return sqlite_detail::locked("tag " + std::string(repository) + ":" + **tag_lock, "deleteEnabled");
+    if (const auto bin = recycleBin(); bin.enabled) {
+      if (auto b = sqlite_detail::binTag(c, **repo, repository, tag, bin); !b) return b;
+    }
     auto s = sqlite_detail::execute(c, "DELETE FROM tags WHERE repo_id = ? AND name = ?", **repo, tag);
     if (!s) return s;
     if (c.changes() == 0) return makeError(Code::kManifestUnknown, "tag unknown to repository");
@@ -591,6 +614,10 @@ Result<DeletedRepository> SqliteMetaStore::deleteRepository(std::string_view rep
         if (auto s = sqlite_detail::appendEvent(c, e); !s) return s.takeError();
       }
       out.manifests.push_back(std::move(*digest));
+    }
+    if (const auto bin = recycleBin(); bin.enabled) {
+      auto b = sqlite_detail::binRepository(c, **repo, repository, bin);
+      if (!b) return b.takeError();
     }
     // Tags, references and subjects go with the manifests, everything with the repository
     // row (ON DELETE CASCADE).

@@ -2,6 +2,7 @@
 // SqliteMetaStore: the MetaStore on one SQLite database file (WAL, synchronous=FULL).
 // The connection pool, transactions and schema migrations are in sqlite_db.h (one
 // Database per file, shared with the other stores on it).
+#include <atomic>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -14,6 +15,7 @@
 #include "meta/meta_store.h"
 #include "meta/properties_store.h"
 #include "meta/quota_store.h"
+#include "meta/recycle_store.h"
 #include "meta/usage_store.h"
 #include "meta/webhook_store.h"
 
@@ -53,6 +55,11 @@ class SqliteMetaStore : public MetaStore {
   // The GcStore (what garbage collection reads and unlinks) on the same database file, like
   // identityStore().
   std::unique_ptr<GcStore> gcStore() const;
+  // The RecycleStore on the same database file (the recycle bin), like identityStore().
+  std::unique_ptr<RecycleStore> recycleStore() const;
+  // While enabled, deleteManifest, deleteTag and deleteRepository move what they remove
+  // into the recycle bin in their transaction (off until called). Set before serving.
+  void setRecycleBin(const RecycleBinOptions& options);
 
   ~SqliteMetaStore() override;
   SqliteMetaStore(const SqliteMetaStore&) = delete;
@@ -93,7 +100,11 @@ class SqliteMetaStore : public MetaStore {
  private:
   explicit SqliteMetaStore(std::shared_ptr<sqlite_detail::Database> db);
 
+  RecycleBinOptions recycleBin() const;
+
   std::shared_ptr<sqlite_detail::Database> db_;
+  std::atomic<bool> bin_enabled_{false};
+  std::atomic<int64_t> bin_retention_{0};
 };
 
 }  // namespace berth::meta

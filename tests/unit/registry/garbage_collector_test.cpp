@@ -177,8 +177,9 @@ TEST_F(GcTest, DeletesExactlyTheUnreferencedBlobsOlderThanTheGracePeriod) {
   const std::string loose_bytes = "uploaded, never referenced";
   const oci::Digest loose = upload("team/a", loose_bytes);
   const oci::Digest recycled = upload("team/a", "needed by a recycle-bin item");
-  sql("INSERT INTO recycle_items(id, kind, repository, digest, tag, deleted_at, expires_at, payload)"
-      " VALUES (1, 'manifest', 'team/a', 'sha256:00', '', 0, 0, '{}')");
+  sql("INSERT INTO recycle_items(id, kind, repository, digest, tag, deleted_at, expires_at, repo_created_at,"
+      " repo_updated_at, repo_delete_enabled, repo_write_enabled, repo_list_enabled, repo_read_enabled)"
+      " VALUES (1, 'manifest', 'team/a', 'sha256:00', '', 0, 0, 0, 0, 1, 1, 1, 1)");
   sql("INSERT INTO recycle_blob_refs(item_id, digest) VALUES (1, '" + recycled.str() + "')");
   const std::string stray_bytes = "stored by a crash before its link";
   const oci::Digest stray = oci::digestOf(stray_bytes);

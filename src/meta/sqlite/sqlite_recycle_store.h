@@ -1,0 +1,42 @@
+#pragma once
+// SqliteRecycleStore: the RecycleStore on the same SQLite file as the SqliteMetaStore
+// (schema v7 tables recycle_*). Get one with SqliteMetaStore::recycleStore(). The
+// bin* functions are what SqliteMetaStore's deletes call inside their transaction.
+#include <memory>
+#include <string_view>
+
+#include "meta/recycle_store.h"
+
+namespace berth::meta {
+
+namespace sqlite_detail {
+class Database;
+class Connection;
+
+// Each copies what the delete that follows will remove (and what restoring it needs)
+// into a new bin item expiring after `options.retention_seconds`. Call in the delete's
+// transaction, before it, with the repository's row id. A tag or manifest that does not
+// exist makes an empty item; the caller's delete then fails and rolls it back.
+Status binManifest(Connection& c, int64_t repo, std::string_view repository, const oci::Digest& digest,
+                   const RecycleBinOptions& options);
+Status binTag(Connection& c, int64_t repo, std::string_view repository, std::string_view tag,
+              const RecycleBinOptions& options);
+Status binRepository(Connection& c, int64_t repo, std::string_view repository, const RecycleBinOptions& options);
+}  // namespace sqlite_detail
+
+class SqliteRecycleStore : public RecycleStore {
+ public:
+  explicit SqliteRecycleStore(std::shared_ptr<sqlite_detail::Database> db);
+  ~SqliteRecycleStore() override;
+
+  Result<std::vector<RecycleItem>> list(const RecycleQuery& query) override;
+  Result<RecycleItem> get(int64_t id) override;
+  Result<RestoredItem> restore(int64_t id, const RestoreEventFn& event) override;
+  Status purge(int64_t id) override;
+  Result<uint64_t> purgeExpired(int64_t now, size_t limit) override;
+
+ private:
+  std::shared_ptr<sqlite_detail::Database> db_;
+};
+
+}  // namespace berth::meta

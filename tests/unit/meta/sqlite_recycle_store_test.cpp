@@ -1,0 +1,455 @@
+// The recycle bin on real SQLite: deletes (manifest with tags, tag, index with children,
+// repository) move everything into the bin and out of every live query; restore gives
+// back the same digests, tags, times and attributes; conflicts, expiry, purge, filters,
+// recycle_blob_refs and the restore's outbox events.
+#include "meta/sqlite/sqlite_recycle_store.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "meta/sqlite/sqlite_meta_store.h"
+#include "oci/digest.h"
+#include "sqlite_test_files.h"
+
+namespace berth::meta::testing {
+namespace {
+
+constexpr const char* kImage = "application/vnd.oci.image.manifest.v1+json";
+constexpr const char* kIndex = "application/vnd.oci.image.index.v1+json";
+constexpr int64_t kDay = 24 * 3600;
+
+RecycleQuery query(std::string repository, std::optional<RecycleKind> kind = std::nullopt, std::string tag = "",
+                   std::string digest = "") {
+  RecycleQuery q;
+  q.repository = std::move(repository);
+  q.kind = kind;
+  q.tag = std::move(tag);
+  q.digest = std::move(digest);
+  return q;
+}
+
+#define ASSERT_OK(expr)                                        \
+  do {                                                         \
+    auto&& r_ = (expr);                                        \
+    ASSERT_TRUE(r_.ok()) << #expr << ": " << r_.error().message; \
+  } while (0)
+
+class RecycleBinTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto opened = SqliteMetaStore::open(dir_.db());
+    ASSERT_TRUE(opened.ok()) << opened.error().message;
+    meta_ = std::move(*opened);
+    meta_->setRecycleBin({true, 7 * kDay});
+    bin_ = meta_->recycleStore();
+    props_ = meta_->propertiesStore();
+  }
+
+  // An image manifest named `name` referencing the blobs `layers` (linked first).
+  oci::Digest image(const std::string& repo, const std::string& name, const std::vector<std::string>& layers,
+                    std::optional<std::string> tag = std::nullopt) {
+    PutManifestRequest req;
+    req.repository = repo;
+    req.manifest.bytes = "{\"name\":\"" + name + "\"}";
+    req.manifest.digest = oci::digestOf(req.manifest.bytes);
+    req.manifest.media_type = kImage;
+    req.manifest.created_at = 1000 + static_cast<int64_t>(name.size());
+    for (const auto& l : layers) {
+      EXPECT_TRUE(meta_->linkBlob(repo, oci::digestOf(l), l.size()).ok());
+      req.blobs.push_back(oci::digestOf(l));
+    }
+    req.tag = std::move(tag);
+    req.architecture = "amd64";
+    req.os = "linux";
+    auto s = meta_->putManifest(req);
+    EXPECT_TRUE(s.ok()) << s.error().message;
+    return req.manifest.digest;
+  }
+
+  oci::Digest index(const std::string& repo, const std::string& name, const std::vector<oci::Digest>& children,
+                    std::optional<std::string> tag) {
+    PutManifestRequest req;
+    req.repository = repo;
+    req.manifest.bytes = "{\"index\":\"" + name + "\"}";
+    req.manifest.digest = oci::digestOf(req.manifest.bytes);
+    req.manifest.media_type = kIndex;
+    req.manifests = children;
+    req.tag = std::move(tag);
+    auto s = meta_->putManifest(req);
+    EXPECT_TRUE(s.ok()) << s.error().message;
+    return req.manifest.digest;
+  }
+
+  std::vector<RecycleItem> items(RecycleQuery q = {}) {
+    auto list = bin_->list(q);
+    EXPECT_TRUE(list.ok()) << list.error().message;
+    return list ? *list : std::vector<RecycleItem>{};
+  }
+
+  std::set<std::string> blobRefs(int64_t item) {
+    std::set<std::string> out;
+    const std::string all = rawQuery(dir_.db(), "SELECT group_concat(digest, ' ') FROM (SELECT digest FROM "
+                                                "recycle_blob_refs WHERE item_id = " +
+                                                    std::to_string(item) + " ORDER BY digest)");
+    size_t start = 0;
+    while (start < all.size()) {
+      size_t end = all.find(' ', start);
+      if (end == std::string::npos) end = all.size();
+      out.insert(all.substr(start, end - start));
+      start = end + 1;
+    }
+    return out;
+  }
+
+  std::string count(const std::string& table) { return rawQuery(dir_.db(), "SELECT COUNT(*) FROM " + table); }
+
+  Result<RestoredItem> restore(int64_t id) { return bin_->restore(id, nullptr); }
+
+  TempDir dir_;
+  std::unique_ptr<SqliteMetaStore> meta_;
+  std::unique_ptr<RecycleStore> bin_;
+  std::unique_ptr<PropertiesStore> props_;
+};
+
+TEST_F(RecycleBinTest, ManifestWithTagsRoundTrip) {
+  const auto m = image("team/app", "m", {"layer-1", "config-1"}, "v1");
+  ASSERT_OK(meta_->putManifest([&] {
+    PutManifestRequest r;
+    r.repository = "team/app";
+    r.manifest.bytes = "{\"name\":\"m\"}";
+    r.manifest.digest = m;
+    r.manifest.media_type = kImage;
+    r.tag = "v2";
+    return r;
+  }()));
+  auto before = props_->manifest("team/app", m);
+  ASSERT_OK(before);
+  ASSERT_OK(meta_->deleteManifest("team/app", m));
+
+  // Gone from every read and listing.
+  EXPECT_EQ(meta_->getManifest("team/app", m).code(), Code::kManifestUnknown);
+  EXPECT_EQ(meta_->resolveTag("team/app", "v1").code(), Code::kManifestUnknown);
+  auto tags = meta_->listTags("team/app", "", 100);
+  ASSERT_OK(tags);
+  EXPECT_TRUE(tags->empty());
+  EXPECT_EQ(props_->manifest("team/app", m).code(), Code::kManifestUnknown);
+
+  auto list = items();
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0].kind, RecycleKind::kManifest);
+  EXPECT_EQ(list[0].repository, "team/app");
+  EXPECT_EQ(list[0].digest, m.str());
+  EXPECT_EQ(list[0].tags, (std::vector<std::string>{"v1", "v2"}));
+  EXPECT_EQ(list[0].manifests, 1u);
+  EXPECT_EQ(list[0].expires_at - list[0].deleted_at, 7 * kDay);
+  EXPECT_EQ(blobRefs(list[0].id),
+            (std::set<std::string>{oci::digestOf("layer-1").str(), oci::digestOf("config-1").str()}));
+
+  auto restored = restore(list[0].id);
+  ASSERT_OK(restored);
+  EXPECT_EQ(restored->manifests, std::vector<oci::Digest>{m});
+  EXPECT_EQ(restored->tags, (std::vector<std::string>{"v1", "v2"}));
+  auto back = meta_->getManifest("team/app", m);
+  ASSERT_OK(back);
+  EXPECT_EQ(back->bytes, "{\"name\":\"m\"}");
+  EXPECT_EQ(back->created_at, 1001);
+  EXPECT_EQ(meta_->resolveTag("team/app", "v1").value(), m);
+  EXPECT_EQ(meta_->resolveTag("team/app", "v2").value(), m);
+  auto after = props_->manifest("team/app", m);
+  ASSERT_OK(after);
+  EXPECT_EQ(after->created_at, before->created_at);
+  EXPECT_EQ(after->architecture, "amd64");
+  EXPECT_EQ(after->image_size, before->image_size);
+  EXPECT_EQ(after->tags, before->tags);
+  EXPECT_TRUE(items().empty());
+  EXPECT_EQ(count("recycle_blob_refs"), "0");
+  EXPECT_EQ(count("recycle_manifests"), "0");
+  EXPECT_EQ(restore(list[0].id).code(), Code::kNotFound);
+}
+
+TEST_F(RecycleBinTest, ManifestAttributesComeBack) {
+  const auto m = image("a", "m", {"l"}, "v1");
+  ASSERT_OK(props_->updateManifest("a", m, AttributesPatch{std::nullopt, false, std::nullopt, std::nullopt}));
+  ASSERT_OK(props_->updateTag("a", "v1", AttributesPatch{std::nullopt, std::nullopt, false, std::nullopt}));
+  ASSERT_OK(meta_->deleteManifest("a", m));
+  ASSERT_OK(restore(items().at(0).id));
+  auto man = props_->manifest("a", m);
+  ASSERT_OK(man);
+  EXPECT_FALSE(man->attributes.write_enabled);
+  auto tag = props_->tag("a", "v1");
+  ASSERT_OK(tag);
+  EXPECT_FALSE(tag->attributes.list_enabled);
+  EXPECT_TRUE(tag->attributes.write_enabled);
+}
+
+TEST_F(RecycleBinTest, TagAloneRoundTripEvenAfterItsManifestWentForGood) {
+  const auto m = image("a", "m", {"l1"}, "v1");
+  ASSERT_OK(meta_->deleteTag("a", "v1"));
+  EXPECT_EQ(meta_->resolveTag("a", "v1").code(), Code::kManifestUnknown);
+  ASSERT_OK(meta_->getManifest("a", m));  // only the tag went
+  auto list = items();
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0].kind, RecycleKind::kTag);
+  EXPECT_EQ(list[0].digest, m.str());
+  EXPECT_EQ(list[0].tags, std::vector<std::string>{"v1"});
+  EXPECT_EQ(blobRefs(list[0].id), std::set<std::string>{oci::digestOf("l1").str()});
+  const int64_t tag_item = list[0].id;
+
+  // The manifest is deleted too and that item purged: the tag item still brings both back.
+  ASSERT_OK(meta_->deleteManifest("a", m));
+  ASSERT_OK(meta_->unlinkBlob("a", oci::digestOf("l1")));
+  ASSERT_OK(bin_->purge(items(query("a", RecycleKind::kManifest)).at(0).id));
+  EXPECT_FALSE(meta_->repositoryExists("a").value());
+  auto restored = restore(tag_item);
+  ASSERT_OK(restored);
+  EXPECT_EQ(restored->manifests, std::vector<oci::Digest>{m});
+  EXPECT_EQ(restored->tags, std::vector<std::string>{"v1"});
+  EXPECT_EQ(meta_->resolveTag("a", "v1").value(), m);
+  EXPECT_EQ(meta_->repositoryBlob("a", oci::digestOf("l1")).value(), 2u);  // the link came back
+}
+
+TEST_F(RecycleBinTest, IndexComesBackWithItsChildren) {
+  const auto c1 = image("multi", "amd", {"amd-layer", "amd-config"});
+  const auto c2 = image("multi", "arm", {"arm-layer"});
+  const auto idx = index("multi", "both", {c1, c2}, "latest");
+  ASSERT_OK(meta_->deleteManifest("multi", idx));
+  auto list = items();
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0].manifests, 3u);  // the index and both children, to be self-contained
+  EXPECT_EQ(blobRefs(list[0].id),
+            (std::set<std::string>{oci::digestOf("amd-layer").str(), oci::digestOf("amd-config").str(),
+                                   oci::digestOf("arm-layer").str()}));
+  const int64_t index_item = list[0].id;
+  // The children go too, and their own items are purged.
+  ASSERT_OK(meta_->deleteManifest("multi", c1));
+  ASSERT_OK(meta_->deleteManifest("multi", c2));
+  for (const auto& i : items()) {
+    if (i.id != index_item) ASSERT_OK(bin_->purge(i.id));
+  }
+  EXPECT_EQ(meta_->getManifest("multi", c1).code(), Code::kManifestUnknown);
+
+  auto restored = restore(index_item);
+  ASSERT_OK(restored);
+  std::vector<oci::Digest> expected{idx, c1, c2};
+  std::sort(expected.begin(), expected.end(), [](const auto& a, const auto& b) { return a.str() < b.str(); });
+  EXPECT_EQ(restored->manifests, expected);
+  for (const auto& d : expected) ASSERT_OK(meta_->getManifest("multi", d));
+  EXPECT_EQ(meta_->resolveTag("multi", "latest").value(), idx);
+  // The index's child references are back: pushing another index over the children works,
+  // and the storage view counts the children's bytes in the index again.
+  auto props = props_->manifest("multi", idx);
+  ASSERT_OK(props);
+  EXPECT_GT(props->image_size, std::string("{\"index\":\"both\"}").size());
+}
+
+TEST_F(RecycleBinTest, WholeRepositoryRoundTrip) {
+  const auto a = image("team/app", "a", {"l1", "cfg"}, "v1");
+  const auto b = image("team/app", "bb", {"l1"}, "v2");
+  ASSERT_OK(meta_->linkBlob("team/app", oci::digestOf("loose"), 5));
+  ASSERT_OK(props_->updateRepository("team/app", AttributesPatch{std::nullopt, false, std::nullopt, std::nullopt}));
+  auto before = props_->repository("team/app");
+  ASSERT_OK(before);
+  const std::string created = rawQuery(dir_.db(), "SELECT created_at FROM repositories WHERE name = 'team/app'");
+
+  auto deleted = meta_->deleteRepository("team/app", nullptr);
+  ASSERT_OK(deleted);
+  EXPECT_EQ(deleted->tags, (std::vector<std::string>{"v1", "v2"}));
+  EXPECT_FALSE(meta_->repositoryExists("team/app").value());
+  auto repos = meta_->listRepositories("", 100);
+  ASSERT_OK(repos);
+  EXPECT_TRUE(repos->empty());
+  EXPECT_EQ(meta_->repositoryBlob("team/app", oci::digestOf("l1")).code(), Code::kBlobUnknown);
+  EXPECT_EQ(meta_->anyBlob(oci::digestOf("loose")).code(), Code::kBlobUnknown);
+
+  auto list = items(query("", RecycleKind::kRepository));
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0].digest, "");
+  EXPECT_EQ(list[0].manifests, 2u);
+  EXPECT_EQ(list[0].tags, (std::vector<std::string>{"v1", "v2"}));
+  EXPECT_EQ(blobRefs(list[0].id), (std::set<std::string>{oci::digestOf("l1").str(), oci::digestOf("cfg").str(),
+                                                         oci::digestOf("loose").str()}));
+
+  ASSERT_OK(restore(list[0].id));
+  auto after = props_->repository("team/app");
+  ASSERT_OK(after);
+  EXPECT_EQ(after->created_at, before->created_at);
+  EXPECT_EQ(after->updated_at, before->updated_at);
+  EXPECT_EQ(after->manifest_count, 2u);
+  EXPECT_EQ(after->tag_count, 2u);
+  EXPECT_FALSE(after->attributes.write_enabled);
+  EXPECT_EQ(rawQuery(dir_.db(), "SELECT created_at FROM repositories WHERE name = 'team/app'"), created);
+  EXPECT_EQ(meta_->resolveTag("team/app", "v1").value(), a);
+  EXPECT_EQ(meta_->resolveTag("team/app", "v2").value(), b);
+  EXPECT_EQ(meta_->repositoryBlob("team/app", oci::digestOf("loose")).value(), 5u);
+  EXPECT_EQ(meta_->repositoryBlob("team/app", oci::digestOf("cfg")).value(), 3u);
+  EXPECT_EQ(count("recycle_items"), "0");
+  EXPECT_EQ(count("recycle_blob_links"), "0");
+}
+
+TEST_F(RecycleBinTest, RestoreIntoRepositoryWithNewContent) {
+  const auto old = image("r", "old", {"l-old"}, "v1");
+  ASSERT_OK(meta_->deleteRepository("r", nullptr));
+  const auto fresh = image("r", "fresh", {"l-new"}, "v2");
+  auto restored = restore(items().at(0).id);
+  ASSERT_OK(restored);
+  EXPECT_EQ(restored->manifests, std::vector<oci::Digest>{old});
+  EXPECT_EQ(meta_->resolveTag("r", "v1").value(), old);
+  EXPECT_EQ(meta_->resolveTag("r", "v2").value(), fresh);
+  EXPECT_TRUE(meta_->repositoryBlob("r", oci::digestOf("l-old")).ok());
+  EXPECT_TRUE(meta_->repositoryBlob("r", oci::digestOf("l-new")).ok());
+}
+
+TEST_F(RecycleBinTest, TagNowUsedByAnotherManifestIsAConflict) {
+  const auto a = image("r", "a", {"la"}, "v1");
+  ASSERT_OK(meta_->deleteManifest("r", a));
+  const auto b = image("r", "b", {"lb"}, "v1");
+  const int64_t id = items().at(0).id;
+  auto r = restore(id);
+  EXPECT_EQ(r.code(), Code::kConflict);
+  EXPECT_NE(r.error().message.find("v1"), std::string::npos);
+  // Nothing changed: the tag stays on b, a is not back, the item is still in the bin.
+  EXPECT_EQ(meta_->resolveTag("r", "v1").value(), b);
+  EXPECT_EQ(meta_->getManifest("r", a).code(), Code::kManifestUnknown);
+  EXPECT_EQ(items().size(), 1u);
+  // Once the tag is out of the way (itself binned), the restore works.
+  ASSERT_OK(meta_->deleteTag("r", "v1"));
+  ASSERT_OK(restore(id));
+  EXPECT_EQ(meta_->resolveTag("r", "v1").value(), a);
+  const int64_t tag_item = items(query("r", RecycleKind::kTag)).at(0).id;
+  EXPECT_EQ(restore(tag_item).code(), Code::kConflict);  // v1 is on a now, the item holds b
+  // The same tag on the same manifest again is no conflict.
+  ASSERT_OK(meta_->deleteTag("r", "v1"));
+  ASSERT_OK(meta_->putManifest([&] {
+    PutManifestRequest p;
+    p.repository = "r";
+    p.manifest.bytes = "{\"name\":\"a\"}";
+    p.manifest.digest = a;
+    p.manifest.media_type = kImage;
+    p.tag = "v1";
+    return p;
+  }()));
+  const int64_t a_tag_item = items(query("r", RecycleKind::kTag, "v1", a.str())).at(0).id;
+  ASSERT_OK(restore(a_tag_item));
+  EXPECT_EQ(meta_->resolveTag("r", "v1").value(), a);
+}
+
+TEST_F(RecycleBinTest, ExpiredItemsArePurgedWithTheirBlobRefs) {
+  meta_->setRecycleBin({true, 60});
+  image("r", "a", {"la"}, "v1");
+  ASSERT_OK(meta_->deleteTag("r", "v1"));
+  const int64_t now = items().at(0).deleted_at;
+  EXPECT_EQ(bin_->purgeExpired(now + 59, 100).value(), 0u);
+  EXPECT_EQ(count("recycle_blob_refs"), "1");
+  EXPECT_EQ(bin_->purgeExpired(now + 60, 100).value(), 1u);
+  EXPECT_TRUE(items().empty());
+  EXPECT_EQ(count("recycle_blob_refs"), "0");
+  EXPECT_EQ(count("recycle_manifests"), "0");
+  EXPECT_EQ(count("recycle_tags"), "0");
+}
+
+TEST_F(RecycleBinTest, PurgeExpiredWorksInBatches) {
+  meta_->setRecycleBin({true, 1});
+  for (int i = 0; i < 5; ++i) image("r", "m" + std::to_string(i), {"l" + std::to_string(i)}, "t" + std::to_string(i));
+  for (int i = 0; i < 5; ++i) ASSERT_OK(meta_->deleteTag("r", "t" + std::to_string(i)));
+  const int64_t later = items().at(0).expires_at + 1;
+  EXPECT_EQ(bin_->purgeExpired(later, 2).value(), 2u);
+  EXPECT_EQ(bin_->purgeExpired(later, 2).value(), 2u);
+  EXPECT_EQ(bin_->purgeExpired(later, 2).value(), 1u);
+  EXPECT_EQ(count("recycle_items"), "0");
+}
+
+TEST_F(RecycleBinTest, BinOffDeletesForGood) {
+  meta_->setRecycleBin({false, 7 * kDay});
+  const auto a = image("r", "a", {"la"}, "v1");
+  image("r", "b", {"lb"}, "v2");
+  ASSERT_OK(meta_->deleteManifest("r", a));
+  ASSERT_OK(meta_->deleteTag("r", "v2"));
+  ASSERT_OK(meta_->deleteRepository("r", nullptr));
+  EXPECT_TRUE(items().empty());
+  EXPECT_EQ(count("recycle_blob_refs"), "0");
+}
+
+TEST_F(RecycleBinTest, FailedDeleteLeavesNoItem) {
+  image("r", "a", {"la"}, "v1");
+  EXPECT_EQ(meta_->deleteTag("r", "nope").code(), Code::kManifestUnknown);
+  EXPECT_EQ(meta_->deleteManifest("r", oci::digestOf("nope")).code(), Code::kManifestUnknown);
+  EXPECT_EQ(meta_->deleteRepository("nope", nullptr).code(), Code::kNameUnknown);
+  EXPECT_TRUE(items().empty());
+  EXPECT_EQ(count("recycle_blob_refs"), "0");
+}
+
+TEST_F(RecycleBinTest, ListingFiltersAndPages) {
+  const auto a = image("one", "a", {"la"}, "v1");
+  image("two", "b", {"lb"}, "v2");
+  ASSERT_OK(meta_->deleteTag("one", "v1"));
+  ASSERT_OK(meta_->deleteManifest("one", a));
+  ASSERT_OK(meta_->deleteRepository("two", nullptr));
+  auto all = items();
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].kind, RecycleKind::kRepository);  // newest first
+  EXPECT_EQ(all[2].kind, RecycleKind::kTag);
+  EXPECT_EQ(items(query("one")).size(), 2u);
+  EXPECT_EQ(items(query("", RecycleKind::kTag)).size(), 1u);
+  EXPECT_EQ(items(query("", std::nullopt, "v2")).size(), 1u);
+  EXPECT_EQ(items(query("", std::nullopt, "", a.str())).size(), 2u);
+  RecycleQuery page;
+  page.limit = 2;
+  auto first = items(page);
+  ASSERT_EQ(first.size(), 2u);
+  page.before_id = first.back().id;
+  auto second = items(page);
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second[0].id, all[2].id);
+  EXPECT_EQ(bin_->get(all[1].id).value().digest, a.str());
+  EXPECT_EQ(bin_->get(12345).code(), Code::kNotFound);
+  EXPECT_EQ(bin_->purge(12345).code(), Code::kNotFound);
+}
+
+TEST_F(RecycleBinTest, RestoreAppendsPushEvents) {
+  const auto a = image("r", "a", {"la"}, "v1");
+  image("r", "b", {"lb"});
+  ASSERT_OK(meta_->deleteRepository("r", nullptr));
+  const std::string before = count("events");
+  std::vector<std::string> seen;
+  auto restored = bin_->restore(items().at(0).id, [&](const oci::Digest& d, const std::string& media_type,
+                                                      uint64_t size, const std::string& tag) {
+    seen.push_back(d.str() + " " + tag);
+    EventRecord e;
+    e.action = "push";
+    e.repository = "r";
+    e.tag = tag;
+    e.digest = d.str();
+    e.media_type = media_type;
+    e.size = size;
+    e.payload = "{}";
+    return std::optional<EventRecord>(e);
+  });
+  ASSERT_OK(restored);
+  // One per tag, one per untagged manifest.
+  EXPECT_EQ(seen.size(), 2u);
+  EXPECT_EQ(std::count(seen.begin(), seen.end(), a.str() + " v1"), 1);
+  EXPECT_EQ(std::stoi(count("events")) - std::stoi(before), 2);
+}
+
+TEST_F(RecycleBinTest, BinSurvivesReopen) {
+  const auto a = image("r", "a", {"la"}, "v1");
+  ASSERT_OK(meta_->deleteManifest("r", a));
+  bin_.reset();
+  props_.reset();
+  meta_.reset();
+  auto reopened = SqliteMetaStore::open(dir_.db());
+  ASSERT_OK(reopened);
+  auto bin = (*reopened)->recycleStore();
+  auto list = bin->list({});
+  ASSERT_OK(list);
+  ASSERT_EQ(list->size(), 1u);
+  ASSERT_OK(bin->restore(list->at(0).id, nullptr));
+  EXPECT_EQ((*reopened)->resolveTag("r", "v1").value(), a);
+}
+
+}  // namespace
+}  // namespace berth::meta::testing
