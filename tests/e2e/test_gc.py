@@ -62,6 +62,13 @@ class GcTest(BerthTestCase):
         garbage = sorted([digest(config_a), digest(unique_a)])
         freed = len(config_a) + len(unique_a)
 
+        # The deleted manifest is in the recycle bin (on by default): its blobs stay referenced
+        # until the item is purged.
+        self.assertEqual(self.gc(True)["digests"], [])
+        items = self.admin.get("/api/v1/recycle-bin?repository=" + repo_a).json()["items"]
+        self.assertEqual([i["digest"] for i in items], [manifest_a])
+        self.assertStatus(self.admin.delete("/api/v1/recycle-bin/%d" % items[0]["id"]), 204)
+
         dry = self.gc(True)
         self.assertTrue(dry["dryRun"])
         self.assertEqual(sorted(dry["digests"]), garbage)
