@@ -4,28 +4,21 @@
 
 #include "cli/command_groups.h"
 #include "cli/command_support.h"
+#include "cli/output.h"
 
 namespace berth::cli {
 namespace {
 
 namespace json = boost::json;
 
-uint64_t number(const json::value& v, std::string_view key) {
-  const json::value* f = v.is_object() ? v.get_object().if_contains(key) : nullptr;
-  if (f == nullptr) return 0;
-  if (f->is_uint64()) return f->get_uint64();
-  if (f->is_int64() && f->get_int64() > 0) return static_cast<uint64_t>(f->get_int64());
-  return 0;
-}
-
 std::string reportText(const json::value& answer) {
   const json::value* dry = answer.is_object() ? answer.get_object().if_contains("dryRun") : nullptr;
   const bool dry_run = dry != nullptr && dry->is_bool() && dry->get_bool();
   std::string out = dry_run ? "Dry run: would delete " : "Deleted ";
-  out += std::to_string(number(answer, "blobsDeleted")) + " blobs (" + std::to_string(number(answer, "bytesFreed")) +
-         " bytes), " + (dry_run ? "would remove " : "removed ") + std::to_string(number(answer, "uploadsRemoved")) +
-         " abandoned uploads and " + std::to_string(number(answer, "tempFilesRemoved")) + " temp files";
-  if (const uint64_t errors = number(answer, "errors"); errors > 0) {
+  out += std::to_string(jsonNumber(answer, "blobsDeleted")) + " blobs (" + std::to_string(jsonNumber(answer, "bytesFreed")) +
+         " bytes), " + (dry_run ? "would remove " : "removed ") + std::to_string(jsonNumber(answer, "uploadsRemoved")) +
+         " abandoned uploads and " + std::to_string(jsonNumber(answer, "tempFilesRemoved")) + " temp files";
+  if (const uint64_t errors = jsonNumber(answer, "errors"); errors > 0) {
     out += "; " + std::to_string(errors) + " steps failed (the next run retries them)";
   }
   out += "\n";
@@ -33,7 +26,7 @@ std::string reportText(const json::value& answer) {
     for (const auto& d : list->get_array()) {
       if (d.is_string()) out += "  " + std::string(d.get_string()) + "\n";
     }
-    if (number(answer, "blobsDeleted") > list->get_array().size()) out += "  ...\n";
+    if (jsonNumber(answer, "blobsDeleted") > list->get_array().size()) out += "  ...\n";
   }
   return out;
 }

@@ -153,4 +153,17 @@ std::string tableText(const json::value& value) {
   return cellText(value) + "\n";
 }
 
+uint64_t jsonNumber(const boost::json::value& v, std::string_view key) {
+  const boost::json::value* f = v.is_object() ? v.get_object().if_contains(key) : nullptr;
+  if (f == nullptr) return 0;
+  if (f->is_uint64()) return f->get_uint64();
+  if (f->is_int64() && f->get_int64() > 0) return static_cast<uint64_t>(f->get_int64());
+  return 0;
+}
+
+std::string jsonText(const boost::json::value& v, std::string_view key) {
+  const boost::json::value* f = v.is_object() ? v.get_object().if_contains(key) : nullptr;
+  return f != nullptr && f->is_string() ? std::string(f->get_string()) : "-";
+}
+
 }  // namespace berth::cli

@@ -15,19 +15,6 @@ namespace json = boost::json;
 
 constexpr const char* kQuotasPath = "/api/v1/quotas";
 
-uint64_t number(const json::value& v, std::string_view key) {
-  const json::value* f = v.is_object() ? v.get_object().if_contains(key) : nullptr;
-  if (f == nullptr) return 0;
-  if (f->is_uint64()) return f->get_uint64();
-  if (f->is_int64() && f->get_int64() > 0) return static_cast<uint64_t>(f->get_int64());
-  return 0;
-}
-
-std::string text(const json::value& v, std::string_view key) {
-  const json::value* f = v.is_object() ? v.get_object().if_contains(key) : nullptr;
-  return f != nullptr && f->is_string() ? std::string(f->get_string()) : "-";
-}
-
 std::string percent(uint64_t used, uint64_t limit) {
   if (limit == 0) return used == 0 ? "0%" : "-";
   char buf[32];
@@ -40,10 +27,10 @@ std::string quotaTable(const json::value& answer) {
   json::array rows;
   auto add = [&](const json::value& q) {
     json::object r;
-    r["PATTERN"] = text(q, "pattern");
-    r["LIMIT BYTES"] = std::to_string(number(q, "limitBytes"));
-    r["USED BYTES"] = std::to_string(number(q, "usedBytes"));
-    r["USED"] = percent(number(q, "usedBytes"), number(q, "limitBytes"));
+    r["PATTERN"] = jsonText(q, "pattern");
+    r["LIMIT BYTES"] = std::to_string(jsonNumber(q, "limitBytes"));
+    r["USED BYTES"] = std::to_string(jsonNumber(q, "usedBytes"));
+    r["USED"] = percent(jsonNumber(q, "usedBytes"), jsonNumber(q, "limitBytes"));
     rows.push_back(std::move(r));
   };
   const json::value* list = answer.is_object() ? answer.get_object().if_contains("quotas") : nullptr;

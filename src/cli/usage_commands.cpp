@@ -15,20 +15,6 @@ namespace json = boost::json;
 
 constexpr const char* kUsagePath = "/api/v1/usage";
 
-uint64_t number(const json::value& v, std::string_view key) {
-  const json::value* f = v.is_object() ? v.get_object().if_contains(key) : nullptr;
-  if (f == nullptr) return 0;
-  if (f->is_uint64()) return f->get_uint64();
-  if (f->is_int64() && f->get_int64() > 0) return static_cast<uint64_t>(f->get_int64());
-  return 0;
-}
-
-std::string text(const json::value& v, std::string_view key) {
-  const json::value* f = v.is_object() ? v.get_object().if_contains(key) : nullptr;
-  if (f == nullptr || !f->is_string()) return "-";
-  return std::string(f->get_string());
-}
-
 const json::value& member(const json::value& v, std::string_view key) {
   static const json::value kNull;
   const json::value* f = v.is_object() ? v.get_object().if_contains(key) : nullptr;
@@ -51,9 +37,9 @@ std::string bytesText(uint64_t n) {
 }
 
 std::string trafficLine(const json::value& t) {
-  return "Traffic: " + std::to_string(number(t, "pulls")) + " pulls, " + std::to_string(number(t, "pushes")) +
-         " pushes, " + bytesText(number(t, "bytesServed")) + " served, " + bytesText(number(t, "bytesReceived")) +
-         " received; last pull " + text(t, "lastPulledOn") + ", last push " + text(t, "lastPushedOn") + "\n";
+  return "Traffic: " + std::to_string(jsonNumber(t, "pulls")) + " pulls, " + std::to_string(jsonNumber(t, "pushes")) +
+         " pushes, " + bytesText(jsonNumber(t, "bytesServed")) + " served, " + bytesText(jsonNumber(t, "bytesReceived")) +
+         " received; last pull " + jsonText(t, "lastPulledOn") + ", last push " + jsonText(t, "lastPushedOn") + "\n";
 }
 
 // Rows as objects of strings, in column order, for tableText.
@@ -65,27 +51,27 @@ json::object row(std::initializer_list<std::pair<const char*, std::string>> cell
 
 std::string registryTable(const json::value& answer) {
   const json::value& s = member(answer, "storage");
-  std::string out = "Storage: " + bytesText(number(s, "bytes")) + " (" + std::to_string(number(s, "bytes")) +
-                    " bytes: blobs " + std::to_string(number(s, "blobBytes")) + ", manifests " +
-                    std::to_string(number(s, "manifestBytes")) + ") in " + std::to_string(number(s, "repositories")) +
-                    " repositories, " + std::to_string(number(s, "manifests")) + " manifests (" +
-                    std::to_string(number(s, "uniqueManifests")) + " unique), " + std::to_string(number(s, "tags")) +
-                    " tags, " + std::to_string(number(s, "blobs")) + " blobs\n";
+  std::string out = "Storage: " + bytesText(jsonNumber(s, "bytes")) + " (" + std::to_string(jsonNumber(s, "bytes")) +
+                    " bytes: blobs " + std::to_string(jsonNumber(s, "blobBytes")) + ", manifests " +
+                    std::to_string(jsonNumber(s, "manifestBytes")) + ") in " + std::to_string(jsonNumber(s, "repositories")) +
+                    " repositories, " + std::to_string(jsonNumber(s, "manifests")) + " manifests (" +
+                    std::to_string(jsonNumber(s, "uniqueManifests")) + " unique), " + std::to_string(jsonNumber(s, "tags")) +
+                    " tags, " + std::to_string(jsonNumber(s, "blobs")) + " blobs\n";
   out += trafficLine(member(answer, "traffic"));
   json::array rows;
   if (const auto* list = member(answer, "repositories").if_array()) {
     for (const auto& r : *list) {
-      rows.push_back(row({{"REPOSITORY", text(r, "name")},
-                          {"SIZE", bytesText(number(r, "bytes"))},
-                          {"UNIQUE", bytesText(number(r, "uniqueBytes"))},
-                          {"SHARED", bytesText(number(r, "sharedBytes"))},
-                          {"MANIFESTS", std::to_string(number(r, "manifests"))},
-                          {"TAGS", std::to_string(number(r, "tags"))},
-                          {"PULLS", std::to_string(number(r, "pulls"))},
-                          {"PUSHES", std::to_string(number(r, "pushes"))},
-                          {"SERVED", bytesText(number(r, "bytesServed"))},
-                          {"RECEIVED", bytesText(number(r, "bytesReceived"))},
-                          {"LAST PULLED", text(r, "lastPulledOn")}}));
+      rows.push_back(row({{"REPOSITORY", jsonText(r, "name")},
+                          {"SIZE", bytesText(jsonNumber(r, "bytes"))},
+                          {"UNIQUE", bytesText(jsonNumber(r, "uniqueBytes"))},
+                          {"SHARED", bytesText(jsonNumber(r, "sharedBytes"))},
+                          {"MANIFESTS", std::to_string(jsonNumber(r, "manifests"))},
+                          {"TAGS", std::to_string(jsonNumber(r, "tags"))},
+                          {"PULLS", std::to_string(jsonNumber(r, "pulls"))},
+                          {"PUSHES", std::to_string(jsonNumber(r, "pushes"))},
+                          {"SERVED", bytesText(jsonNumber(r, "bytesServed"))},
+                          {"RECEIVED", bytesText(jsonNumber(r, "bytesReceived"))},
+                          {"LAST PULLED", jsonText(r, "lastPulledOn")}}));
     }
   }
   if (!rows.empty()) out += "\n" + tableText(json::value(std::move(rows)));
@@ -94,22 +80,22 @@ std::string registryTable(const json::value& answer) {
 
 std::string repositoryTable(const json::value& answer) {
   const json::value& s = member(answer, "storage");
-  std::string out = "Repository " + text(answer, "name") + ": " + bytesText(number(s, "bytes")) + " (" +
-                    std::to_string(number(s, "bytes")) + " bytes: unique " + std::to_string(number(s, "uniqueBytes")) +
-                    ", shared " + std::to_string(number(s, "sharedBytes")) + "), " +
-                    std::to_string(number(s, "manifests")) + " manifests, " + std::to_string(number(s, "tags")) +
-                    " tags, " + std::to_string(number(s, "blobs")) + " blobs\n";
+  std::string out = "Repository " + jsonText(answer, "name") + ": " + bytesText(jsonNumber(s, "bytes")) + " (" +
+                    std::to_string(jsonNumber(s, "bytes")) + " bytes: unique " + std::to_string(jsonNumber(s, "uniqueBytes")) +
+                    ", shared " + std::to_string(jsonNumber(s, "sharedBytes")) + "), " +
+                    std::to_string(jsonNumber(s, "manifests")) + " manifests, " + std::to_string(jsonNumber(s, "tags")) +
+                    " tags, " + std::to_string(jsonNumber(s, "blobs")) + " blobs\n";
   out += trafficLine(member(answer, "traffic"));
   json::array tags;
   if (const auto* list = member(answer, "tags").if_array()) {
     for (const auto& t : *list) {
-      tags.push_back(row({{"TAG", text(t, "name")},
-                          {"DIGEST", text(t, "digest").substr(0, 19)},
-                          {"SIZE", bytesText(number(t, "size"))},
-                          {"PULLS", std::to_string(number(t, "pulls"))},
-                          {"PUSHES", std::to_string(number(t, "pushes"))},
-                          {"LAST PULLED", text(t, "lastPulledOn")},
-                          {"LAST PUSHED", text(t, "lastPushedOn")}}));
+      tags.push_back(row({{"TAG", jsonText(t, "name")},
+                          {"DIGEST", jsonText(t, "digest").substr(0, 19)},
+                          {"SIZE", bytesText(jsonNumber(t, "size"))},
+                          {"PULLS", std::to_string(jsonNumber(t, "pulls"))},
+                          {"PUSHES", std::to_string(jsonNumber(t, "pushes"))},
+                          {"LAST PULLED", jsonText(t, "lastPulledOn")},
+                          {"LAST PUSHED", jsonText(t, "lastPushedOn")}}));
     }
   }
   if (!tags.empty()) out += "\n" + tableText(json::value(std::move(tags)));
@@ -123,12 +109,12 @@ std::string repositoryTable(const json::value& answer) {
           if (n.is_string()) tag_names += std::string(n.get_string());
         }
       }
-      manifests.push_back(row({{"MANIFEST", text(m, "digest")},
-                               {"SIZE", bytesText(number(m, "size"))},
+      manifests.push_back(row({{"MANIFEST", jsonText(m, "digest")},
+                               {"SIZE", bytesText(jsonNumber(m, "size"))},
                                {"TAGS", tag_names.empty() ? "-" : tag_names},
-                               {"PULLS", std::to_string(number(m, "pulls"))},
-                               {"PUSHES", std::to_string(number(m, "pushes"))},
-                               {"LAST PULLED", text(m, "lastPulledOn")}}));
+                               {"PULLS", std::to_string(jsonNumber(m, "pulls"))},
+                               {"PUSHES", std::to_string(jsonNumber(m, "pushes"))},
+                               {"LAST PULLED", jsonText(m, "lastPulledOn")}}));
     }
   }
   if (!manifests.empty()) out += "\n" + tableText(json::value(std::move(manifests)));

@@ -59,6 +59,24 @@ int64_t now() { return static_cast<int64_t>(std::time(nullptr)); }
 
 int schemaVersion() { return schemaMigrations().back().version; }
 
+Status appendEvent(Connection& c, const std::optional<EventRecord>& event) {
+  if (!event) return okStatus();
+  auto stmt = c.prepare(
+      "INSERT INTO events(created_at, action, repository, tag, digest, media_type, size, payload)"
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+  if (!stmt) return stmt.takeError();
+  return stmt->bind(event->created_at != 0 ? event->created_at : now())
+      .bind(event->action)
+      .bind(event->repository)
+      .bind(event->tag)
+      .bind(event->digest)
+      .bind(event->media_type)
+      .bindU64(event->size)
+      .bind(event->payload)
+      .run();
+}
+
+
 // --- Connection ---
 
 Result<std::unique_ptr<Connection>> Connection::open(const std::string& path) {

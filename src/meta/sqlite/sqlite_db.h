@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "meta/meta_store.h"
 #include "oci/digest.h"
 
 namespace berth::meta::sqlite_detail {
@@ -160,6 +161,9 @@ Status execute(Connection& c, std::string_view sql, const Args&... args) {
   (stmt->bind(args), ...);
   return stmt->run();
 }
+
+// Appends `event` (if set) to the outbox (the `events` table) in the caller's transaction.
+Status appendEvent(Connection& c, const std::optional<EventRecord>& event);
 
 // Schema history (schema.cpp), oldest first. Append a migration to change the schema;
 // never edit a released one.

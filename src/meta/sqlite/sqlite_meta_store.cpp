@@ -141,23 +141,6 @@ Error manifestBlobUnknown(const oci::Digest& digest, bool is_manifest) {
                    "{\"digest\":\"" + digest.str() + "\"}");
 }
 
-Status appendEvent(Connection& c, const std::optional<EventRecord>& event) {
-  if (!event) return okStatus();
-  auto stmt = c.prepare(
-      "INSERT INTO events(created_at, action, repository, tag, digest, media_type, size, payload)"
-      " VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-  if (!stmt) return stmt.takeError();
-  return stmt->bind(event->created_at != 0 ? event->created_at : now())
-      .bind(event->action)
-      .bind(event->repository)
-      .bind(event->tag)
-      .bind(event->digest)
-      .bind(event->media_type)
-      .bindU64(event->size)
-      .bind(event->payload)
-      .run();
-}
-
 Result<std::vector<std::string>> names(Stmt& stmt) {
   std::vector<std::string> out;
   for (;;) {

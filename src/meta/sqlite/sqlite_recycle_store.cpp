@@ -216,23 +216,6 @@ Result<RecycleItem> readItem(Connection& c, int64_t id) {
   return item;
 }
 
-Status appendEvent(Connection& c, const std::optional<EventRecord>& event) {
-  if (!event) return okStatus();
-  auto stmt = c.prepare(
-      "INSERT INTO events(created_at, action, repository, tag, digest, media_type, size, payload)"
-      " VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-  if (!stmt) return stmt.takeError();
-  return stmt->bind(event->created_at != 0 ? event->created_at : now())
-      .bind(event->action)
-      .bind(event->repository)
-      .bind(event->tag)
-      .bind(event->digest)
-      .bind(event->media_type)
-      .bindU64(event->size)
-      .bind(event->payload)
-      .run();
-}
-
 struct BinnedManifest {
   std::string digest;
   std::string media_type;
