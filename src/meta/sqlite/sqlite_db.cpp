@@ -59,6 +59,21 @@ int64_t now() { return static_cast<int64_t>(std::time(nullptr)); }
 
 int schemaVersion() { return schemaMigrations().back().version; }
 
+Result<oci::Digest> storedDigest(const std::string& text) {
+  auto d = oci::Digest::parse(text);
+  if (!d) return makeError(Code::kCorrupt, "metadata holds an invalid digest: " + text);
+  return d;
+}
+
+Result<std::optional<int64_t>> findRepository(Connection& c, std::string_view name) {
+  auto stmt = c.prepare("SELECT id FROM repositories WHERE name = ?");
+  if (!stmt) return stmt.takeError();
+  auto row = stmt->bind(name).step();
+  if (!row) return row.takeError();
+  if (!*row) return std::optional<int64_t>();
+  return std::optional<int64_t>(stmt->int64(0));
+}
+
 Status appendEvent(Connection& c, const std::optional<EventRecord>& event) {
   if (!event) return okStatus();
   auto stmt = c.prepare(

@@ -162,6 +162,10 @@ Status execute(Connection& c, std::string_view sql, const Args&... args) {
   return stmt->run();
 }
 
+// A digest read back from the database; kCorrupt if it no longer parses.
+Result<oci::Digest> storedDigest(const std::string& text);
+// The id of the repository row named `name`, if there is one.
+Result<std::optional<int64_t>> findRepository(Connection& c, std::string_view name);
 // Appends `event` (if set) to the outbox (the `events` table) in the caller's transaction.
 Status appendEvent(Connection& c, const std::optional<EventRecord>& event);
 

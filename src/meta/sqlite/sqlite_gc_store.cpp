@@ -5,14 +5,9 @@
 namespace berth::meta {
 
 using sqlite_detail::Connection;
+using sqlite_detail::storedDigest;
 
 namespace {
-
-Result<oci::Digest> storedDigest(const std::string& text) {
-  auto d = oci::Digest::parse(text);
-  if (!d) return makeError(Code::kCorrupt, "metadata holds an invalid digest: " + text);
-  return d;
-}
 
 }  // namespace
 

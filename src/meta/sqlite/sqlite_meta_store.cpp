@@ -16,21 +16,6 @@ namespace berth::meta {
 namespace sqlite_detail {
 namespace {
 
-Result<oci::Digest> storedDigest(const std::string& text) {
-  auto d = oci::Digest::parse(text);
-  if (!d) return makeError(Code::kCorrupt, "metadata holds an invalid digest: " + text);
-  return d;
-}
-
-Result<std::optional<int64_t>> findRepository(Connection& c, std::string_view name) {
-  auto stmt = c.prepare("SELECT id FROM repositories WHERE name = ?");
-  if (!stmt) return stmt.takeError();
-  auto row = stmt->bind(name).step();
-  if (!row) return row.takeError();
-  if (!*row) return std::optional<int64_t>();
-  return std::optional<int64_t>(stmt->int64(0));
-}
-
 Result<int64_t> ensureRepository(Connection& c, std::string_view name) {
   auto found = findRepository(c, name);
   if (!found) return found.takeError();

@@ -5,6 +5,7 @@
 namespace berth::meta {
 
 using sqlite_detail::Connection;
+using sqlite_detail::storedDigest;
 using sqlite_detail::Stmt;
 
 namespace {
@@ -60,12 +61,6 @@ Result<int64_t> repositoryId(Connection& c, std::string_view repository) {
   if (!row) return row.takeError();
   if (!*row) return makeError(Code::kNameUnknown, "repository name not known to registry");
   return stmt->int64(0);
-}
-
-Result<oci::Digest> storedDigest(const std::string& text) {
-  auto d = oci::Digest::parse(text);
-  if (!d) return makeError(Code::kCorrupt, "metadata holds an invalid digest: " + text);
-  return d;
 }
 
 // --- tags ---

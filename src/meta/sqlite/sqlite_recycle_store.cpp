@@ -26,15 +26,6 @@ std::optional<RecycleKind> parseRecycleKind(std::string_view name) {
 namespace sqlite_detail {
 namespace {
 
-Result<std::optional<int64_t>> repositoryId(Connection& c, std::string_view name) {
-  auto stmt = c.prepare("SELECT id FROM repositories WHERE name = ?");
-  if (!stmt) return stmt.takeError();
-  auto row = stmt->bind(name).step();
-  if (!row) return row.takeError();
-  if (!*row) return std::optional<int64_t>();
-  return std::optional<int64_t>(stmt->int64(0));
-}
-
 // The item row, with the repository row's times and attributes (restored with a
 // repository item only).
 Result<int64_t> newItem(Connection& c, RecycleKind kind, int64_t repo, std::string_view digest,
@@ -227,7 +218,7 @@ Result<RestoredItem> restoreItem(Connection& c, int64_t id, const RestoreEventFn
   if (!item) return item.takeError();
   const bool whole = item->kind == RecycleKind::kRepository;
 
-  auto found = repositoryId(c, item->repository);
+  auto found = findRepository(c, item->repository);
   if (!found) return found.takeError();
   int64_t repo = 0;
   if (*found) {

@@ -10,6 +10,7 @@
 namespace berth::meta {
 
 using sqlite_detail::Connection;
+using sqlite_detail::storedDigest;
 using sqlite_detail::Stmt;
 
 namespace {
@@ -39,12 +40,6 @@ Traffic trafficAt(const Stmt& s, int first) {
   t.last_pulled = s.int64(first + 4);
   t.last_pushed = s.int64(first + 5);
   return t;
-}
-
-Result<oci::Digest> storedDigest(const std::string& text) {
-  auto d = oci::Digest::parse(text);
-  if (!d) return makeError(Code::kCorrupt, "metadata holds an invalid digest: " + text);
-  return d;
 }
 
 // Runs a one-row query with `args` bound and hands the row to `row`.
