@@ -77,6 +77,19 @@ struct DeletedRepository {
 using DeleteEventFn = std::function<std::optional<EventRecord>(
     const oci::Digest& digest, const std::string& media_type, uint64_t size)>;
 
+// Preconditions of a delete made by retention (purge and retention policies), checked in
+// the delete's transaction. When one does not hold, nothing changes and the delete fails
+// with kConflict: the item changed since the purge planned it. The default checks nothing.
+struct DeleteGuard {
+  std::optional<oci::Digest> digest;  // deleteTag: the tag still names this manifest
+  std::optional<int64_t> updated_at;  // the tag's or manifest's updated_at is still this
+  // deleteManifest: no tag names the manifest, no manifest of the repository lists it as a
+  // child (index), and the manifest its subject names (if any) is not in the repository.
+  bool unreferenced = false;
+  // Tag and manifest locks (deleteEnabled) are not checked; repository locks still are.
+  bool ignore_item_locks = false;
+};
+
 struct ReferrerRecord {
   oci::Digest digest;
   std::string media_type;
@@ -128,12 +141,14 @@ class MetaStore {
   virtual Result<oci::Digest> resolveTag(std::string_view repository, std::string_view tag) = 0;
   // Removes the manifest and every tag pointing to it from the repository;
   // kManifestUnknown if absent. Appends `event` (if set) to the outbox in the same
-  // transaction.
+  // transaction. `guard`: see DeleteGuard (kConflict when it does not hold).
   virtual Status deleteManifest(std::string_view repository, const oci::Digest& digest,
-                                const std::optional<EventRecord>& event = std::nullopt) = 0;
+                                const std::optional<EventRecord>& event = std::nullopt,
+                                const DeleteGuard& guard = {}) = 0;
   // Removes only the tag; kManifestUnknown if absent. Appends `event` as above.
   virtual Status deleteTag(std::string_view repository, std::string_view tag,
-                           const std::optional<EventRecord>& event = std::nullopt) = 0;
+                           const std::optional<EventRecord>& event = std::nullopt,
+                           const DeleteGuard& guard = {}) = 0;
   // Locks (changeable attributes): pushes, deletes and reads above check them in their
   // transaction and fail with kDenied naming the lock ("tag team/app:v1 is locked:
   // writeEnabled is false"); listings leave out what has listEnabled false.

@@ -82,9 +82,11 @@ class SqliteMetaStore : public MetaStore {
                                      const oci::Digest& digest) override;
   Result<oci::Digest> resolveTag(std::string_view repository, std::string_view tag) override;
   Status deleteManifest(std::string_view repository, const oci::Digest& digest,
-                        const std::optional<EventRecord>& event = std::nullopt) override;
+                        const std::optional<EventRecord>& event = std::nullopt,
+                        const DeleteGuard& guard = {}) override;
   Status deleteTag(std::string_view repository, std::string_view tag,
-                   const std::optional<EventRecord>& event = std::nullopt) override;
+                   const std::optional<EventRecord>& event = std::nullopt,
+                   const DeleteGuard& guard = {}) override;
   Result<std::string> readDenied(std::string_view repository, std::string_view tag,
                                  const oci::Digest& digest) override;
   Result<DeletedRepository> deleteRepository(std::string_view repository,
