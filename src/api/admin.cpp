@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include "api/admin_quotas.h"
+#include "api/admin_retention.h"
 #include "api/admin_webhooks.h"
 #include "api/api.h"
 #include "auth/encoding.h"
@@ -25,10 +26,7 @@ namespace {
 constexpr size_t kMaxAdminBody = 1024 * 1024;
 constexpr size_t kMinPassword = 8;
 
-struct Reply {
-  http::status status = http::status::ok;
-  json::value body;  // null: no body (204)
-};
+using Reply = AdminReply;
 
 Error bad(std::string message) { return makeError(Code::kInvalidArgument, std::move(message)); }
 Error notFound(std::string message) { return makeError(Code::kNotFound, std::move(message)); }
@@ -156,13 +154,15 @@ class Fields {
 class Admin {
  public:
   Admin(auth::AccessControl& access, int64_t now, events::Dispatcher* webhooks = nullptr,
-        events::RequestInfo request = {}, meta::QuotaStore* quotas = nullptr)
+        events::RequestInfo request = {}, meta::QuotaStore* quotas = nullptr,
+        lifecycle::Retention* retention = nullptr)
       : access_(access),
         store_(access.store()),
         now_(now),
         webhooks_(webhooks),
         request_(std::move(request)),
-        quotas_(quotas) {}
+        quotas_(quotas),
+        retention_(retention) {}
 
   Result<Reply> run(http::verb method, const std::vector<std::string>& seg, const QueryParams& query,
                     const json::object& body);
@@ -197,6 +197,7 @@ class Admin {
   events::Dispatcher* webhooks_;
   events::RequestInfo request_;
   meta::QuotaStore* quotas_;
+  lifecycle::Retention* retention_;
 };
 
 const char* collectionName(IdentityKind kind) {
@@ -222,14 +223,11 @@ Result<Reply> Admin::run(http::verb method, const std::vector<std::string>& seg,
   if (top == "network-rules") return networkRules(method, seg, query, body);
   if (top == "settings" && seg.size() == 1) return settings(method, body);
   if (top == "webhooks" && webhooks_ != nullptr) {
-    auto r = webhooksAdmin(*webhooks_, method, seg, body, request_);
-    if (!r) return r.takeError();
-    return Reply{r->status, std::move(r->body)};
+    return webhooksAdmin(*webhooks_, method, seg, body, request_);
   }
-  if (top == "quotas" && quotas_ != nullptr) {
-    auto r = quotasAdmin(*quotas_, method, seg, body);
-    if (!r) return r.takeError();
-    return Reply{r->status, std::move(r->body)};
+  if (top == "quotas" && quotas_ != nullptr) return quotasAdmin(*quotas_, method, seg, body);
+  if ((top == "purge" || top == "retention") && retention_ != nullptr) {
+    return retentionAdmin(*retention_, method, seg, body, request_);
   }
   return notFound("no such admin resource");
 }
@@ -649,7 +647,7 @@ Task<void> Api::admin(Exchange& ex, std::string_view path, std::string_view raw_
   const auto method = ex.method();
   const events::RequestInfo request = requestInfo(ex, who);
   auto reply = co_await ex.blocking([&] {
-    return Admin(*access_, unixNow(), webhooks_, request, quotas_).run(method, *seg, *query, body);
+    return Admin(*access_, unixNow(), webhooks_, request, quotas_, retention_).run(method, *seg, *query, body);
   });
   if (!reply) co_return co_await ex.sendError(reply.error());
   server::Response res{reply->status, 11};

@@ -37,7 +37,7 @@ Result<uint64_t> limitOf(const json::object& body) {
 
 }  // namespace
 
-Result<QuotaReply> quotasAdmin(meta::QuotaStore& store, http::verb method, const std::vector<std::string>& seg,
+Result<AdminReply> quotasAdmin(meta::QuotaStore& store, http::verb method, const std::vector<std::string>& seg,
                                const json::object& body) {
   if (seg.size() == 1) {
     if (method != http::verb::get) return makeError(Code::kMethodNotAllowed, "use GET");
@@ -45,7 +45,7 @@ Result<QuotaReply> quotasAdmin(meta::QuotaStore& store, http::verb method, const
     if (!all) return all.takeError();
     json::array out;
     for (const auto& q : *all) out.push_back(quotaJson(q));
-    return QuotaReply{http::status::ok, json::object{{"quotas", std::move(out)}}};
+    return AdminReply{http::status::ok, json::object{{"quotas", std::move(out)}}};
   }
   std::string pattern = seg[1];
   for (size_t i = 2; i < seg.size(); ++i) pattern += "/" + seg[i];
@@ -55,7 +55,7 @@ Result<QuotaReply> quotasAdmin(meta::QuotaStore& store, http::verb method, const
   if (method == http::verb::get) {
     auto q = store.getQuota(pattern);
     if (!q) return q.takeError();
-    return QuotaReply{http::status::ok, quotaJson(*q)};
+    return AdminReply{http::status::ok, quotaJson(*q)};
   }
   if (method == http::verb::put) {
     auto limit = limitOf(body);
@@ -64,12 +64,12 @@ Result<QuotaReply> quotasAdmin(meta::QuotaStore& store, http::verb method, const
     auto q = store.setQuota(pattern, *limit, &created);
     if (!q) return q.takeError();
     log::info("quota set", {{"pattern", pattern}, {"limit_bytes", *limit}, {"used_bytes", q->used_bytes}});
-    return QuotaReply{created ? http::status::created : http::status::ok, quotaJson(*q)};
+    return AdminReply{created ? http::status::created : http::status::ok, quotaJson(*q)};
   }
   if (method == http::verb::delete_) {
     if (auto s = store.deleteQuota(pattern); !s) return s.takeError();
     log::info("quota deleted", {{"pattern", pattern}});
-    return QuotaReply{http::status::no_content, nullptr};
+    return AdminReply{http::status::no_content, nullptr};
   }
   return makeError(Code::kMethodNotAllowed, "use GET, PUT or DELETE");
 }

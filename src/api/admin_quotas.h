@@ -7,18 +7,14 @@
 
 #include "common/result.h"
 #include "meta/quota_store.h"
+#include "api/admin_reply.h"
 #include "server/exchange.h"
 
 namespace berth::api {
 
-struct QuotaReply {
-  server::http::status status = server::http::status::ok;
-  boost::json::value body;  // null: no body (204)
-};
-
 // `seg` starts with "quotas"; the pattern is the rest of the path (one percent-encoded
 // segment, "team-a%2F*", or the plain segments, "team-a/*").
-Result<QuotaReply> quotasAdmin(meta::QuotaStore& store, server::http::verb method,
+Result<AdminReply> quotasAdmin(meta::QuotaStore& store, server::http::verb method,
                                const std::vector<std::string>& seg, const boost::json::object& body);
 
 }  // namespace berth::api

@@ -139,7 +139,7 @@ Status apply(WebhookRecord& w, const json::object& body, bool creating) {
 
 }  // namespace
 
-Result<WebhookReply> webhooksAdmin(events::Dispatcher& dispatcher, http::verb method,
+Result<AdminReply> webhooksAdmin(events::Dispatcher& dispatcher, http::verb method,
                                    const std::vector<std::string>& seg, const json::object& body,
                                    const events::RequestInfo& request) {
   meta::WebhookStore& store = dispatcher.store();
@@ -149,7 +149,7 @@ Result<WebhookReply> webhooksAdmin(events::Dispatcher& dispatcher, http::verb me
       if (!all) return all.takeError();
       json::array out;
       for (const auto& w : *all) out.push_back(webhookJson(w));
-      return WebhookReply{http::status::ok, json::object{{"webhooks", std::move(out)}}};
+      return AdminReply{http::status::ok, json::object{{"webhooks", std::move(out)}}};
     }
     if (method != http::verb::post) return makeError(Code::kMethodNotAllowed, "use GET or POST");
     auto name = body.find("name");
@@ -164,7 +164,7 @@ Result<WebhookReply> webhooksAdmin(events::Dispatcher& dispatcher, http::verb me
     if (auto s = dispatcher.reload(); !s) return s.takeError();
     auto created = store.getWebhook(w.name);
     if (!created) return created.takeError();
-    return WebhookReply{http::status::created, webhookJson(*created)};
+    return AdminReply{http::status::created, webhookJson(*created)};
   }
   auto current = store.getWebhook(seg[1]);
   if (!current) return current.takeError();
@@ -172,7 +172,7 @@ Result<WebhookReply> webhooksAdmin(events::Dispatcher& dispatcher, http::verb me
     if (method != http::verb::post) return makeError(Code::kMethodNotAllowed, "use POST");
     auto d = dispatcher.ping(current->name, request);
     if (!d) return d.takeError();
-    return WebhookReply{http::status::ok, deliveryJson(*d)};
+    return AdminReply{http::status::ok, deliveryJson(*d)};
   }
   if (seg.size() == 3 && seg[2] == "events") {
     if (method != http::verb::get) return makeError(Code::kMethodNotAllowed, "use GET");
@@ -180,10 +180,10 @@ Result<WebhookReply> webhooksAdmin(events::Dispatcher& dispatcher, http::verb me
     if (!list) return list.takeError();
     json::array out;
     for (const auto& d : *list) out.push_back(deliveryJson(d));
-    return WebhookReply{http::status::ok, json::object{{"events", std::move(out)}}};
+    return AdminReply{http::status::ok, json::object{{"events", std::move(out)}}};
   }
   if (seg.size() != 2) return makeError(Code::kNotFound, "no such admin resource");
-  if (method == http::verb::get) return WebhookReply{http::status::ok, webhookJson(*current)};
+  if (method == http::verb::get) return AdminReply{http::status::ok, webhookJson(*current)};
   if (method == http::verb::patch) {
     if (body.contains("name")) return bad("a webhook cannot be renamed");
     WebhookRecord w = *current;
@@ -193,12 +193,12 @@ Result<WebhookReply> webhooksAdmin(events::Dispatcher& dispatcher, http::verb me
     if (auto s = dispatcher.reload(); !s) return s.takeError();
     auto updated = store.getWebhook(w.name);
     if (!updated) return updated.takeError();
-    return WebhookReply{http::status::ok, webhookJson(*updated)};
+    return AdminReply{http::status::ok, webhookJson(*updated)};
   }
   if (method == http::verb::delete_) {
     if (auto s = store.deleteWebhook(current->name); !s) return s.takeError();
     if (auto s = dispatcher.reload(); !s) return s.takeError();
-    return WebhookReply{http::status::no_content, nullptr};
+    return AdminReply{http::status::no_content, nullptr};
   }
   return makeError(Code::kMethodNotAllowed, "use GET, PATCH or DELETE");
 }

@@ -7,17 +7,13 @@
 
 #include "common/result.h"
 #include "events/dispatcher.h"
+#include "api/admin_reply.h"
 #include "server/exchange.h"
 
 namespace berth::api {
 
-struct WebhookReply {
-  server::http::status status = server::http::status::ok;
-  boost::json::value body;  // null: no body (204)
-};
-
 // `seg` starts with "webhooks". Every change reloads the dispatcher's workers.
-Result<WebhookReply> webhooksAdmin(events::Dispatcher& dispatcher, server::http::verb method,
+Result<AdminReply> webhooksAdmin(events::Dispatcher& dispatcher, server::http::verb method,
                                    const std::vector<std::string>& seg,
                                    const boost::json::object& body,
                                    const events::RequestInfo& request);

@@ -12,6 +12,7 @@
 #include "events/audit_log.h"
 #include "events/dispatcher.h"
 #include "lifecycle/recycle_bin.h"
+#include "lifecycle/retention.h"
 #include "meta/properties_store.h"
 #include "meta/quota_store.h"
 #include "meta/usage_store.h"
@@ -53,6 +54,8 @@ class Api {
   void setQuotas(meta::QuotaStore* quotas) { quotas_ = quotas; }
   // /api/v1/gc works when set.
   void setGarbageCollector(registry::GarbageCollector* gc) { gc_ = gc; }
+  // /api/v1/purge and /api/v1/retention work when set.
+  void setRetention(lifecycle::Retention* retention) { retention_ = retention; }
   // /api/v1/recycle-bin works when set.
   void setRecycleBin(lifecycle::RecycleBin* bin) { recycle_bin_ = bin; }
 
@@ -136,6 +139,7 @@ class Api {
   meta::QuotaStore* quotas_ = nullptr;
   registry::GarbageCollector* gc_ = nullptr;
   lifecycle::RecycleBin* recycle_bin_ = nullptr;
+  lifecycle::Retention* retention_ = nullptr;
 };
 
 // Shared by the handler files.

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <utility>
 
 namespace berth {
 
@@ -127,6 +128,57 @@ std::optional<int64_t> parseRfc3339(std::string_view text) {
   t.tm_min = mi;
   t.tm_sec = s;
   return static_cast<int64_t>(timegm(&t)) - offset;
+}
+
+std::optional<int64_t> parseDuration(std::string_view text) {
+  constexpr int64_t kMax = 10LL * 365 * 24 * 3600;
+  if (text.empty()) return std::nullopt;
+  const auto digits = [](std::string_view t, size_t& i, int64_t& v) {
+    const size_t start = i;
+    v = 0;
+    while (i < t.size() && t[i] >= '0' && t[i] <= '9') {
+      if (v > kMax) return false;
+      v = v * 10 + (t[i++] - '0');
+    }
+    return i > start;
+  };
+  size_t i = 0;
+  int64_t v = 0;
+  if (!digits(text, i, v)) return std::nullopt;
+  if (i == text.size()) return v <= kMax ? std::optional<int64_t>(v) : std::nullopt;  // bare seconds
+  int64_t total = 0;
+  int64_t previous_unit = 0;
+  for (;;) {
+    int64_t unit = 0;
+    switch (text[i]) {
+      case 'd': unit = 86400; break;
+      case 'h': unit = 3600; break;
+      case 'm': unit = 60; break;
+      case 's': unit = 1; break;
+      default: return std::nullopt;
+    }
+    if (previous_unit != 0 && unit >= previous_unit) return std::nullopt;  // largest first, once each
+    previous_unit = unit;
+    if (v > kMax / unit) return std::nullopt;
+    total += v * unit;
+    if (total > kMax) return std::nullopt;
+    if (++i == text.size()) return total;
+    if (!digits(text, i, v) || i == text.size()) return std::nullopt;
+  }
+}
+
+std::string formatDuration(int64_t seconds) {
+  if (seconds <= 0) return "0s";
+  std::string out;
+  constexpr std::pair<int64_t, char> kUnits[] = {{86400, 'd'}, {3600, 'h'}, {60, 'm'}, {1, 's'}};
+  for (const auto& [unit, name] : kUnits) {
+    if (seconds >= unit) {
+      out += std::to_string(seconds / unit);
+      out += name;
+      seconds %= unit;
+    }
+  }
+  return out;
 }
 
 }  // namespace berth

@@ -28,4 +28,11 @@ std::string formatRfc3339(int64_t unix_seconds);
 // Parses "YYYY-MM-DDTHH:MM:SS[.fff](Z|+hh:mm|-hh:mm)"; nullopt if malformed.
 std::optional<int64_t> parseRfc3339(std::string_view text);
 
+// A duration as `acr purge --ago` and the configuration take it: whole seconds ("3600") or
+// one or more <number><unit> with units d, h, m, s, largest first ("30d", "1h15m",
+// "2d3h6m", "90s"). nullopt if malformed, negative or over ten years.
+std::optional<int64_t> parseDuration(std::string_view text);
+// The shortest such text for `seconds` ("7d", "1h30m", "45s", "0s").
+std::string formatDuration(int64_t seconds);
+
 }  // namespace berth

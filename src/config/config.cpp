@@ -4,8 +4,10 @@
 
 #include <charconv>
 #include <fstream>
-#include <sstream>
 #include <set>
+#include <sstream>
+
+#include "common/text.h"
 
 namespace berth {
 namespace {
@@ -39,27 +41,18 @@ Status readSeconds(const YAML::Node& node, const std::string& key, std::chrono::
 
 Status checkKeys(const YAML::Node& node, const std::string& prefix, const std::set<std::string>& allowed);
 
-// A duration: whole seconds, or a number with a unit s, m, h or d ("90s", "30m", "1h", "7d").
-// `allow_zero` admits 0.
+// A duration: whole seconds, or numbers with units d, h, m, s ("90s", "30m", "1h", "7d",
+// "1h30m"; common/text.h parseDuration). `allow_zero` admits 0.
 Status readDuration(const YAML::Node& node, const std::string& key, std::chrono::seconds& out, bool allow_zero) {
   std::string text;
   if (auto s = readScalar(node, key, text); !s) return s;
-  const auto bad = [&] { return keyError(key, "must be a duration such as 3600, 90s, 30m, 1h or 7d"); };
-  if (text.empty()) return bad();
-  int64_t unit = 1;
-  switch (text.back()) {
-    case 's': unit = 1; text.pop_back(); break;
-    case 'm': unit = 60; text.pop_back(); break;
-    case 'h': unit = 3600; text.pop_back(); break;
-    case 'd': unit = 86400; text.pop_back(); break;
-    default: break;
+  auto v = parseDuration(text);
+  if (!v) {
+    return keyError(key, "must be a duration such as 3600, 90s, 30m, 1h or 7d (at most " +
+                             std::to_string(kMaxSeconds) + " seconds)");
   }
-  int64_t v = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (text.empty() || ec != std::errc() || ptr != text.data() + text.size() || v < 0) return bad();
-  if (v > kMaxSeconds / unit) return keyError(key, "must be at most " + std::to_string(kMaxSeconds) + " seconds");
-  if (v == 0 && !allow_zero) return keyError(key, "must be more than 0");
-  out = std::chrono::seconds(v * unit);
+  if (*v == 0 && !allow_zero) return keyError(key, "must be more than 0");
+  out = std::chrono::seconds(*v);
   return {};
 }
 
@@ -179,6 +172,19 @@ Status readRecycleBin(const YAML::Node& node, RecycleBinConfig& bin) {
   return {};
 }
 
+Status readRetention(const YAML::Node& node, RetentionConfig& retention) {
+  if (auto s = checkKeys(node, "retention.", {"schedule", "interval"}); !s) return s;
+  if (node["schedule"]) {
+    if (auto s = readScalar(node["schedule"], "retention.schedule", retention.schedule); !s) {
+      return keyError("retention.schedule", "must be true or false");
+    }
+  }
+  if (node["interval"]) {
+    if (auto s = readDuration(node["interval"], "retention.interval", retention.interval, false); !s) return s;
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<Config> loadConfigFile(const std::string& path, Config c) {
@@ -216,7 +222,7 @@ Result<Config> parseConfig(std::string_view yaml, Config c) {
 namespace {
 Result<Config> parseRoot(const YAML::Node& root, Config c) {
   if (auto s = checkKeys(root, "", {"listen", "data", "log", "server", "cache", "auth", "tls", "metrics",
-                                   "usage", "audit", "gc", "recycle_bin"});
+                                   "usage", "audit", "gc", "recycle_bin", "retention"});
       !s)
     return s.takeError();
   if (root["auth"]) {
@@ -317,6 +323,9 @@ Result<Config> parseRoot(const YAML::Node& root, Config c) {
   }
   if (auto bin = root["recycle_bin"]) {
     if (auto s = readRecycleBin(bin, c.recycle_bin); !s) return s.takeError();
+  }
+  if (auto retention = root["retention"]) {
+    if (auto s = readRetention(retention, c.retention); !s) return s.takeError();
   }
   return c;
 }

@@ -65,6 +65,12 @@ struct RecycleBinConfig {
   int64_t retention_days = 7;
 };
 
+// Stored retention policies (docs/retention.md) run every `interval` while any is enabled.
+struct RetentionConfig {
+  bool schedule = true;  // off: policies run only on demand (POST /api/v1/retention/run)
+  std::chrono::seconds interval{3600};
+};
+
 // One certificate the server can present: PEM files as given (relative paths are taken from
 // the working directory). The cert file holds the leaf first, then its chain.
 struct TlsCertificateFiles {
@@ -90,6 +96,7 @@ struct Config {
   AuditConfig audit;
   GcConfig gc;
   RecycleBinConfig recycle_bin;
+  RetentionConfig retention;
   // HTTPS when non-empty: the first is the default, the others are chosen by SNI.
   std::vector<TlsCertificateFiles> tls_certificates;
   // Peers whose X-Forwarded-For/-Proto/-Host headers are believed.

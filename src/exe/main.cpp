@@ -25,6 +25,7 @@
 #include "common/log.h"
 #include "config/config.h"
 #include "lifecycle/recycle_bin.h"
+#include "lifecycle/retention.h"
 #include "meta/sqlite/sqlite_meta_store.h"
 #include "metrics/http_metrics.h"
 #include "metrics/registry.h"
@@ -218,6 +219,7 @@ int serve(const Config& config) {
   // Deletes go to the recycle bin while it is on; expired items are purged either way.
   (*meta)->setRecycleBin({config.recycle_bin.enabled, config.recycle_bin.retention_days * 24 * 3600});
   std::shared_ptr<meta::RecycleStore> recycle_store = (*meta)->recycleStore();
+  std::shared_ptr<meta::RetentionStore> retention_store = (*meta)->retentionStore();
   std::unique_ptr<auth::AccessControl> access;
   if (config.auth.enabled) {
     auto made = makeAccessControl(config, *identities);
@@ -281,6 +283,14 @@ int serve(const Config& config) {
   lifecycle::RecycleBin recycle_bin(recycle_store, registry);
   recycle_bin.start();
   api.setRecycleBin(&recycle_bin);
+  // Purge on demand; stored retention policies every retention.interval.
+  lifecycle::RetentionOptions retention_options;
+  retention_options.schedule = config.retention.schedule;
+  retention_options.interval = config.retention.interval;
+  retention_options.recycle_bin = config.recycle_bin.enabled;
+  lifecycle::Retention retention(registry, retention_store, &usage, retention_options);
+  retention.start();
+  api.setRetention(&retention);
   // The audit log needs identities: it is off with `auth: none`.
   std::unique_ptr<events::AuditLog> audit;
   if (access && config.audit.enabled) {
@@ -330,6 +340,7 @@ int serve(const Config& config) {
     server.stop();
   });
   server.run();
+  retention.stop();
   gc.stop();
   usage.stop();  // every request is done: the last counts go to the database
   if (audit) audit->stop();  // writes what the last requests recorded
@@ -386,6 +397,8 @@ int main(int argc, char** argv) {
       "  audit.file                  also append audit entries as JSON lines to this file\n"
       "  audit.retention_days        prune audit entries older than this; 0 keeps them (default 90)\n"
       "  audit.pulls                 record successful pulls; denied ones always are (default true)\n"
+      "  retention.schedule          run the stored retention policies every retention.interval (default true)\n"
+      "  retention.interval          between policy runs (default 1h)\n"
       "  gc.schedule                 run garbage collection every gc.interval (default true)\n"
       "  gc.interval                 between scheduled runs, e.g. 24h, 30m, 3600 (default 24h)\n"
       "  gc.grace_period             unreferenced blobs younger than this stay (default 1h)\n"

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "meta/meta_store.h"
 #include "meta/properties_store.h"
 #include "oci/digest.h"
 

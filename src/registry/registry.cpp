@@ -371,7 +371,7 @@ Result<std::shared_ptr<const CachedManifest>> Registry::getManifest(const std::s
 }
 
 Status Registry::deleteManifest(const std::string& repository, const oci::Reference& ref,
-                                const events::RequestInfo& request) {
+                                const events::RequestInfo& request, const meta::DeleteGuard& guard) {
   // The event names what was deleted; its digest and media type are read just before
   // the delete (best effort: a concurrent push may change them in between).
   events::EventTarget target{repository, ref.isDigest() ? "" : ref.tag(), "", "", 0};
@@ -386,8 +386,8 @@ Status Registry::deleteManifest(const std::string& repository, const oci::Refere
     if (auto m = meta_->getManifest(repository, *digest)) target.media_type = m->media_type;
   }
   auto event = events::makeEvent("delete", target, request, newUuid(), unixNow());
-  auto s = ref.isDigest() ? meta_->deleteManifest(repository, ref.digest(), event)
-                          : meta_->deleteTag(repository, ref.tag(), event);
+  auto s = ref.isDigest() ? meta_->deleteManifest(repository, ref.digest(), event, guard)
+                          : meta_->deleteTag(repository, ref.tag(), event, guard);
   cache_.invalidate(repository);
   if (s && on_event_) on_event_();
   return s;

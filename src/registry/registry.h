@@ -139,8 +139,9 @@ class Registry {
   Result<std::shared_ptr<const CachedManifest>> getManifest(const std::string& repository,
                                                             const oci::Reference& ref);
   // By digest: the manifest and its tags; by tag: only the tag. Both record a "delete".
+  // `guard`: a conditional delete (purge; kConflict when the item changed since planned).
   Status deleteManifest(const std::string& repository, const oci::Reference& ref,
-                        const events::RequestInfo& request = {});
+                        const events::RequestInfo& request = {}, const meta::DeleteGuard& guard = {});
   // Removes the repository with all its manifests, tags and blob links; one "delete"
   // event per manifest. kNameUnknown if it does not exist.
   Result<meta::DeletedRepository> deleteRepository(const std::string& repository,
