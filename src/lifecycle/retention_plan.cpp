@@ -139,7 +139,11 @@ RepositoryPlan planRepository(const meta::RepositorySnapshot& s, const PlanRules
     }
     std::vector<bool> eligible(s.manifests.size(), false);
     for (size_t i = 0; i < s.manifests.size(); ++i) {
-      eligible[i] = !tagged[i] && rules.untagged(s.manifests[i]);
+      // A referrer of a manifest in the repository is not judged on its own: it stays
+      // exactly while its subject does (the closure below), unless tagged.
+      const auto& subject = s.manifests[i].subject;
+      const bool follows_subject = subject && graph.find(*subject).has_value();
+      eligible[i] = !tagged[i] && (follows_subject || rules.untagged(s.manifests[i]));
     }
     // Which would go if locks did not count: the locked ones among them are reported.
     std::vector<bool> unlocked_kept(s.manifests.size());

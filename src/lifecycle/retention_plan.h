@@ -9,8 +9,9 @@
 //    A locked repository is skipped whole, whatever include_locked says.
 //  - Untagged manifests are those without a tag once the planned tags are gone. A manifest
 //    stays while something that stays needs it: a child of a kept index is kept, and so is
-//    a referrer (signature, SBOM) of a kept subject; referrers of a removed subject go with
-//    it (when the rules let untagged manifests go at all).
+//    a referrer (signature, SBOM) of a kept subject. An untagged referrer of a removed
+//    subject goes with it, however young (when the rules let untagged manifests go at all);
+//    a referrer whose subject is not in the repository is judged like any manifest.
 //  - Order: tags first, then manifests with every index before its children and every
 //    subject before its referrers, so a conditional delete (meta::DeleteGuard::unreferenced)
 //    of each one succeeds when nothing changed meanwhile.

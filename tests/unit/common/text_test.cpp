@@ -113,3 +113,37 @@ TEST(NewUuid, Unique) {
 
 }  // namespace
 }  // namespace berth
+
+namespace berth {
+namespace {
+
+TEST(Duration, ParsesAcrPurgeAgoForms) {
+  EXPECT_EQ(parseDuration("30d"), 30 * 86400);
+  EXPECT_EQ(parseDuration("1h15m"), 3600 + 15 * 60);
+  EXPECT_EQ(parseDuration("2d3h6m"), 2 * 86400 + 3 * 3600 + 6 * 60);
+  EXPECT_EQ(parseDuration("90s"), 90);
+  EXPECT_EQ(parseDuration("3600"), 3600);
+  EXPECT_EQ(parseDuration("0d"), 0);
+  EXPECT_EQ(parseDuration("0"), 0);
+}
+
+TEST(Duration, RejectsMalformedAndHuge) {
+  for (const char* bad : {"", "d", "-1d", "1x", "1h1h", "1m1h", "1d ", " 1d", "1.5h", "1d2", "h1",
+                          "99999999999999999999d", "3651d"}) {
+    EXPECT_FALSE(parseDuration(bad).has_value()) << bad;
+  }
+  EXPECT_TRUE(parseDuration("3650d").has_value());
+}
+
+TEST(Duration, FormatsShortestAndRoundTrips) {
+  EXPECT_EQ(formatDuration(7 * 86400), "7d");
+  EXPECT_EQ(formatDuration(5400), "1h30m");
+  EXPECT_EQ(formatDuration(45), "45s");
+  EXPECT_EQ(formatDuration(0), "0s");
+  for (int64_t v : {1LL, 59LL, 61LL, 3601LL, 86399LL, 90061LL, 30LL * 86400}) {
+    EXPECT_EQ(parseDuration(formatDuration(v)), v) << v;
+  }
+}
+
+}  // namespace
+}  // namespace berth
