@@ -419,6 +419,17 @@ class Server(RequestVerbs):
     def admin(self, source=None):
         return self.basic("admin", self.ADMIN_PASSWORD, source)
 
+    def berth(self, *args, check=True, timeout=120):
+        """Runs the `berth` client against this server as the admin (password on stdin);
+        with check, a non-zero exit fails with its stderr. Returns the CompletedProcess."""
+        url = "http://127.0.0.1:%d" % self.port
+        p = subprocess.run([berth_bin()] + list(args) + ["-r", url, "-u", "admin", "--password-stdin"],
+                           input=self.ADMIN_PASSWORD.encode(), capture_output=True, timeout=timeout)
+        if check and p.returncode != 0:
+            raise AssertionError("berth %s exited %d: %s" % (" ".join(args), p.returncode,
+                                                             p.stderr.decode(errors="replace")))
+        return p
+
 
 class Client(RequestVerbs):
     """The request helpers of a Server, with an Authorization header and optionally a
