@@ -9,6 +9,7 @@
 #include "meta/sqlite/sqlite_properties_store.h"
 #include "meta/sqlite/sqlite_quota_store.h"
 #include "meta/sqlite/sqlite_recycle_store.h"
+#include "meta/sqlite/sqlite_retention_store.h"
 #include "meta/sqlite/sqlite_usage_store.h"
 #include "meta/sqlite/sqlite_webhook_store.h"
 
@@ -238,6 +239,10 @@ std::unique_ptr<GcStore> SqliteMetaStore::gcStore() const { return std::make_uni
 
 std::unique_ptr<RecycleStore> SqliteMetaStore::recycleStore() const {
   return std::make_unique<SqliteRecycleStore>(db_);
+}
+
+std::unique_ptr<RetentionStore> SqliteMetaStore::retentionStore() const {
+  return std::make_unique<SqliteRetentionStore>(db_);
 }
 
 void SqliteMetaStore::setRecycleBin(const RecycleBinOptions& options) {
