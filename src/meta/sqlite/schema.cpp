@@ -431,8 +431,26 @@ BEGIN
 END;
 )sql";
 
-constexpr Migration kMigrations[] = {{1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3}, {4, kSchemaV4},
-                                     {5, kSchemaV5}, {6, kSchemaV6}, {7, kSchemaV7}, {8, kSchemaV8}};
+// v9: stored retention policies (retention_store.h, docs/retention.md). A NULL rule
+// column means the rule is not set; durations are seconds. `repositories` and `keep_tags`
+// are regular expressions, validated by the caller before they are stored ('' keeps no
+// tag). The policies are few and read whole, so the primary key is the only index.
+constexpr const char* kSchemaV9 = R"sql(
+CREATE TABLE retention_policies (
+  name           TEXT PRIMARY KEY,
+  repositories   TEXT NOT NULL,
+  keep_last      INTEGER,
+  not_pulled_for INTEGER,
+  untagged_after INTEGER,
+  keep_tags      TEXT NOT NULL DEFAULT '',
+  enabled        INTEGER NOT NULL DEFAULT 1,
+  created_at     INTEGER NOT NULL,
+  updated_at     INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql";
+
+constexpr Migration kMigrations[] = {{1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3}, {4, kSchemaV4}, {5, kSchemaV5},
+                                     {6, kSchemaV6}, {7, kSchemaV7}, {8, kSchemaV8}, {9, kSchemaV9}};
 
 }  // namespace
 

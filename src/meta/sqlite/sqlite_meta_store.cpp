@@ -9,6 +9,7 @@
 #include "meta/sqlite/sqlite_properties_store.h"
 #include "meta/sqlite/sqlite_quota_store.h"
 #include "meta/sqlite/sqlite_recycle_store.h"
+#include "meta/sqlite/sqlite_retention_store.h"
 #include "meta/sqlite/sqlite_usage_store.h"
 #include "meta/sqlite/sqlite_webhook_store.h"
 
@@ -69,10 +70,10 @@ Status repositoryAllows(Connection& c, int64_t repo, std::string_view repository
   return okStatus();
 }
 
-// A manifest delete (by digest) needs the repository, the manifest and each of its tags
-// to allow deletes.
-Status manifestDeletable(Connection& c, int64_t repo, std::string_view repository, const oci::Digest& digest) {
-  if (auto s = repositoryAllows(c, repo, repository, "delete_enabled"); !s) return s;
+// A manifest delete (by digest) needs the repository (repositoryAllows), the manifest and
+// each of its tags to allow deletes. This checks the last two: the item locks that
+// DeleteGuard::ignore_item_locks skips.
+Status manifestItemsDeletable(Connection& c, int64_t repo, std::string_view repository, const oci::Digest& digest) {
   auto m = firstLocked(c, "SELECT digest FROM manifests WHERE repo_id = ? AND digest = ? AND delete_enabled = 0",
                        repo, digest);
   if (!m) return m.takeError();
@@ -81,6 +82,62 @@ Status manifestDeletable(Connection& c, int64_t repo, std::string_view repositor
                        repo, digest);
   if (!t) return t.takeError();
   if (*t) return locked("tag " + std::string(repository) + ":" + **t, "deleteEnabled");
+  return okStatus();
+}
+
+// A tag delete's item lock: the tag's own (the repository's is repositoryAllows).
+Status tagItemDeletable(Connection& c, int64_t repo, std::string_view repository, std::string_view tag) {
+  auto t = firstLocked(c, "SELECT name FROM tags WHERE repo_id = ? AND name = ? AND delete_enabled = 0", repo, tag);
+  if (!t) return t.takeError();
+  if (*t) return locked("tag " + std::string(repository) + ":" + **t, "deleteEnabled");
+  return okStatus();
+}
+
+// --- delete guards (DeleteGuard: deletes planned by purge and retention) ---
+
+Error changedSincePlanned(std::string what) {
+  return makeError(Code::kConflict, what + " changed since the purge planned it");
+}
+
+// deleteManifest's preconditions (guard.updated_at, guard.unreferenced; guard.digest is
+// deleteTag's), read in the delete's transaction before anything changes. kManifestUnknown
+// if the manifest is absent, as the unguarded delete answers.
+Status manifestGuardHolds(Connection& c, int64_t repo, std::string_view repository, const oci::Digest& digest,
+                          const DeleteGuard& guard) {
+  if (!guard.updated_at && !guard.unreferenced) return okStatus();
+  // Each reference check is an index lookup: tags_by_manifest, manifest_child_refs_by_digest
+  // (then the parent's row by id), manifests(repo_id, digest). CROSS JOIN keeps SQLite from
+  // walking the repository's manifests for the child check instead (it has no statistics).
+  auto stmt = c.prepare(
+      "SELECT m.updated_at,"
+      " EXISTS (SELECT 1 FROM tags t WHERE t.repo_id = m.repo_id AND t.digest = m.digest)"
+      " OR EXISTS (SELECT 1 FROM manifest_child_refs r CROSS JOIN manifests p ON p.id = r.manifest_id"
+      "  WHERE r.digest = m.digest AND p.repo_id = m.repo_id)"
+      " OR (m.subject IS NOT NULL AND EXISTS (SELECT 1 FROM manifests s"
+      "  WHERE s.repo_id = m.repo_id AND s.digest = m.subject))"
+      " FROM manifests m WHERE m.repo_id = ? AND m.digest = ?");
+  if (!stmt) return stmt.takeError();
+  auto row = stmt->bind(repo).bind(digest).step();
+  if (!row) return row.takeError();
+  if (!*row) return makeError(Code::kManifestUnknown, "manifest unknown to repository");
+  const bool stale = guard.updated_at && stmt->int64(0) != *guard.updated_at;
+  const bool referenced = guard.unreferenced && stmt->int64(1) != 0;
+  if (stale || referenced) return changedSincePlanned("manifest " + std::string(repository) + "@" + digest.str());
+  return okStatus();
+}
+
+// deleteTag's preconditions (guard.digest, guard.updated_at), like manifestGuardHolds.
+Status tagGuardHolds(Connection& c, int64_t repo, std::string_view repository, std::string_view tag,
+                     const DeleteGuard& guard) {
+  if (!guard.digest && !guard.updated_at) return okStatus();
+  auto stmt = c.prepare("SELECT digest, updated_at FROM tags WHERE repo_id = ? AND name = ?");
+  if (!stmt) return stmt.takeError();
+  auto row = stmt->bind(repo).bind(tag).step();
+  if (!row) return row.takeError();
+  if (!*row) return makeError(Code::kManifestUnknown, "tag unknown to repository");
+  const bool moved = guard.digest && stmt->text(0) != guard.digest->str();
+  const bool stale = guard.updated_at && stmt->int64(1) != *guard.updated_at;
+  if (moved || stale) return changedSincePlanned("tag " + std::string(repository) + ":" + std::string(tag));
   return okStatus();
 }
 
@@ -182,6 +239,10 @@ std::unique_ptr<GcStore> SqliteMetaStore::gcStore() const { return std::make_uni
 
 std::unique_ptr<RecycleStore> SqliteMetaStore::recycleStore() const {
   return std::make_unique<SqliteRecycleStore>(db_);
+}
+
+std::unique_ptr<RetentionStore> SqliteMetaStore::retentionStore() const {
+  return std::make_unique<SqliteRetentionStore>(db_);
 }
 
 void SqliteMetaStore::setRecycleBin(const RecycleBinOptions& options) {
@@ -479,12 +540,16 @@ Result<oci::Digest> SqliteMetaStore::resolveTag(std::string_view repository, std
 }
 
 Status SqliteMetaStore::deleteManifest(std::string_view repository, const oci::Digest& digest,
-                                       const std::optional<EventRecord>& event) {
+                                       const std::optional<EventRecord>& event, const DeleteGuard& guard) {
   return db_->write([&](Connection& c) -> Status {
     auto repo = sqlite_detail::findRepository(c, repository);
     if (!repo) return repo.takeError();
     if (!*repo) return makeError(Code::kManifestUnknown, "manifest unknown to repository");
-    if (auto l = sqlite_detail::manifestDeletable(c, **repo, repository, digest); !l) return l;
+    if (auto l = sqlite_detail::repositoryAllows(c, **repo, repository, "delete_enabled"); !l) return l;
+    if (!guard.ignore_item_locks) {
+      if (auto l = sqlite_detail::manifestItemsDeletable(c, **repo, repository, digest); !l) return l;
+    }
+    if (auto g = sqlite_detail::manifestGuardHolds(c, **repo, repository, digest, guard); !g) return g;
     if (const auto bin = recycleBin(); bin.enabled) {
       if (auto b = sqlite_detail::binManifest(c, **repo, repository, digest, bin); !b) return b;
     }
@@ -502,16 +567,16 @@ Status SqliteMetaStore::deleteManifest(std::string_view repository, const oci::D
 }
 
 Status SqliteMetaStore::deleteTag(std::string_view repository, std::string_view tag,
-                                  const std::optional<EventRecord>& event) {
+                                  const std::optional<EventRecord>& event, const DeleteGuard& guard) {
   return db_->write([&](Connection& c) -> Status {
     auto repo = sqlite_detail::findRepository(c, repository);
     if (!repo) return repo.takeError();
     if (!*repo) return makeError(Code::kManifestUnknown, "tag unknown to repository");
     if (auto l = sqlite_detail::repositoryAllows(c, **repo, repository, "delete_enabled"); !l) return l;
-    auto tag_lock = sqlite_detail::firstLocked(
-        c, "SELECT name FROM tags WHERE repo_id = ? AND name = ? AND delete_enabled = 0", **repo, tag);
-    if (!tag_lock) return tag_lock.takeError();
-    if (*tag_lock) return sqlite_detail::locked("tag " + std::string(repository) + ":" + **tag_lock, "deleteEnabled");
+    if (!guard.ignore_item_locks) {
+      if (auto l = sqlite_detail::tagItemDeletable(c, **repo, repository, tag); !l) return l;
+    }
+    if (auto g = sqlite_detail::tagGuardHolds(c, **repo, repository, tag, guard); !g) return g;
     if (const auto bin = recycleBin(); bin.enabled) {
       if (auto b = sqlite_detail::binTag(c, **repo, repository, tag, bin); !b) return b;
     }

@@ -16,6 +16,7 @@
 #include "meta/properties_store.h"
 #include "meta/quota_store.h"
 #include "meta/recycle_store.h"
+#include "meta/retention_store.h"
 #include "meta/usage_store.h"
 #include "meta/webhook_store.h"
 
@@ -57,6 +58,9 @@ class SqliteMetaStore : public MetaStore {
   std::unique_ptr<GcStore> gcStore() const;
   // The RecycleStore on the same database file (the recycle bin), like identityStore().
   std::unique_ptr<RecycleStore> recycleStore() const;
+  // The RetentionStore (what purge and retention policies read, and the stored policies)
+  // on the same database file, like identityStore().
+  std::unique_ptr<RetentionStore> retentionStore() const;
   // While enabled, deleteManifest, deleteTag and deleteRepository move what they remove
   // into the recycle bin in their transaction (off until called). Set before serving.
   void setRecycleBin(const RecycleBinOptions& options);

@@ -1,0 +1,38 @@
+#pragma once
+// SqliteRetentionStore: the RetentionStore on the same SQLite file as the SqliteMetaStore
+// (the live tables it reads, and the v9 table `retention_policies`). Get one with
+// SqliteMetaStore::retentionStore().
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "meta/meta_store.h"  // BlobRef
+#include "meta/retention_store.h"
+
+namespace berth::meta {
+
+namespace sqlite_detail {
+class Database;
+}  // namespace sqlite_detail
+
+class SqliteRetentionStore : public RetentionStore {
+ public:
+  explicit SqliteRetentionStore(std::shared_ptr<sqlite_detail::Database> db);
+  ~SqliteRetentionStore() override;
+
+  Result<std::vector<std::string>> repositories() override;
+  Result<RepositorySnapshot> snapshot(std::string_view repository) override;
+  Result<std::vector<BlobRef>> blobsOf(const std::vector<ManifestKey>& manifests) override;
+  Result<std::vector<oci::Digest>> referencedBy(const std::vector<oci::Digest>& blobs,
+                                                const std::vector<ManifestKey>& excluding) override;
+
+  Result<std::vector<RetentionPolicy>> listPolicies() override;
+  Result<RetentionPolicy> getPolicy(std::string_view name) override;
+  Result<RetentionPolicy> putPolicy(const RetentionPolicy& policy, bool* created) override;
+  Status deletePolicy(std::string_view name) override;
+
+ private:
+  std::shared_ptr<sqlite_detail::Database> db_;
+};
+
+}  // namespace berth::meta
