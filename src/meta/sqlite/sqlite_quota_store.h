@@ -4,6 +4,8 @@
 // SqliteMetaStore::quotaStore(). checkQuota is the commit-time check the MetaStore runs
 // inside its own write transactions.
 #include <cstdint>
+#include <map>
+#include <string>
 #include <memory>
 #include <string_view>
 
@@ -25,6 +27,13 @@ enum class QuotaObject { kBlob, kManifest };
 // indexed lookup by digest.
 Status checkQuota(Connection& c, std::string_view repository, const oci::Digest& digest, uint64_t size,
                   QuotaObject object);
+
+// For a change that adds many things at once (a recycle-bin restore): the usage of each
+// quota covering `repository` before it, then, after it and still inside the transaction,
+// kDenied if one of them grew past its limit.
+using QuotaUsage = std::map<std::string, int64_t>;
+Result<QuotaUsage> coveringQuotaUsage(Connection& c, std::string_view repository);
+Status checkQuotaGrowth(Connection& c, std::string_view repository, const QuotaUsage& before);
 }  // namespace sqlite_detail
 
 class SqliteQuotaStore : public QuotaStore {

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "meta/sqlite/sqlite_db.h"
+#include "meta/sqlite/sqlite_quota_store.h"
 
 namespace berth::meta {
 
@@ -221,8 +222,18 @@ Result<RestoredItem> restoreItem(Connection& c, int64_t id, const RestoreEventFn
   auto found = findRepository(c, item->repository);
   if (!found) return found.takeError();
   int64_t repo = 0;
+  auto quota_before = coveringQuotaUsage(c, item->repository);
+  if (!quota_before) return quota_before.takeError();
   if (*found) {
     repo = **found;
+    // A restore writes into the repository: its write lock holds.
+    auto write = c.prepare("SELECT write_enabled FROM repositories WHERE id = ?");
+    if (!write) return write.takeError();
+    auto enabled = write->bind(repo).step();
+    if (!enabled) return enabled.takeError();
+    if (*enabled && write->int64(0) == 0) {
+      return makeError(Code::kDenied, "repository " + item->repository + " is locked: writeEnabled is false");
+    }
     // Tags now naming another manifest: refuse rather than move them silently.
     auto clash = c.prepare(
         "SELECT rt.name, t.digest FROM recycle_tags rt JOIN tags t ON t.repo_id = ?1 AND t.name = rt.name"
@@ -308,6 +319,9 @@ Result<RestoredItem> restoreItem(Connection& c, int64_t id, const RestoreEventFn
     auto s = execute(c, "UPDATE repositories SET updated_at = MAX(updated_at, ?) WHERE id = ?", now(), repo);
     if (!s) return s.takeError();
   }
+  // The v8 triggers counted what came back: refuse (the transaction rolls back) if a quota
+  // went over its limit.
+  if (auto q = checkQuotaGrowth(c, item->repository, *quota_before); !q) return q.takeError();
 
   RestoredItem out;
   std::set<std::string> tagged;

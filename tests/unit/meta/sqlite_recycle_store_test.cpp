@@ -453,3 +453,53 @@ TEST_F(RecycleBinTest, BinSurvivesReopen) {
 
 }  // namespace
 }  // namespace berth::meta::testing
+
+namespace berth::meta::testing {
+namespace {
+
+TEST_F(RecycleBinTest, RestoreHoldsTheRepositoryWriteLock) {
+  image("r", "keep", {"layer-keep"}, "v0");  // keeps the repository alive after the delete
+  const auto a = image("r", "a", {"layer-a"}, "v1");
+  ASSERT_OK(meta_->deleteManifest("r", a));
+  const auto binned = items(query("r"));
+  ASSERT_EQ(binned.size(), 1u);
+  AttributesPatch lock;
+  lock.write_enabled = false;
+  ASSERT_OK(props_->updateRepository("r", lock));
+  auto refused = restore(binned[0].id);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.code(), Code::kDenied);
+  EXPECT_EQ(refused.error().message, "repository r is locked: writeEnabled is false");
+  EXPECT_EQ(items(query("r")).size(), 1u);  // still in the bin
+  EXPECT_EQ(meta_->resolveTag("r", "v1").code(), Code::kManifestUnknown);
+  lock.write_enabled = true;
+  ASSERT_OK(props_->updateRepository("r", lock));
+  ASSERT_OK(restore(binned[0].id));
+  EXPECT_EQ(*meta_->resolveTag("r", "v1"), a);
+}
+
+TEST_F(RecycleBinTest, RestoreHoldsQuotas) {
+  image("q", "keep", {"layer-keep"}, "v0");
+  const auto a = image("q", "a", {"layer-a"}, "v1");
+  ASSERT_OK(meta_->deleteManifest("q", a));
+  const auto binned = items(query("q"));
+  ASSERT_EQ(binned.size(), 1u);
+  auto quotas = meta_->quotaStore();
+  // The blob links stay while the manifest is in the bin: a restore adds the manifest's bytes.
+  ASSERT_OK(quotas->setQuota("q", 1, nullptr));
+  const uint64_t used = quotas->getQuota("q")->used_bytes;
+  const uint64_t manifest_size = std::string("{\"name\":\"a\"}").size();
+  ASSERT_OK(quotas->setQuota("q", used + manifest_size - 1, nullptr));
+  auto refused = restore(binned[0].id);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.code(), Code::kDenied);
+  EXPECT_NE(refused.error().message.find("storage quota for q is"), std::string::npos) << refused.error().message;
+  EXPECT_EQ(quotas->getQuota("q")->used_bytes, used);  // rolled back
+  EXPECT_EQ(items(query("q")).size(), 1u);
+  ASSERT_OK(quotas->setQuota("q", used + manifest_size, nullptr));  // exactly enough
+  ASSERT_OK(restore(binned[0].id));
+  EXPECT_EQ(quotas->getQuota("q")->used_bytes, used + manifest_size);
+}
+
+}  // namespace
+}  // namespace berth::meta::testing
