@@ -157,6 +157,8 @@ metrics::RouteLabel routeLabel(RouteKind kind);
 void addRegistryMetrics(metrics::Registry& metrics, registry::Registry& registry);
 // Adds the garbage collector's totals (blobs deleted, bytes freed, uploads removed).
 void addGcMetrics(metrics::Registry& metrics, registry::GarbageCollector& gc);
+// berth_retention_*: what purge and retention policies removed.
+void addRetentionMetrics(metrics::Registry& metrics, lifecycle::Retention& retention);
 // Adds the stored totals (deduplicated bytes; repositories, manifests, tags, blobs), read
 // from `usage` at most every `max_age` (one scan serves the gauges of a scrape).
 void addStorageMetrics(metrics::Registry& metrics, std::shared_ptr<meta::UsageStore> usage,

@@ -89,6 +89,16 @@ void addGcMetrics(metrics::Registry& metrics, registry::GarbageCollector& gc) {
                         [&gc]() -> std::optional<double> { return gc.running() ? 1.0 : 0.0; });
 }
 
+void addRetentionMetrics(metrics::Registry& metrics, lifecycle::Retention& retention) {
+  metrics.counterFunction("berth_retention_runs_total", "Purge and retention-policy runs that were not dry runs.",
+                          [&retention] { return retention.runs(); });
+  metrics.counterFunction("berth_retention_tags_deleted_total", "Tags purge and retention policies deleted.",
+                          [&retention] { return retention.tagsDeleted(); });
+  metrics.counterFunction("berth_retention_manifests_deleted_total",
+                          "Manifests purge and retention policies deleted.",
+                          [&retention] { return retention.manifestsDeleted(); });
+}
+
 void addStorageMetrics(metrics::Registry& metrics, std::shared_ptr<meta::UsageStore> usage,
                        std::chrono::seconds max_age) {
   auto cache = std::make_shared<StorageTotalsCache>(std::move(usage), max_age);

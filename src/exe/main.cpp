@@ -291,6 +291,7 @@ int serve(const Config& config) {
   lifecycle::Retention retention(registry, retention_store, &usage, retention_options);
   retention.start();
   api.setRetention(&retention);
+  api::addRetentionMetrics(metrics, retention);
   // The audit log needs identities: it is off with `auth: none`.
   std::unique_ptr<events::AuditLog> audit;
   if (access && config.audit.enabled) {

@@ -399,6 +399,11 @@ Result<RetentionReport> Retention::execute(std::vector<RepositoryPlan> plans, bo
     if (!used.count(b.digest)) report.bytes_freed += b.size;
   }
   report.finished_at = unixNow();
+  if (!dry_run) {
+    runs_.fetch_add(1, std::memory_order_relaxed);
+    tags_deleted_.fetch_add(report.tags_deleted, std::memory_order_relaxed);
+    manifests_deleted_.fetch_add(report.manifests_deleted, std::memory_order_relaxed);
+  }
   if (!dry_run && (report.tags_deleted > 0 || report.manifests_deleted > 0 || report.errors > 0)) {
     log::info("retention removed", {{"tags", report.tags_deleted},
                                     {"manifests", report.manifests_deleted},

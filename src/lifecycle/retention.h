@@ -9,6 +9,7 @@
 // A dry run reports exactly what a real run would remove given no change in between, and
 // the bytes that live images would no longer reference (what garbage collection frees once
 // no recycle-bin item holds them).
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -99,6 +100,11 @@ class Retention {
 
   meta::RetentionStore& store() { return *store_; }
 
+  // Totals since start, over runs that were not dry runs (for /metrics).
+  uint64_t runs() const { return runs_.load(std::memory_order_relaxed); }
+  uint64_t tagsDeleted() const { return tags_deleted_.load(std::memory_order_relaxed); }
+  uint64_t manifestsDeleted() const { return manifests_deleted_.load(std::memory_order_relaxed); }
+
  private:
   struct Planned;
   Result<RetentionReport> execute(std::vector<RepositoryPlan> plans, bool dry_run, bool ignore_locks,
@@ -117,6 +123,9 @@ class Retention {
   bool stop_ = false;                         // guarded by mu_
   std::optional<RetentionReport> last_run_;   // guarded by mu_
   std::thread thread_;
+  std::atomic<uint64_t> runs_{0};
+  std::atomic<uint64_t> tags_deleted_{0};
+  std::atomic<uint64_t> manifests_deleted_{0};
 };
 
 }  // namespace berth::lifecycle

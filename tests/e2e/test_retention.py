@@ -115,6 +115,12 @@ class RetentionTest(RetentionHelpers, BerthTestCase):
         self.assertEqual(real["policies"], ["last2"])
         self.assertEqual(self.tags(repo), ["stable", "t3", "t4"])
         self.assertEqual(self.admin.get("/api/v1/retention/run").json()["last"]["tagsDeleted"], 2)
+        metrics = self.admin.get("/metrics").body.decode()
+        values = {l.split()[0]: float(l.split()[1]) for l in metrics.splitlines()
+                  if l.startswith("berth_retention_")}
+        self.assertGreaterEqual(values.get("berth_retention_tags_deleted_total", 0), 2, values)
+        self.assertGreaterEqual(values.get("berth_retention_manifests_deleted_total", 0), 2, values)
+        self.assertGreaterEqual(values.get("berth_retention_runs_total", 0), 1, values)
 
     def test_not_pulled_for_keeps_what_was_pulled(self):
         repo = "ret/" + rand_name("pull")

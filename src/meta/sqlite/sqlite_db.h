@@ -18,8 +18,8 @@
 #include <mutex>
 #include <span>
 #include <string>
-#include <type_traits>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -100,6 +100,22 @@ class Stmt {
   std::string blob(int col) const {
     const auto* p = static_cast<const char*>(sqlite3_column_blob(stmt_, col));
     return p != nullptr ? std::string(p, sqlite3_column_bytes(stmt_, col)) : std::string();
+  }
+
+  // Steps through the rows calling `row(*this)` on each. `row` returns a Status (an error
+  // ends the walk and is returned) or a Result<bool> (false ends the walk early, as done).
+  template <class Fn>
+  Status each(Fn row) {
+    for (;;) {
+      auto r = step();
+      if (!r) return r.takeError();
+      if (!*r) return okStatus();
+      auto more = row(*this);
+      if (!more) return more.takeError();
+      if constexpr (std::is_same_v<decltype(more), Result<bool>>) {
+        if (!*more) return okStatus();
+      }
+    }
   }
 
   // Steps through every row and collects `row(*this)` of each: the rows, or the first error.

@@ -130,14 +130,13 @@ Result<QuotaUsage> coveringQuotaUsage(Connection& c, std::string_view repository
       "SELECT pattern, used_bytes FROM quotas WHERE CASE exact WHEN 1 THEN ?1 = prefix"
       " ELSE substr(?1, 1, length(prefix)) = prefix END");
   if (!stmt) return stmt.takeError();
-  stmt->bind(repository);
   QuotaUsage out;
-  for (;;) {
-    auto row = stmt->step();
-    if (!row) return row.takeError();
-    if (!*row) return out;
-    out[stmt->text(0)] = stmt->int64(1);
-  }
+  auto s = stmt->bind(repository).each([&](Stmt& row) -> Status {
+    out[row.text(0)] = row.int64(1);
+    return okStatus();
+  });
+  if (!s) return s.takeError();
+  return out;
 }
 
 Status checkQuotaGrowth(Connection& c, std::string_view repository, const QuotaUsage& before) {
@@ -145,16 +144,12 @@ Status checkQuotaGrowth(Connection& c, std::string_view repository, const QuotaU
       "SELECT pattern, limit_bytes, used_bytes FROM quotas WHERE CASE exact WHEN 1 THEN ?1 = prefix"
       " ELSE substr(?1, 1, length(prefix)) = prefix END AND used_bytes > limit_bytes ORDER BY pattern");
   if (!stmt) return stmt.takeError();
-  stmt->bind(repository);
-  for (;;) {
-    auto row = stmt->step();
-    if (!row) return row.takeError();
-    if (!*row) return okStatus();
-    const std::string pattern = stmt->text(0);
-    const int64_t used = stmt->int64(2);
+  return stmt->bind(repository).each([&](Stmt& row) -> Status {
+    const std::string pattern = row.text(0);
+    const int64_t used = row.int64(2);
     auto was = before.find(pattern);
-    if (was != before.end() && used <= was->second) continue;  // over already, and not growing
-    const uint64_t limit = stmt->uint64(1);
+    if (was != before.end() && used <= was->second) return okStatus();  // over already, and not growing
+    const uint64_t limit = row.uint64(1);
     const uint64_t prior = was != before.end() && was->second > 0 ? static_cast<uint64_t>(was->second) : 0;
     boost::json::object detail{{"quota", pattern},
                                {"limitBytes", limit},
@@ -165,7 +160,7 @@ Status checkQuotaGrowth(Connection& c, std::string_view repository, const QuotaU
                          std::to_string(prior) + " are used and the restore needs " +
                          std::to_string(static_cast<uint64_t>(used) - prior),
                      boost::json::serialize(detail));
-  }
+  });
 }
 
 }  // namespace sqlite_detail

@@ -49,29 +49,28 @@ Result<std::vector<SnapshotManifest>> manifestsOf(Connection& c, int64_t repo) {
       " delete_enabled, write_enabled, list_enabled, read_enabled, subject"
       " FROM manifests WHERE repo_id = ? ORDER BY digest");
   if (!stmt) return stmt.takeError();
-  stmt->bind(repo);
   std::vector<SnapshotManifest> out;
-  for (;;) {
-    auto row = stmt->step();
-    if (!row) return row.takeError();
-    if (!*row) return out;
-    auto digest = storedDigest(stmt->text(0));
+  auto s = stmt->bind(repo).each([&](Stmt& row) -> Status {
+    auto digest = storedDigest(row.text(0));
     if (!digest) return digest.takeError();
     SnapshotManifest m;
     m.digest = std::move(*digest);
-    m.media_type = stmt->text(1);
-    m.artifact_type = stmt->text(2);
-    m.size = stmt->uint64(3);
-    m.created_at = stmt->int64(4);
-    m.updated_at = stmt->int64(5);
-    m.attributes = attributesAt(*stmt, 6);
-    if (!stmt->isNull(10)) {
-      auto subject = storedDigest(stmt->text(10));
+    m.media_type = row.text(1);
+    m.artifact_type = row.text(2);
+    m.size = row.uint64(3);
+    m.created_at = row.int64(4);
+    m.updated_at = row.int64(5);
+    m.attributes = attributesAt(row, 6);
+    if (!row.isNull(10)) {
+      auto subject = storedDigest(row.text(10));
       if (!subject) return subject.takeError();
       m.subject = std::move(*subject);
     }
     out.push_back(std::move(m));
-  }
+    return okStatus();
+  });
+  if (!s) return s.takeError();
+  return out;
 }
 
 // Fills in each index's children with one query over the repository's child references,
@@ -82,23 +81,19 @@ Status addChildren(Connection& c, int64_t repo, std::vector<SnapshotManifest>& m
       " JOIN manifest_child_refs r ON r.manifest_id = m.id"
       " WHERE m.repo_id = ? ORDER BY m.digest, r.digest");
   if (!stmt) return stmt.takeError();
-  stmt->bind(repo);
   size_t i = 0;
-  for (;;) {
-    auto row = stmt->step();
-    if (!row) return row.takeError();
-    if (!*row) return okStatus();
-    const std::string parent = stmt->text(0);
+  return stmt->bind(repo).each([&](Stmt& row) -> Status {
+    const std::string parent = row.text(0);
     while (i < manifests.size() && manifests[i].digest.str() < parent) ++i;
     // Same transaction as manifestsOf, so the parent is always there.
     if (i == manifests.size() || manifests[i].digest.str() != parent) {
-      return makeError(Code::kInternal,
-                       "child reference of a manifest missing from the snapshot: " + parent);
+      return makeError(Code::kInternal, "child reference of a manifest missing from the snapshot: " + parent);
     }
-    auto child = storedDigest(stmt->text(1));
+    auto child = storedDigest(row.text(1));
     if (!child) return child.takeError();
     manifests[i].children.push_back(std::move(*child));
-  }
+    return okStatus();
+  });
 }
 
 Result<std::vector<SnapshotTag>> tagsOf(Connection& c, int64_t repo) {
@@ -107,17 +102,16 @@ Result<std::vector<SnapshotTag>> tagsOf(Connection& c, int64_t repo) {
       " delete_enabled, write_enabled, list_enabled, read_enabled"
       " FROM tags WHERE repo_id = ? ORDER BY name");
   if (!stmt) return stmt.takeError();
-  stmt->bind(repo);
   std::vector<SnapshotTag> out;
-  for (;;) {
-    auto row = stmt->step();
-    if (!row) return row.takeError();
-    if (!*row) return out;
-    auto digest = storedDigest(stmt->text(1));
+  auto s = stmt->bind(repo).each([&](Stmt& row) -> Status {
+    auto digest = storedDigest(row.text(1));
     if (!digest) return digest.takeError();
-    out.push_back(SnapshotTag{stmt->text(0), std::move(*digest), stmt->int64(2), stmt->int64(3),
-                              attributesAt(*stmt, 4)});
-  }
+    out.push_back(
+        SnapshotTag{row.text(0), std::move(*digest), row.int64(2), row.int64(3), attributesAt(row, 4)});
+    return okStatus();
+  });
+  if (!s) return s.takeError();
+  return out;
 }
 
 // Names a manifest of a repository in a hash set: neither names nor digests hold a newline.
@@ -203,16 +197,14 @@ Result<std::vector<BlobRef>> SqliteRetentionStore::blobsOf(
           " FROM repositories p JOIN manifests m ON m.repo_id = p.id"
           " JOIN manifest_blob_refs r ON r.manifest_id = m.id WHERE p.name = ? AND m.digest = ?");
       if (!stmt) return stmt.takeError();
-      stmt->bind(key.repository).bind(key.digest);
-      for (;;) {
-        auto row = stmt->step();
-        if (!row) return row.takeError();
-        if (!*row) break;
-        auto digest = storedDigest(stmt->text(0));
+      auto s = stmt->bind(key.repository).bind(key.digest).each([&](Stmt& row) -> Status {
+        auto digest = storedDigest(row.text(0));
         if (!digest) return digest.takeError();
         uint64_t& size = blobs[std::move(*digest)];
-        if (size == 0) size = stmt->uint64(1);
-      }
+        if (size == 0) size = row.uint64(1);
+        return okStatus();
+      });
+      if (!s) return s.takeError();
     }
     std::vector<BlobRef> out;
     out.reserve(blobs.size());
@@ -239,16 +231,12 @@ Result<std::vector<oci::Digest>> SqliteRetentionStore::referencedBy(
           " JOIN manifests m ON m.id = r.manifest_id"
           " JOIN repositories p ON p.id = m.repo_id WHERE r.digest = ?");
       if (!stmt) return stmt.takeError();
-      stmt->bind(blob);
-      for (;;) {
-        auto row = stmt->step();
-        if (!row) return row.takeError();
-        if (!*row) break;
-        if (!excluded.contains(manifestKey(stmt->text(0), stmt->text(1)))) {
-          out.push_back(blob);
-          break;
-        }
-      }
+      auto s = stmt->bind(blob).each([&](Stmt& row) -> Result<bool> {
+        if (excluded.contains(manifestKey(row.text(0), row.text(1)))) return true;
+        out.push_back(blob);
+        return false;
+      });
+      if (!s) return s.takeError();
     }
     return out;
   });
