@@ -48,11 +48,12 @@ bool contains(const std::regex& re, const std::string& text, bool on_error) {
   }
 }
 
-// Newest first (last updated), then by name: the order keep-N counts in.
+// Newest first (last updated; within one second the greater name counts as newer, as in
+// v9 after v8): the order keep-N counts in.
 void sortNewestFirst(const meta::RepositorySnapshot& s, std::vector<size_t>& tags) {
   std::sort(tags.begin(), tags.end(), [&](size_t a, size_t b) {
     if (s.tags[a].updated_at != s.tags[b].updated_at) return s.tags[a].updated_at > s.tags[b].updated_at;
-    return s.tags[a].name < s.tags[b].name;
+    return s.tags[a].name > s.tags[b].name;
   });
 }
 
@@ -74,6 +75,43 @@ Result<CompiledPolicy> compilePolicy(const meta::RetentionPolicy& p) {
   }
   return c;
 }
+
+// When each tag and manifest of one repository was last used: pushed, tagged or pulled
+// (the usage telemetry, stored and pending, read once per repository).
+class LastUse {
+ public:
+  LastUse(registry::UsageRecorder* usage, const std::string& repository, int64_t now) : now_(now) {
+    if (usage == nullptr) return;
+    auto rows = usage->repository(repository);
+    if (!rows) {
+      unknown_ = true;  // retention never removes on a failed read: everything counts as used now
+      return;
+    }
+    for (const auto& r : *rows) {
+      if (r.kind == meta::TrafficKind::kTag) tags_[r.name] = r.traffic.last_pulled;
+      if (r.kind == meta::TrafficKind::kManifest) manifests_[r.name] = r.traffic.last_pulled;
+    }
+  }
+  // A pull by the tag or of its manifest by digest counts.
+  int64_t tag(const meta::SnapshotTag& t) const {
+    if (unknown_) return now_;
+    return std::max({t.updated_at, find(tags_, t.name), find(manifests_, t.digest.str())});
+  }
+  int64_t manifest(const meta::SnapshotManifest& m) const {
+    if (unknown_) return now_;
+    return std::max(m.updated_at, find(manifests_, m.digest.str()));
+  }
+
+ private:
+  static int64_t find(const std::unordered_map<std::string, int64_t>& m, const std::string& key) {
+    auto it = m.find(key);
+    return it == m.end() ? 0 : it->second;
+  }
+  int64_t now_;
+  bool unknown_ = false;
+  std::unordered_map<std::string, int64_t> tags_;
+  std::unordered_map<std::string, int64_t> manifests_;
+};
 
 json::object planJson(const RepositoryPlan& plan) {
   json::array tags, manifests, skipped;
@@ -177,7 +215,7 @@ Result<RetentionReport> Retention::purge(const PurgeRequest& req, const events::
     if (!tag) return tag.takeError();
     filters.emplace_back(std::move(*repo), std::move(*tag));
   }
-  std::lock_guard run(run_mu_);
+  std::lock_guard one_at_a_time(run_mu_);
   const int64_t started = unixNow();
   const int64_t cutoff = started - req.ago;
   auto names = store_->repositories();
@@ -221,28 +259,6 @@ Result<RetentionReport> Retention::purge(const PurgeRequest& req, const events::
   return execute(std::move(plans), req.dry_run, req.include_locked, info, started);
 }
 
-int64_t Retention::lastUsedTag(const std::string& repository, const meta::SnapshotTag& tag) {
-  int64_t last = tag.updated_at;
-  if (usage_ != nullptr) {
-    // An unknown answer counts as "just now": retention never removes on a failed read.
-    auto by_tag = usage_->lastPulledTag(repository, tag.name);
-    auto by_digest = usage_->lastPulled(repository, tag.digest.str());
-    if (!by_tag || !by_digest) return unixNow();
-    last = std::max({last, *by_tag, *by_digest});
-  }
-  return last;
-}
-
-int64_t Retention::lastUsedManifest(const std::string& repository, const meta::SnapshotManifest& m) {
-  int64_t last = m.updated_at;
-  if (usage_ != nullptr) {
-    auto by_digest = usage_->lastPulled(repository, m.digest.str());
-    if (!by_digest) return unixNow();
-    last = std::max(last, *by_digest);
-  }
-  return last;
-}
-
 Result<RetentionReport> Retention::runPolicies(bool dry_run, const std::string& only,
                                                const events::RequestInfo& info) {
   auto all = store_->listPolicies();
@@ -255,10 +271,17 @@ Result<RetentionReport> Retention::runPolicies(bool dry_run, const std::string& 
     policies.push_back(std::move(*c));
   }
   if (!only.empty() && policies.empty()) return makeError(Code::kNotFound, "retention policy not found");
-  std::lock_guard run(run_mu_);
+  if (policies.empty()) {  // nothing is removed until a policy is set
+    RetentionReport none;
+    none.dry_run = dry_run;
+    none.recycle_bin = options_.recycle_bin;
+    none.started_at = none.finished_at = unixNow();
+    return none;
+  }
+  std::lock_guard one_at_a_time(run_mu_);
   const int64_t started = unixNow();
   std::vector<RepositoryPlan> plans;
-  if (!policies.empty()) {
+  {
     auto names = store_->repositories();
     if (!names) return names.takeError();
     for (const auto& name : *names) {
@@ -270,6 +293,7 @@ Result<RetentionReport> Retention::runPolicies(bool dry_run, const std::string& 
       auto snap = store_->snapshot(name);
       if (!snap && snap.code() == Code::kNameUnknown) continue;
       if (!snap) return snap.takeError();
+      std::optional<LastUse> last_use;  // read when a rule needs it
       PlanRules rules;
       // A tag goes when no matching policy keeps it: by keepTags, among its keepLast newest
       // or pulled within removeNotPulledFor. Policies without tag rules have no say on tags.
@@ -293,7 +317,8 @@ Result<RetentionReport> Retention::runPolicies(bool dry_run, const std::string& 
           }
           if (p->policy.not_pulled_for) {
             if (last_used.empty()) {
-              for (const auto& t : s.tags) last_used.push_back(lastUsedTag(s.name, t));
+              if (!last_use) last_use.emplace(usage_, s.name, started);
+              for (const auto& t : s.tags) last_used.push_back(last_use->tag(t));
             }
             for (size_t i = 0; i < s.tags.size(); ++i) {
               if (last_used[i] >= started - *p->policy.not_pulled_for) keep[i] = true;
@@ -313,8 +338,10 @@ Result<RetentionReport> Retention::runPolicies(bool dry_run, const std::string& 
       }
       if (!untagged_after.empty()) {
         const int64_t longest = *std::max_element(untagged_after.begin(), untagged_after.end());
-        rules.untagged = [this, &name, started, longest](const meta::SnapshotManifest& m) {
-          return m.updated_at < started - longest && lastUsedManifest(name, m) < started - longest;
+        rules.untagged = [this, &name, &last_use, started, longest](const meta::SnapshotManifest& m) {
+          if (m.updated_at >= started - longest) return false;
+          if (!last_use) last_use.emplace(usage_, name, started);
+          return last_use->manifest(m) < started - longest;
         };
       }
       auto plan = planRepository(*snap, rules);

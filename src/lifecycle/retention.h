@@ -106,11 +106,8 @@ class Retention {
   uint64_t manifestsDeleted() const { return manifests_deleted_.load(std::memory_order_relaxed); }
 
  private:
-  struct Planned;
   Result<RetentionReport> execute(std::vector<RepositoryPlan> plans, bool dry_run, bool ignore_locks,
                                   const events::RequestInfo& info, int64_t started_at);
-  int64_t lastUsedTag(const std::string& repository, const meta::SnapshotTag& tag);
-  int64_t lastUsedManifest(const std::string& repository, const meta::SnapshotManifest& m);
   void run();
 
   registry::Registry& registry_;
