@@ -4,6 +4,7 @@
 #include <set>
 
 #include "meta/sqlite/sqlite_db.h"
+#include "meta/sqlite/sqlite_locks.h"
 #include "meta/sqlite/sqlite_quota_store.h"
 
 namespace berth::meta {
@@ -227,13 +228,7 @@ Result<RestoredItem> restoreItem(Connection& c, int64_t id, const RestoreEventFn
   if (*found) {
     repo = **found;
     // A restore writes into the repository: its write lock holds.
-    auto write = c.prepare("SELECT write_enabled FROM repositories WHERE id = ?");
-    if (!write) return write.takeError();
-    auto enabled = write->bind(repo).step();
-    if (!enabled) return enabled.takeError();
-    if (*enabled && write->int64(0) == 0) {
-      return makeError(Code::kDenied, "repository " + item->repository + " is locked: writeEnabled is false");
-    }
+    if (auto l = repositoryAllows(c, repo, item->repository, "write_enabled"); !l) return l.takeError();
     // Tags now naming another manifest: refuse rather than move them silently.
     auto clash = c.prepare(
         "SELECT rt.name, t.digest FROM recycle_tags rt JOIN tags t ON t.repo_id = ?1 AND t.name = rt.name"
