@@ -289,7 +289,6 @@ int serve(const Config& config) {
   retention_options.interval = config.retention.interval;
   retention_options.recycle_bin = config.recycle_bin.enabled;
   lifecycle::Retention retention(registry, retention_store, &usage, retention_options);
-  retention.start();
   api.setRetention(&retention);
   api::addRetentionMetrics(metrics, retention);
   // The audit log needs identities: it is off with `auth: none`.
@@ -310,6 +309,7 @@ int serve(const Config& config) {
       return 1;
     }
     api.setAudit(audit.get());
+    retention.setAudit(audit.get());
     metrics.counterFunction("berth_audit_entries_written_total", "Audit entries stored in the database.",
                             [a = audit.get()] { return a->written(); });
     metrics.counterFunction("berth_audit_entries_dropped_total",
@@ -319,6 +319,7 @@ int serve(const Config& config) {
                             "Audit entries the database refused (still in audit.file if set).",
                             [a = audit.get()] { return a->failed(); });
   }
+  retention.start();  // after setAudit: the schedule's deletes are audited
   OidcRefresher oidc_refresher(access.get());
   server::HttpServer server(config, [&api](server::Exchange& ex) { return api.handle(ex); }, &http_metrics);
   if (auto s = server.loadTls(); !s) {

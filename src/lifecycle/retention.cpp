@@ -256,7 +256,7 @@ Result<RetentionReport> Retention::purge(const PurgeRequest& req, const events::
     auto plan = planRepository(*snap, rules);
     if (!plan.empty()) plans.push_back(std::move(plan));
   }
-  return execute(std::move(plans), req.dry_run, req.include_locked, info, started);
+  return execute(std::move(plans), req.dry_run, req.include_locked, info, started, "purge");
 }
 
 Result<RetentionReport> Retention::runPolicies(bool dry_run, const std::string& only,
@@ -348,9 +348,15 @@ Result<RetentionReport> Retention::runPolicies(bool dry_run, const std::string& 
       if (!plan.empty()) plans.push_back(std::move(plan));
     }
   }
-  auto report = execute(std::move(plans), dry_run, false, info, started);
+  std::vector<std::string> names;
+  std::string why = policies.size() == 1 ? "retention policy " : "retention policies ";
+  for (const auto& p : policies) {
+    why += (names.empty() ? "" : ", ") + p.policy.name;
+    names.push_back(p.policy.name);
+  }
+  auto report = execute(std::move(plans), dry_run, false, info, started, why);
   if (!report) return report;
-  for (const auto& p : policies) report->policies.push_back(p.policy.name);
+  report->policies = std::move(names);
   if (!dry_run) {
     std::lock_guard lock(mu_);
     last_run_ = *report;
@@ -359,7 +365,8 @@ Result<RetentionReport> Retention::runPolicies(bool dry_run, const std::string& 
 }
 
 Result<RetentionReport> Retention::execute(std::vector<RepositoryPlan> plans, bool dry_run, bool ignore_locks,
-                                           const events::RequestInfo& info, int64_t started_at) {
+                                           const events::RequestInfo& info, int64_t started_at,
+                                           const std::string& why) {
   RetentionReport report;
   report.dry_run = dry_run;
   report.recycle_bin = options_.recycle_bin;
@@ -390,6 +397,22 @@ Result<RetentionReport> Retention::execute(std::vector<RepositoryPlan> plans, bo
       }
       return false;
     };
+    // Who removed it: the requester of a purge or a run, else the scheduler.
+    const auto audit = [&](const std::string& repository, const std::string& tag, const std::string& digest) {
+      if (audit_ == nullptr) return;
+      meta::AuditRecord entry;
+      entry.identity = info.actor.empty() ? "berth" : info.actor;
+      if (info.actor.empty()) entry.identity_kind = "system";
+      entry.action = "delete";
+      entry.repository = repository;
+      entry.tag = tag;
+      entry.digest = digest;
+      entry.method = "DELETE";
+      entry.status = 202;
+      entry.result = "success";
+      entry.message = why;
+      audit_->record(std::move(entry));
+    };
     for (auto& p : plans) {
       RepositoryPlan done;
       done.repository = p.repository;
@@ -398,6 +421,7 @@ Result<RetentionReport> Retention::execute(std::vector<RepositoryPlan> plans, bo
         meta::DeleteGuard guard{t.digest, t.updated_at, false, ignore_locks};
         const oci::Reference ref{t.tag};
         if (attempt(done, t.tag, t.digest.str(), registry_.deleteManifest(p.repository, ref, info, guard))) {
+          audit(p.repository, t.tag, t.digest.str());
           done.tags.push_back(std::move(t));
         }
       }
@@ -405,6 +429,7 @@ Result<RetentionReport> Retention::execute(std::vector<RepositoryPlan> plans, bo
         meta::DeleteGuard guard{std::nullopt, m.updated_at, true, ignore_locks};
         const oci::Reference ref{m.digest};
         if (attempt(done, "", m.digest.str(), registry_.deleteManifest(p.repository, ref, info, guard))) {
+          audit(p.repository, "", m.digest.str());
           done.manifests.push_back(std::move(m));
         }
       }

@@ -23,6 +23,7 @@
 #include <boost/json/object.hpp>
 
 #include "common/result.h"
+#include "events/audit_log.h"
 #include "events/event_payload.h"
 #include "lifecycle/retention_plan.h"
 #include "meta/retention_store.h"
@@ -99,6 +100,9 @@ class Retention {
   void stop();
 
   meta::RetentionStore& store() { return *store_; }
+  // Records one audit entry ("delete", message naming the purge or the policies) per tag and
+  // manifest a real run removes. Set before serving.
+  void setAudit(events::AuditLog* audit) { audit_ = audit; }
 
   // Totals since start, over runs that were not dry runs (for /metrics).
   uint64_t runs() const { return runs_.load(std::memory_order_relaxed); }
@@ -106,13 +110,15 @@ class Retention {
   uint64_t manifestsDeleted() const { return manifests_deleted_.load(std::memory_order_relaxed); }
 
  private:
+  // `why` names the run in audit entries ("purge", "retention policies a, b").
   Result<RetentionReport> execute(std::vector<RepositoryPlan> plans, bool dry_run, bool ignore_locks,
-                                  const events::RequestInfo& info, int64_t started_at);
+                                  const events::RequestInfo& info, int64_t started_at, const std::string& why);
   void run();
 
   registry::Registry& registry_;
   std::shared_ptr<meta::RetentionStore> store_;
   registry::UsageRecorder* usage_;
+  events::AuditLog* audit_ = nullptr;
   const RetentionOptions options_;
   std::mutex run_mu_;  // one purge or policy run at a time
   mutable std::mutex mu_;

@@ -115,6 +115,15 @@ class RetentionTest(RetentionHelpers, BerthTestCase):
         self.assertEqual(real["policies"], ["last2"])
         self.assertEqual(self.tags(repo), ["stable", "t3", "t4"])
         self.assertEqual(self.admin.get("/api/v1/retention/run").json()["last"]["tagsDeleted"], 2)
+        # One audit entry per removed tag and manifest, by the identity that asked for the run.
+        entries = []
+        deadline = time.time() + 10
+        while len(entries) < 4 and time.time() < deadline:
+            time.sleep(0.2)
+            entries = self.admin.get("/api/v1/audit?action=delete&repository=" + repo).json()["entries"]
+        self.assertEqual(sorted((e.get("tag", ""), e["message"], e["identity"]) for e in entries),
+                         sorted([("", "retention policy last2", "admin")] * 2 +
+                                [("t1", "retention policy last2", "admin"), ("t2", "retention policy last2", "admin")]))
         metrics = self.admin.get("/metrics").body.decode()
         values = {l.split()[0]: float(l.split()[1]) for l in metrics.splitlines()
                   if l.startswith("berth_retention_")}
@@ -203,6 +212,13 @@ class ScheduledRetentionTest(RetentionHelpers, BerthTestCase):
         self.assertEqual(self.tags(repo), ["new"])
         last = self.admin.get("/api/v1/retention/run").json()["last"]
         self.assertEqual(last["policies"], ["one"])
+        entries = []
+        deadline = time.time() + 10
+        while not entries and time.time() < deadline:
+            time.sleep(0.2)
+            entries = self.admin.get("/api/v1/audit?action=delete&repository=" + repo).json()["entries"]
+        self.assertEqual([(e["tag"], e["identity"], e["identityKind"], e["message"]) for e in entries],
+                         [("old", "berth", "system", "retention policy one")])
         self.srv.stop()
 
 
