@@ -6,13 +6,12 @@ ones recorded just before SIGTERM), and `berth audit list`. Entries are written
 asynchronously: every check polls with a deadline."""
 import json
 import os
-import subprocess
 import sys
 import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from berthtest import (BerthTestCase, Server, berth_bin, digest, main, mkdtemp,  # noqa: E402
+from berthtest import (BerthTestCase, Server, digest, main, mkdtemp,  # noqa: E402
                        parse_link_next, push_image, rand_name, ACCEPT_MANIFESTS)
 
 DEADLINE = 30
@@ -284,14 +283,8 @@ class AuditTest(AuditHelpers, BerthTestCase):
         repo = rand_name("cli/app")
         self.assertStatus(self.srv.basic(name, PASSWORD).get("/v2/%s/manifests/v9" % repo), 403)
         self.wait_one(identity=name, repository=repo)
-        url = "http://127.0.0.1:%d" % self.srv.port
-
         def berth(*args):
-            p = subprocess.run([berth_bin(), "audit", "list"] + list(args) + ["-r", url, "-u", "admin",
-                                                                              "--password-stdin"],
-                               input=Server.ADMIN_PASSWORD.encode(), capture_output=True, timeout=60)
-            self.assertEqual(p.returncode, 0, p.stderr.decode(errors="replace"))
-            return p.stdout.decode()
+            return self.srv.berth("audit", "list", *args).stdout.decode()
 
         out = json.loads(berth("--identity", name, "--repository", repo, "--action", "pull", "--since", "1h"))
         self.assertEqual(len(out["entries"]), 1)
@@ -304,9 +297,7 @@ class AuditTest(AuditHelpers, BerthTestCase):
         # --top pages past the server's 1000 limit would be needed only for big logs; a small
         # top is honoured.
         self.assertEqual(len(json.loads(berth("--top", "2"))["entries"]), 2)
-        p = subprocess.run([berth_bin(), "audit", "list", "--since", "last tuesday", "-r", url, "-u", "admin",
-                            "--password-stdin"], input=Server.ADMIN_PASSWORD.encode(), capture_output=True,
-                           timeout=60)
+        p = self.srv.berth("audit", "list", "--since", "last tuesday", check=False)
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("--since", p.stderr.decode())
 

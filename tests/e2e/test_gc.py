@@ -6,11 +6,10 @@ still served; GET /api/v1/gc shows the last run; `berth gc --dry-run` prints the
 only owners may run it; the counters reach /metrics."""
 import json
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from berthtest import (OCI_MANIFEST, BerthTestCase, Server, berth_bin, digest, image_manifest,  # noqa: E402
+from berthtest import (OCI_MANIFEST, BerthTestCase, Server, digest, image_manifest,  # noqa: E402
                        json_bytes, main, push_blob, push_manifest, rand_bytes, rand_name)
 
 CONFIG = "gc:\n  grace_period: 0\n  schedule: false\n"
@@ -30,11 +29,7 @@ class GcTest(BerthTestCase):
         cls.admin = cls.srv.admin()
 
     def berth(self, *args):
-        url = "http://127.0.0.1:%d" % self.srv.port
-        p = subprocess.run([berth_bin()] + list(args) + ["-r", url, "-u", "admin", "--password-stdin"],
-                           input=Server.ADMIN_PASSWORD.encode(), capture_output=True, timeout=60)
-        self.assertEqual(p.returncode, 0, p.stderr.decode(errors="replace"))
-        return p.stdout.decode()
+        return self.srv.berth(*args).stdout.decode()
 
     def push(self, repo, config, layers, tag):
         for b in [config] + layers:

@@ -6,12 +6,11 @@ cross-repository mount and for a manifest PUT; deduplicated content costs nothin
 deleting a quota lifts it; repositories outside a pattern are unaffected."""
 import json
 import os
-import subprocess
 import sys
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from berthtest import (OCI_MANIFEST, BerthTestCase, Server, add_query, berth_bin, digest,  # noqa: E402
+from berthtest import (OCI_MANIFEST, BerthTestCase, Server, add_query, digest,  # noqa: E402
                        image_manifest, json_bytes, main, push_blob, put_manifest, rand_bytes,
                        start_upload)
 
@@ -141,12 +140,7 @@ class QuotaTest(BerthTestCase):
         self.assertStatus(self.admin.delete(QUOTAS + "/plain/*"), 204)
 
     def berth(self, *args, ok=True):
-        url = "http://127.0.0.1:%d" % self.srv.port
-        p = subprocess.run([berth_bin(), "quota"] + list(args) + ["-r", url, "-u", "admin", "--password-stdin"],
-                           input=Server.ADMIN_PASSWORD.encode(), capture_output=True, timeout=60)
-        if ok:
-            self.assertEqual(p.returncode, 0, p.stderr.decode(errors="replace"))
-        return p
+        return self.srv.berth("quota", *args, check=ok)
 
     def test_4_cli(self):
         out = json.loads(self.berth("set", "cli-ns/*", "2KiB").stdout)

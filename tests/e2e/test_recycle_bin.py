@@ -7,11 +7,10 @@ now used elsewhere is a 409; purge; permissions; the bin off deletes for good; a
 in the bin after kill -9."""
 import json
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from berthtest import (BerthTestCase, Server, berth_bin, digest, index_manifest, main,  # noqa: E402
+from berthtest import (BerthTestCase, Server, digest, index_manifest, main,  # noqa: E402
                        make_image, push_image, push_manifest, rand_name)
 
 BIN = "/api/v1/recycle-bin"
@@ -34,12 +33,7 @@ class RecycleBinTest(BerthTestCase):
         return r.json()["items"]
 
     def berth(self, *args, ok=True):
-        url = "http://127.0.0.1:%d" % self.srv.port
-        p = subprocess.run([berth_bin()] + list(args) + ["-r", url, "-u", "admin", "--password-stdin"],
-                           input=Server.ADMIN_PASSWORD.encode(), capture_output=True, timeout=60)
-        if ok:
-            self.assertEqual(p.returncode, 0, p.stderr.decode(errors="replace"))
-        return p
+        return self.srv.berth(*args, check=ok)
 
     def berth_json(self, *args):
         return json.loads(self.berth(*(list(args) + ["-o", "json"])).stdout.decode())

@@ -9,13 +9,12 @@ import calendar
 import json
 import os
 import sqlite3
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from berthtest import (ACCEPT_MANIFESTS, BerthTestCase, Image, OCI_MANIFEST, Server,  # noqa: E402
-                       berth_bin, digest, image_manifest, index_manifest, json_bytes, main,
+                       digest, image_manifest, index_manifest, json_bytes, main,
                        push_blob, push_manifest, rand_bytes)
 
 
@@ -275,11 +274,7 @@ class UsageTest(BerthTestCase):
         self.assertIsNone(r.json()["next"])
 
     def berth(self, *args):
-        url = "http://127.0.0.1:%d" % self.srv.port
-        p = subprocess.run([berth_bin(), "usage"] + list(args) + ["-r", url, "-u", "admin", "--password-stdin"],
-                           input=Server.ADMIN_PASSWORD.encode(), capture_output=True, timeout=60)
-        self.assertEqual(p.returncode, 0, p.stderr.decode(errors="replace"))
-        return p.stdout.decode()
+        return self.srv.berth("usage", *args).stdout.decode()
 
     def test_2_cli(self):
         self.assertEqual(json.loads(self.berth("-o", "json")), self.usage())

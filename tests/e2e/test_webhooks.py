@@ -14,8 +14,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from berthtest import BerthTestCase, Server, berth_bin, main, push_image, rand_name  # noqa: E402
-import subprocess  # noqa: E402
+from berthtest import BerthTestCase, Server, main, push_image, rand_name  # noqa: E402
 
 DEADLINE = 90
 
@@ -303,10 +302,7 @@ class WebhookTest(BerthTestCase):
         self.assertStatus(self.admin.get("/api/v1/webhooks/" + hook["name"]), 404)
 
     def berth(self, *args):
-        url = "http://127.0.0.1:%d" % self.srv.port
-        p = subprocess.run([berth_bin()] + list(args) + ["-r", url, "-u", "admin", "--password-stdin"],
-                           input=Server.ADMIN_PASSWORD.encode(), capture_output=True, timeout=60)
-        self.assertEqual(p.returncode, 0, p.stderr.decode(errors="replace"))
+        p = self.srv.berth(*args)
         return json.loads(p.stdout) if p.stdout.strip() else None
 
     def test_cli_commands(self):
