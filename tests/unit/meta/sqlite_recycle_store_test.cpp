@@ -13,13 +13,12 @@
 
 #include "meta/sqlite/sqlite_meta_store.h"
 #include "oci/digest.h"
+#include "manifest_fixtures.h"
 #include "sqlite_test_files.h"
 
 namespace berth::meta::testing {
 namespace {
 
-constexpr const char* kImage = "application/vnd.oci.image.manifest.v1+json";
-constexpr const char* kIndex = "application/vnd.oci.image.index.v1+json";
 constexpr int64_t kDay = 24 * 3600;
 
 RecycleQuery query(std::string repository, std::optional<RecycleKind> kind = std::nullopt, std::string tag = "",
@@ -52,36 +51,12 @@ class RecycleBinTest : public ::testing::Test {
   // An image manifest named `name` referencing the blobs `layers` (linked first).
   oci::Digest image(const std::string& repo, const std::string& name, const std::vector<std::string>& layers,
                     std::optional<std::string> tag = std::nullopt) {
-    PutManifestRequest req;
-    req.repository = repo;
-    req.manifest.bytes = "{\"name\":\"" + name + "\"}";
-    req.manifest.digest = oci::digestOf(req.manifest.bytes);
-    req.manifest.media_type = kImage;
-    req.manifest.created_at = 1000 + static_cast<int64_t>(name.size());
-    for (const auto& l : layers) {
-      EXPECT_TRUE(meta_->linkBlob(repo, oci::digestOf(l), l.size()).ok());
-      req.blobs.push_back(oci::digestOf(l));
-    }
-    req.tag = std::move(tag);
-    req.architecture = "amd64";
-    req.os = "linux";
-    auto s = meta_->putManifest(req);
-    EXPECT_TRUE(s.ok()) << s.error().message;
-    return req.manifest.digest;
+    return putImage(*meta_, repo, name, layers, std::move(tag));
   }
 
   oci::Digest index(const std::string& repo, const std::string& name, const std::vector<oci::Digest>& children,
                     std::optional<std::string> tag) {
-    PutManifestRequest req;
-    req.repository = repo;
-    req.manifest.bytes = "{\"index\":\"" + name + "\"}";
-    req.manifest.digest = oci::digestOf(req.manifest.bytes);
-    req.manifest.media_type = kIndex;
-    req.manifests = children;
-    req.tag = std::move(tag);
-    auto s = meta_->putManifest(req);
-    EXPECT_TRUE(s.ok()) << s.error().message;
-    return req.manifest.digest;
+    return putIndex(*meta_, repo, name, children, std::move(tag));
   }
 
   std::vector<RecycleItem> items(RecycleQuery q = {}) {
@@ -122,7 +97,7 @@ TEST_F(RecycleBinTest, ManifestWithTagsRoundTrip) {
     r.repository = "team/app";
     r.manifest.bytes = "{\"name\":\"m\"}";
     r.manifest.digest = m;
-    r.manifest.media_type = kImage;
+    r.manifest.media_type = kImageType;
     r.tag = "v2";
     return r;
   }()));
@@ -328,7 +303,7 @@ TEST_F(RecycleBinTest, TagNowUsedByAnotherManifestIsAConflict) {
     p.repository = "r";
     p.manifest.bytes = "{\"name\":\"a\"}";
     p.manifest.digest = a;
-    p.manifest.media_type = kImage;
+    p.manifest.media_type = kImageType;
     p.tag = "v1";
     return p;
   }()));

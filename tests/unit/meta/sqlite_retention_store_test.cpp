@@ -15,13 +15,12 @@
 
 #include "meta/sqlite/sqlite_meta_store.h"
 #include "oci/digest.h"
+#include "manifest_fixtures.h"
 #include "sqlite_test_files.h"
 
 namespace berth::meta::testing {
 namespace {
 
-constexpr const char* kImage = "application/vnd.oci.image.manifest.v1+json";
-constexpr const char* kIndex = "application/vnd.oci.image.index.v1+json";
 constexpr int64_t kDay = 24 * 3600;
 
 #define ASSERT_OK(expr)                                          \
@@ -61,41 +60,15 @@ class RetentionTest : public ::testing::Test {
 
   // An image manifest whose bytes name `name`, referencing `layers` (each linked first,
   // its size its length).
-  oci::Digest image(const std::string& repo, const std::string& name,
-                    const std::vector<std::string>& layers,
+  oci::Digest image(const std::string& repo, const std::string& name, const std::vector<std::string>& layers,
                     std::optional<std::string> tag = std::nullopt,
                     std::optional<oci::Digest> subject = std::nullopt) {
-    PutManifestRequest req;
-    req.repository = repo;
-    req.manifest.bytes = "{\"name\":\"" + name + "\"}";
-    req.manifest.digest = oci::digestOf(req.manifest.bytes);
-    req.manifest.media_type = kImage;
-    req.manifest.artifact_type = subject ? "application/vnd.example.sig" : "";
-    req.manifest.created_at = 1000 + static_cast<int64_t>(name.size());
-    for (const auto& l : layers) {
-      EXPECT_TRUE(meta_->linkBlob(repo, oci::digestOf(l), l.size()).ok());
-      req.blobs.push_back(oci::digestOf(l));
-    }
-    req.tag = std::move(tag);
-    req.subject = std::move(subject);
-    auto s = meta_->putManifest(req);
-    EXPECT_TRUE(s.ok()) << s.error().message;
-    return req.manifest.digest;
+    return putImage(*meta_, repo, name, layers, std::move(tag), std::move(subject));
   }
 
-  oci::Digest index(const std::string& repo, const std::string& name,
-                    const std::vector<oci::Digest>& children,
+  oci::Digest index(const std::string& repo, const std::string& name, const std::vector<oci::Digest>& children,
                     std::optional<std::string> tag = std::nullopt) {
-    PutManifestRequest req;
-    req.repository = repo;
-    req.manifest.bytes = "{\"index\":\"" + name + "\"}";
-    req.manifest.digest = oci::digestOf(req.manifest.bytes);
-    req.manifest.media_type = kIndex;
-    req.manifests = children;
-    req.tag = std::move(tag);
-    auto s = meta_->putManifest(req);
-    EXPECT_TRUE(s.ok()) << s.error().message;
-    return req.manifest.digest;
+    return putIndex(*meta_, repo, name, children, std::move(tag));
   }
 
   int count(const std::string& table) {
@@ -381,7 +354,7 @@ TEST_F(RetentionTest, SnapshotHasEveryManifestAndTagWithTimesAndAttributes) {
     EXPECT_EQ(m.size, record->bytes.size());
     if (m.digest == a) {
       EXPECT_EQ(m.created_at, 1001);  // as pushed, not the re-push
-      EXPECT_EQ(m.media_type, kImage);
+      EXPECT_EQ(m.media_type, kImageType);
       EXPECT_FALSE(m.subject);
       EXPECT_TRUE(m.children.empty());
     } else if (m.digest == b) {
@@ -389,7 +362,7 @@ TEST_F(RetentionTest, SnapshotHasEveryManifestAndTagWithTimesAndAttributes) {
     } else if (m.digest == idx) {
       std::vector<oci::Digest> children = {a, b};
       std::sort(children.begin(), children.end());
-      EXPECT_EQ(m.media_type, kIndex);
+      EXPECT_EQ(m.media_type, kIndexType);
       EXPECT_EQ(m.children, children);
     } else {
       ASSERT_TRUE(m.subject);
