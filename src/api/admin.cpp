@@ -5,6 +5,7 @@
 // very next request.
 #include <boost/json.hpp>
 
+#include "api/admin_fields.h"
 #include "api/admin_quotas.h"
 #include "api/admin_retention.h"
 #include "api/admin_webhooks.h"
@@ -105,46 +106,6 @@ json::object scopeMapJson(const meta::ScopeMap& m) {
   o["lastUpdatedOn"] = formatRfc3339(m.updated_at);
   return o;
 }
-
-// Typed access to request fields with clear errors.
-class Fields {
- public:
-  explicit Fields(const json::object& o) : o_(o) {}
-  Result<std::optional<std::string>> str(std::string_view key) const {
-    auto it = o_.find(key);
-    if (it == o_.end() || it->value().is_null()) return std::optional<std::string>();
-    if (!it->value().is_string()) return bad(std::string(key) + " must be a string");
-    return std::optional<std::string>(std::string(it->value().get_string()));
-  }
-  Result<std::optional<bool>> boolean(std::string_view key) const {
-    auto it = o_.find(key);
-    if (it == o_.end() || it->value().is_null()) return std::optional<bool>();
-    if (!it->value().is_bool()) return bad(std::string(key) + " must be true or false");
-    return std::optional<bool>(it->value().get_bool());
-  }
-  bool has(std::string_view key) const { return o_.contains(key); }
-  // An RFC 3339 time; nullopt if absent, 0 if null (clears).
-  Result<std::optional<int64_t>> time(std::string_view key) const {
-    auto it = o_.find(key);
-    if (it == o_.end()) return std::optional<int64_t>();
-    if (it->value().is_null()) return std::optional<int64_t>(0);
-    if (!it->value().is_string()) return bad(std::string(key) + " must be an RFC 3339 time");
-    auto t = parseRfc3339(it->value().get_string());
-    if (!t) return bad(std::string(key) + " must be an RFC 3339 time like 2026-12-31T00:00:00Z");
-    return std::optional<int64_t>(*t);
-  }
-  Status only(std::initializer_list<std::string_view> keys) const {
-    for (const auto& kv : o_) {
-      bool known = false;
-      for (auto k : keys) known = known || kv.key() == k;
-      if (!known) return bad("unknown field " + quoteUntrusted(kv.key(), 40));
-    }
-    return okStatus();
-  }
-
- private:
-  const json::object& o_;
-};
 
 #define TRY(var, expr)                  \
   auto var##_r = (expr);                \

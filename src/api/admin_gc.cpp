@@ -2,6 +2,7 @@
 // last run (GET). Routed from Api::admin after the owner-role check.
 #include <boost/json.hpp>
 
+#include "api/admin_fields.h"
 #include "api/api.h"
 
 namespace berth::api {
@@ -18,16 +19,11 @@ Task<void> Api::gc(Exchange& ex, const std::vector<std::string>& seg, const json
     auto last = gc_->lastReport();
     answer["last"] = last ? json::value(registry::gcReportJson(*last)) : json::value(nullptr);
   } else if (method == http::verb::post) {
-    bool dry_run = false;
-    for (const auto& kv : body) {
-      if (kv.key() != "dryRun") {
-        co_return co_await ex.sendError(makeError(Code::kInvalidArgument, "unknown field; only dryRun is allowed"));
-      }
-      if (!kv.value().is_bool()) {
-        co_return co_await ex.sendError(makeError(Code::kInvalidArgument, "dryRun must be true or false"));
-      }
-      dry_run = kv.value().get_bool();
-    }
+    const Fields f(body);
+    if (auto s = f.only({"dryRun"}); !s) co_return co_await ex.sendError(s.error());
+    auto dry = f.boolean("dryRun");
+    if (!dry) co_return co_await ex.sendError(dry.error());
+    const bool dry_run = dry->value_or(false);
     registry::GarbageCollector* collector = gc_;
     auto report = co_await ex.blocking([collector, dry_run] { return collector->run(dry_run); });
     if (!report) co_return co_await ex.sendError(report.error());

@@ -1,5 +1,6 @@
 #include "api/admin_quotas.h"
 
+#include "api/admin_fields.h"
 #include "auth/policy.h"
 #include "common/log.h"
 #include "common/text.h"
@@ -25,14 +26,12 @@ json::object quotaJson(const meta::QuotaRecord& q) {
 
 // {"limitBytes": <non-negative integer>} and nothing else.
 Result<uint64_t> limitOf(const json::object& body) {
-  for (const auto& kv : body) {
-    if (kv.key() != "limitBytes") return bad("unknown field " + quoteUntrusted(kv.key(), 40));
-  }
-  const auto* v = body.if_contains("limitBytes");
-  if (v == nullptr) return bad("limitBytes is required");
-  if (v->is_uint64()) return v->get_uint64();
-  if (v->is_int64() && v->get_int64() >= 0) return static_cast<uint64_t>(v->get_int64());
-  return bad("limitBytes must be a non-negative integer (bytes)");
+  const Fields f(body);
+  if (auto s = f.only({"limitBytes"}); !s) return s.takeError();
+  auto limit = f.count("limitBytes");
+  if (!limit) return limit.takeError();
+  if (!*limit) return bad("limitBytes is required");
+  return **limit;
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "api/admin_retention.h"
 
+#include "api/admin_fields.h"
 #include "common/log.h"
 #include "common/text.h"
 
@@ -12,113 +13,68 @@ namespace {
 
 Error bad(std::string message) { return makeError(Code::kInvalidArgument, std::move(message)); }
 
-Status onlyFields(const json::object& body, std::initializer_list<std::string_view> keys) {
-  for (const auto& kv : body) {
-    if (std::find(keys.begin(), keys.end(), kv.key()) == keys.end()) {
-      return bad("unknown field " + quoteUntrusted(kv.key(), 40));
-    }
-  }
-  return okStatus();
-}
-
-Result<bool> boolField(const json::object& body, std::string_view key, bool fallback) {
-  const auto* v = body.if_contains(key);
-  if (v == nullptr) return fallback;
-  if (!v->is_bool()) return bad(std::string(key) + " must be true or false");
-  return v->get_bool();
-}
-
-// A non-negative integer; nullopt when absent or null.
-Result<std::optional<uint64_t>> countField(const json::object& body, std::string_view key) {
-  const auto* v = body.if_contains(key);
-  if (v == nullptr || v->is_null()) return std::optional<uint64_t>();
-  if (v->is_uint64()) return std::optional<uint64_t>(v->get_uint64());
-  if (v->is_int64() && v->get_int64() >= 0) return std::optional<uint64_t>(static_cast<uint64_t>(v->get_int64()));
-  return bad(std::string(key) + " must be a non-negative integer");
-}
-
-// A duration ("30d", "1h15m", "90s" or seconds as a number); nullopt when absent or null.
-Result<std::optional<int64_t>> durationField(const json::object& body, std::string_view key) {
-  const auto* v = body.if_contains(key);
-  if (v == nullptr || v->is_null()) return std::optional<int64_t>();
-  std::optional<int64_t> seconds;
-  if (v->is_string()) seconds = parseDuration(std::string_view(v->get_string()));
-  else if (v->is_uint64()) seconds = parseDuration(std::to_string(v->get_uint64()));
-  else if (v->is_int64() && v->get_int64() >= 0) seconds = parseDuration(std::to_string(v->get_int64()));
-  if (!seconds) return bad(std::string(key) + " must be a duration such as 30d, 1h15m or 90s");
-  return seconds;
-}
-
-Result<std::string> stringField(const json::object& body, std::string_view key) {
-  const auto* v = body.if_contains(key);
-  if (v == nullptr || v->is_null()) return std::string();
-  if (!v->is_string()) return bad(std::string(key) + " must be a string");
-  return std::string(v->get_string());
-}
-
 Result<AdminReply> purge(lifecycle::Retention& retention, const json::object& body,
                          const events::RequestInfo& request) {
-  if (auto s = onlyFields(body, {"filters", "ago", "untagged", "keep", "dryRun", "includeLocked"}); !s) {
-    return s.takeError();
-  }
+  const Fields f(body);
+  if (auto s = f.only({"filters", "ago", "untagged", "keep", "dryRun", "includeLocked"}); !s) return s.takeError();
   lifecycle::PurgeRequest req;
   const auto* filters = body.if_contains("filters");
   if (filters == nullptr || !filters->is_array() || filters->get_array().empty()) {
     return bad("filters must be a non-empty array of \"<repository regex>:<tag regex>\"");
   }
-  for (const auto& f : filters->get_array()) {
-    if (!f.is_string()) return bad("filters must be strings \"<repository regex>:<tag regex>\"");
-    auto parsed = lifecycle::parsePurgeFilter(std::string_view(f.get_string()));
+  for (const auto& filter : filters->get_array()) {
+    if (!filter.is_string()) return bad("filters must be strings \"<repository regex>:<tag regex>\"");
+    auto parsed = lifecycle::parsePurgeFilter(std::string_view(filter.get_string()));
     if (!parsed) return parsed.takeError();
     req.filters.push_back(std::move(*parsed));
   }
-  auto ago = durationField(body, "ago");
+  auto ago = f.duration("ago");
   if (!ago) return ago.takeError();
   if (!*ago) return bad("ago is required (a duration such as 30d, 1h15m or 90s)");
   req.ago = **ago;
-  auto keep = countField(body, "keep");
+  auto keep = f.count("keep");
   if (!keep) return keep.takeError();
   req.keep = keep->value_or(0);
-  auto untagged = boolField(body, "untagged", false);
-  auto dry_run = boolField(body, "dryRun", false);
-  auto include_locked = boolField(body, "includeLocked", false);
+  auto untagged = f.boolean("untagged");
+  auto dry_run = f.boolean("dryRun");
+  auto include_locked = f.boolean("includeLocked");
   for (auto* r : {&untagged, &dry_run, &include_locked}) {
     if (!*r) return r->takeError();
   }
-  req.untagged = *untagged;
-  req.dry_run = *dry_run;
-  req.include_locked = *include_locked;
+  req.untagged = untagged->value_or(false);
+  req.dry_run = dry_run->value_or(false);
+  req.include_locked = include_locked->value_or(false);
   auto report = retention.purge(req, request);
   if (!report) return report.takeError();
   return AdminReply{http::status::ok, lifecycle::retentionReportJson(*report)};
 }
 
 Result<meta::RetentionPolicy> policyOf(std::string name, const json::object& body) {
-  if (auto s = onlyFields(body, {"repositories", "keepLast", "removeNotPulledFor", "removeUntaggedAfter",
-                                 "keepTags", "enabled"});
+  const Fields f(body);
+  if (auto s = f.only({"repositories", "keepLast", "removeNotPulledFor", "removeUntaggedAfter", "keepTags", "enabled"});
       !s) {
     return s.takeError();
   }
   meta::RetentionPolicy p;
   p.name = std::move(name);
-  auto repositories = stringField(body, "repositories");
+  auto repositories = f.str("repositories");
   if (!repositories) return repositories.takeError();
-  p.repositories = std::move(*repositories);
-  auto keep_tags = stringField(body, "keepTags");
+  p.repositories = repositories->value_or("");
+  auto keep_tags = f.str("keepTags");
   if (!keep_tags) return keep_tags.takeError();
-  p.keep_tags = std::move(*keep_tags);
-  auto keep_last = countField(body, "keepLast");
+  p.keep_tags = keep_tags->value_or("");
+  auto keep_last = f.count("keepLast");
   if (!keep_last) return keep_last.takeError();
   p.keep_last = *keep_last;
-  auto not_pulled = durationField(body, "removeNotPulledFor");
+  auto not_pulled = f.duration("removeNotPulledFor");
   if (!not_pulled) return not_pulled.takeError();
   p.not_pulled_for = *not_pulled;
-  auto untagged = durationField(body, "removeUntaggedAfter");
+  auto untagged = f.duration("removeUntaggedAfter");
   if (!untagged) return untagged.takeError();
   p.untagged_after = *untagged;
-  auto enabled = boolField(body, "enabled", true);
+  auto enabled = f.boolean("enabled");
   if (!enabled) return enabled.takeError();
-  p.enabled = *enabled;
+  p.enabled = enabled->value_or(true);
   if (auto s = lifecycle::validatePolicy(p); !s) return s.takeError();
   return p;
 }
@@ -167,12 +123,13 @@ Result<AdminReply> run(lifecycle::Retention& retention, http::verb method, const
                                                  : json::value(nullptr)}}};
   }
   if (method != http::verb::post) return makeError(Code::kMethodNotAllowed, "use GET or POST");
-  if (auto s = onlyFields(body, {"dryRun", "policy"}); !s) return s.takeError();
-  auto dry_run = boolField(body, "dryRun", false);
+  const Fields f(body);
+  if (auto s = f.only({"dryRun", "policy"}); !s) return s.takeError();
+  auto dry_run = f.boolean("dryRun");
   if (!dry_run) return dry_run.takeError();
-  auto policy = stringField(body, "policy");
+  auto policy = f.str("policy");
   if (!policy) return policy.takeError();
-  auto report = retention.runPolicies(*dry_run, *policy, request);
+  auto report = retention.runPolicies(dry_run->value_or(false), policy->value_or(""), request);
   if (!report) return report.takeError();
   return AdminReply{http::status::ok, lifecycle::retentionReportJson(*report)};
 }

@@ -1,5 +1,6 @@
 #include "api/admin_webhooks.h"
 
+#include "api/admin_fields.h"
 #include "common/text.h"
 
 namespace berth::api {
@@ -78,18 +79,15 @@ json::object deliveryJson(const meta::DeliveryRecord& d) {
 
 // Applies the request's fields to `w`; `creating` requires serviceUri and actions.
 Status apply(WebhookRecord& w, const json::object& body, bool creating) {
-  for (const auto& kv : body) {
-    const std::string_view k = kv.key();
-    if (k != "name" && k != "serviceUri" && k != "customHeaders" && k != "actions" &&
-        k != "scope" && k != "status" && k != "format" && k != "secret") {
-      return bad("unknown field " + quoteUntrusted(k, 40));
-    }
+  const Fields f(body);
+  if (auto s = f.only({"name", "serviceUri", "customHeaders", "actions", "scope", "status", "format", "secret"});
+      !s) {
+    return s;
   }
   auto str = [&](std::string_view key, std::string& out) -> Status {
-    auto it = body.find(key);
-    if (it == body.end() || it->value().is_null()) return okStatus();
-    if (!it->value().is_string()) return bad(std::string(key) + " must be a string");
-    out = std::string(it->value().get_string());
+    auto v = f.str(key);
+    if (!v) return v.takeError();
+    if (*v) out = std::move(**v);
     return okStatus();
   };
   if (auto s = str("serviceUri", w.uri); !s) return s;
