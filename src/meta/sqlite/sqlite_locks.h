@@ -8,10 +8,17 @@
 
 #include "common/result.h"
 #include "meta/meta_store.h"
+#include "meta/properties_store.h"
 #include "meta/sqlite/sqlite_db.h"
 #include "oci/digest.h"
 
 namespace berth::meta::sqlite_detail {
+
+// The four changeable attributes from the columns delete_enabled, write_enabled,
+// list_enabled, read_enabled, in that order from `first`.
+inline Attributes attributesAt(const Stmt& s, int first) {
+  return Attributes{s.int64(first) != 0, s.int64(first + 1) != 0, s.int64(first + 2) != 0, s.int64(first + 3) != 0};
+}
 
 // kDenied "<what> is locked: <attribute> is false".
 Error locked(std::string what, const char* attribute);

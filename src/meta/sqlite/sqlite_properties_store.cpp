@@ -1,9 +1,11 @@
 #include "meta/sqlite/sqlite_properties_store.h"
 
 #include "meta/sqlite/sqlite_db.h"
+#include "meta/sqlite/sqlite_locks.h"
 
 namespace berth::meta {
 
+using sqlite_detail::attributesAt;
 using sqlite_detail::Connection;
 using sqlite_detail::storedDigest;
 using sqlite_detail::Stmt;
@@ -32,10 +34,6 @@ OrderedSql pagedSql(const std::string& select, const std::string& table, const s
 }
 
 constexpr const char* kAttributeColumns = "delete_enabled, write_enabled, list_enabled, read_enabled";
-
-Attributes attributesAt(const Stmt& s, int col) {
-  return Attributes{s.int64(col) != 0, s.int64(col + 1) != 0, s.int64(col + 2) != 0, s.int64(col + 3) != 0};
-}
 
 // Binds the four attributes of a patch; NULL keeps the column (COALESCE in the SQL).
 Stmt& bindPatch(Stmt& s, const AttributesPatch& p) {

@@ -6,24 +6,16 @@
 #include <unordered_set>
 
 #include "meta/sqlite/sqlite_db.h"
+#include "meta/sqlite/sqlite_locks.h"
 
 namespace berth::meta {
 
+using sqlite_detail::attributesAt;
 using sqlite_detail::Connection;
 using sqlite_detail::Stmt;
 using sqlite_detail::storedDigest;
 
 namespace {
-
-// The four changeable attributes in the column order delete, write, list, read from `first`.
-Attributes attributesAt(const Stmt& s, int first) {
-  Attributes a;
-  a.delete_enabled = s.int64(first) != 0;
-  a.write_enabled = s.int64(first + 1) != 0;
-  a.list_enabled = s.int64(first + 2) != 0;
-  a.read_enabled = s.int64(first + 3) != 0;
-  return a;
-}
 
 // The repository's id and own attributes, read in the caller's transaction.
 struct RepositoryRow {
