@@ -21,8 +21,6 @@ constexpr size_t kDefaultAcrPage = 100;
 constexpr size_t kMaxAcrPage = 1000;
 constexpr size_t kMaxPatchBody = 64 * 1024;
 
-Error bad(std::string message) { return makeError(Code::kInvalidArgument, std::move(message)); }
-
 json::object attributesJson(const meta::Attributes& a) {
   json::object o;
   o["deleteEnabled"] = a.delete_enabled;
@@ -95,10 +93,10 @@ Result<meta::AttributesPatch> parsePatch(std::string_view text) {
   meta::AttributesPatch patch;
   if (text.empty()) return patch;
   auto body = auth::parseJsonObject(text);
-  if (!body) return bad("the body must be a JSON object");
+  if (!body) return invalidArgument("the body must be a JSON object");
   const json::object* attrs = &*body;
   if (const auto* nested = body->if_contains("changeableAttributes")) {
-    if (!nested->is_object()) return bad("changeableAttributes must be an object");
+    if (!nested->is_object()) return invalidArgument("changeableAttributes must be an object");
     attrs = &nested->get_object();
   }
   for (auto [key, field] : {std::pair{"deleteEnabled", &patch.delete_enabled},
@@ -107,7 +105,7 @@ Result<meta::AttributesPatch> parsePatch(std::string_view text) {
                             std::pair{"readEnabled", &patch.read_enabled}}) {
     const auto* v = attrs->if_contains(key);
     if (v == nullptr || v->is_null()) continue;
-    if (!v->is_bool()) return bad(std::string(key) + " must be true or false");
+    if (!v->is_bool()) return invalidArgument(std::string(key) + " must be true or false");
     *field = v->get_bool();
   }
   return patch;
@@ -121,7 +119,7 @@ Result<meta::PageRequest> acrPage(const QueryParams& q) {
     unsigned long long parsed = 0;
     auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), parsed);
     if (v->empty() || ec != std::errc() || p != v->data() + v->size() || parsed == 0) {
-      return bad("n must be a positive integer");
+      return invalidArgument("n must be a positive integer");
     }
     page.n = static_cast<size_t>(std::min<unsigned long long>(parsed, kMaxAcrPage));
   }
@@ -132,7 +130,7 @@ Result<meta::PageRequest> acrPage(const QueryParams& q) {
   } else if (order == "timeasc") {
     page.order = meta::PropertiesOrder::kTimeAsc;
   } else if (!order.empty()) {
-    return bad("orderby must be timedesc or timeasc");
+    return invalidArgument("orderby must be timedesc or timeasc");
   }
   return page;
 }

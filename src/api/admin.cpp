@@ -29,7 +29,6 @@ constexpr size_t kMinPassword = 8;
 
 using Reply = AdminReply;
 
-Error bad(std::string message) { return makeError(Code::kInvalidArgument, std::move(message)); }
 Error notFound(std::string message) { return makeError(Code::kNotFound, std::move(message)); }
 
 // Names of identities and scope maps: 1-64 of [A-Za-z0-9._@-], starting alphanumeric.
@@ -236,7 +235,7 @@ Result<Reply> Admin::createIdentity(IdentityKind kind, const json::object& body)
   TRY(enabled, f.boolean("enabled"));
   if (!name && kind == IdentityKind::kServicePrincipal) name = "sp-" + newUuid().substr(0, 8);
   if (!name || !validName(*name)) {
-    return bad("name must be 1-64 characters of letters, digits, '.', '_', '-', '@', starting with a letter or digit");
+    return invalidArgument("name must be 1-64 characters of letters, digits, '.', '_', '-', '@', starting with a letter or digit");
   }
   rec.name = *name;
   rec.description = description.value_or("");
@@ -245,15 +244,15 @@ Result<Reply> Admin::createIdentity(IdentityKind kind, const json::object& body)
   if (kind == IdentityKind::kUser || kind == IdentityKind::kServicePrincipal) {
     if (auto s = f.only({"name", "password", "description", "enabled"}); !s) return s.takeError();
     TRY(given, f.str("password"));
-    if (given && given->size() < kMinPassword) return bad("password must have at least 8 characters");
+    if (given && given->size() < kMinPassword) return invalidArgument("password must have at least 8 characters");
     if (!given) password = auth::generateSecret(24);  // returned once, in the reply
     TRY(hash, auth::hashSecret(given ? *given : *password));
     rec.credentials.push_back({"password", std::move(hash), now_, 0});
   } else if (kind == IdentityKind::kToken) {
     if (auto s = f.only({"name", "scopeMap", "description", "enabled", "expiresOn"}); !s) return s.takeError();
     TRY(scope_map, f.str("scopeMap"));
-    if (!scope_map) return bad("scopeMap is required");
-    if (view()->scopeMap(*scope_map) == nullptr) return bad("scope map " + quoteUntrusted(*scope_map) + " does not exist");
+    if (!scope_map) return invalidArgument("scopeMap is required");
+    if (view()->scopeMap(*scope_map) == nullptr) return invalidArgument("scope map " + quoteUntrusted(*scope_map) + " does not exist");
     rec.scope_map = *scope_map;
     TRY(expires, f.time("expiresOn"));
     rec.expires_at = expires.value_or(0);
@@ -262,11 +261,11 @@ Result<Reply> Admin::createIdentity(IdentityKind kind, const json::object& body)
     TRY(issuer, f.str("issuer"));
     TRY(claim, f.str("claim"));
     TRY(value, f.str("value"));
-    if (!issuer || issuer->empty()) return bad("issuer is required");
+    if (!issuer || issuer->empty()) return invalidArgument("issuer is required");
     if (!claim || (*claim != "sub" && *claim != "email" && *claim != "groups")) {
-      return bad("claim must be sub, email or groups");
+      return invalidArgument("claim must be sub, email or groups");
     }
-    if (!value || value->empty()) return bad("value is required");
+    if (!value || value->empty()) return invalidArgument("value is required");
     rec.issuer = *issuer;
     rec.claim = *claim;
     rec.claim_value = *value;
@@ -295,7 +294,7 @@ Result<Reply> Admin::updateIdentity(const IdentityRecord& current, const json::o
   if (token) {
     TRY(scope_map, f.str("scopeMap"));
     if (scope_map) {
-      if (view()->scopeMap(*scope_map) == nullptr) return bad("scope map " + quoteUntrusted(*scope_map) + " does not exist");
+      if (view()->scopeMap(*scope_map) == nullptr) return invalidArgument("scope map " + quoteUntrusted(*scope_map) + " does not exist");
       rec.scope_map = *scope_map;
     }
     TRY(expires, f.time("expiresOn"));
@@ -306,7 +305,7 @@ Result<Reply> Admin::updateIdentity(const IdentityRecord& current, const json::o
   } else {
     TRY(password, f.str("password"));
     if (password) {
-      if (password->size() < kMinPassword) return bad("password must have at least 8 characters");
+      if (password->size() < kMinPassword) return invalidArgument("password must have at least 8 characters");
       TRY(hash, auth::hashSecret(*password));
       rec.credentials = {{"password", std::move(hash), now_, 0}};
       credentials_changed = true;
@@ -327,7 +326,7 @@ Result<Reply> Admin::tokenCredentials(const IdentityRecord& token, http::verb me
     Fields f(body);
     if (auto s = f.only({"name", "expiresOn"}); !s) return s.takeError();
     TRY(slot, f.str("name"));
-    if (!slot || !slotValid(*slot)) return bad("name must be password1 or password2");
+    if (!slot || !slotValid(*slot)) return invalidArgument("name must be password1 or password2");
     TRY(expires, f.time("expiresOn"));
     const std::string value = auth::generateSecret(32);
     TRY(hash, auth::hashSecret(value));
@@ -368,26 +367,26 @@ Result<meta::ScopeMap> parseScopeMap(const json::object& body, std::string name,
   m.created_at = m.updated_at = now;
   auto repos = body.find("repositories");
   if (repos == body.end() || !repos->value().is_array() || repos->value().get_array().empty()) {
-    return bad("repositories must be a non-empty list of {repository, actions}");
+    return invalidArgument("repositories must be a non-empty list of {repository, actions}");
   }
   for (const auto& r : repos->value().get_array()) {
     const json::object* o = r.if_object();
     const json::value* repo = o ? o->if_contains("repository") : nullptr;
     const json::value* actions = o ? o->if_contains("actions") : nullptr;
     if (!repo || !repo->is_string() || !actions || !actions->is_array() || actions->get_array().empty()) {
-      return bad("each repositories entry needs a repository and a non-empty actions list");
+      return invalidArgument("each repositories entry needs a repository and a non-empty actions list");
     }
     meta::ScopeMapEntry e;
     e.repository = std::string(repo->get_string());
     if (auto s = auth::validatePattern(e.repository); !s) {
-      return bad("repository " + quoteUntrusted(e.repository) + ": use a repository name, 'ns/*' or '*'");
+      return invalidArgument("repository " + quoteUntrusted(e.repository) + ": use a repository name, 'ns/*' or '*'");
     }
     for (const auto& a : actions->get_array()) {
-      if (!a.is_string()) return bad("actions must be strings");
+      if (!a.is_string()) return invalidArgument("actions must be strings");
       e.actions.emplace_back(a.get_string());
     }
     if (!auth::scopeMapPermissions(e.actions)) {
-      return bad("actions must be content/read, content/write, content/delete, metadata/read or metadata/write");
+      return invalidArgument("actions must be content/read, content/write, content/delete, metadata/read or metadata/write");
     }
     m.entries.push_back(std::move(e));
   }
@@ -403,7 +402,7 @@ Result<Reply> Admin::scopeMaps(http::verb method, const std::vector<std::string>
   }
   if (seg.size() == 1 && method == http::verb::post) {
     TRY(name, Fields(body).str("name"));
-    if (!name || !validName(*name)) return bad("name must be 1-64 letters, digits, '.', '_', '-', '@'");
+    if (!name || !validName(*name)) return invalidArgument("name must be 1-64 letters, digits, '.', '_', '-', '@'");
     if (v->scopeMap(*name) != nullptr) return makeError(Code::kConflict, "scope map " + *name + " exists");
     TRY(m, parseScopeMap(body, *name, now_));
     if (auto s = store_.putScopeMap(m); !s) return s.takeError();
@@ -447,13 +446,13 @@ Result<Reply> Admin::roles(http::verb method, const std::vector<std::string>& se
     TRY(identity, f.str("identity"));
     TRY(role, f.str("role"));
     TRY(scope, f.str("scope"));
-    if (!identity || !role) return bad("identity and role are required");
+    if (!identity || !role) return invalidArgument("identity and role are required");
     meta::RoleAssignment r{newUuid(), *identity, *role, scope.value_or("*"), now_};
-    if (!auth::rolePermissions(r.role)) return bad("role must be pull, push, delete, reader or owner");
-    if (!auth::validatePattern(r.scope)) return bad("scope must be '*', 'ns/*' or a repository name");
+    if (!auth::rolePermissions(r.role)) return invalidArgument("role must be pull, push, delete, reader or owner");
+    if (!auth::validatePattern(r.scope)) return invalidArgument("scope must be '*', 'ns/*' or a repository name");
     const IdentityRecord* who = view()->byName(r.identity);
     if (who == nullptr) return notFound("identity " + quoteUntrusted(r.identity) + " not found");
-    if (who->kind == IdentityKind::kToken) return bad("tokens get their permissions from their scope map");
+    if (who->kind == IdentityKind::kToken) return invalidArgument("tokens get their permissions from their scope map");
     if (auto s = store_.addRoleAssignment(r); !s) return s.takeError();
     if (auto s = changed(); !s) return s.takeError();
     log::info("role assigned", {{"identity", r.identity}, {"role", r.role}, {"scope", r.scope}});
@@ -492,7 +491,7 @@ Result<Reply> Admin::networkRules(http::verb method, const std::vector<std::stri
     Fields f(body);
     if (auto s = f.only({"defaultAction"}); !s) return s.takeError();
     TRY(action, f.str("defaultAction"));
-    if (!action || (*action != "Allow" && *action != "Deny")) return bad("defaultAction must be Allow or Deny");
+    if (!action || (*action != "Allow" && *action != "Deny")) return invalidArgument("defaultAction must be Allow or Deny");
     if (auto s = store_.setSetting(auth::kSettingNetworkDefault, *action); !s) return s.takeError();
     if (auto s = changed(); !s) return s.takeError();
     log::info("network default action changed", {{"default_action", *action}});
@@ -502,7 +501,7 @@ Result<Reply> Admin::networkRules(http::verb method, const std::vector<std::stri
     Fields f(body);
     if (auto s = f.only({"value"}); !s) return s.takeError();
     TRY(value, f.str("value"));
-    if (!value) return bad("value (a CIDR range or address) is required");
+    if (!value) return invalidArgument("value (a CIDR range or address) is required");
     TRY(range, parseCidr(*value));
     const std::string text = range.toString();
     if (std::find(ranges.begin(), ranges.end(), text) != ranges.end()) {
@@ -515,7 +514,7 @@ Result<Reply> Admin::networkRules(http::verb method, const std::vector<std::stri
   }
   if (seg.size() == 2 && seg[1] == "ip-rules" && method == http::verb::delete_) {
     auto value = queryValue(query, "value");
-    if (!value) return bad("value query parameter is required");
+    if (!value) return invalidArgument("value query parameter is required");
     TRY(range, parseCidr(*value));
     auto n = std::erase(ranges, range.toString());
     if (n == 0) return notFound("no such network rule");
@@ -556,7 +555,7 @@ Result<std::vector<std::string>> segments(std::string_view path) {
     auto slash = path.find('/');
     auto seg = path.substr(0, slash);
     auto decoded = parseQuery("x=" + std::string(seg));
-    if (!decoded || decoded->empty()) return bad("malformed path");
+    if (!decoded || decoded->empty()) return invalidArgument("malformed path");
     out.push_back(decoded->front().second);
     path.remove_prefix(slash == std::string_view::npos ? path.size() : slash);
   }
@@ -601,7 +600,7 @@ Task<void> Api::admin(Exchange& ex, std::string_view path, std::string_view raw_
     auto text = co_await ex.readBody(kMaxAdminBody);
     if (!text) co_return co_await ex.sendError(text.error());
     auto parsed = auth::parseJsonObject(*text);
-    if (!parsed) co_return co_await ex.sendError(bad("the body must be a JSON object"));
+    if (!parsed) co_return co_await ex.sendError(invalidArgument("the body must be a JSON object"));
     body = std::move(*parsed);
   }
   if (gc_ != nullptr && !seg->empty() && (*seg)[0] == "gc") co_return co_await gc(ex, *seg, body);

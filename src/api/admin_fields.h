@@ -24,20 +24,20 @@ class Fields {
     for (const auto& kv : o_) {
       bool known = false;
       for (auto k : keys) known = known || kv.key() == k;
-      if (!known) return bad("unknown field " + quoteUntrusted(kv.key(), 40));
+      if (!known) return invalidArgument("unknown field " + quoteUntrusted(kv.key(), 40));
     }
     return okStatus();
   }
   Result<std::optional<std::string>> str(std::string_view key) const {
     const auto* v = value(key);
     if (v == nullptr) return std::optional<std::string>();
-    if (!v->is_string()) return bad(std::string(key) + " must be a string");
+    if (!v->is_string()) return invalidArgument(std::string(key) + " must be a string");
     return std::optional<std::string>(std::string(v->get_string()));
   }
   Result<std::optional<bool>> boolean(std::string_view key) const {
     const auto* v = value(key);
     if (v == nullptr) return std::optional<bool>();
-    if (!v->is_bool()) return bad(std::string(key) + " must be true or false");
+    if (!v->is_bool()) return invalidArgument(std::string(key) + " must be true or false");
     return std::optional<bool>(v->get_bool());
   }
   // A non-negative integer.
@@ -46,7 +46,7 @@ class Fields {
     if (v == nullptr) return std::optional<uint64_t>();
     if (v->is_uint64()) return std::optional<uint64_t>(v->get_uint64());
     if (v->is_int64() && v->get_int64() >= 0) return std::optional<uint64_t>(static_cast<uint64_t>(v->get_int64()));
-    return bad(std::string(key) + " must be a non-negative integer");
+    return invalidArgument(std::string(key) + " must be a non-negative integer");
   }
   // A duration in seconds: "30d", "1h15m", "90s" (common/text.h parseDuration) or a number.
   Result<std::optional<int64_t>> duration(std::string_view key) const {
@@ -56,7 +56,7 @@ class Fields {
     if (v->is_string()) seconds = parseDuration(std::string_view(v->get_string()));
     else if (v->is_uint64()) seconds = parseDuration(std::to_string(v->get_uint64()));
     else if (v->is_int64() && v->get_int64() >= 0) seconds = parseDuration(std::to_string(v->get_int64()));
-    if (!seconds) return bad(std::string(key) + " must be a duration such as 30d, 1h15m or 90s");
+    if (!seconds) return invalidArgument(std::string(key) + " must be a duration such as 30d, 1h15m or 90s");
     return std::optional<int64_t>(*seconds);
   }
   // An RFC 3339 time; nullopt if absent, 0 if null (clears).
@@ -64,14 +64,13 @@ class Fields {
     auto it = o_.find(key);
     if (it == o_.end()) return std::optional<int64_t>();
     if (it->value().is_null()) return std::optional<int64_t>(0);
-    if (!it->value().is_string()) return bad(std::string(key) + " must be an RFC 3339 time");
+    if (!it->value().is_string()) return invalidArgument(std::string(key) + " must be an RFC 3339 time");
     auto t = parseRfc3339(it->value().get_string());
-    if (!t) return bad(std::string(key) + " must be an RFC 3339 time like 2026-12-31T00:00:00Z");
+    if (!t) return invalidArgument(std::string(key) + " must be an RFC 3339 time like 2026-12-31T00:00:00Z");
     return std::optional<int64_t>(*t);
   }
 
  private:
-  static Error bad(std::string message) { return makeError(Code::kInvalidArgument, std::move(message)); }
   const boost::json::value* value(std::string_view key) const {
     const auto* v = o_.if_contains(key);
     return v == nullptr || v->is_null() ? nullptr : v;

@@ -12,8 +12,6 @@ namespace json = boost::json;
 
 namespace {
 
-Error bad(std::string message) { return makeError(Code::kInvalidArgument, std::move(message)); }
-
 json::object quotaJson(const meta::QuotaRecord& q) {
   json::object o;
   o["pattern"] = q.pattern;
@@ -30,7 +28,7 @@ Result<uint64_t> limitOf(const json::object& body) {
   if (auto s = f.only({"limitBytes"}); !s) return s.takeError();
   auto limit = f.count("limitBytes");
   if (!limit) return limit.takeError();
-  if (!*limit) return bad("limitBytes is required");
+  if (!*limit) return invalidArgument("limitBytes is required");
   return **limit;
 }
 
@@ -49,7 +47,7 @@ Result<AdminReply> quotasAdmin(meta::QuotaStore& store, http::verb method, const
   std::string pattern = seg[1];
   for (size_t i = 2; i < seg.size(); ++i) pattern += "/" + seg[i];
   if (auto s = auth::validatePattern(pattern); !s) {
-    return bad("quota pattern " + quoteUntrusted(pattern, 80) + " must be a repository name, <namespace>/* or *");
+    return invalidArgument("quota pattern " + quoteUntrusted(pattern, 80) + " must be a repository name, <namespace>/* or *");
   }
   if (method == http::verb::get) {
     auto q = store.getQuota(pattern);

@@ -11,8 +11,6 @@ namespace json = boost::json;
 
 namespace {
 
-Error bad(std::string message) { return makeError(Code::kInvalidArgument, std::move(message)); }
-
 Result<AdminReply> purge(lifecycle::Retention& retention, const json::object& body,
                          const events::RequestInfo& request) {
   const Fields f(body);
@@ -20,17 +18,17 @@ Result<AdminReply> purge(lifecycle::Retention& retention, const json::object& bo
   lifecycle::PurgeRequest req;
   const auto* filters = body.if_contains("filters");
   if (filters == nullptr || !filters->is_array() || filters->get_array().empty()) {
-    return bad("filters must be a non-empty array of \"<repository regex>:<tag regex>\"");
+    return invalidArgument("filters must be a non-empty array of \"<repository regex>:<tag regex>\"");
   }
   for (const auto& filter : filters->get_array()) {
-    if (!filter.is_string()) return bad("filters must be strings \"<repository regex>:<tag regex>\"");
+    if (!filter.is_string()) return invalidArgument("filters must be strings \"<repository regex>:<tag regex>\"");
     auto parsed = lifecycle::parsePurgeFilter(std::string_view(filter.get_string()));
     if (!parsed) return parsed.takeError();
     req.filters.push_back(std::move(*parsed));
   }
   auto ago = f.duration("ago");
   if (!ago) return ago.takeError();
-  if (!*ago) return bad("ago is required (a duration such as 30d, 1h15m or 90s)");
+  if (!*ago) return invalidArgument("ago is required (a duration such as 30d, 1h15m or 90s)");
   req.ago = **ago;
   auto keep = f.count("keep");
   if (!keep) return keep.takeError();

@@ -13,8 +13,6 @@ namespace {
 
 constexpr size_t kListedDeliveries = 100;
 
-Error bad(std::string message) { return makeError(Code::kInvalidArgument, std::move(message)); }
-
 // ACR's rule: 5-50 alphanumerics.
 bool validName(std::string_view name) {
   if (name.size() < 5 || name.size() > 50) return false;
@@ -92,45 +90,45 @@ Status apply(WebhookRecord& w, const json::object& body, bool creating) {
   };
   if (auto s = str("serviceUri", w.uri); !s) return s;
   if (w.uri.rfind("http://", 0) != 0 && w.uri.rfind("https://", 0) != 0) {
-    return bad("serviceUri must be an http:// or https:// URL");
+    return invalidArgument("serviceUri must be an http:// or https:// URL");
   }
-  if (w.uri.size() > 2048) return bad("serviceUri is too long");
+  if (w.uri.size() > 2048) return invalidArgument("serviceUri is too long");
   if (auto it = body.find("customHeaders"); it != body.end() && !it->value().is_null()) {
-    if (!it->value().is_object()) return bad("customHeaders must be an object of strings");
+    if (!it->value().is_object()) return invalidArgument("customHeaders must be an object of strings");
     for (const auto& h : it->value().get_object()) {
-      if (!h.value().is_string()) return bad("customHeaders must be an object of strings");
-      if (!validHeaderName(h.key())) return bad("invalid header name " + quoteUntrusted(h.key(), 40));
+      if (!h.value().is_string()) return invalidArgument("customHeaders must be an object of strings");
+      if (!validHeaderName(h.key())) return invalidArgument("invalid header name " + quoteUntrusted(h.key(), 40));
       const auto& v = h.value().get_string();
       if (v.find('\r') != json::string::npos || v.find('\n') != json::string::npos) {
-        return bad("header values cannot contain line breaks");
+        return invalidArgument("header values cannot contain line breaks");
       }
     }
     w.headers_json = json::serialize(it->value());
   }
   if (auto it = body.find("actions"); it != body.end() && !it->value().is_null()) {
     if (!it->value().is_array() || it->value().get_array().empty()) {
-      return bad("actions must be a non-empty array of push, delete, quarantine");
+      return invalidArgument("actions must be a non-empty array of push, delete, quarantine");
     }
     w.actions.clear();
     for (const auto& a : it->value().get_array()) {
-      if (!a.is_string()) return bad("actions must be strings");
+      if (!a.is_string()) return invalidArgument("actions must be strings");
       std::string action(a.get_string());
       if (action != "push" && action != "delete" && action != "quarantine") {
-        return bad("unknown action " + quoteUntrusted(action, 40) + "; use push, delete, quarantine");
+        return invalidArgument("unknown action " + quoteUntrusted(action, 40) + "; use push, delete, quarantine");
       }
       if (!events::actionMatches(w.actions, action)) w.actions.push_back(action);
     }
   } else if (creating) {
-    return bad("actions is required");
+    return invalidArgument("actions is required");
   }
   if (auto s = str("scope", w.scope); !s) return s;
-  if (w.scope.size() > 512) return bad("scope is too long");
+  if (w.scope.size() > 512) return invalidArgument("scope is too long");
   std::string status = w.enabled ? "enabled" : "disabled";
   if (auto s = str("status", status); !s) return s;
-  if (status != "enabled" && status != "disabled") return bad("status must be enabled or disabled");
+  if (status != "enabled" && status != "disabled") return invalidArgument("status must be enabled or disabled");
   w.enabled = status == "enabled";
   if (auto s = str("format", w.format); !s) return s;
-  if (w.format != "acr" && w.format != "cloudevents") return bad("format must be acr or cloudevents");
+  if (w.format != "acr" && w.format != "cloudevents") return invalidArgument("format must be acr or cloudevents");
   if (auto s = str("secret", w.secret); !s) return s;
   return okStatus();
 }
@@ -152,7 +150,7 @@ Result<AdminReply> webhooksAdmin(events::Dispatcher& dispatcher, http::verb meth
     if (method != http::verb::post) return makeError(Code::kMethodNotAllowed, "use GET or POST");
     auto name = body.find("name");
     if (name == body.end() || !name->value().is_string() || !validName(name->value().get_string())) {
-      return bad("name must be 5-50 letters and digits");
+      return invalidArgument("name must be 5-50 letters and digits");
     }
     WebhookRecord w;
     w.name = std::string(name->value().get_string());
@@ -183,7 +181,7 @@ Result<AdminReply> webhooksAdmin(events::Dispatcher& dispatcher, http::verb meth
   if (seg.size() != 2) return makeError(Code::kNotFound, "no such admin resource");
   if (method == http::verb::get) return AdminReply{http::status::ok, webhookJson(*current)};
   if (method == http::verb::patch) {
-    if (body.contains("name")) return bad("a webhook cannot be renamed");
+    if (body.contains("name")) return invalidArgument("a webhook cannot be renamed");
     WebhookRecord w = *current;
     if (auto s = apply(w, body, false); !s) return s.takeError();
     w.updated_at = unixNow();

@@ -18,8 +18,6 @@ constexpr std::string_view kBinPath = "/api/v1/recycle-bin";
 constexpr size_t kDefaultPage = 100;
 constexpr size_t kMaxPage = 1000;
 
-Error bad(std::string message) { return makeError(Code::kInvalidArgument, std::move(message)); }
-
 json::object itemJson(const meta::RecycleItem& item) {
   json::object o;
   o["id"] = item.id;
@@ -39,7 +37,7 @@ Result<int64_t> parsePositive(std::string_view text, std::string_view what) {
   int64_t v = 0;
   auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (text.empty() || ec != std::errc() || p != text.data() + text.size() || v <= 0) {
-    return bad(std::string(what) + " must be a positive integer");
+    return invalidArgument(std::string(what) + " must be a positive integer");
   }
   return v;
 }
@@ -48,7 +46,7 @@ Result<meta::RecycleQuery> listQuery(const QueryParams& q) {
   meta::RecycleQuery query;
   for (const auto& [key, value] : q) {
     if (key != "repository" && key != "kind" && key != "tag" && key != "digest" && key != "n" && key != "last") {
-      return bad("unknown parameter " + quoteUntrusted(key, 40));
+      return invalidArgument("unknown parameter " + quoteUntrusted(key, 40));
     }
   }
   query.repository = queryValue(q, "repository").value_or("");
@@ -57,11 +55,11 @@ Result<meta::RecycleQuery> listQuery(const QueryParams& q) {
   }
   if (auto kind = queryValue(q, "kind")) {
     query.kind = meta::parseRecycleKind(*kind);
-    if (!query.kind) return bad("kind must be manifest, tag or repository");
+    if (!query.kind) return invalidArgument("kind must be manifest, tag or repository");
   }
   query.tag = queryValue(q, "tag").value_or("");
   query.digest = queryValue(q, "digest").value_or("");
-  if (!query.digest.empty() && !oci::Digest::parse(query.digest)) return bad("digest is not a valid digest");
+  if (!query.digest.empty() && !oci::Digest::parse(query.digest)) return invalidArgument("digest is not a valid digest");
   query.limit = kDefaultPage;
   if (auto n = queryValue(q, "n")) {
     auto v = parsePositive(*n, "n");

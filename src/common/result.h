@@ -52,6 +52,9 @@ inline Error makeError(Code code, std::string message, std::string detail = {}) 
   return Error{code, std::move(message), std::move(detail)};
 }
 
+// kInvalidArgument: bad input, answered 400 with `message`.
+inline Error invalidArgument(std::string message) { return makeError(Code::kInvalidArgument, std::move(message)); }
+
 // Result<T> holds a T or an Error. Result<void> (alias Status) holds nothing or an Error.
 template <class T>
 class [[nodiscard]] Result {

@@ -18,16 +18,14 @@ namespace {
 
 constexpr size_t kMaxPattern = 1024;
 
-Error bad(std::string message) { return makeError(Code::kInvalidArgument, std::move(message)); }
-
 Result<std::regex> compile(const std::string& pattern, std::string_view field) {
   if (pattern.size() > kMaxPattern) {
-    return bad(std::string(field) + " is longer than " + std::to_string(kMaxPattern) + " characters");
+    return invalidArgument(std::string(field) + " is longer than " + std::to_string(kMaxPattern) + " characters");
   }
   try {
     return std::regex(pattern, std::regex::ECMAScript);
   } catch (const std::regex_error& e) {
-    return bad(std::string(field) + " " + quoteUntrusted(pattern, 80) + " is not a valid regular expression: " +
+    return invalidArgument(std::string(field) + " " + quoteUntrusted(pattern, 80) + " is not a valid regular expression: " +
                e.what());
   }
 }
@@ -137,7 +135,7 @@ json::object planJson(const RepositoryPlan& plan) {
 Result<PurgeFilter> parsePurgeFilter(std::string_view text) {
   const auto colon = text.find(':');
   if (colon == std::string_view::npos || colon == 0 || colon + 1 == text.size()) {
-    return bad("filter " + quoteUntrusted(text, 80) + " must be <repository regex>:<tag regex>");
+    return invalidArgument("filter " + quoteUntrusted(text, 80) + " must be <repository regex>:<tag regex>");
   }
   PurgeFilter f{std::string(text.substr(0, colon)), std::string(text.substr(colon + 1))};
   if (auto r = compile(f.repository, "filter repository"); !r) return r.takeError();
@@ -186,15 +184,15 @@ Status validatePolicy(const meta::RetentionPolicy& p) {
       !std::all_of(p.name.begin(), p.name.end(), [](char ch) {
         return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.';
       })) {
-    return bad("policy name must be 1-64 characters of a-z, 0-9, '-', '_' and '.'");
+    return invalidArgument("policy name must be 1-64 characters of a-z, 0-9, '-', '_' and '.'");
   }
-  if (p.repositories.empty()) return bad("repositories (a regular expression) is required");
+  if (p.repositories.empty()) return invalidArgument("repositories (a regular expression) is required");
   auto c = compilePolicy(p);
   if (!c) return c.takeError();
   if (!p.keep_last && !p.not_pulled_for && !p.untagged_after) {
-    return bad("a policy needs keepLast, removeNotPulledFor or removeUntaggedAfter");
+    return invalidArgument("a policy needs keepLast, removeNotPulledFor or removeUntaggedAfter");
   }
-  if (p.not_pulled_for && *p.not_pulled_for <= 0) return bad("removeNotPulledFor must be more than 0");
+  if (p.not_pulled_for && *p.not_pulled_for <= 0) return invalidArgument("removeNotPulledFor must be more than 0");
   return okStatus();
 }
 
@@ -205,8 +203,8 @@ Retention::Retention(registry::Registry& registry, std::shared_ptr<meta::Retenti
 Retention::~Retention() { stop(); }
 
 Result<RetentionReport> Retention::purge(const PurgeRequest& req, const events::RequestInfo& info) {
-  if (req.filters.empty()) return bad("at least one filter is required");
-  if (req.ago < 0) return bad("ago must not be negative");
+  if (req.filters.empty()) return invalidArgument("at least one filter is required");
+  if (req.ago < 0) return invalidArgument("ago must not be negative");
   std::vector<std::pair<std::regex, std::regex>> filters;
   for (const auto& f : req.filters) {
     auto repo = compile(f.repository, "filter repository");
