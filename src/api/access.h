@@ -16,14 +16,17 @@ struct Requirement {
     kCatalog,        // an identity; the listing is filtered by its grants
     kRepository,     // `any_of` permissions on the route's repository
     kMetrics,        // credentials with the owner or reader role on "*" (metadata_read there)
+    kOwner,          // an identity with the owner role on "*" (the admin API)
+    kIdentity,       // an identity; the handler checks its roles (usage, recycle bin)
   };
   Kind kind = Kind::kNone;
   auth::Permissions any_of = 0;
   std::string_view actions;  // token actions to ask for in a challenge ("pull,push")
 };
 
-// `method` is the HTTP method name ("GET", "HEAD", ...). Unknown methods on a route
-// require push (the handler refuses them with 405 afterwards).
+// What `kind` requires for `method` (the HTTP method name, "GET", "HEAD", ...), from its
+// row in the route table. Unknown methods need what a write needs (the route refuses them
+// with 405 afterwards).
 Requirement requirementFor(RouteKind kind, std::string_view method);
 
 // The scope a challenge names for `req` on `repository`: "repository:<name>:<actions>",

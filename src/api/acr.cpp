@@ -5,7 +5,8 @@
 #include <boost/json.hpp>
 #include <charconv>
 
-#include "api/api.h"
+#include "api/handlers.h"
+#include "api/paging.h"
 #include "auth/encoding.h"
 #include "common/text.h"
 #include "oci/manifest.h"
@@ -17,8 +18,6 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr size_t kDefaultAcrPage = 100;
-constexpr size_t kMaxAcrPage = 1000;
 constexpr size_t kMaxPatchBody = 64 * 1024;
 
 json::object attributesJson(const meta::Attributes& a) {
@@ -114,15 +113,9 @@ Result<meta::AttributesPatch> parsePatch(std::string_view text) {
 // n, last and orderby of a listing.
 Result<meta::PageRequest> acrPage(const QueryParams& q) {
   meta::PageRequest page;
-  page.n = kDefaultAcrPage;
-  if (auto v = queryValue(q, "n")) {
-    unsigned long long parsed = 0;
-    auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), parsed);
-    if (v->empty() || ec != std::errc() || p != v->data() + v->size() || parsed == 0) {
-      return invalidArgument("n must be a positive integer");
-    }
-    page.n = static_cast<size_t>(std::min<unsigned long long>(parsed, kMaxAcrPage));
-  }
+  auto n = pageSize(q, kApiPages);
+  if (!n) return n.takeError();
+  page.n = *n;
   page.last = queryValue(q, "last").value_or("");
   const auto order = queryValue(q, "orderby").value_or("");
   if (order == "timedesc") {
@@ -140,10 +133,9 @@ std::string orderName(meta::PropertiesOrder o) {
 }
 
 // The Link header of the page after `last`.
-std::string nextLink(const std::string& path, const std::string& last, const meta::PageRequest& page) {
-  std::string link = "<" + path + "?last=" + last + "&n=" + std::to_string(page.n);
-  if (page.order != meta::PropertiesOrder::kName) link += "&orderby=" + orderName(page.order);
-  return link + ">; rel=\"next\"";
+std::string acrNextLink(const std::string& path, const std::string& last, const meta::PageRequest& page) {
+  return nextLink(path, last, page.n,
+                  page.order == meta::PropertiesOrder::kName ? std::string() : "&orderby=" + orderName(page.order));
 }
 
 server::Response jsonReply(http::status status, const json::value& body) {
@@ -167,135 +159,126 @@ server::Response pageReply(std::string_view registry, const std::string& name, c
   o["imageName"] = name;
   o[key] = std::move(list);
   auto res = jsonReply(http::status::ok, o);
-  if (more) res.set(http::field::link, nextLink(path, cursor(items.back()), page));
+  if (more) res.set(http::field::link, acrNextLink(path, cursor(items.back()), page));
   return res;
 }
 
 std::string tagCursor(const meta::TagProperties& t) { return t.name; }
 std::string manifestCursor(const meta::ManifestProperties& m) { return m.digest.str(); }
 
+// Reads a PATCH body: the attributes to change (nullopt for other methods).
+Task<Result<std::optional<meta::AttributesPatch>>> readPatch(Exchange& ex) {
+  if (ex.method() != http::verb::patch) co_return std::optional<meta::AttributesPatch>();
+  std::string text;
+  if (ex.hasBody()) {
+    auto body = co_await ex.readBody(kMaxPatchBody);
+    if (!body) co_return body.takeError();
+    text = std::move(*body);
+  }
+  auto parsed = parsePatch(text);
+  if (!parsed) co_return parsed.takeError();
+  co_return std::optional<meta::AttributesPatch>(*parsed);
+}
+
 }  // namespace
 
-Task<void> Api::acr(Exchange& ex, const Route& route, const QueryParams& q,
-                    const std::optional<auth::Principal>& who) {
-  const auto method = ex.method();
-  const bool get = method == http::verb::get || method == http::verb::head;
-  auto notAllowed = makeError(Code::kMethodNotAllowed,
-                              std::string(http::to_string(method)) + " is not allowed on this route");
-  if (route.kind == RouteKind::kAcrCatalog) {
-    if (method != http::verb::get) co_return co_await ex.sendError(notAllowed);
-    co_return co_await catalog(ex, q, who, "/acr/v1/_catalog");
+Task<void> Acr::repository(Exchange& ex, const Call& call) {
+  const std::string& name = call.route.name;
+  if (ex.method() == http::verb::delete_) {
+    const events::RequestInfo request = requestInfo(ex, call.who);
+    auto deleted = co_await ex.blocking([&] { return registry_.deleteRepository(name, request); });
+    if (!deleted) co_return co_await ex.sendError(deleted.error());
+    json::array manifests, tags;
+    for (const auto& d : deleted->manifests) manifests.emplace_back(d.str());
+    for (const auto& t : deleted->tags) tags.emplace_back(t);
+    json::object body;
+    body["manifestsDeleted"] = std::move(manifests);
+    body["tagsDeleted"] = std::move(tags);
+    co_return co_await ex.send(jsonReply(http::status::accepted, body));
   }
-  if (properties_ == nullptr) co_return co_await ex.sendError(makeError(Code::kRouteUnknown, "no such route"));
+  auto patch = co_await readPatch(ex);
+  if (!patch) co_return co_await ex.sendError(patch.error());
   const std::string registry(ex.host());
-  const std::string& name = route.name;
-  meta::PropertiesStore& store = *properties_;
+  auto props = co_await ex.blocking([&] {
+    return *patch ? properties_.updateRepository(name, **patch) : properties_.repository(name);
+  });
+  if (!props) co_return co_await ex.sendError(props.error());
+  if (*patch) registry_.invalidateRepository(name);
+  auto body = repositoryJson(registry, *props);
+  co_await ex.send(jsonReply(http::status::ok, body));
+}
 
-  // Reads the PATCH body before anything else (the request's views end with it).
-  std::optional<meta::AttributesPatch> patch;
-  if (method == http::verb::patch) {
-    std::string text;
-    if (ex.hasBody()) {
-      auto body = co_await ex.readBody(kMaxPatchBody);
-      if (!body) co_return co_await ex.sendError(body.error());
-      text = std::move(*body);
-    }
-    auto parsed = parsePatch(text);
+Task<void> Acr::tags(Exchange& ex, const Call& call) {
+  const std::string& name = call.route.name;
+  auto page = acrPage(call.query);
+  if (!page) co_return co_await ex.sendError(page.error());
+  std::optional<oci::Digest> digest;
+  if (auto d = queryValue(call.query, "digest")) {
+    auto parsed = parseDigestParam(*d);
     if (!parsed) co_return co_await ex.sendError(parsed.error());
-    patch = *parsed;
+    digest = *parsed;
   }
+  meta::PageRequest ask = *page;
+  ask.n = page->n + 1;
+  auto tags = co_await ex.blocking([&] { return properties_.listTags(name, ask, digest); });
+  if (!tags) co_return co_await ex.sendError(tags.error());
+  co_await ex.send(pageReply(std::string(ex.host()), name, "tags", std::move(*tags), *page,
+                             "/acr/v1/" + name + "/_tags", tagJson, tagCursor));
+}
 
-  switch (route.kind) {
-    case RouteKind::kAcrRepository: {
-      if (method == http::verb::delete_) {
-        const events::RequestInfo request = requestInfo(ex, who);
-        auto deleted = co_await ex.blocking([&] { return registry_.deleteRepository(name, request); });
-        if (!deleted) co_return co_await ex.sendError(deleted.error());
-        json::array manifests, tags;
-        for (const auto& d : deleted->manifests) manifests.emplace_back(d.str());
-        for (const auto& t : deleted->tags) tags.emplace_back(t);
-        json::object body;
-        body["manifestsDeleted"] = std::move(manifests);
-        body["tagsDeleted"] = std::move(tags);
-        co_return co_await ex.send(jsonReply(http::status::accepted, body));
-      }
-      if (!get && !patch) break;
-      auto props = co_await ex.blocking([&] {
-        return patch ? store.updateRepository(name, *patch) : store.repository(name);
-      });
-      if (!props) co_return co_await ex.sendError(props.error());
-      if (patch) registry_.invalidateRepository(name);
-      auto body = repositoryJson(registry, *props);
-      co_return co_await ex.send(jsonReply(http::status::ok, body));
-    }
-    case RouteKind::kAcrTags: {
-      if (method != http::verb::get) break;
-      auto page = acrPage(q);
-      if (!page) co_return co_await ex.sendError(page.error());
-      std::optional<oci::Digest> digest;
-      if (auto d = queryValue(q, "digest")) {
-        auto parsed = parseDigestParam(*d);
-        if (!parsed) co_return co_await ex.sendError(parsed.error());
-        digest = *parsed;
-      }
-      meta::PageRequest ask = *page;
-      ask.n = page->n + 1;
-      auto tags = co_await ex.blocking([&] { return store.listTags(name, ask, digest); });
-      if (!tags) co_return co_await ex.sendError(tags.error());
-      co_return co_await ex.send(pageReply(registry, name, "tags", std::move(*tags), *page,
-                                           "/acr/v1/" + name + "/_tags", tagJson, tagCursor));
-    }
-    case RouteKind::kAcrTag: {
-      if (auto s = oci::validateTag(route.ref); !s) co_return co_await ex.sendError(s.error());
-      if (method == http::verb::delete_) {
-        const events::RequestInfo request = requestInfo(ex, who);
-        const oci::Reference ref{route.ref};
-        auto s = co_await ex.blocking([&] { return registry_.deleteManifest(name, ref, request); });
-        if (!s) co_return co_await ex.sendError(s.error());
-        co_return co_await ex.send(server::Response{http::status::accepted, 11});
-      }
-      if (!get && !patch) break;
-      auto tag = co_await ex.blocking([&] {
-        return patch ? store.updateTag(name, route.ref, *patch) : store.tag(name, route.ref);
-      });
-      if (!tag) co_return co_await ex.sendError(tag.error());
-      if (patch) registry_.invalidateRepository(name);
-      json::object body;
-      body["registry"] = registry;
-      body["imageName"] = name;
-      body["tag"] = tagJson(*tag);
-      co_return co_await ex.send(jsonReply(http::status::ok, body));
-    }
-    case RouteKind::kAcrManifests: {
-      if (method != http::verb::get) break;
-      auto page = acrPage(q);
-      if (!page) co_return co_await ex.sendError(page.error());
-      meta::PageRequest ask = *page;
-      ask.n = page->n + 1;
-      auto manifests = co_await ex.blocking([&] { return store.listManifests(name, ask); });
-      if (!manifests) co_return co_await ex.sendError(manifests.error());
-      co_return co_await ex.send(pageReply(registry, name, "manifests", std::move(*manifests), *page,
-                                           "/acr/v1/" + name + "/_manifests", manifestJson, manifestCursor));
-    }
-    case RouteKind::kAcrManifest: {
-      auto digest = parseDigestParam(route.ref);
-      if (!digest) co_return co_await ex.sendError(digest.error());
-      if (!get && !patch) break;
-      auto manifest = co_await ex.blocking([&] {
-        return patch ? store.updateManifest(name, *digest, *patch) : store.manifest(name, *digest);
-      });
-      if (!manifest) co_return co_await ex.sendError(manifest.error());
-      if (patch) registry_.invalidateRepository(name);
-      json::object body;
-      body["registry"] = registry;
-      body["imageName"] = name;
-      body["manifest"] = manifestJson(*manifest);
-      co_return co_await ex.send(jsonReply(http::status::ok, body));
-    }
-    default:
-      break;
+Task<void> Acr::tag(Exchange& ex, const Call& call) {
+  const std::string& name = call.route.name;
+  const std::string& tag_name = call.route.ref;
+  if (auto s = oci::validateTag(tag_name); !s) co_return co_await ex.sendError(s.error());
+  if (ex.method() == http::verb::delete_) {
+    const events::RequestInfo request = requestInfo(ex, call.who);
+    const oci::Reference ref{tag_name};
+    auto s = co_await ex.blocking([&] { return registry_.deleteManifest(name, ref, request); });
+    if (!s) co_return co_await ex.sendError(s.error());
+    co_return co_await ex.send(server::Response{http::status::accepted, 11});
   }
-  co_await ex.sendError(notAllowed);
+  auto patch = co_await readPatch(ex);
+  if (!patch) co_return co_await ex.sendError(patch.error());
+  auto tag = co_await ex.blocking([&] {
+    return *patch ? properties_.updateTag(name, tag_name, **patch) : properties_.tag(name, tag_name);
+  });
+  if (!tag) co_return co_await ex.sendError(tag.error());
+  if (*patch) registry_.invalidateRepository(name);
+  json::object body;
+  body["registry"] = std::string(ex.host());
+  body["imageName"] = name;
+  body["tag"] = tagJson(*tag);
+  co_await ex.send(jsonReply(http::status::ok, body));
+}
+
+Task<void> Acr::manifests(Exchange& ex, const Call& call) {
+  const std::string& name = call.route.name;
+  auto page = acrPage(call.query);
+  if (!page) co_return co_await ex.sendError(page.error());
+  meta::PageRequest ask = *page;
+  ask.n = page->n + 1;
+  auto manifests = co_await ex.blocking([&] { return properties_.listManifests(name, ask); });
+  if (!manifests) co_return co_await ex.sendError(manifests.error());
+  co_await ex.send(pageReply(std::string(ex.host()), name, "manifests", std::move(*manifests), *page,
+                             "/acr/v1/" + name + "/_manifests", manifestJson, manifestCursor));
+}
+
+Task<void> Acr::manifest(Exchange& ex, const Call& call) {
+  const std::string& name = call.route.name;
+  auto digest = parseDigestParam(call.route.ref);
+  if (!digest) co_return co_await ex.sendError(digest.error());
+  auto patch = co_await readPatch(ex);
+  if (!patch) co_return co_await ex.sendError(patch.error());
+  auto manifest = co_await ex.blocking([&] {
+    return *patch ? properties_.updateManifest(name, *digest, **patch) : properties_.manifest(name, *digest);
+  });
+  if (!manifest) co_return co_await ex.sendError(manifest.error());
+  if (*patch) registry_.invalidateRepository(name);
+  json::object body;
+  body["registry"] = std::string(ex.host());
+  body["imageName"] = name;
+  body["manifest"] = manifestJson(*manifest);
+  co_await ex.send(jsonReply(http::status::ok, body));
 }
 
 }  // namespace berth::api

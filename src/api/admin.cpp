@@ -6,10 +6,7 @@
 #include <boost/json.hpp>
 
 #include "api/admin_fields.h"
-#include "api/admin_quotas.h"
-#include "api/admin_retention.h"
-#include "api/admin_webhooks.h"
-#include "api/api.h"
+#include "api/handlers.h"
 #include "auth/encoding.h"
 #include "auth/password.h"
 #include "common/log.h"
@@ -24,7 +21,6 @@ using meta::IdentityRecord;
 
 namespace {
 
-constexpr size_t kMaxAdminBody = 1024 * 1024;
 constexpr size_t kMinPassword = 8;
 
 using Reply = AdminReply;
@@ -111,55 +107,6 @@ json::object scopeMapJson(const meta::ScopeMap& m) {
   if (!var##_r) return var##_r.takeError(); \
   auto var = std::move(*var##_r)
 
-class Admin {
- public:
-  Admin(auth::AccessControl& access, int64_t now, events::Dispatcher* webhooks = nullptr,
-        events::RequestInfo request = {}, meta::QuotaStore* quotas = nullptr,
-        lifecycle::Retention* retention = nullptr)
-      : access_(access),
-        store_(access.store()),
-        now_(now),
-        webhooks_(webhooks),
-        request_(std::move(request)),
-        quotas_(quotas),
-        retention_(retention) {}
-
-  Result<Reply> run(http::verb method, const std::vector<std::string>& seg, const QueryParams& query,
-                    const json::object& body);
-
- private:
-  std::shared_ptr<const auth::IdentityView> view() const { return access_.view(); }
-  Status changed() { return access_.reload(); }
-
-  Result<Reply> identities(IdentityKind kind, http::verb method, const std::vector<std::string>& seg,
-                           const json::object& body);
-  Result<Reply> createIdentity(IdentityKind kind, const json::object& body);
-  Result<Reply> updateIdentity(const IdentityRecord& current, const json::object& body);
-  Result<Reply> tokenCredentials(const IdentityRecord& token, http::verb method,
-                                 const std::vector<std::string>& seg, const json::object& body);
-  Result<Reply> scopeMaps(http::verb method, const std::vector<std::string>& seg, const json::object& body);
-  Result<Reply> roles(http::verb method, const std::vector<std::string>& seg, const QueryParams& query,
-                      const json::object& body);
-  Result<Reply> networkRules(http::verb method, const std::vector<std::string>& seg,
-                             const QueryParams& query, const json::object& body);
-  Result<Reply> settings(http::verb method, const json::object& body);
-  Result<Reply> shown(std::string_view name, http::status status = http::status::ok) {
-    if (auto s = changed(); !s) return s.takeError();
-    auto v = view();
-    const IdentityRecord* i = v->byName(name);
-    if (i == nullptr) return notFound("identity not found");
-    return Reply{status, identityJson(*v, *i)};
-  }
-
-  auth::AccessControl& access_;
-  meta::IdentityStore& store_;
-  int64_t now_;
-  events::Dispatcher* webhooks_;
-  events::RequestInfo request_;
-  meta::QuotaStore* quotas_;
-  lifecycle::Retention* retention_;
-};
-
 const char* collectionName(IdentityKind kind) {
   switch (kind) {
     case IdentityKind::kUser: return "users";
@@ -170,62 +117,63 @@ const char* collectionName(IdentityKind kind) {
   return "identities";
 }
 
-Result<Reply> Admin::run(http::verb method, const std::vector<std::string>& seg, const QueryParams& query,
-                         const json::object& body) {
-  if (seg.empty()) return notFound("no such admin resource");
-  const std::string& top = seg[0];
-  if (top == "users") return identities(IdentityKind::kUser, method, seg, body);
-  if (top == "service-principals") return identities(IdentityKind::kServicePrincipal, method, seg, body);
-  if (top == "tokens") return identities(IdentityKind::kToken, method, seg, body);
-  if (top == "federated-identities") return identities(IdentityKind::kFederated, method, seg, body);
-  if (top == "scope-maps") return scopeMaps(method, seg, body);
-  if (top == "role-assignments") return roles(method, seg, query, body);
-  if (top == "network-rules") return networkRules(method, seg, query, body);
-  if (top == "settings" && seg.size() == 1) return settings(method, body);
-  if (top == "webhooks" && webhooks_ != nullptr) {
-    return webhooksAdmin(*webhooks_, method, seg, body, request_);
+IdentityKind kindOf(RouteKind route) {
+  switch (route) {
+    case RouteKind::kAdminServicePrincipals:
+    case RouteKind::kAdminServicePrincipal:
+      return IdentityKind::kServicePrincipal;
+    case RouteKind::kAdminTokens:
+    case RouteKind::kAdminToken:
+      return IdentityKind::kToken;
+    case RouteKind::kAdminFederatedIdentities:
+    case RouteKind::kAdminFederatedIdentity:
+      return IdentityKind::kFederated;
+    default:
+      return IdentityKind::kUser;
   }
-  if (top == "quotas" && quotas_ != nullptr) return quotasAdmin(*quotas_, method, seg, body);
-  if ((top == "purge" || top == "retention") && retention_ != nullptr) {
-    return retentionAdmin(*retention_, method, seg, body, request_);
-  }
-  return notFound("no such admin resource");
 }
 
-Result<Reply> Admin::identities(IdentityKind kind, http::verb method, const std::vector<std::string>& seg,
-                                const json::object& body) {
-  auto v = view();
-  if (seg.size() == 1) {
-    if (method == http::verb::get) {
-      json::array out;
-      for (const auto& i : v->snapshot().identities) {
-        if (i.kind == kind) out.push_back(identityJson(*v, i));
-      }
-      return Reply{http::status::ok, json::object{{collectionName(kind), std::move(out)}}};
-    }
-    if (method == http::verb::post) return createIdentity(kind, body);
-    return makeError(Code::kMethodNotAllowed, "use GET or POST");
+}  // namespace
+
+Result<Reply> IdentityAdmin::identities(const AdminCall& call) {
+  const IdentityKind kind = kindOf(call.route.kind);
+  if (call.method == http::verb::post) return createIdentity(call);
+  auto v = access_.view();
+  json::array out;
+  for (const auto& i : v->snapshot().identities) {
+    if (i.kind == kind) out.push_back(identityJson(*v, i));
   }
-  const IdentityRecord* found = v->byName(seg[1]);
+  return Reply{http::status::ok, json::object{{collectionName(kind), std::move(out)}}};
+}
+
+Result<Reply> IdentityAdmin::identity(const AdminCall& call) {
+  const IdentityKind kind = kindOf(call.route.kind);
+  auto v = access_.view();
+  const IdentityRecord* found = v->byName(call.route.ref);
   if (found == nullptr || found->kind != kind) return notFound(std::string(meta::kindName(kind)) + " not found");
   const IdentityRecord current = *found;
-  if (seg.size() >= 3 && kind == IdentityKind::kToken && seg[2] == "credentials") {
-    return tokenCredentials(current, method, seg, body);
-  }
-  if (seg.size() != 2) return notFound("no such admin resource");
-  if (method == http::verb::get) return Reply{http::status::ok, identityJson(*v, current)};
-  if (method == http::verb::patch && kind != IdentityKind::kFederated) return updateIdentity(current, body);
-  if (method == http::verb::delete_) {
-    if (auto s = store_.deleteIdentity(current.name); !s) return s.takeError();
-    if (auto s = changed(); !s) return s.takeError();
+  if (call.method == http::verb::patch) return updateIdentity(call, current);
+  if (call.method == http::verb::delete_) {
+    if (auto s = access_.store().deleteIdentity(current.name); !s) return s.takeError();
+    if (auto s = access_.reload(); !s) return s.takeError();
     log::info("identity deleted", {{"identity", current.name}});
     return Reply{http::status::no_content, nullptr};
   }
-  return makeError(Code::kMethodNotAllowed, "method not allowed on this resource");
+  return Reply{http::status::ok, identityJson(*v, current)};
 }
 
-Result<Reply> Admin::createIdentity(IdentityKind kind, const json::object& body) {
-  Fields f(body);
+Result<Reply> IdentityAdmin::shown(std::string_view name, http::status status) {
+  if (auto s = access_.reload(); !s) return s.takeError();
+  auto v = access_.view();
+  const IdentityRecord* i = v->byName(name);
+  if (i == nullptr) return notFound("identity not found");
+  return Reply{status, identityJson(*v, *i)};
+}
+
+Result<Reply> IdentityAdmin::createIdentity(const AdminCall& call) {
+  const IdentityKind kind = kindOf(call.route.kind);
+  const int64_t now_ = call.now;
+  Fields f(call.body);
   IdentityRecord rec;
   rec.id = newUuid();
   rec.kind = kind;
@@ -252,7 +200,7 @@ Result<Reply> Admin::createIdentity(IdentityKind kind, const json::object& body)
     if (auto s = f.only({"name", "scopeMap", "description", "enabled", "expiresOn"}); !s) return s.takeError();
     TRY(scope_map, f.str("scopeMap"));
     if (!scope_map) return invalidArgument("scopeMap is required");
-    if (view()->scopeMap(*scope_map) == nullptr) return invalidArgument("scope map " + quoteUntrusted(*scope_map) + " does not exist");
+    if (access_.view()->scopeMap(*scope_map) == nullptr) return invalidArgument("scope map " + quoteUntrusted(*scope_map) + " does not exist");
     rec.scope_map = *scope_map;
     TRY(expires, f.time("expiresOn"));
     rec.expires_at = expires.value_or(0);
@@ -270,15 +218,16 @@ Result<Reply> Admin::createIdentity(IdentityKind kind, const json::object& body)
     rec.claim = *claim;
     rec.claim_value = *value;
   }
-  if (auto s = store_.createIdentity(rec); !s) return s.takeError();
+  if (auto s = access_.store().createIdentity(rec); !s) return s.takeError();
   log::info("identity created", {{"identity", rec.name}, {"kind", std::string(meta::kindName(kind))}});
   TRY(reply, shown(rec.name, http::status::created));
   if (password) reply.body.as_object()["password"] = *password;
   return reply;
 }
 
-Result<Reply> Admin::updateIdentity(const IdentityRecord& current, const json::object& body) {
-  Fields f(body);
+Result<Reply> IdentityAdmin::updateIdentity(const AdminCall& call, const IdentityRecord& current) {
+  const int64_t now_ = call.now;
+  Fields f(call.body);
   IdentityRecord rec = current;
   const bool token = current.kind == IdentityKind::kToken;
   if (auto s = token ? f.only({"scopeMap", "enabled", "expiresOn", "description"})
@@ -294,7 +243,7 @@ Result<Reply> Admin::updateIdentity(const IdentityRecord& current, const json::o
   if (token) {
     TRY(scope_map, f.str("scopeMap"));
     if (scope_map) {
-      if (view()->scopeMap(*scope_map) == nullptr) return invalidArgument("scope map " + quoteUntrusted(*scope_map) + " does not exist");
+      if (access_.view()->scopeMap(*scope_map) == nullptr) return invalidArgument("scope map " + quoteUntrusted(*scope_map) + " does not exist");
       rec.scope_map = *scope_map;
     }
     TRY(expires, f.time("expiresOn"));
@@ -313,49 +262,61 @@ Result<Reply> Admin::updateIdentity(const IdentityRecord& current, const json::o
   }
   if (credentials_changed) ++rec.credentials_version;
   rec.updated_at = now_;
-  if (auto s = store_.updateIdentity(rec); !s) return s.takeError();
+  if (auto s = access_.store().updateIdentity(rec); !s) return s.takeError();
   log::info("identity updated", {{"identity", rec.name}});
   return shown(rec.name);
 }
 
-Result<Reply> Admin::tokenCredentials(const IdentityRecord& token, http::verb method,
-                                      const std::vector<std::string>& seg, const json::object& body) {
-  IdentityRecord rec = token;
-  auto slotValid = [](std::string_view s) { return s == "password1" || s == "password2"; };
-  if (method == http::verb::post && seg.size() == 3) {
-    Fields f(body);
-    if (auto s = f.only({"name", "expiresOn"}); !s) return s.takeError();
-    TRY(slot, f.str("name"));
-    if (!slot || !slotValid(*slot)) return invalidArgument("name must be password1 or password2");
-    TRY(expires, f.time("expiresOn"));
-    const std::string value = auth::generateSecret(32);
-    TRY(hash, auth::hashSecret(value));
-    std::erase_if(rec.credentials, [&](const meta::Credential& c) { return c.name == *slot; });
-    rec.credentials.push_back({*slot, std::move(hash), now_, expires.value_or(0)});
-    std::sort(rec.credentials.begin(), rec.credentials.end(),
-              [](const auto& a, const auto& b) { return a.name < b.name; });
-    ++rec.credentials_version;
-    rec.updated_at = now_;
-    if (auto s = store_.updateIdentity(rec); !s) return s.takeError();
-    if (auto s = changed(); !s) return s.takeError();
-    log::info("token password generated", {{"identity", rec.name}, {"slot", *slot}});
-    json::object out;
-    out["name"] = *slot;
-    out["value"] = value;
-    out["expiresOn"] = timeOrNull(expires.value_or(0));
-    return Reply{http::status::created, std::move(out)};
-  }
-  if (method == http::verb::delete_ && seg.size() == 4 && slotValid(seg[3])) {
-    auto n = std::erase_if(rec.credentials, [&](const meta::Credential& c) { return c.name == seg[3]; });
-    if (n == 0) return notFound("the token has no " + seg[3]);
-    ++rec.credentials_version;
-    rec.updated_at = now_;
-    if (auto s = store_.updateIdentity(rec); !s) return s.takeError();
-    if (auto s = changed(); !s) return s.takeError();
-    return Reply{http::status::no_content, nullptr};
-  }
-  return notFound("no such admin resource");
+namespace {
+
+// The token named by a credentials route.
+Result<IdentityRecord> tokenNamed(const auth::IdentityView& view, const std::string& name) {
+  const IdentityRecord* found = view.byName(name);
+  if (found == nullptr || found->kind != IdentityKind::kToken) return notFound("token not found");
+  return *found;
 }
+
+}  // namespace
+
+Result<Reply> IdentityAdmin::createCredential(const AdminCall& call) {
+  TRY(rec, tokenNamed(*access_.view(), call.route.ref));
+  Fields f(call.body);
+  if (auto s = f.only({"name", "expiresOn"}); !s) return s.takeError();
+  TRY(slot, f.str("name"));
+  if (!slot || (*slot != "password1" && *slot != "password2")) return invalidArgument("name must be password1 or password2");
+  TRY(expires, f.time("expiresOn"));
+  const std::string value = auth::generateSecret(32);
+  TRY(hash, auth::hashSecret(value));
+  std::erase_if(rec.credentials, [&](const meta::Credential& c) { return c.name == *slot; });
+  rec.credentials.push_back({*slot, std::move(hash), call.now, expires.value_or(0)});
+  std::sort(rec.credentials.begin(), rec.credentials.end(),
+            [](const auto& a, const auto& b) { return a.name < b.name; });
+  ++rec.credentials_version;
+  rec.updated_at = call.now;
+  if (auto s = access_.store().updateIdentity(rec); !s) return s.takeError();
+  if (auto s = access_.reload(); !s) return s.takeError();
+  log::info("token password generated", {{"identity", rec.name}, {"slot", *slot}});
+  json::object out;
+  out["name"] = *slot;
+  out["value"] = value;
+  out["expiresOn"] = timeOrNull(expires.value_or(0));
+  return Reply{http::status::created, std::move(out)};
+}
+
+Result<Reply> IdentityAdmin::deleteCredential(const AdminCall& call) {
+  TRY(rec, tokenNamed(*access_.view(), call.route.ref));
+  const std::string& slot = call.route.ref2;
+  if (slot != "password1" && slot != "password2") return notFound("no such credential: use password1 or password2");
+  auto n = std::erase_if(rec.credentials, [&](const meta::Credential& c) { return c.name == slot; });
+  if (n == 0) return notFound("the token has no " + slot);
+  ++rec.credentials_version;
+  rec.updated_at = call.now;
+  if (auto s = access_.store().updateIdentity(rec); !s) return s.takeError();
+  if (auto s = access_.reload(); !s) return s.takeError();
+  return Reply{http::status::no_content, nullptr};
+}
+
+namespace {
 
 Result<meta::ScopeMap> parseScopeMap(const json::object& body, std::string name, int64_t now) {
   Fields f(body);
@@ -393,78 +354,79 @@ Result<meta::ScopeMap> parseScopeMap(const json::object& body, std::string name,
   return m;
 }
 
-Result<Reply> Admin::scopeMaps(http::verb method, const std::vector<std::string>& seg, const json::object& body) {
-  auto v = view();
-  if (seg.size() == 1 && method == http::verb::get) {
+}  // namespace
+
+Result<Reply> IdentityAdmin::scopeMaps(const AdminCall& call) {
+  auto v = access_.view();
+  if (call.method == http::verb::get) {
     json::array out;
     for (const auto& m : v->snapshot().scope_maps) out.push_back(scopeMapJson(m));
     return Reply{http::status::ok, json::object{{"scopeMaps", std::move(out)}}};
   }
-  if (seg.size() == 1 && method == http::verb::post) {
-    TRY(name, Fields(body).str("name"));
-    if (!name || !validName(*name)) return invalidArgument("name must be 1-64 letters, digits, '.', '_', '-', '@'");
-    if (v->scopeMap(*name) != nullptr) return makeError(Code::kConflict, "scope map " + *name + " exists");
-    TRY(m, parseScopeMap(body, *name, now_));
-    if (auto s = store_.putScopeMap(m); !s) return s.takeError();
-    if (auto s = changed(); !s) return s.takeError();
-    return Reply{http::status::created, scopeMapJson(*view()->scopeMap(m.name))};
-  }
-  if (seg.size() != 2) return notFound("no such admin resource");
-  const meta::ScopeMap* found = v->scopeMap(seg[1]);
-  if (found == nullptr) return notFound("scope map not found");
-  if (method == http::verb::get) return Reply{http::status::ok, scopeMapJson(*found)};
-  if (method == http::verb::put) {
-    json::object copy = body;
-    copy.erase("name");
-    TRY(m, parseScopeMap(copy, found->name, now_));
-    m.created_at = found->created_at;
-    if (auto s = store_.putScopeMap(m); !s) return s.takeError();
-    if (auto s = changed(); !s) return s.takeError();
-    return Reply{http::status::ok, scopeMapJson(*view()->scopeMap(m.name))};
-  }
-  if (method == http::verb::delete_) {
-    if (auto s = store_.deleteScopeMap(found->name); !s) return s.takeError();
-    if (auto s = changed(); !s) return s.takeError();
-    return Reply{http::status::no_content, nullptr};
-  }
-  return makeError(Code::kMethodNotAllowed, "method not allowed on this resource");
+  TRY(name, Fields(call.body).str("name"));
+  if (!name || !validName(*name)) return invalidArgument("name must be 1-64 letters, digits, '.', '_', '-', '@'");
+  if (v->scopeMap(*name) != nullptr) return makeError(Code::kConflict, "scope map " + *name + " exists");
+  TRY(m, parseScopeMap(call.body, *name, call.now));
+  if (auto s = access_.store().putScopeMap(m); !s) return s.takeError();
+  if (auto s = access_.reload(); !s) return s.takeError();
+  return Reply{http::status::created, scopeMapJson(*access_.view()->scopeMap(m.name))};
 }
 
-Result<Reply> Admin::roles(http::verb method, const std::vector<std::string>& seg, const QueryParams& query,
-                           const json::object& body) {
-  if (seg.size() == 1 && method == http::verb::get) {
-    auto filter = queryValue(query, "identity");
+Result<Reply> IdentityAdmin::scopeMap(const AdminCall& call) {
+  auto v = access_.view();
+  const meta::ScopeMap* found = v->scopeMap(call.route.ref);
+  if (found == nullptr) return notFound("scope map not found");
+  if (call.method == http::verb::put) {
+    json::object copy = call.body;
+    copy.erase("name");
+    TRY(m, parseScopeMap(copy, found->name, call.now));
+    m.created_at = found->created_at;
+    if (auto s = access_.store().putScopeMap(m); !s) return s.takeError();
+    if (auto s = access_.reload(); !s) return s.takeError();
+    return Reply{http::status::ok, scopeMapJson(*access_.view()->scopeMap(m.name))};
+  }
+  if (call.method == http::verb::delete_) {
+    if (auto s = access_.store().deleteScopeMap(found->name); !s) return s.takeError();
+    if (auto s = access_.reload(); !s) return s.takeError();
+    return Reply{http::status::no_content, nullptr};
+  }
+  return Reply{http::status::ok, scopeMapJson(*found)};
+}
+
+Result<Reply> IdentityAdmin::roles(const AdminCall& call) {
+  if (call.method == http::verb::get) {
+    auto filter = queryValue(call.query, "identity");
     json::array out;
-    for (const auto& r : view()->snapshot().roles) {
+    for (const auto& r : access_.view()->snapshot().roles) {
       if (!filter || r.identity == *filter) out.push_back(roleJson(r));
     }
     return Reply{http::status::ok, json::object{{"roleAssignments", std::move(out)}}};
   }
-  if (seg.size() == 1 && method == http::verb::post) {
-    Fields f(body);
-    if (auto s = f.only({"identity", "role", "scope"}); !s) return s.takeError();
-    TRY(identity, f.str("identity"));
-    TRY(role, f.str("role"));
-    TRY(scope, f.str("scope"));
-    if (!identity || !role) return invalidArgument("identity and role are required");
-    meta::RoleAssignment r{newUuid(), *identity, *role, scope.value_or("*"), now_};
-    if (!auth::rolePermissions(r.role)) return invalidArgument("role must be pull, push, delete, reader or owner");
-    if (!auth::validatePattern(r.scope)) return invalidArgument("scope must be '*', 'ns/*' or a repository name");
-    const IdentityRecord* who = view()->byName(r.identity);
-    if (who == nullptr) return notFound("identity " + quoteUntrusted(r.identity) + " not found");
-    if (who->kind == IdentityKind::kToken) return invalidArgument("tokens get their permissions from their scope map");
-    if (auto s = store_.addRoleAssignment(r); !s) return s.takeError();
-    if (auto s = changed(); !s) return s.takeError();
-    log::info("role assigned", {{"identity", r.identity}, {"role", r.role}, {"scope", r.scope}});
-    return Reply{http::status::created, roleJson(r)};
-  }
-  if (seg.size() == 2 && method == http::verb::delete_) {
-    if (auto s = store_.deleteRoleAssignment(seg[1]); !s) return s.takeError();
-    if (auto s = changed(); !s) return s.takeError();
-    return Reply{http::status::no_content, nullptr};
-  }
-  return notFound("no such admin resource");
+  Fields f(call.body);
+  if (auto s = f.only({"identity", "role", "scope"}); !s) return s.takeError();
+  TRY(identity, f.str("identity"));
+  TRY(role, f.str("role"));
+  TRY(scope, f.str("scope"));
+  if (!identity || !role) return invalidArgument("identity and role are required");
+  meta::RoleAssignment r{newUuid(), *identity, *role, scope.value_or("*"), call.now};
+  if (!auth::rolePermissions(r.role)) return invalidArgument("role must be pull, push, delete, reader or owner");
+  if (!auth::validatePattern(r.scope)) return invalidArgument("scope must be '*', 'ns/*' or a repository name");
+  const IdentityRecord* who = access_.view()->byName(r.identity);
+  if (who == nullptr) return notFound("identity " + quoteUntrusted(r.identity) + " not found");
+  if (who->kind == IdentityKind::kToken) return invalidArgument("tokens get their permissions from their scope map");
+  if (auto s = access_.store().addRoleAssignment(r); !s) return s.takeError();
+  if (auto s = access_.reload(); !s) return s.takeError();
+  log::info("role assigned", {{"identity", r.identity}, {"role", r.role}, {"scope", r.scope}});
+  return Reply{http::status::created, roleJson(r)};
 }
+
+Result<Reply> IdentityAdmin::deleteRole(const AdminCall& call) {
+  if (auto s = access_.store().deleteRoleAssignment(call.route.ref); !s) return s.takeError();
+  if (auto s = access_.reload(); !s) return s.takeError();
+  return Reply{http::status::no_content, nullptr};
+}
+
+namespace {
 
 json::object networkJson(const auth::IdentityView& v) {
   json::array rules;
@@ -475,30 +437,33 @@ json::object networkJson(const auth::IdentityView& v) {
   return o;
 }
 
-Result<Reply> Admin::networkRules(http::verb method, const std::vector<std::string>& seg,
-                                  const QueryParams& query, const json::object& body) {
-  auto v = view();
-  std::vector<std::string> ranges;
-  for (const auto& r : v->allowedRanges().ranges()) ranges.push_back(r.toString());
-  auto store = [&](std::vector<std::string> next) -> Status {
-    json::array a;
-    for (auto& r : next) a.emplace_back(r);
-    if (auto s = store_.setSetting(auth::kSettingNetworkRules, json::serialize(a)); !s) return s;
-    return changed();
-  };
-  if (seg.size() == 1 && method == http::verb::get) return Reply{http::status::ok, networkJson(*v)};
-  if (seg.size() == 1 && method == http::verb::patch) {
-    Fields f(body);
+}  // namespace
+
+Status IdentityAdmin::storeRanges(std::vector<std::string> ranges) {
+  json::array a;
+  for (auto& r : ranges) a.emplace_back(r);
+  if (auto s = access_.store().setSetting(auth::kSettingNetworkRules, json::serialize(a)); !s) return s;
+  return access_.reload();
+}
+
+Result<Reply> IdentityAdmin::networkRules(const AdminCall& call) {
+  if (call.method == http::verb::patch) {
+    Fields f(call.body);
     if (auto s = f.only({"defaultAction"}); !s) return s.takeError();
     TRY(action, f.str("defaultAction"));
     if (!action || (*action != "Allow" && *action != "Deny")) return invalidArgument("defaultAction must be Allow or Deny");
-    if (auto s = store_.setSetting(auth::kSettingNetworkDefault, *action); !s) return s.takeError();
-    if (auto s = changed(); !s) return s.takeError();
+    if (auto s = access_.store().setSetting(auth::kSettingNetworkDefault, *action); !s) return s.takeError();
+    if (auto s = access_.reload(); !s) return s.takeError();
     log::info("network default action changed", {{"default_action", *action}});
-    return Reply{http::status::ok, networkJson(*view())};
   }
-  if (seg.size() == 2 && seg[1] == "ip-rules" && method == http::verb::post) {
-    Fields f(body);
+  return Reply{http::status::ok, networkJson(*access_.view())};
+}
+
+Result<Reply> IdentityAdmin::ipRules(const AdminCall& call) {
+  std::vector<std::string> ranges;
+  for (const auto& r : access_.view()->allowedRanges().ranges()) ranges.push_back(r.toString());
+  if (call.method == http::verb::post) {
+    Fields f(call.body);
     if (auto s = f.only({"value"}); !s) return s.takeError();
     TRY(value, f.str("value"));
     if (!value) return invalidArgument("value (a CIDR range or address) is required");
@@ -508,114 +473,34 @@ Result<Reply> Admin::networkRules(http::verb method, const std::vector<std::stri
       return makeError(Code::kConflict, "the rule " + text + " exists");
     }
     ranges.push_back(text);
-    if (auto s = store(ranges); !s) return s.takeError();
+    if (auto s = storeRanges(ranges); !s) return s.takeError();
     log::info("network rule added", {{"value", text}});
-    return Reply{http::status::created, networkJson(*view())};
+    return Reply{http::status::created, networkJson(*access_.view())};
   }
-  if (seg.size() == 2 && seg[1] == "ip-rules" && method == http::verb::delete_) {
-    auto value = queryValue(query, "value");
-    if (!value) return invalidArgument("value query parameter is required");
-    TRY(range, parseCidr(*value));
-    auto n = std::erase(ranges, range.toString());
-    if (n == 0) return notFound("no such network rule");
-    if (auto s = store(ranges); !s) return s.takeError();
-    log::info("network rule removed", {{"value", range.toString()}});
-    return Reply{http::status::no_content, nullptr};
-  }
-  return notFound("no such admin resource");
+  auto value = queryValue(call.query, "value");
+  if (!value) return invalidArgument("value query parameter is required");
+  TRY(range, parseCidr(*value));
+  auto n = std::erase(ranges, range.toString());
+  if (n == 0) return notFound("no such network rule");
+  if (auto s = storeRanges(ranges); !s) return s.takeError();
+  log::info("network rule removed", {{"value", range.toString()}});
+  return Reply{http::status::no_content, nullptr};
 }
 
-Result<Reply> Admin::settings(http::verb method, const json::object& body) {
-  if (method == http::verb::patch) {
-    Fields f(body);
+Result<Reply> IdentityAdmin::settings(const AdminCall& call) {
+  if (call.method == http::verb::patch) {
+    Fields f(call.body);
     if (auto s = f.only({"anonymousPullEnabled"}); !s) return s.takeError();
     TRY(anonymous, f.boolean("anonymousPullEnabled"));
     if (anonymous) {
-      if (auto s = store_.setSetting(auth::kSettingAnonymousPull, *anonymous ? "true" : "false"); !s) {
+      if (auto s = access_.store().setSetting(auth::kSettingAnonymousPull, *anonymous ? "true" : "false"); !s) {
         return s.takeError();
       }
-      if (auto s = changed(); !s) return s.takeError();
+      if (auto s = access_.reload(); !s) return s.takeError();
       log::info("settings changed", {{"anonymous_pull", *anonymous}});
     }
-  } else if (method != http::verb::get) {
-    return makeError(Code::kMethodNotAllowed, "use GET or PATCH");
   }
-  return Reply{http::status::ok, json::object{{"anonymousPullEnabled", view()->anonymousPull()}}};
-}
-
-// "/api/v1/a/b" -> {"a","b"}; percent-decoded per segment.
-Result<std::vector<std::string>> segments(std::string_view path) {
-  std::vector<std::string> out;
-  path.remove_prefix(std::min(path.size(), std::string_view("/api/v1").size()));
-  while (!path.empty()) {
-    if (path.front() == '/') {
-      path.remove_prefix(1);
-      continue;
-    }
-    auto slash = path.find('/');
-    auto seg = path.substr(0, slash);
-    auto decoded = parseQuery("x=" + std::string(seg));
-    if (!decoded || decoded->empty()) return invalidArgument("malformed path");
-    out.push_back(decoded->front().second);
-    path.remove_prefix(slash == std::string_view::npos ? path.size() : slash);
-  }
-  return out;
-}
-
-}  // namespace
-
-Task<void> Api::admin(Exchange& ex, std::string_view path, std::string_view raw_query) {
-  if (audit_) {
-    // Every change is audited; reads only when refused.
-    server::AuditNote& note = ex.audit();
-    note.entry.action = "config";
-    note.entry.message = std::string(path.substr(0, 200));
-    note.failures_only = ex.method() == http::verb::get || ex.method() == http::verb::head;
-  }
-  auto who = co_await authenticate(ex, kNoChallengeScope, {});
-  if (!who) co_return;
-  if (who->anonymous()) {
-    server::Response base;
-    base.set(http::field::www_authenticate, "Basic realm=\"berth\"");
-    co_return co_await ex.sendError(makeError(Code::kUnauthorized, "authentication required"), std::move(base));
-  }
-  if (path == "/api/v1/usage" || path.starts_with("/api/v1/usage/")) {
-    std::string usage_path(path), usage_query(raw_query);
-    co_return co_await usage(ex, std::move(usage_path), std::move(usage_query), *who);
-  }
-  if (path == "/api/v1/recycle-bin" || path.starts_with("/api/v1/recycle-bin/")) {
-    std::string bin_path(path), bin_query(raw_query);
-    co_return co_await recycleBin(ex, std::move(bin_path), std::move(bin_query), *who);
-  }
-  if (!access_->isAdmin(*who, unixNow())) {
-    co_return co_await ex.sendError(makeError(Code::kDenied, "the admin API needs the owner role on '*'"));
-  }
-  auto seg = segments(path);
-  if (!seg) co_return co_await ex.sendError(seg.error());
-  auto query = parseQuery(raw_query);
-  if (!query) co_return co_await ex.sendError(query.error());
-  if (!seg->empty() && (*seg)[0] == "audit") co_return co_await auditQuery(ex, *seg, *query);
-  json::object body;
-  if (ex.hasBody()) {
-    auto text = co_await ex.readBody(kMaxAdminBody);
-    if (!text) co_return co_await ex.sendError(text.error());
-    auto parsed = auth::parseJsonObject(*text);
-    if (!parsed) co_return co_await ex.sendError(invalidArgument("the body must be a JSON object"));
-    body = std::move(*parsed);
-  }
-  if (gc_ != nullptr && !seg->empty() && (*seg)[0] == "gc") co_return co_await gc(ex, *seg, body);
-  const auto method = ex.method();
-  const events::RequestInfo request = requestInfo(ex, who);
-  auto reply = co_await ex.blocking([&] {
-    return Admin(*access_, unixNow(), webhooks_, request, quotas_, retention_).run(method, *seg, *query, body);
-  });
-  if (!reply) co_return co_await ex.sendError(reply.error());
-  server::Response res{reply->status, 11};
-  if (!reply->body.is_null()) {
-    res.set(http::field::content_type, "application/json");
-    res.body() = json::serialize(reply->body);
-  }
-  co_await ex.send(std::move(res));
+  return Reply{http::status::ok, json::object{{"anonymousPullEnabled", access_.view()->anonymousPull()}}};
 }
 
 }  // namespace berth::api

@@ -1,4 +1,4 @@
-#include "api/admin_quotas.h"
+#include "api/handlers.h"
 
 #include "api/admin_fields.h"
 #include "auth/policy.h"
@@ -34,41 +34,38 @@ Result<uint64_t> limitOf(const json::object& body) {
 
 }  // namespace
 
-Result<AdminReply> quotasAdmin(meta::QuotaStore& store, http::verb method, const std::vector<std::string>& seg,
-                               const json::object& body) {
-  if (seg.size() == 1) {
-    if (method != http::verb::get) return makeError(Code::kMethodNotAllowed, "use GET");
-    auto all = store.listQuotas();
-    if (!all) return all.takeError();
-    json::array out;
-    for (const auto& q : *all) out.push_back(quotaJson(q));
-    return AdminReply{http::status::ok, json::object{{"quotas", std::move(out)}}};
-  }
-  std::string pattern = seg[1];
-  for (size_t i = 2; i < seg.size(); ++i) pattern += "/" + seg[i];
+Result<AdminReply> QuotaAdmin::quotas(const AdminCall&) {
+  auto all = store_.listQuotas();
+  if (!all) return all.takeError();
+  json::array out;
+  for (const auto& q : *all) out.push_back(quotaJson(q));
+  return AdminReply{http::status::ok, json::object{{"quotas", std::move(out)}}};
+}
+
+// The pattern is the rest of the path: one percent-encoded segment ("team-a%2F*") or the
+// plain segments ("team-a/*").
+Result<AdminReply> QuotaAdmin::quota(const AdminCall& call) {
+  const std::string& pattern = call.route.ref;
   if (auto s = auth::validatePattern(pattern); !s) {
     return invalidArgument("quota pattern " + quoteUntrusted(pattern, 80) + " must be a repository name, <namespace>/* or *");
   }
-  if (method == http::verb::get) {
-    auto q = store.getQuota(pattern);
-    if (!q) return q.takeError();
-    return AdminReply{http::status::ok, quotaJson(*q)};
-  }
-  if (method == http::verb::put) {
-    auto limit = limitOf(body);
+  if (call.method == http::verb::put) {
+    auto limit = limitOf(call.body);
     if (!limit) return limit.takeError();
     bool created = false;
-    auto q = store.setQuota(pattern, *limit, &created);
+    auto q = store_.setQuota(pattern, *limit, &created);
     if (!q) return q.takeError();
     log::info("quota set", {{"pattern", pattern}, {"limit_bytes", *limit}, {"used_bytes", q->used_bytes}});
     return AdminReply{created ? http::status::created : http::status::ok, quotaJson(*q)};
   }
-  if (method == http::verb::delete_) {
-    if (auto s = store.deleteQuota(pattern); !s) return s.takeError();
+  if (call.method == http::verb::delete_) {
+    if (auto s = store_.deleteQuota(pattern); !s) return s.takeError();
     log::info("quota deleted", {{"pattern", pattern}});
     return AdminReply{http::status::no_content, nullptr};
   }
-  return makeError(Code::kMethodNotAllowed, "use GET, PUT or DELETE");
+  auto q = store_.getQuota(pattern);
+  if (!q) return q.takeError();
+  return AdminReply{http::status::ok, quotaJson(*q)};
 }
 
 }  // namespace berth::api

@@ -1,4 +1,4 @@
-#include "api/admin_webhooks.h"
+#include "api/handlers.h"
 
 #include "api/admin_fields.h"
 #include "common/text.h"
@@ -135,68 +135,71 @@ Status apply(WebhookRecord& w, const json::object& body, bool creating) {
 
 }  // namespace
 
-Result<AdminReply> webhooksAdmin(events::Dispatcher& dispatcher, http::verb method,
-                                   const std::vector<std::string>& seg, const json::object& body,
-                                   const events::RequestInfo& request) {
-  meta::WebhookStore& store = dispatcher.store();
-  if (seg.size() == 1) {
-    if (method == http::verb::get) {
-      auto all = store.listWebhooks();
-      if (!all) return all.takeError();
-      json::array out;
-      for (const auto& w : *all) out.push_back(webhookJson(w));
-      return AdminReply{http::status::ok, json::object{{"webhooks", std::move(out)}}};
-    }
-    if (method != http::verb::post) return makeError(Code::kMethodNotAllowed, "use GET or POST");
-    auto name = body.find("name");
-    if (name == body.end() || !name->value().is_string() || !validName(name->value().get_string())) {
-      return invalidArgument("name must be 5-50 letters and digits");
-    }
-    WebhookRecord w;
-    w.name = std::string(name->value().get_string());
-    if (auto s = apply(w, body, true); !s) return s.takeError();
-    w.created_at = w.updated_at = unixNow();
-    if (auto s = store.createWebhook(w); !s) return s.takeError();
-    if (auto s = dispatcher.reload(); !s) return s.takeError();
-    auto created = store.getWebhook(w.name);
-    if (!created) return created.takeError();
-    return AdminReply{http::status::created, webhookJson(*created)};
-  }
-  auto current = store.getWebhook(seg[1]);
-  if (!current) return current.takeError();
-  if (seg.size() == 3 && seg[2] == "ping") {
-    if (method != http::verb::post) return makeError(Code::kMethodNotAllowed, "use POST");
-    auto d = dispatcher.ping(current->name, request);
-    if (!d) return d.takeError();
-    return AdminReply{http::status::ok, deliveryJson(*d)};
-  }
-  if (seg.size() == 3 && seg[2] == "events") {
-    if (method != http::verb::get) return makeError(Code::kMethodNotAllowed, "use GET");
-    auto list = store.listDeliveries(current->name, kListedDeliveries);
-    if (!list) return list.takeError();
+Result<AdminReply> WebhookAdmin::webhooks(const AdminCall& call) {
+  meta::WebhookStore& store = dispatcher_.store();
+  const json::object& body = call.body;
+  if (call.method == http::verb::get) {
+    auto all = store.listWebhooks();
+    if (!all) return all.takeError();
     json::array out;
-    for (const auto& d : *list) out.push_back(deliveryJson(d));
-    return AdminReply{http::status::ok, json::object{{"events", std::move(out)}}};
+    for (const auto& w : *all) out.push_back(webhookJson(w));
+    return AdminReply{http::status::ok, json::object{{"webhooks", std::move(out)}}};
   }
-  if (seg.size() != 2) return makeError(Code::kNotFound, "no such admin resource");
-  if (method == http::verb::get) return AdminReply{http::status::ok, webhookJson(*current)};
-  if (method == http::verb::patch) {
-    if (body.contains("name")) return invalidArgument("a webhook cannot be renamed");
+  auto name = body.find("name");
+  if (name == body.end() || !name->value().is_string() || !validName(name->value().get_string())) {
+    return invalidArgument("name must be 5-50 letters and digits");
+  }
+  WebhookRecord w;
+  w.name = std::string(name->value().get_string());
+  if (auto s = apply(w, body, true); !s) return s.takeError();
+  w.created_at = w.updated_at = call.now;
+  if (auto s = store.createWebhook(w); !s) return s.takeError();
+  if (auto s = dispatcher_.reload(); !s) return s.takeError();
+  auto created = store.getWebhook(w.name);
+  if (!created) return created.takeError();
+  return AdminReply{http::status::created, webhookJson(*created)};
+}
+
+Result<AdminReply> WebhookAdmin::ping(const AdminCall& call) {
+  auto current = dispatcher_.store().getWebhook(call.route.ref);
+  if (!current) return current.takeError();
+  auto d = dispatcher_.ping(current->name, call.request);
+  if (!d) return d.takeError();
+  return AdminReply{http::status::ok, deliveryJson(*d)};
+}
+
+Result<AdminReply> WebhookAdmin::events(const AdminCall& call) {
+  meta::WebhookStore& store = dispatcher_.store();
+  auto current = store.getWebhook(call.route.ref);
+  if (!current) return current.takeError();
+  auto list = store.listDeliveries(current->name, kListedDeliveries);
+  if (!list) return list.takeError();
+  json::array out;
+  for (const auto& d : *list) out.push_back(deliveryJson(d));
+  return AdminReply{http::status::ok, json::object{{"events", std::move(out)}}};
+}
+
+Result<AdminReply> WebhookAdmin::webhook(const AdminCall& call) {
+  meta::WebhookStore& store = dispatcher_.store();
+  auto current = store.getWebhook(call.route.ref);
+  if (!current) return current.takeError();
+  if (call.method == http::verb::patch) {
+    if (call.body.contains("name")) return invalidArgument("a webhook cannot be renamed");
     WebhookRecord w = *current;
-    if (auto s = apply(w, body, false); !s) return s.takeError();
-    w.updated_at = unixNow();
+    if (auto s = apply(w, call.body, false); !s) return s.takeError();
+    w.updated_at = call.now;
     if (auto s = store.updateWebhook(w); !s) return s.takeError();
-    if (auto s = dispatcher.reload(); !s) return s.takeError();
+    if (auto s = dispatcher_.reload(); !s) return s.takeError();
     auto updated = store.getWebhook(w.name);
     if (!updated) return updated.takeError();
     return AdminReply{http::status::ok, webhookJson(*updated)};
   }
-  if (method == http::verb::delete_) {
+  if (call.method == http::verb::delete_) {
     if (auto s = store.deleteWebhook(current->name); !s) return s.takeError();
-    if (auto s = dispatcher.reload(); !s) return s.takeError();
+    if (auto s = dispatcher_.reload(); !s) return s.takeError();
     return AdminReply{http::status::no_content, nullptr};
   }
-  return makeError(Code::kMethodNotAllowed, "use GET, PATCH or DELETE");
+  return AdminReply{http::status::ok, webhookJson(*current)};
 }
 
 }  // namespace berth::api

@@ -1,59 +1,46 @@
 #include "api/api.h"
 
 #include <boost/json.hpp>
-#include <charconv>
 
+#include "auth/encoding.h"
 #include "common/text.h"
 
 namespace berth::api {
 
 namespace http = server::http;
 
-Result<oci::Digest> parseDigestParam(std::string_view text) {
-  auto d = oci::Digest::parse(text);
-  if (!d && d.code() == Code::kUnsupported) {
-    return makeError(Code::kDigestInvalid, "unsupported digest algorithm; use sha256 or sha512");
-  }
-  return d;
-}
-
-std::string uploadLocation(const std::string& name, const std::string& id) {
-  return "/v2/" + name + "/blobs/uploads/" + id;
-}
-
-std::string blobLocation(const std::string& name, const oci::Digest& digest) {
-  return "/v2/" + name + "/blobs/" + digest.str();
-}
-
-std::string uploadRange(uint64_t offset) { return "0-" + std::to_string(offset ? offset - 1 : 0); }
-
 namespace {
 
-constexpr size_t kMaxPage = 10000;
+constexpr size_t kMaxAdminBody = 1024 * 1024;
 
-server::Response jsonResponse(http::status status, std::string body,
-                              std::string_view content_type = "application/json") {
-  server::Response res{status, 11};
-  res.set(http::field::content_type, content_type);
-  res.body() = std::move(body);
-  return res;
-}
-
-// n (page size) and last from a listing query.
-Result<std::pair<size_t, std::string>> pageParams(const QueryParams& q) {
-  size_t n = kMaxPage;
-  if (auto v = queryValue(q, "n")) {
-    unsigned long long parsed = 0;
-    auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), parsed);
-    if (v->empty() || ec != std::errc() || p != v->data() + v->size()) {
-      return makeError(Code::kInvalidArgument, "n must be a non-negative integer");
-    }
-    n = std::min<unsigned long long>(parsed, kMaxPage);
+Handlers makeHandlers(const ApiParts& p, std::optional<Gate>& gate) {
+  Handlers h{Probes(p.registry, p.metrics.registry),
+             Listings(p.registry, p.access),
+             Blobs(p.registry, p.usage, p.access),
+             Manifests(p.registry, p.usage, p.audit != nullptr),
+             Acr(p.registry, p.properties),
+             WebhookAdmin(p.webhooks),
+             QuotaAdmin(p.quotas),
+             LifecycleAdmin(p.gc, p.retention),
+             std::nullopt};
+  if (gate) {
+    h.auth.emplace(AuthHandlers{Tokens(*gate), IdentityAdmin(*p.access),
+                                RepositoryAdmin(*p.access, p.usage, p.recycle_bin), AuditAdmin(p.audit)});
   }
-  return std::pair{n, queryValue(q, "last").value_or("")};
+  return h;
 }
+
+std::optional<Gate> makeGate(const ApiParts& p) {
+  if (p.access == nullptr) return std::nullopt;
+  return std::optional<Gate>(std::in_place, *p.access, p.audit != nullptr, p.metrics.anonymous);
+}
+
+// Routes that exist only with authentication on: the token server and the admin API.
+bool needsAuthentication(const RouteRow& row) { return row.label == metrics::RouteLabel::kToken || row.admin; }
 
 }  // namespace
+
+Api::Api(const ApiParts& parts) : gate_(makeGate(parts)), audit_(parts.audit), handlers_(makeHandlers(parts, gate_)) {}
 
 Task<void> Api::handle(Exchange& ex) {
   if (audit_ == nullptr) co_return co_await dispatch(ex);
@@ -64,180 +51,67 @@ Task<void> Api::handle(Exchange& ex) {
 
 Task<void> Api::dispatch(Exchange& ex) {
   auto [path, raw_query] = splitTarget(std::string_view(ex.request().target()));
-  if (access_) {
-    // Network rules first: a denied address learns nothing else. Health probes stay open.
-    if (path != "/healthz" && path != "/readyz" && !access_->view()->allowsClient(ex.clientAddress())) {
-      if (audit_) ex.audit().entry.action = "access";
-      co_return co_await ex.sendError(makeError(
-          Code::kDenied, "client address " + ex.clientAddress() + " is not allowed by the registry's network rules"));
-    }
-    if (path.starts_with("/oauth2/")) {
-      ex.setRouteLabel(metrics::RouteLabel::kToken);
-      co_return co_await oauth(ex, path, raw_query);
-    }
-    if (path == "/api/v1" || path.starts_with("/api/v1/")) {
-      ex.setRouteLabel(metrics::RouteLabel::kAdmin);
-      co_return co_await admin(ex, path, raw_query);
-    }
+  // Network rules first: a denied address learns nothing else. Health probes stay open.
+  if (gate_ && path != "/healthz" && path != "/readyz" &&
+      !gate_->access().view()->allowsClient(ex.clientAddress())) {
+    if (audit_) ex.audit().entry.action = "access";
+    co_return co_await ex.sendError(makeError(
+        Code::kDenied, "client address " + ex.clientAddress() + " is not allowed by the registry's network rules"));
   }
   auto route = parseRoute(path);
   if (!route) co_return co_await ex.sendError(route.error());
-  ex.setRouteLabel(routeLabel(route->kind));
+  const RouteRow& row = routeRow(route->kind);
+  if (!gate_ && needsAuthentication(row)) {
+    co_return co_await ex.sendError(makeError(Code::kRouteUnknown, "no such route"));
+  }
+  ex.setRouteLabel(row.label);
   auto query = parseQuery(raw_query);
   if (!query) co_return co_await ex.sendError(query.error());
+  const std::string_view method = http::to_string(ex.method());
+  if (audit_) noteRoute(ex, *route, row, path);
   std::optional<auth::Principal> who;  // nullopt: authentication is off
-  if (audit_) noteRoute(ex, *route);
-  if (access_) {
-    who = co_await admit(ex, *route);
+  if (gate_) {
+    const Requirement& req = row.needs.of(method);
+    who = co_await gate_->admit(ex, *route, req);
     if (!who) co_return;
   }
-  const auto method = ex.method();
-  auto allow = [&](std::initializer_list<http::verb> verbs) {
-    for (auto v : verbs) {
-      if (v == method) return true;
-    }
-    return false;
-  };
-  auto notAllowed = [&]() -> Task<void> {
-    co_await ex.sendError(makeError(Code::kMethodNotAllowed,
-                                    std::string(http::to_string(method)) + " is not allowed on this route"));
-  };
-  switch (route->kind) {
-    case RouteKind::kBase:
-      if (!allow({http::verb::get, http::verb::head})) co_return co_await notAllowed();
-      co_return co_await ex.send(jsonResponse(http::status::ok, "{}"));
-    case RouteKind::kHealthz:
-      // Liveness: answering at all is the signal.
-      if (!allow({http::verb::get, http::verb::head})) co_return co_await notAllowed();
-      co_return co_await ex.send(jsonResponse(http::status::ok, "{\"status\":\"ok\"}"));
-    case RouteKind::kReadyz: {
-      if (!allow({http::verb::get, http::verb::head})) co_return co_await notAllowed();
-      auto h = co_await ex.blocking([&] { return registry_.health(); });
-      boost::json::object checks{{"storage", h.storage}, {"metadata", h.metadata}};
-      if (h.available_bytes) checks["storage_available_bytes"] = *h.available_bytes;
-      boost::json::object body{{"status", h.ready ? "ok" : "unavailable"}, {"checks", std::move(checks)}};
-      co_return co_await ex.send(jsonResponse(h.ready ? http::status::ok : http::status::service_unavailable,
-                                              boost::json::serialize(body)));
-    }
-    case RouteKind::kMetrics:
-      if (!metrics_.registry) break;
-      if (!allow({http::verb::get, http::verb::head})) co_return co_await notAllowed();
-      co_return co_await metrics(ex);
-    case RouteKind::kCatalog:
-      if (!allow({http::verb::get})) co_return co_await notAllowed();
-      co_return co_await catalog(ex, *query, who, "/v2/_catalog");
-    case RouteKind::kTags:
-      if (!allow({http::verb::get})) co_return co_await notAllowed();
-      co_return co_await tags(ex, *route, *query);
-    case RouteKind::kReferrers:
-      if (!allow({http::verb::get})) co_return co_await notAllowed();
-      co_return co_await referrers(ex, *route, *query);
-    case RouteKind::kManifest:
-      if (!allow({http::verb::get, http::verb::head, http::verb::put, http::verb::delete_}))
-        co_return co_await notAllowed();
-      co_return co_await manifest(ex, *route, who);
-    case RouteKind::kBlob:
-      if (!allow({http::verb::get, http::verb::head, http::verb::delete_})) co_return co_await notAllowed();
-      co_return co_await blob(ex, *route);
-    case RouteKind::kUploadStart:
-      if (!allow({http::verb::post})) co_return co_await notAllowed();
-      co_return co_await uploadStart(ex, *route, *query, who);
-    case RouteKind::kUpload:
-      if (!allow({http::verb::get, http::verb::patch, http::verb::put, http::verb::delete_}))
-        co_return co_await notAllowed();
-      co_return co_await upload(ex, *route, *query);
-    case RouteKind::kAcrCatalog:
-    case RouteKind::kAcrRepository:
-    case RouteKind::kAcrTags:
-    case RouteKind::kAcrTag:
-    case RouteKind::kAcrManifests:
-    case RouteKind::kAcrManifest:
-      co_return co_await acr(ex, *route, *query, who);
+  if ((row.methods & methodBit(method)) == 0) {
+    server::Response allow;
+    allow.set(http::field::allow, allowedMethods(row.methods));
+    co_return co_await ex.sendError(
+        makeError(Code::kMethodNotAllowed, std::string(method) + " is not allowed on this route"), std::move(allow));
   }
-  co_await ex.sendError(makeError(Code::kRouteUnknown, "no such route"));
+  const Call call{*route, *query, who};
+  if (row.admin) co_return co_await runAdmin(ex, row, call);
+  co_await row.handler(handlers_, ex, call);
 }
 
-Task<void> Api::tags(Exchange& ex, const Route& route, const QueryParams& q) {
-  auto page = pageParams(q);
-  if (!page) co_return co_await ex.sendError(page.error());
-  auto [n, last] = *page;
-  auto found = co_await ex.blocking([&] { return registry_.listTags(route.name, last, n + 1); });
-  if (!found) co_return co_await ex.sendError(found.error());
-  bool more = found->size() > n;
-  if (more) found->resize(n);
-  boost::json::array tags;
-  for (auto& t : *found) tags.emplace_back(t);
-  auto res = jsonResponse(http::status::ok,
-                          boost::json::serialize(boost::json::object{{"name", route.name}, {"tags", std::move(tags)}}));
-  if (more && !found->empty()) {
-    res.set(http::field::link,
-            "</v2/" + route.name + "/tags/list?last=" + found->back() + "&n=" + std::to_string(n) + ">; rel=\"next\"");
+// The one shape of the admin API: a JSON body in, an operation on the blocking pool, its
+// reply rendered as JSON (never cached: replies may hold generated passwords).
+Task<void> Api::runAdmin(Exchange& ex, const RouteRow& row, const Call& call) {
+  boost::json::object body;
+  if (ex.hasBody()) {
+    auto text = co_await ex.readBody(kMaxAdminBody);
+    if (!text) co_return co_await ex.sendError(text.error());
+    auto parsed = auth::parseJsonObject(*text);
+    if (!parsed) co_return co_await ex.sendError(invalidArgument("the body must be a JSON object"));
+    body = std::move(*parsed);
+  }
+  const events::RequestInfo request = requestInfo(ex, call.who);
+  const AdminCall admin_call{ex.method(), call.route, call.query, body, *call.who, request, unixNow()};
+  auto reply = co_await ex.blocking([&] { return row.admin(handlers_, admin_call); });
+  if (!reply) co_return co_await ex.sendError(reply.error());
+  server::Response res{reply->status, 11};
+  res.set(http::field::cache_control, "no-store");
+  if (!reply->link.empty()) res.set(http::field::link, reply->link);
+  if (!reply->body.is_null()) {
+    res.set(http::field::content_type, "application/json");
+    res.body() = boost::json::serialize(reply->body);
   }
   co_await ex.send(std::move(res));
 }
 
-bool Api::mayRead(const std::optional<auth::Principal>& who, std::string_view repository) const {
-  if (!who) return true;
-  return (access_->permissions(*who, repository, unixNow()) &
-          (auth::kPermPull | auth::kPermMetadataRead)) != 0;
-}
-
-bool Api::mayList(const std::optional<auth::Principal>& who, std::string_view repository) const {
-  if (!who) return true;
-  return (access_->grantedPermissions(*who, repository, unixNow()) &
-          (auth::kPermPull | auth::kPermMetadataRead)) != 0;
-}
-
-bool Api::mayReadAll(const auth::Principal& who) const {
-  if (who.kind != auth::Principal::Kind::kCredentials) return false;
-  for (const auto& g : access_->grants(who.subject, unixNow())) {
-    if (g.pattern == "*" && (g.permissions & auth::kPermPull)) return true;
-  }
-  return false;
-}
-
-Task<void> Api::catalog(Exchange& ex, const QueryParams& q, const std::optional<auth::Principal>& who,
-                        std::string path) {
-  auto page = pageParams(q);
-  if (!page) co_return co_await ex.sendError(page.error());
-  auto [n, last] = *page;
-  // Only repositories the caller may see; scan on in batches until the page is full.
-  auto found = co_await ex.blocking([&]() -> Result<std::vector<std::string>> {
-    std::vector<std::string> out;
-    std::string after = last;
-    for (;;) {
-      auto batch = registry_.listRepositories(after, std::max<size_t>(n + 1, 100));
-      if (!batch) return batch.takeError();
-      for (auto& r : *batch) {
-        if (mayList(who, r)) out.push_back(std::move(r));
-        if (out.size() > n) return out;
-      }
-      if (batch->size() < std::max<size_t>(n + 1, 100)) return out;
-      after = batch->back();
-    }
-  });
-  if (!found) co_return co_await ex.sendError(found.error());
-  bool more = found->size() > n;
-  if (more) found->resize(n);
-  boost::json::array repos;
-  for (auto& r : *found) repos.emplace_back(r);
-  auto res = jsonResponse(http::status::ok, boost::json::serialize(boost::json::object{{"repositories", std::move(repos)}}));
-  if (more && !found->empty()) {
-    res.set(http::field::link, "<" + path + "?last=" + found->back() + "&n=" + std::to_string(n) + ">; rel=\"next\"");
-  }
-  co_await ex.send(std::move(res));
-}
-
-Task<void> Api::referrers(Exchange& ex, const Route& route, const QueryParams& q) {
-  auto digest = parseDigestParam(route.ref);
-  if (!digest) co_return co_await ex.sendError(digest.error());
-  auto artifact_type = queryValue(q, "artifactType").value_or("");
-  auto index = co_await ex.blocking([&] { return registry_.referrers(route.name, *digest, artifact_type); });
-  if (!index) co_return co_await ex.sendError(index.error());
-  auto res = jsonResponse(http::status::ok, std::move(*index), oci::kOciIndex);
-  if (!artifact_type.empty()) res.set("OCI-Filters-Applied", "artifactType");
-  co_await ex.send(std::move(res));
-}
+metrics::RouteLabel routeLabel(RouteKind kind) { return routeRow(kind).label; }
 
 // What an outbox event records about the request that caused it.
 events::RequestInfo requestInfo(const Exchange& ex, const std::optional<auth::Principal>& who) {

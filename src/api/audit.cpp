@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "api/api.h"
+#include "api/paging.h"
 #include "common/text.h"
 
 namespace berth::api {
@@ -14,18 +15,7 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr size_t kDefaultPage = 100;
-constexpr size_t kMaxPage = 1000;
 constexpr size_t kMaxField = 256;
-
-// Untrusted text kept as printable ASCII ('?' for anything else), at most kMaxField bytes.
-std::string printable(std::string_view text) {
-  std::string out(text.substr(0, kMaxField));
-  for (char& c : out) {
-    if (c < 0x20 || c >= 0x7f) c = '?';
-  }
-  return out;
-}
 
 // Query values in a Link URL: everything but RFC 3986 unreserved characters encoded.
 std::string percentEncode(std::string_view text) {
@@ -43,15 +33,6 @@ std::string percentEncode(std::string_view text) {
     }
   }
   return out;
-}
-
-Result<int64_t> positiveInteger(std::string_view text, std::string_view name) {
-  int64_t v = 0;
-  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (text.empty() || ec != std::errc() || p != text.data() + text.size() || v <= 0) {
-    return makeError(Code::kInvalidArgument, std::string(name) + " must be a positive integer");
-  }
-  return v;
 }
 
 Result<int64_t> timeParam(const QueryParams& q, std::string_view name) {
@@ -92,12 +73,9 @@ Result<Page> parsePage(const QueryParams& q) {
   for (auto name : {"since", "until"}) {
     if (auto v = queryValue(q, name)) page.link_filters += std::string("&") + name + "=" + percentEncode(*v);
   }
-  a.limit = kDefaultPage;
-  if (auto v = queryValue(q, "n")) {
-    auto n = positiveInteger(*v, "n");
-    if (!n) return n.takeError();
-    a.limit = std::min<size_t>(static_cast<size_t>(*n), kMaxPage);
-  }
+  auto n = pageSize(q, kApiPages);
+  if (!n) return n.takeError();
+  a.limit = *n;
   if (auto v = queryValue(q, "last")) {
     auto last = positiveInteger(*v, "last");
     if (!last) return last.takeError();
@@ -108,106 +86,40 @@ Result<Page> parsePage(const QueryParams& q) {
 
 }  // namespace
 
-void Api::noteRoute(Exchange& ex, const Route& route) const {
+std::string printableField(std::string_view text) {
+  std::string out(text.substr(0, kMaxField));
+  for (char& c : out) {
+    if (c < 0x20 || c >= 0x7f) c = '?';
+  }
+  return out;
+}
+
+void Api::noteRoute(Exchange& ex, const Route& route, const RouteRow& row, std::string_view path) const {
+  const std::string_view method = http::to_string(ex.method());
+  const AuditRule& rule = row.audit.of(method);
+  if (rule.action.empty()) return;
+  if ((rule.flags & kAuditWithCredentials) && ex.header(http::field::authorization).empty()) return;
   server::AuditNote& note = ex.audit();
   meta::AuditRecord& e = note.entry;
-  const auto m = ex.method();
-  const bool read = m == http::verb::get || m == http::verb::head;
+  e.action = rule.action;
+  note.failures_only = (rule.flags & kAuditFailuresOnly) ||
+                       ((rule.flags & kAuditPullsOption) && !audit_->options().pulls);
+  if (rule.flags & kAuditPathMessage) e.message = std::string(path.substr(0, 200));
+  e.repository = route.name;
   switch (route.kind) {
     case RouteKind::kManifest:
-      if (read) {
-        e.action = "pull";
-        note.failures_only = !audit_->options().pulls;
-      } else if (m == http::verb::put) {
-        e.action = "push";
-      } else if (m == http::verb::delete_) {
-        e.action = "delete";
-      }
+      (route.ref.find(':') != std::string::npos ? e.digest : e.tag) = printableField(route.ref);
       break;
     case RouteKind::kBlob:
-      // Blob reads are too many to audit one by one; the manifest pull stands for them.
-      if (read) {
-        e.action = "pull";
-        note.failures_only = true;
-      } else if (m == http::verb::delete_) {
-        e.action = "delete";
-      }
-      break;
-    case RouteKind::kUploadStart:
-    case RouteKind::kUpload:
-      e.action = "push";  // the manifest PUT is the push; uploads only when refused
-      note.failures_only = true;
-      break;
-    case RouteKind::kTags:
-    case RouteKind::kReferrers:
-      e.action = "list";
-      note.failures_only = true;
-      break;
-    case RouteKind::kCatalog:
-    case RouteKind::kBase:
-    case RouteKind::kMetrics:
-      // Without credentials a 401 here is the usual challenge handshake, not an attempt.
-      if (!ex.header(http::field::authorization).empty()) {
-        e.action = route.kind == RouteKind::kCatalog ? "list" : "access";
-        note.failures_only = true;
-      }
-      break;
-    case RouteKind::kAcrCatalog:
-      if (!ex.header(http::field::authorization).empty()) {
-        e.action = "list";
-        note.failures_only = true;
-      }
-      break;
-    case RouteKind::kAcrRepository:
-    case RouteKind::kAcrTags:
-    case RouteKind::kAcrTag:
-    case RouteKind::kAcrManifests:
     case RouteKind::kAcrManifest:
-      // Metadata reads only when refused; attribute changes and deletes always.
-      if (read) {
-        e.action = "list";
-        note.failures_only = true;
-      } else if (m == http::verb::delete_) {
-        e.action = "delete";
-      } else {
-        e.action = "update";
-      }
+      e.digest = printableField(route.ref);
       break;
-    case RouteKind::kHealthz:
-    case RouteKind::kReadyz:
+    case RouteKind::kAcrTag:
+      e.tag = printableField(route.ref);
+      break;
+    default:
       break;
   }
-  if (e.action.empty()) return;
-  e.repository = route.name;
-  if (route.kind == RouteKind::kAcrTag) e.tag = printable(route.ref);
-  if (route.kind == RouteKind::kAcrManifest) e.digest = printable(route.ref);
-  if (route.kind == RouteKind::kManifest) {
-    if (route.ref.find(':') != std::string::npos) {
-      e.digest = printable(route.ref);
-    } else {
-      e.tag = printable(route.ref);
-    }
-  } else if (route.kind == RouteKind::kBlob) {
-    e.digest = printable(route.ref);
-  }
-}
-
-void Api::noteIdentity(Exchange& ex, const auth::TokenSubject& who) const {
-  if (audit_ == nullptr || who.subject == auth::kAnonymousSubject) return;
-  meta::AuditRecord& e = ex.audit().entry;
-  e.identity = who.name;
-  // Identities' kinds are looked up by the writer thread; OIDC subjects are no identity.
-  if (who.subject.starts_with("oidc:")) e.identity_kind = "federated";
-}
-
-void Api::noteFailedLogin(Exchange& ex, std::string_view user) const {
-  if (audit_ == nullptr) return;
-  meta::AuditRecord& e = ex.audit().entry;
-  e.action = "login";
-  e.result = "failed";
-  e.identity = printable(user);  // the name tried; never the password
-  e.identity_kind.clear();
-  ex.audit().failures_only = false;
 }
 
 void Api::recordAudit(Exchange& ex) const {
@@ -226,35 +138,24 @@ void Api::recordAudit(Exchange& ex) const {
   e.action.clear();
 }
 
-Task<void> Api::auditQuery(Exchange& ex, const std::vector<std::string>& seg, const QueryParams& q) {
-  if (seg.size() != 1) co_return co_await ex.sendError(makeError(Code::kNotFound, "no such admin resource"));
-  if (ex.method() != http::verb::get) {
-    co_return co_await ex.sendError(makeError(Code::kMethodNotAllowed, "use GET"));
-  }
-  if (audit_ == nullptr) {
-    co_return co_await ex.sendError(makeError(Code::kNotFound, "the audit log is off (audit.enabled: false)"));
-  }
-  auto page = parsePage(q);
-  if (!page) co_return co_await ex.sendError(page.error());
+Result<AdminReply> AuditAdmin::query(const AdminCall& call) {
+  if (audit_ == nullptr) return makeError(Code::kNotFound, "the audit log is off (audit.enabled: false)");
+  auto page = parsePage(call.query);
+  if (!page) return page.takeError();
   meta::AuditQuery query = page->query;
   const size_t n = query.limit;
   query.limit = n + 1;
-  auto found = co_await ex.blocking([&] { return audit_->list(query); });
-  if (!found) co_return co_await ex.sendError(found.error());
+  auto found = audit_->list(query);
+  if (!found) return found.takeError();
   const bool more = found->size() > n;
   if (more) found->resize(n);
   json::array entries;
   for (const auto& r : *found) entries.push_back(events::auditJson(r));
-  json::object body;
-  body["entries"] = std::move(entries);
-  server::Response res{http::status::ok, 11};
-  res.set(http::field::content_type, "application/json");
-  res.body() = json::serialize(body);
+  AdminReply reply{http::status::ok, json::object{{"entries", std::move(entries)}}};
   if (more && !found->empty()) {
-    res.set(http::field::link, "</api/v1/audit?last=" + std::to_string(found->back().id) + "&n=" +
-                                   std::to_string(n) + page->link_filters + ">; rel=\"next\"");
+    reply.link = nextLink("/api/v1/audit", std::to_string(found->back().id), n, page->link_filters);
   }
-  co_await ex.send(std::move(res));
+  return reply;
 }
 
 }  // namespace berth::api

@@ -24,34 +24,34 @@ std::string deniedDetail(const std::string& scope, const std::string& identity) 
 }
 }  // namespace
 
-std::string Api::realm(const Exchange& ex) const { return ex.externalBase() + "/oauth2/token"; }
+std::string Gate::realm(const Exchange& ex) const { return ex.externalBase() + "/oauth2/token"; }
 
-Task<void> Api::sendUnauthorized(Exchange& ex, std::string message, std::string_view scope,
+Task<void> Gate::sendUnauthorized(Exchange& ex, std::string message, std::string_view scope,
                                  std::string_view error) {
   server::Response base;
   base.set(http::field::www_authenticate,
-           bearerChallenge(realm(ex), access_->tokens().settings().service, scope, error));
+           bearerChallenge(realm(ex), access_.tokens().settings().service, scope, error));
   co_await ex.sendError(makeError(Code::kUnauthorized, std::move(message)), std::move(base));
 }
 
-Task<Result<auth::Principal>> Api::login(Exchange& ex, std::string_view user,
+Task<Result<auth::Principal>> Gate::login(Exchange& ex, std::string_view user,
                                          std::string_view password) {
   const int64_t now = unixNow();
-  if (auto hit = access_->cachedBasic(user, password, now)) {
+  if (auto hit = access_.cachedBasic(user, password, now)) {
     noteIdentity(ex, hit->subject);
     co_return std::move(*hit);
   }
   const std::string& client = ex.clientAddress();
-  if (int64_t wait = access_->limiter().check(client, user, static_cast<double>(now)); wait > 0) {
+  if (int64_t wait = access_.limiter().check(client, user, static_cast<double>(now)); wait > 0) {
     noteFailedLogin(ex, user);
     co_return makeError(Code::kTooManyRequests,
                         "too many failed logins from this address; retry in " +
                             std::to_string(wait) + " s",
                         std::to_string(wait));
   }
-  auto who = co_await ex.blocking([&] { return access_->verifyBasic(user, password, now); });
+  auto who = co_await ex.blocking([&] { return access_.verifyBasic(user, password, now); });
   if (!who) {
-    access_->limiter().fail(client, user, static_cast<double>(now));
+    access_.limiter().fail(client, user, static_cast<double>(now));
     log::info("login failed", {{"identity", quoteUntrusted(user, 64)}, {"client", client}});
     noteFailedLogin(ex, user);
   } else {
@@ -60,7 +60,7 @@ Task<Result<auth::Principal>> Api::login(Exchange& ex, std::string_view user,
   co_return who;
 }
 
-Task<void> Api::sendLoginError(Exchange& ex, const Error& error) {
+Task<void> Gate::sendLoginError(Exchange& ex, const Error& error) {
   if (error.code == Code::kTooManyRequests) {
     server::Response base;
     base.set(http::field::retry_after, error.detail);
@@ -69,7 +69,7 @@ Task<void> Api::sendLoginError(Exchange& ex, const Error& error) {
   co_await ex.sendError(error);
 }
 
-Task<std::optional<auth::Principal>> Api::authenticate(Exchange& ex, const Requirement& req,
+Task<std::optional<auth::Principal>> Gate::authenticate(Exchange& ex, const Requirement& req,
                                                        std::string_view repository) {
   std::string_view authz = ex.header(http::field::authorization);
   if (authz.empty()) co_return auth::Principal{};
@@ -78,7 +78,7 @@ Task<std::optional<auth::Principal>> Api::authenticate(Exchange& ex, const Requi
   std::string_view value = space == std::string_view::npos ? std::string_view() : authz.substr(space + 1);
   while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
   if (equalsIgnoreCase(scheme, "Bearer")) {
-    auto who = access_->bearer(value, unixNow());
+    auto who = access_.bearer(value, unixNow());
     if (who) {
       noteIdentity(ex, who->subject);
       co_return std::move(*who);
@@ -107,10 +107,17 @@ Task<std::optional<auth::Principal>> Api::authenticate(Exchange& ex, const Requi
   co_return std::nullopt;
 }
 
-Task<std::optional<auth::Principal>> Api::admit(Exchange& ex, const Route& route) {
-  const Requirement req = requirementFor(route.kind, http::to_string(ex.method()));
+bool Gate::mayScrape(const auth::Principal& who) const {
+  if (who.kind != auth::Principal::Kind::kCredentials) return false;
+  for (const auto& g : access_.grants(who.subject, unixNow())) {
+    if (g.pattern == "*" && (g.permissions & auth::kPermMetadataRead)) return true;
+  }
+  return false;
+}
+
+Task<std::optional<auth::Principal>> Gate::admit(Exchange& ex, const Route& route, const Requirement& req) {
   if (req.kind == Requirement::Kind::kNone) co_return auth::Principal{};
-  if (req.kind == Requirement::Kind::kMetrics && metrics_.anonymous) co_return auth::Principal{};
+  if (req.kind == Requirement::Kind::kMetrics && metrics_anonymous_) co_return auth::Principal{};
   auto who = co_await authenticate(ex, req, route.name);
   if (!who) co_return std::nullopt;
   const auth::Principal& p = *who;
@@ -128,11 +135,24 @@ Task<std::optional<auth::Principal>> Api::admit(Exchange& ex, const Route& route
                                    auth::accessPermits(p.access, "registry", "catalog", "*"));
       break;
     case Requirement::Kind::kRepository:
-      allowed = (access_->permissions(p, route.name, now) & req.any_of) != 0;
+      allowed = (access_.permissions(p, route.name, now) & req.any_of) != 0;
       break;
     case Requirement::Kind::kMetrics:
       allowed = mayScrape(p);
       break;
+    case Requirement::Kind::kOwner:
+    case Requirement::Kind::kIdentity:
+      // The admin API: an anonymous caller is asked for credentials (Basic), an identity
+      // without the owner role is refused; kIdentity leaves the role check to the handler.
+      if (p.anonymous()) {
+        server::Response base;
+        base.set(http::field::www_authenticate, "Basic realm=\"berth\"");
+        co_await ex.sendError(makeError(Code::kUnauthorized, "authentication required"), std::move(base));
+        co_return std::nullopt;
+      }
+      if (req.kind == Requirement::Kind::kIdentity || access_.isAdmin(p, now)) co_return who;
+      co_await ex.sendError(makeError(Code::kDenied, "the admin API needs the owner role on '*'"));
+      co_return std::nullopt;
   }
   if (allowed) co_return who;
   const std::string scope = challengeScope(req, route.name);
@@ -146,6 +166,24 @@ Task<std::optional<auth::Principal>> Api::admit(Exchange& ex, const Route& route
                               "insufficient_scope");
   }
   co_return std::nullopt;
+}
+
+void Gate::noteIdentity(Exchange& ex, const auth::TokenSubject& who) const {
+  if (!audited_ || who.subject == auth::kAnonymousSubject) return;
+  meta::AuditRecord& e = ex.audit().entry;
+  e.identity = who.name;
+  // Identities' kinds are looked up by the writer thread; OIDC subjects are no identity.
+  if (who.subject.starts_with("oidc:")) e.identity_kind = "federated";
+}
+
+void Gate::noteFailedLogin(Exchange& ex, std::string_view user) const {
+  if (!audited_) return;
+  meta::AuditRecord& e = ex.audit().entry;
+  e.action = "login";
+  e.result = "failed";
+  e.identity = printableField(user);  // the name tried; never the password
+  e.identity_kind.clear();
+  ex.audit().failures_only = false;
 }
 
 }  // namespace berth::api

@@ -1,5 +1,6 @@
 // Blob and upload handlers: GET/HEAD/DELETE of blobs, POST/PATCH/PUT/GET/DELETE of uploads.
-#include "api/api.h"
+#include "api/handlers.h"
+#include "common/text.h"
 #include "oci/http_range.h"
 
 namespace berth::api {
@@ -35,7 +36,8 @@ server::Response uploadStatus(http::status status, const std::string& name, cons
 
 }  // namespace
 
-Task<void> Api::blob(Exchange& ex, const Route& route) {
+Task<void> Blobs::blob(Exchange& ex, const Call& call) {
+  const Route& route = call.route;
   auto digest = parseDigestParam(route.ref);
   if (!digest) co_return co_await ex.sendError(digest.error());
   const auto method = ex.method();
@@ -85,11 +87,27 @@ Task<void> Api::blob(Exchange& ex, const Route& route) {
                                             "/" + std::to_string(size));
   }
   co_await ex.sendFile(std::move(res), (*reader)->fd(), offset, length);
-  if (usage_) usage_->served(route.name, ex.bytesOut());
+  usage_.served(route.name, ex.bytesOut());
 }
 
-Task<void> Api::uploadStart(Exchange& ex, const Route& route, const QueryParams& q,
-                            const std::optional<auth::Principal>& who) {
+bool Blobs::mayRead(const std::optional<auth::Principal>& who, std::string_view repository) const {
+  if (!who) return true;
+  return (access_->permissions(*who, repository, unixNow()) &
+          (auth::kPermPull | auth::kPermMetadataRead)) != 0;
+}
+
+bool Blobs::mayReadAll(const auth::Principal& who) const {
+  if (who.kind != auth::Principal::Kind::kCredentials) return false;
+  for (const auto& g : access_->grants(who.subject, unixNow())) {
+    if (g.pattern == "*" && (g.permissions & auth::kPermPull)) return true;
+  }
+  return false;
+}
+
+Task<void> Blobs::uploadStart(Exchange& ex, const Call& call) {
+  const Route& route = call.route;
+  const QueryParams& q = call.query;
+  const std::optional<auth::Principal>& who = call.who;
   const auto mount = queryValue(q, "mount");
   const auto digest_param = queryValue(q, "digest");
   if (mount) {
@@ -136,11 +154,13 @@ Task<void> Api::uploadStart(Exchange& ex, const Route& route, const QueryParams&
   }
   auto done = co_await ex.blocking([&] { return registry_.finishUpload(std::move(*stream), *digest); });
   if (!done) co_return co_await ex.sendError(done.error());
-  if (usage_) usage_->received(route.name, *done);
+  usage_.received(route.name, *done);
   co_await ex.send(created(route.name, *digest));
 }
 
-Task<void> Api::upload(Exchange& ex, const Route& route, const QueryParams& q) {
+Task<void> Blobs::upload(Exchange& ex, const Call& call) {
+  const Route& route = call.route;
+  const QueryParams& q = call.query;
   const auto method = ex.method();
   const std::string& id = route.ref;
   if (method == http::verb::get) {
@@ -203,7 +223,7 @@ Task<void> Api::upload(Exchange& ex, const Route& route, const QueryParams& q) {
   }
   auto done = co_await ex.blocking([&] { return registry_.finishUpload(std::move(*stream), *digest); });
   if (!done) co_return co_await ex.sendError(done.error());
-  if (usage_) usage_->received(route.name, *done);
+  usage_.received(route.name, *done);
   co_await ex.send(created(route.name, *digest));
 }
 

@@ -1,5 +1,5 @@
 // Manifest handlers: GET/HEAD (served from the in-memory cache when possible), PUT, DELETE.
-#include "api/api.h"
+#include "api/handlers.h"
 #include "common/text.h"
 
 namespace berth::api {
@@ -27,10 +27,19 @@ server::Response manifestResponse(const registry::CachedManifest& m) {
 
 }  // namespace
 
-Task<void> Api::manifest(Exchange& ex, const Route& route, const std::optional<auth::Principal>& who) {
-  auto ref = parseRef(route.ref);
-  if (!ref) co_return co_await ex.sendError(ref.error());
+Task<void> Manifests::manifest(Exchange& ex, const Call& call) {
+  const Route& route = call.route;
+  const std::optional<auth::Principal>& who = call.who;
   const auto method = ex.method();
+  auto ref = parseRef(route.ref);
+  if (!ref) {
+    // A reference that cannot exist is not found when read or deleted (as distribution and
+    // the OCI conformance suite expect); only a write of a bad tag is the client's error.
+    if (method != http::verb::put && ref.code() == Code::kTagInvalid) {
+      co_return co_await ex.sendError(makeError(Code::kManifestUnknown, "manifest unknown: " + ref.error().message));
+    }
+    co_return co_await ex.sendError(ref.error());
+  }
   if (method == http::verb::get || method == http::verb::head) {
     // Hot path: a cache hit never leaves the I/O thread.
     auto hit = registry_.cachedManifest(route.name, *ref);
@@ -39,12 +48,12 @@ Task<void> Api::manifest(Exchange& ex, const Route& route, const std::optional<a
       if (!found) co_return co_await ex.sendError(found.error());
       hit = std::move(*found);
     }
-    if (audit_) ex.audit().entry.digest = hit->digest.str();
+    if (audited_) ex.audit().entry.digest = hit->digest.str();
     if (!hit->denied.empty()) co_return co_await ex.sendError(makeError(Code::kDenied, hit->denied));
     co_await ex.send(manifestResponse(*hit));
     // A pull is a GET answered in full (HEAD only checks).
-    if (usage_ && method == http::verb::get && !ex.broken()) {
-      usage_->pulled(route.name, hit->digest.str(), ref->isDigest() ? std::string_view() : ref->tag(),
+    if (method == http::verb::get && !ex.broken()) {
+      usage_.pulled(route.name, hit->digest.str(), ref->isDigest() ? std::string_view() : ref->tag(),
                      ex.bytesOut(), unixNow());
     }
     co_return;
@@ -76,11 +85,9 @@ Task<void> Api::manifest(Exchange& ex, const Route& route, const std::optional<a
     return registry_.putManifest(route.name, *ref, content_type, std::move(*body), request);
   });
   if (!put) co_return co_await ex.sendError(put.error());
-  if (usage_) {
-    usage_->pushed(route.name, put->digest.str(), ref->isDigest() ? std::string_view() : ref->tag(), body_size,
-                   unixNow());
-  }
-  if (audit_) ex.audit().entry.digest = put->digest.str();
+  usage_.pushed(route.name, put->digest.str(), ref->isDigest() ? std::string_view() : ref->tag(), body_size,
+                unixNow());
+  if (audited_) ex.audit().entry.digest = put->digest.str();
   server::Response res{http::status::created, 11};
   res.set(http::field::location, "/v2/" + route.name + "/manifests/" + put->digest.str());
   res.set("Docker-Content-Digest", put->digest.str());

@@ -1,4 +1,4 @@
-// GET /metrics and the route labels the server's request metrics use.
+// The registry's own metrics: caches, uploads, storage totals, GC and retention.
 #include <mutex>
 
 #include "api/api.h"
@@ -8,30 +8,6 @@
 namespace berth::api {
 
 namespace http = server::http;
-
-metrics::RouteLabel routeLabel(RouteKind kind) {
-  using L = metrics::RouteLabel;
-  switch (kind) {
-    case RouteKind::kBase: return L::kBase;
-    case RouteKind::kCatalog: return L::kCatalog;
-    case RouteKind::kTags: return L::kTags;
-    case RouteKind::kManifest: return L::kManifest;
-    case RouteKind::kBlob: return L::kBlob;
-    case RouteKind::kUploadStart:
-    case RouteKind::kUpload: return L::kUpload;
-    case RouteKind::kReferrers: return L::kReferrers;
-    case RouteKind::kHealthz:
-    case RouteKind::kReadyz: return L::kHealth;
-    case RouteKind::kMetrics: return L::kMetrics;
-    case RouteKind::kAcrCatalog:
-    case RouteKind::kAcrRepository:
-    case RouteKind::kAcrTags:
-    case RouteKind::kAcrTag:
-    case RouteKind::kAcrManifests:
-    case RouteKind::kAcrManifest: return L::kAcrMetadata;
-  }
-  return L::kOther;
-}
 
 void addRegistryMetrics(metrics::Registry& metrics, registry::Registry& registry) {
   const auto& cache = registry.manifestCache();
@@ -115,24 +91,6 @@ void addStorageMetrics(metrics::Registry& metrics, std::shared_ptr<meta::UsageSt
   gauge("berth_manifests", "Manifests (a manifest in two repositories counts twice).", &meta::StorageTotals::manifests);
   gauge("berth_tags", "Tags.", &meta::StorageTotals::tags);
   gauge("berth_blobs", "Distinct blobs.", &meta::StorageTotals::blobs);
-}
-
-bool Api::mayScrape(const auth::Principal& who) const {
-  if (who.kind != auth::Principal::Kind::kCredentials) return false;
-  for (const auto& g : access_->grants(who.subject, unixNow())) {
-    if (g.pattern == "*" && (g.permissions & auth::kPermMetadataRead)) return true;
-  }
-  return false;
-}
-
-Task<void> Api::metrics(Exchange& ex) {
-  // Off the I/O thread: a gauge may ask the file system (free space).
-  auto text = co_await ex.blocking([this] { return metrics_.registry->render(); });
-  server::Response res{http::status::ok, 11};
-  res.set(http::field::content_type, metrics::kTextContentType);
-  res.set(http::field::cache_control, "no-store");
-  res.body() = std::move(text);
-  co_await ex.send(std::move(res));
 }
 
 }  // namespace berth::api

@@ -1,5 +1,9 @@
 #include "api/router.h"
 
+#include <algorithm>
+#include <boost/container/small_vector.hpp>
+
+#include "api/routes.h"
 #include "oci/reference.h"
 
 namespace berth::api {
@@ -12,17 +16,104 @@ std::pair<std::string_view, std::string_view> splitTarget(std::string_view targe
 
 namespace {
 
-Result<Route> named(RouteKind kind, std::string_view name, std::string_view ref) {
-  if (auto s = oci::validateName(name); !s) return s.takeError();
-  return Route{kind, std::string(name), std::string(ref)};
-}
-
 int hexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
 }
+
+enum class SegKind : uint8_t { kLiteral, kName, kRef, kId, kRest };
+
+struct Segment {
+  SegKind kind = SegKind::kLiteral;
+  std::string_view text;  // literals
+};
+
+// A row's pattern, split once.
+struct Pattern {
+  const RouteRow* row = nullptr;
+  std::vector<Segment> segments;
+  bool optional_slash = false;  // the pattern ends in '/'
+  int multi = -1;               // index of the {name} or {pattern} segment, if any
+};
+
+std::vector<Pattern> compile() {
+  std::vector<Pattern> out;
+  for (const RouteRow& row : routeTable()) {
+    Pattern p;
+    p.row = &row;
+    std::string_view rest = row.pattern.substr(1);  // past the leading '/'
+    if (!rest.empty() && rest.back() == '/') {
+      p.optional_slash = true;
+      rest.remove_suffix(1);
+    }
+    while (!rest.empty()) {
+      const auto slash = rest.find('/');
+      const std::string_view text = rest.substr(0, slash);
+      Segment seg{SegKind::kLiteral, text};
+      if (text == "{name}") seg.kind = SegKind::kName;
+      if (text == "{ref}") seg.kind = SegKind::kRef;
+      if (text == "{id}") seg.kind = SegKind::kId;
+      if (text == "{pattern}") seg.kind = SegKind::kRest;
+      if (seg.kind == SegKind::kName || seg.kind == SegKind::kRest) p.multi = static_cast<int>(p.segments.size());
+      p.segments.push_back(seg);
+      rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+    }
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+const std::vector<Pattern>& patterns() {
+  static const std::vector<Pattern> compiled = compile();
+  return compiled;
+}
+
+using Segments = boost::container::small_vector<std::string_view, 16>;
+
+std::string joined(const Segments& segs, size_t from, size_t to) {
+  std::string out;
+  for (size_t i = from; i < to; ++i) {
+    if (i > from) out += '/';
+    out += segs[i];
+  }
+  return out;
+}
+
+// Whether `segs` has the shape of `p` (literals equal, enough segments for {name});
+// fills `route` with its parameters when it has.
+bool shapeMatches(const Pattern& p, const Segments& segs, Route& route, size_t& name_from, size_t& name_to) {
+  const size_t n = segs.size();
+  const size_t fixed = p.segments.size() - (p.multi >= 0 ? 1 : 0);
+  if (p.multi < 0 ? n != fixed : n < fixed + 1) return false;
+  // Pattern segment i is path segment i before the multi-segment part, and counts from the
+  // end after it.
+  auto at = [&](size_t i) -> size_t {
+    return p.multi < 0 || static_cast<int>(i) < p.multi ? i : n - (p.segments.size() - i);
+  };
+  for (size_t i = 0; i < p.segments.size(); ++i) {
+    if (static_cast<int>(i) == p.multi) continue;
+    const Segment& s = p.segments[i];
+    if (s.kind == SegKind::kLiteral && segs[at(i)] != s.text) return false;
+    if (s.kind == SegKind::kId && segs[at(i)].empty()) return false;
+  }
+  for (size_t i = 0; i < p.segments.size(); ++i) {
+    const Segment& s = p.segments[i];
+    if (s.kind == SegKind::kRef || s.kind == SegKind::kId) {
+      (route.ref.empty() && route.ref2.empty() ? route.ref : route.ref2) = std::string(segs[at(i)]);
+    }
+  }
+  if (p.multi >= 0) {
+    name_from = static_cast<size_t>(p.multi);
+    name_to = n - (p.segments.size() - 1 - static_cast<size_t>(p.multi));
+    // A path that ends where the name would start ("/acr/v1/") is no route, not a bad name.
+    if (name_to == n && name_to - name_from == 1 && segs[name_from].empty()) return false;
+  }
+  return true;
+}
+
+}  // namespace
 
 Result<std::string> decodeComponent(std::string_view in) {
   std::string out;
@@ -45,33 +136,23 @@ Result<std::string> decodeComponent(std::string_view in) {
   return out;
 }
 
-}  // namespace
-
 Result<Route> parseRoute(std::string_view path) {
-  if (path == "/v2/" || path == "/v2") return Route{RouteKind::kBase, {}, {}};
-  if (path == "/healthz") return Route{RouteKind::kHealthz, {}, {}};
-  if (path == "/readyz") return Route{RouteKind::kReadyz, {}, {}};
-  if (path == "/metrics") return Route{RouteKind::kMetrics, {}, {}};
-  constexpr std::string_view kV2 = "/v2/";
-  constexpr std::string_view kAcr = "/acr/v1/";
-  const bool acr = path.starts_with(kAcr);
-  if (!acr && !path.starts_with(kV2)) return makeError(Code::kRouteUnknown, "no such route");
-  std::string_view rest = path.substr(acr ? kAcr.size() : kV2.size());
-  if (rest == "_catalog") return Route{acr ? RouteKind::kAcrCatalog : RouteKind::kCatalog, {}, {}};
-  if (rest.empty()) return makeError(Code::kRouteUnknown, "no such route");
+  if (path.empty() || path.front() != '/') return makeError(Code::kRouteUnknown, "no such route");
   // Segments are split on the raw '/' first and then percent-decoded one by one, so an
   // encoded "%2F" stays inside its segment: the Azure SDK sends "team%2Fapp" as one
   // segment of the name and "sha256%3A..." as a digest. The decoded name must still
   // pass the name grammar, so "%2e%2e" and friends are refused as before.
-  std::vector<std::string> decoded;
-  std::vector<std::string_view> segs;
+  const std::string_view rest = path.substr(1);
+  Segments segs;
   for (size_t start = 0;;) {
     auto slash = rest.find('/', start);
     segs.push_back(rest.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start));
     if (slash == std::string_view::npos) break;
     start = slash + 1;
   }
-  if (rest.find('%') != std::string_view::npos) {
+  const bool encoded = rest.find('%') != std::string_view::npos;
+  std::vector<std::string> decoded;
+  if (encoded) {
     decoded.reserve(segs.size());
     for (auto& seg : segs) {
       auto d = decodeComponent(seg);
@@ -80,50 +161,37 @@ Result<Route> parseRoute(std::string_view path) {
       seg = decoded.back();
     }
   }
-  const size_t n = segs.size();
-  // The repository name is everything before the route's fixed suffix segments.
-  std::string joined;
-  auto nameBefore = [&](size_t suffix_segments) -> std::string_view {
-    if (decoded.empty()) {
-      size_t end = 0;
-      for (size_t i = 0; i + suffix_segments < n; ++i) end += segs[i].size() + 1;
-      return rest.substr(0, end ? end - 1 : 0);
+  const bool trailing_slash = segs.size() > 1 && segs.back().empty();
+  for (const Pattern& p : patterns()) {
+    Segments trimmed;
+    const Segments* shape = &segs;
+    if (trailing_slash && p.optional_slash) {
+      trimmed.assign(segs.begin(), segs.end() - 1);
+      shape = &trimmed;
     }
-    for (size_t i = 0; i + suffix_segments < n; ++i) {
-      if (i > 0) joined += '/';
-      joined += segs[i];
+    Route route;
+    route.kind = p.row->kind;
+    size_t name_from = 0, name_to = 0;
+    if (!shapeMatches(p, *shape, route, name_from, name_to)) continue;
+    if (p.multi >= 0) {
+      std::string multi = joined(*shape, name_from, name_to);
+      if (p.segments[static_cast<size_t>(p.multi)].kind == SegKind::kRest) {
+        route.ref = std::move(multi);
+      } else {
+        if (auto s = oci::validateName(multi); !s) return s.takeError();
+        route.name = std::move(multi);
+      }
     }
-    return joined;
-  };
-  // A tag, digest or upload id (the last segment) may not hold '/' or '%' once decoded, so
-  // an escape can not smuggle a separator into what later becomes a key.
-  auto withRef = [&](RouteKind kind, size_t suffix_segments) -> Result<Route> {
-    const std::string_view ref = segs[n - 1];
-    if (!decoded.empty() && (ref.find('/') != std::string_view::npos || ref.find('%') != std::string_view::npos)) {
+    // A tag, digest or upload id may not hold '/' or '%' once decoded, so an escape can not
+    // smuggle a separator into what later becomes a key.
+    const bool has_ref = std::any_of(p.segments.begin(), p.segments.end(),
+                                     [](const Segment& s) { return s.kind == SegKind::kRef; });
+    if (encoded && has_ref &&
+        (route.ref.find('/') != std::string::npos || route.ref.find('%') != std::string::npos)) {
       return makeError(Code::kNameInvalid, "a reference in the path may not contain an encoded '/' or '%'");
     }
-    return named(kind, nameBefore(suffix_segments), ref);
-  };
-  if (acr) {
-    // /acr/v1/<name>, <name>/_tags[/<tag>], <name>/_manifests[/<digest>]. No name
-    // component starts with '_', so the suffixes are unambiguous.
-    if (n >= 2 && segs[n - 1] == "_tags") return named(RouteKind::kAcrTags, nameBefore(1), {});
-    if (n >= 2 && segs[n - 1] == "_manifests") return named(RouteKind::kAcrManifests, nameBefore(1), {});
-    if (n >= 3 && segs[n - 2] == "_tags") return withRef(RouteKind::kAcrTag, 2);
-    if (n >= 3 && segs[n - 2] == "_manifests") return withRef(RouteKind::kAcrManifest, 2);
-    return named(RouteKind::kAcrRepository, nameBefore(0), {});
+    return route;
   }
-  if (n >= 3 && segs[n - 2] == "tags" && segs[n - 1] == "list") return named(RouteKind::kTags, nameBefore(2), {});
-  if (n >= 4 && segs[n - 3] == "blobs" && segs[n - 2] == "uploads") {
-    if (segs[n - 1].empty()) return named(RouteKind::kUploadStart, nameBefore(3), {});
-    return withRef(RouteKind::kUpload, 3);
-  }
-  if (n >= 3 && segs[n - 2] == "blobs") {
-    if (segs[n - 1] == "uploads") return named(RouteKind::kUploadStart, nameBefore(2), {});
-    return withRef(RouteKind::kBlob, 2);
-  }
-  if (n >= 3 && segs[n - 2] == "manifests") return withRef(RouteKind::kManifest, 2);
-  if (n >= 3 && segs[n - 2] == "referrers") return withRef(RouteKind::kReferrers, 2);
   return makeError(Code::kRouteUnknown, "no such route");
 }
 

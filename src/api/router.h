@@ -1,6 +1,6 @@
 #pragma once
-// Maps a request target to an API route. No HTTP library types here so it can be unit
-// tested and fuzzed on its own.
+// Maps a request target to an API route by the route table (api/routes.h). No HTTP library
+// types here so it can be unit tested and fuzzed on its own.
 #include <optional>
 #include <string>
 #include <string_view>
@@ -10,6 +10,8 @@
 
 namespace berth::api {
 
+// Every route of the server; its facts (pattern, methods, access, metrics label, audit,
+// handler) are one row of kRoutes in api/routes.cpp.
 enum class RouteKind {
   kBase,         // /v2/
   kCatalog,      // /v2/_catalog
@@ -22,25 +24,64 @@ enum class RouteKind {
   kHealthz,      // /healthz
   kReadyz,       // /readyz
   kMetrics,      // /metrics (Prometheus)
-  // ACR's metadata API (docs/api.md, "Repository metadata").
+  // ACR's metadata API (docs/metadata-api.md).
   kAcrCatalog,     // /acr/v1/_catalog
   kAcrRepository,  // /acr/v1/<name>
   kAcrTags,        // /acr/v1/<name>/_tags
   kAcrTag,         // /acr/v1/<name>/_tags/<tag>
   kAcrManifests,   // /acr/v1/<name>/_manifests
   kAcrManifest,    // /acr/v1/<name>/_manifests/<digest>
+  // The token server (docs/api.md).
+  kOauthToken,     // /oauth2/token
+  kOauthExchange,  // /oauth2/exchange
+  // The admin API /api/v1 (docs/api.md); `ref` holds the resource's id, `ref2` a second one.
+  kAdminUsers,            // /api/v1/users
+  kAdminUser,             // /api/v1/users/<name>
+  kAdminServicePrincipals,  // /api/v1/service-principals
+  kAdminServicePrincipal,   // /api/v1/service-principals/<name>
+  kAdminTokens,           // /api/v1/tokens
+  kAdminToken,            // /api/v1/tokens/<name>
+  kAdminFederatedIdentities,  // /api/v1/federated-identities
+  kAdminFederatedIdentity,    // /api/v1/federated-identities/<name>
+  kAdminTokenCredentials, // /api/v1/tokens/<name>/credentials
+  kAdminTokenCredential,  // /api/v1/tokens/<name>/credentials/<password1|password2>
+  kAdminScopeMaps,        // /api/v1/scope-maps
+  kAdminScopeMap,         // /api/v1/scope-maps/<name>
+  kAdminRoles,            // /api/v1/role-assignments
+  kAdminRole,             // /api/v1/role-assignments/<id>
+  kAdminNetworkRules,     // /api/v1/network-rules
+  kAdminIpRules,          // /api/v1/network-rules/ip-rules
+  kAdminSettings,         // /api/v1/settings
+  kAdminWebhooks,         // /api/v1/webhooks
+  kAdminWebhook,          // /api/v1/webhooks/<name>
+  kAdminWebhookPing,      // /api/v1/webhooks/<name>/ping
+  kAdminWebhookEvents,    // /api/v1/webhooks/<name>/events
+  kAdminQuotas,           // /api/v1/quotas
+  kAdminQuota,            // /api/v1/quotas/<pattern...>
+  kAdminGc,               // /api/v1/gc
+  kAdminPurge,            // /api/v1/purge
+  kAdminRetentionPolicies,  // /api/v1/retention/policies
+  kAdminRetentionPolicy,    // /api/v1/retention/policies/<name>
+  kAdminRetentionRun,       // /api/v1/retention/run
+  kAdminAudit,            // /api/v1/audit
+  kAdminUsage,            // /api/v1/usage
+  kAdminRepositoryUsage,  // /api/v1/usage/repositories/<name>
+  kAdminRecycleBin,       // /api/v1/recycle-bin
+  kAdminRecycleItem,      // /api/v1/recycle-bin/<id>
+  kAdminRecycleRestore,   // /api/v1/recycle-bin/<id>/restore
 };
 
 struct Route {
   RouteKind kind = RouteKind::kBase;
   std::string name;  // repository (validated)
-  std::string ref;   // reference, digest or upload id (not yet validated)
+  std::string ref;   // reference, digest, upload id or resource id (not yet validated)
+  std::string ref2;  // a second id (a token's credential slot)
 };
 
 // Splits a request target into path and raw query ("a?b" -> "a", "b").
 std::pair<std::string_view, std::string_view> splitTarget(std::string_view target);
 
-// kRouteUnknown for paths that are no API route; kNameInvalid for a route whose repository
+// kRouteUnknown for paths that are no route; kNameInvalid for a route whose repository
 // name breaks the grammar or holds percent-encoding or traversal.
 Result<Route> parseRoute(std::string_view path);
 
@@ -49,5 +90,8 @@ using QueryParams = std::vector<std::pair<std::string, std::string>>;
 Result<QueryParams> parseQuery(std::string_view query);
 // First value of `key`, if any.
 std::optional<std::string> queryValue(const QueryParams& params, std::string_view key);
+
+// Percent-decodes one path segment or query component ('+' stays literal).
+Result<std::string> decodeComponent(std::string_view in);
 
 }  // namespace berth::api

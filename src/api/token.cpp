@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 
 #include "api/api.h"
+#include "api/handlers.h"
 #include "auth/scope.h"
 #include "common/text.h"
 
@@ -70,61 +71,47 @@ const auth::TokenSubject kAnonymous{std::string(auth::kAnonymousSubject), "anony
 
 }  // namespace
 
-Task<void> Api::oauth(Exchange& ex, std::string_view path, std::string_view raw_query) {
-  const auto method = ex.method();
-  if (audit_) ex.audit().entry.action = "login";  // issue() drops anonymous token requests
-  if (path == "/oauth2/token" && (method == http::verb::get || method == http::verb::head)) {
-    auto q = parseQuery(raw_query);
-    if (!q) co_return co_await ex.sendError(q.error());
-    co_return co_await tokenGet(ex, *q);
-  }
-  if ((path == "/oauth2/token" || path == "/oauth2/exchange") && method == http::verb::post) {
-    const bool token = path == "/oauth2/token";  // `path` views the header: gone after the body
-    auto body = co_await ex.readBody(kMaxFormBytes);
-    if (!body) co_return co_await ex.sendError(body.error());
-    auto form = parseForm(*body);
-    if (!form) co_return co_await ex.sendError(form.error());
-    if (token) co_return co_await tokenPost(ex, *form);
-    co_return co_await exchange(ex, *form);
-  }
-  if (path == "/oauth2/token" || path == "/oauth2/exchange") {
-    co_return co_await ex.sendError(makeError(Code::kMethodNotAllowed, "method not allowed on " + std::string(path)));
-  }
-  co_await ex.sendError(makeError(Code::kRouteUnknown, "no such route"));
+Task<void> Tokens::token(Exchange& ex, const Call& call) {
+  if (ex.method() != http::verb::post) co_return co_await tokenGet(ex, call.query);
+  auto body = co_await ex.readBody(kMaxFormBytes);
+  if (!body) co_return co_await ex.sendError(body.error());
+  auto form = parseForm(*body);
+  if (!form) co_return co_await ex.sendError(form.error());
+  co_await tokenPost(ex, *form);
 }
 
-Task<void> Api::issue(Exchange& ex, const auth::Principal& who,
+Task<void> Tokens::issue(Exchange& ex, const auth::Principal& who,
                       const std::vector<auth::ResourceScope>& requested, bool offline) {
   const int64_t now = unixNow();
-  const auto granted = access_->authorize(who, requested, now);
-  if (audit_) {
-    if (who.anonymous()) {
-      ex.audit().entry.action.clear();
-    } else {
-      ex.audit().entry.message = grantedText(granted);
-    }
+  const auto granted = gate_.access().authorize(who, requested, now);
+  // The audit note (recorded only when the audit log is on): anonymous token requests are
+  // not worth an entry; others say what they were granted.
+  if (who.anonymous()) {
+    ex.audit().entry.action.clear();
+  } else {
+    ex.audit().entry.message = grantedText(granted);
   }
   const auth::TokenSubject& subject = who.anonymous() ? kAnonymous : who.subject;
-  auto access = access_->tokens().issueAccess(subject, granted, now);
+  auto access = gate_.access().tokens().issueAccess(subject, granted, now);
   json::object body;
   body["token"] = access.token;
   body["access_token"] = access.token;
   body["expires_in"] = access.expires_at - now;
   body["issued_at"] = formatRfc3339(now);
   if (offline && !who.anonymous()) {
-    body["refresh_token"] = access_->tokens().issueRefresh(who.subject, now).token;
+    body["refresh_token"] = gate_.access().tokens().issueRefresh(who.subject, now).token;
   }
   co_await ex.send(tokenResponse(body));
 }
 
-Task<void> Api::tokenGet(Exchange& ex, const QueryParams& q) {
+Task<void> Tokens::tokenGet(Exchange& ex, const QueryParams& q) {
   auto scopes = requestedScopes(q);
   if (!scopes) co_return co_await ex.sendError(scopes.error());
-  auto who = co_await authenticate(ex, kNoChallengeScope, {});
+  auto who = co_await gate_.authenticate(ex, kNoChallengeScope, {});
   if (!who) co_return;
-  if (who->anonymous() && !access_->view()->anonymousPull()) {
+  if (who->anonymous() && !gate_.access().view()->anonymousPull()) {
     server::Response base;
-    base.set(http::field::www_authenticate, "Basic realm=\"" + realm(ex) + "\"");
+    base.set(http::field::www_authenticate, "Basic realm=\"" + gate_.realm(ex) + "\"");
     co_return co_await ex.sendError(
         makeError(Code::kUnauthorized, "authentication required: anonymous pull is disabled"),
         std::move(base));
@@ -133,7 +120,7 @@ Task<void> Api::tokenGet(Exchange& ex, const QueryParams& q) {
   co_await issue(ex, *who, *scopes, offline);
 }
 
-Task<void> Api::tokenPost(Exchange& ex, const QueryParams& form) {
+Task<void> Tokens::tokenPost(Exchange& ex, const QueryParams& form) {
   auto scopes = requestedScopes(form);
   if (!scopes) co_return co_await ex.sendError(scopes.error());
   const std::string grant = queryValue(form, "grant_type").value_or("");
@@ -143,7 +130,7 @@ Task<void> Api::tokenPost(Exchange& ex, const QueryParams& form) {
     auto password = queryValue(form, "password");
     if (!user && !password) {
       // The Azure SDK's anonymous request: grant_type=password without credentials.
-      if (!access_->view()->anonymousPull()) {
+      if (!gate_.access().view()->anonymousPull()) {
         co_return co_await ex.sendError(
             makeError(Code::kUnauthorized, "authentication required: anonymous pull is disabled"));
       }
@@ -154,16 +141,16 @@ Task<void> Api::tokenPost(Exchange& ex, const QueryParams& form) {
     if (!user || !password) {
       co_return co_await ex.sendError(makeError(Code::kInvalidArgument, "username and password are required"));
     }
-    auto who = co_await login(ex, *user, *password);
-    if (!who) co_return co_await sendLoginError(ex, who.error());
+    auto who = co_await gate_.login(ex, *user, *password);
+    if (!who) co_return co_await gate_.sendLoginError(ex, who.error());
     co_return co_await issue(ex, *who, *scopes, offline);
   }
   if (grant == "refresh_token") {
     auto token = queryValue(form, "refresh_token");
     if (!token) co_return co_await ex.sendError(makeError(Code::kInvalidArgument, "refresh_token is required"));
-    auto subject = access_->refresh(*token, unixNow());
+    auto subject = gate_.access().refresh(*token, unixNow());
     if (!subject) co_return co_await ex.sendError(subject.error());
-    noteIdentity(ex, *subject);
+    gate_.noteIdentity(ex, *subject);
     auth::Principal who{auth::Principal::Kind::kCredentials, std::move(*subject), {}};
     co_return co_await issue(ex, who, *scopes, false);
   }
@@ -171,7 +158,12 @@ Task<void> Api::tokenPost(Exchange& ex, const QueryParams& form) {
                                   "grant_type must be password or refresh_token"));
 }
 
-Task<void> Api::exchange(Exchange& ex, const QueryParams& form) {
+Task<void> Tokens::exchange(Exchange& ex, const Call&) {
+  auto text = co_await ex.readBody(kMaxFormBytes);
+  if (!text) co_return co_await ex.sendError(text.error());
+  auto parsed = parseForm(*text);
+  if (!parsed) co_return co_await ex.sendError(parsed.error());
+  const QueryParams& form = *parsed;
   const std::string grant = queryValue(form, "grant_type").value_or("");
   const int64_t now = unixNow();
   Result<auth::TokenSubject> subject = makeError(Code::kInvalidArgument,
@@ -179,15 +171,15 @@ Task<void> Api::exchange(Exchange& ex, const QueryParams& form) {
   if (grant == "access_token" || grant == "access_token_refresh_token") {
     auto token = queryValue(form, "access_token");
     if (!token) co_return co_await ex.sendError(makeError(Code::kInvalidArgument, "access_token is required"));
-    subject = co_await ex.blocking([&] { return access_->federated(*token, now); });
+    subject = co_await ex.blocking([&] { return gate_.access().federated(*token, now); });
   } else if (grant == "refresh_token") {
     auto token = queryValue(form, "refresh_token");
     if (!token) co_return co_await ex.sendError(makeError(Code::kInvalidArgument, "refresh_token is required"));
-    subject = access_->refresh(*token, now);
+    subject = gate_.access().refresh(*token, now);
   }
   if (!subject) co_return co_await ex.sendError(subject.error());
-  noteIdentity(ex, *subject);
-  auto refresh = access_->tokens().issueRefresh(*subject, now);
+  gate_.noteIdentity(ex, *subject);
+  auto refresh = gate_.access().tokens().issueRefresh(*subject, now);
   json::object body;
   body["refresh_token"] = refresh.token;
   co_await ex.send(tokenResponse(body));

@@ -6,7 +6,8 @@
 #include <charconv>
 #include <unordered_map>
 
-#include "api/api.h"
+#include "api/handlers.h"
+#include "api/paging.h"
 #include "common/text.h"
 
 namespace berth::api {
@@ -16,10 +17,6 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::string_view kUsagePath = "/api/v1/usage";
-constexpr std::string_view kRepositoriesPrefix = "/api/v1/usage/repositories/";
-constexpr size_t kDefaultPage = 100;
-constexpr size_t kMaxPage = 1000;
 
 json::value timeOrNull(int64_t t) { return t == 0 ? json::value(nullptr) : json::value(formatRfc3339(t)); }
 
@@ -44,7 +41,7 @@ void putStorage(json::object& o, const meta::RepositoryStorage& s) {
   o["blobs"] = s.blobs;
 }
 
-Result<json::value> registryUsage(registry::UsageRecorder& usage, const std::string& last, size_t n) {
+Result<json::value> registryUsageJson(registry::UsageRecorder& usage, const std::string& last, size_t n) {
   auto totals = usage.store().storageTotals();
   if (!totals) return totals.takeError();
   auto traffic = usage.total();
@@ -90,7 +87,7 @@ Result<json::value> registryUsage(registry::UsageRecorder& usage, const std::str
   return json::value(std::move(out));
 }
 
-Result<json::value> repositoryUsage(registry::UsageRecorder& usage, const std::string& name) {
+Result<json::value> repositoryUsageJson(registry::UsageRecorder& usage, const std::string& name) {
   auto found = usage.store().repositoryUsage(name);
   if (!found) return found.takeError();
   auto rows = usage.repository(name);
@@ -143,60 +140,29 @@ Result<json::value> repositoryUsage(registry::UsageRecorder& usage, const std::s
   return json::value(std::move(out));
 }
 
-Result<size_t> pageSize(const QueryParams& q) {
-  auto v = queryValue(q, "n");
-  if (!v) return kDefaultPage;
-  size_t n = 0;
-  auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
-  if (v->empty() || ec != std::errc() || p != v->data() + v->size() || n == 0) {
-    return makeError(Code::kInvalidArgument, "n must be a positive integer");
-  }
-  return std::min(n, kMaxPage);
-}
-
 }  // namespace
 
-Task<void> Api::usage(Exchange& ex, std::string path, std::string raw_query, const auth::Principal& who) {
-  if (usage_ == nullptr) co_return co_await ex.sendError(makeError(Code::kNotFound, "no such admin resource"));
-  if (ex.method() != http::verb::get) co_return co_await ex.sendError(makeError(Code::kMethodNotAllowed, "use GET"));
-  auto query = parseQuery(raw_query);
-  if (!query) co_return co_await ex.sendError(query.error());
-  std::optional<std::string> repository;  // nullopt: the registry
-  if (path.starts_with(kRepositoriesPrefix)) {
-    auto decoded = parseQuery("x=" + path.substr(kRepositoriesPrefix.size()));
-    if (!decoded || decoded->size() != 1 || !oci::validateName(decoded->front().second)) {
-      co_return co_await ex.sendError(makeError(Code::kNameInvalid, "invalid repository name"));
-    }
-    repository = decoded->front().second;
-  } else if (path != kUsagePath && path != std::string(kUsagePath) + "/") {
-    co_return co_await ex.sendError(makeError(Code::kNotFound, "no such admin resource"));
-  }
-  const auth::Grants grants = access_->grants(who.subject, unixNow());
+Result<AdminReply> RepositoryAdmin::registryUsage(const AdminCall& call) {
+  const auth::Grants grants = access_.grants(call.who.subject, call.now);
   bool allowed = false;
-  if (repository) {
-    allowed = (auth::effectivePermissions(grants, *repository) & auth::kPermMetadataRead) != 0;
-  } else {
-    for (const auto& g : grants) allowed = allowed || (g.pattern == "*" && (g.permissions & auth::kPermMetadataRead));
+  for (const auto& g : grants) allowed = allowed || (g.pattern == "*" && (g.permissions & auth::kPermMetadataRead));
+  if (!allowed) return makeError(Code::kDenied, "registry usage needs the owner or reader role on '*'");
+  auto n = pageSize(call.query, kApiPages);
+  if (!n) return n.takeError();
+  auto answer = registryUsageJson(usage_, queryValue(call.query, "last").value_or(""), *n);
+  if (!answer) return answer.takeError();
+  return AdminReply{http::status::ok, std::move(*answer)};
+}
+
+Result<AdminReply> RepositoryAdmin::repositoryUsage(const AdminCall& call) {
+  const std::string& repository = call.route.name;
+  const auth::Grants grants = access_.grants(call.who.subject, call.now);
+  if ((auth::effectivePermissions(grants, repository) & auth::kPermMetadataRead) == 0) {
+    return makeError(Code::kDenied, "usage of a repository needs the owner or reader role on it");
   }
-  if (!allowed) {
-    co_return co_await ex.sendError(makeError(
-        Code::kDenied, repository ? "usage of a repository needs the owner or reader role on it"
-                                  : "registry usage needs the owner or reader role on '*'"));
-  }
-  auto n = pageSize(*query);
-  if (!n) co_return co_await ex.sendError(n.error());
-  const size_t page = *n;
-  const std::string last = queryValue(*query, "last").value_or("");
-  registry::UsageRecorder& recorder = *usage_;
-  auto answer = co_await ex.blocking([&]() -> Result<json::value> {
-    return repository ? repositoryUsage(recorder, *repository) : registryUsage(recorder, last, page);
-  });
-  if (!answer) co_return co_await ex.sendError(answer.error());
-  server::Response res{http::status::ok, 11};
-  res.set(http::field::content_type, "application/json");
-  res.set(http::field::cache_control, "no-store");
-  res.body() = json::serialize(*answer);
-  co_await ex.send(std::move(res));
+  auto answer = repositoryUsageJson(usage_, repository);
+  if (!answer) return answer.takeError();
+  return AdminReply{http::status::ok, std::move(*answer)};
 }
 
 }  // namespace berth::api

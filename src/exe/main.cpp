@@ -261,11 +261,6 @@ int serve(const Config& config) {
                           if (!depth) return std::nullopt;
                           return static_cast<double>(*depth);
                         });
-  api::Api api(registry, access.get(), api::MetricsEndpoint{&metrics, config.metrics_anonymous});
-  api.setWebhooks(&dispatcher);
-  api.setProperties(properties.get());
-  api.setUsage(&usage);
-  api.setQuotas(quotas.get());
   usage.start();
   // Garbage collection: on a schedule and on demand (/api/v1/gc), serving all the while.
   registry::GcOptions gc_options;
@@ -277,19 +272,16 @@ int serve(const Config& config) {
   if (config.gc.grace_period.count() == 0) {
     log::warn("gc.grace_period is 0: a blob can be collected between its upload and its manifest push", {});
   }
-  api.setGarbageCollector(&gc);
   api::addGcMetrics(metrics, gc);
   if (config.gc.schedule) gc.start();
   lifecycle::RecycleBin recycle_bin(recycle_store, registry);
   recycle_bin.start();
-  api.setRecycleBin(&recycle_bin);
   // Purge on demand; stored retention policies every retention.interval.
   lifecycle::RetentionOptions retention_options;
   retention_options.schedule = config.retention.schedule;
   retention_options.interval = config.retention.interval;
   retention_options.recycle_bin = config.recycle_bin.enabled;
   lifecycle::Retention retention(registry, retention_store, &usage, retention_options);
-  api.setRetention(&retention);
   api::addRetentionMetrics(metrics, retention);
   // The audit log needs identities: it is off with `auth: none`.
   std::unique_ptr<events::AuditLog> audit;
@@ -308,7 +300,6 @@ int serve(const Config& config) {
       log::error("cannot start the audit log", {{"error", s.error().message}});
       return 1;
     }
-    api.setAudit(audit.get());
     retention.setAudit(audit.get());
     metrics.counterFunction("berth_audit_entries_written_total", "Audit entries stored in the database.",
                             [a = audit.get()] { return a->written(); });
@@ -320,6 +311,8 @@ int serve(const Config& config) {
                             [a = audit.get()] { return a->failed(); });
   }
   retention.start();  // after setAudit: the schedule's deletes are audited
+  api::Api api(api::ApiParts{registry, usage, *properties, dispatcher, *quotas, gc, retention, recycle_bin,
+                             access.get(), audit.get(), api::MetricsEndpoint{&metrics, config.metrics_anonymous}});
   OidcRefresher oidc_refresher(access.get());
   server::HttpServer server(config, [&api](server::Exchange& ex) { return api.handle(ex); }, &http_metrics);
   if (auto s = server.loadTls(); !s) {

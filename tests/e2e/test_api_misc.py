@@ -320,9 +320,16 @@ class NamesTest(BerthTestCase):
                                  headers={"Content-Type": OCI_MANIFEST})
             # A server may refuse percent-encoding anywhere in the path before routing.
             self.assertError(r, 400, "TAG_INVALID", *(("NAME_INVALID",) if "%" in tag else ()))
-            r = self.srv.get("/v2/tagcheck/manifests/%s" % tag, headers={"Accept": ACCEPT_MANIFESTS})
-            self.assertError(r, (400, 404), "TAG_INVALID", "MANIFEST_UNKNOWN", "NOT_FOUND",
-                             *(("NAME_INVALID",) if "%" in tag else ()))
+            # A reference that cannot exist is not found on read and delete (OCI conformance).
+            for method in ("GET", "DELETE"):
+                r = self.srv.request(method, "/v2/tagcheck/manifests/%s" % tag,
+                                     headers={"Accept": ACCEPT_MANIFESTS})
+                if "%" in tag:
+                    self.assertError(r, (400, 404), "NAME_INVALID", "MANIFEST_UNKNOWN")
+                else:
+                    self.assertError(r, 404, "MANIFEST_UNKNOWN")
+            r = self.srv.request("HEAD", "/v2/tagcheck/manifests/%s" % tag)
+            self.assertStatus(r, 400 if "%" in tag else 404)
         r = self.srv.get("/v2/tagcheck/tags/list")
         self.assertEqual(r.json()["tags"], ["ok"])
 

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "api/router.h"
+#include "api/routes.h"
 #include "fuzz_check.h"
 #include "oci/reference.h"
 
@@ -59,56 +60,43 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Routed paths compare against name and reference after per-segment decoding.
   const std::string decoded = decodeSegments(path);
   path = decoded;
-  const std::string& name = route->name;
-  const std::string& ref = route->ref;
-  std::string prefix = "/v2/" + name;
-  switch (route->kind) {
-    case RouteKind::kBase:
-      FUZZ_CHECK(path == "/v2/" || path == "/v2");
-      break;
-    case RouteKind::kHealthz:
-      FUZZ_CHECK(path == "/healthz");
-      break;
-    case RouteKind::kReadyz:
-      FUZZ_CHECK(path == "/readyz");
-      break;
-    case RouteKind::kMetrics:
-      FUZZ_CHECK(path == "/metrics");
-      break;
-    case RouteKind::kCatalog:
-      FUZZ_CHECK(path == "/v2/_catalog");
-      break;
-    case RouteKind::kTags:
-      FUZZ_CHECK(path == prefix + "/tags/list");
-      break;
-    case RouteKind::kManifest:
-      FUZZ_CHECK(path == prefix + "/manifests/" + ref);
-      break;
-    case RouteKind::kBlob:
-      FUZZ_CHECK(path == prefix + "/blobs/" + ref);
-      break;
-    case RouteKind::kUploadStart:
-      FUZZ_CHECK(ref.empty());
-      FUZZ_CHECK(path == prefix + "/blobs/uploads/" || path == prefix + "/blobs/uploads");
-      break;
-    case RouteKind::kUpload:
-      FUZZ_CHECK(!ref.empty());
-      FUZZ_CHECK(path == prefix + "/blobs/uploads/" + ref);
-      break;
-    case RouteKind::kReferrers:
-      FUZZ_CHECK(path == prefix + "/referrers/" + ref);
-      break;
+  // Rebuilt from its row's pattern with the parameters it returned, the route is the path
+  // (up to the optional final '/').
+  const api::RouteRow& row = api::routeRow(route->kind);
+  std::string rebuilt;
+  bool named = false, has_ref = false;
+  size_t ids = 0;
+  std::string_view pattern = row.pattern;
+  const bool optional_slash = pattern.size() > 1 && pattern.back() == '/';
+  if (optional_slash) pattern.remove_suffix(1);
+  for (size_t start = 1; start <= pattern.size();) {
+    auto slash = pattern.find('/', start);
+    std::string_view seg = pattern.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    rebuilt += '/';
+    if (seg == "{name}") {
+      rebuilt += route->name;
+      named = true;
+    } else if (seg == "{ref}") {
+      rebuilt += route->ref;
+      has_ref = true;
+    } else if (seg == "{id}") {
+      rebuilt += ids++ == 0 ? route->ref : route->ref2;
+    } else if (seg == "{pattern}") {
+      rebuilt += route->ref;
+    } else {
+      rebuilt += seg;
+    }
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
   }
-  bool named = route->kind != RouteKind::kBase && route->kind != RouteKind::kHealthz &&
-               route->kind != RouteKind::kReadyz && route->kind != RouteKind::kCatalog &&
-               route->kind != RouteKind::kMetrics;
+  FUZZ_CHECK(path == rebuilt || (optional_slash && path == rebuilt + "/"));
   if (named) {
     // A routed repository name is valid, so it can reach storage and metadata keys.
-    FUZZ_CHECK(berth::oci::validateName(name).ok());
-    FUZZ_CHECK(name.find("..") == std::string::npos && name.find('%') == std::string::npos);
-    FUZZ_CHECK(ref.find('/') == std::string::npos && ref.find('%') == std::string::npos);
+    FUZZ_CHECK(berth::oci::validateName(route->name).ok());
+    FUZZ_CHECK(route->name.find("..") == std::string::npos && route->name.find('%') == std::string::npos);
   } else {
-    FUZZ_CHECK(name.empty() && ref.empty());
+    FUZZ_CHECK(route->name.empty());
   }
+  if (has_ref) FUZZ_CHECK(route->ref.find('/') == std::string::npos && route->ref.find('%') == std::string::npos);
   return 0;
 }

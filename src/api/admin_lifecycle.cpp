@@ -1,4 +1,6 @@
-#include "api/admin_retention.h"
+// /api/v1/gc (docs/gc.md), /api/v1/purge and /api/v1/retention (docs/retention.md). A
+// purge or a collection blocks until it is done (on the blocking pool).
+#include "api/handlers.h"
 
 #include "api/admin_fields.h"
 #include "common/log.h"
@@ -11,8 +13,7 @@ namespace json = boost::json;
 
 namespace {
 
-Result<AdminReply> purge(lifecycle::Retention& retention, const json::object& body,
-                         const events::RequestInfo& request) {
+Result<lifecycle::PurgeRequest> purgeRequest(const json::object& body) {
   const Fields f(body);
   if (auto s = f.only({"filters", "ago", "untagged", "keep", "dryRun", "includeLocked"}); !s) return s.takeError();
   lifecycle::PurgeRequest req;
@@ -42,9 +43,7 @@ Result<AdminReply> purge(lifecycle::Retention& retention, const json::object& bo
   req.untagged = untagged->value_or(false);
   req.dry_run = dry_run->value_or(false);
   req.include_locked = include_locked->value_or(false);
-  auto report = retention.purge(req, request);
-  if (!report) return report.takeError();
-  return AdminReply{http::status::ok, lifecycle::retentionReportJson(*report)};
+  return req;
 }
 
 Result<meta::RetentionPolicy> policyOf(std::string name, const json::object& body) {
@@ -77,26 +76,46 @@ Result<meta::RetentionPolicy> policyOf(std::string name, const json::object& bod
   return p;
 }
 
-Result<AdminReply> policies(lifecycle::Retention& retention, http::verb method, const std::vector<std::string>& seg,
-                            const json::object& body) {
-  auto& store = retention.store();
-  if (seg.size() == 2) {
-    if (method != http::verb::get) return makeError(Code::kMethodNotAllowed, "use GET");
-    auto all = store.listPolicies();
-    if (!all) return all.takeError();
-    json::array out;
-    for (const auto& p : *all) out.push_back(lifecycle::retentionPolicyJson(p));
-    return AdminReply{http::status::ok, json::object{{"policies", std::move(out)}}};
+}  // namespace
+
+Result<AdminReply> LifecycleAdmin::gc(const AdminCall& call) {
+  if (call.method == http::verb::get) {
+    json::object answer;
+    answer["running"] = gc_.running();
+    auto last = gc_.lastReport();
+    answer["last"] = last ? json::value(registry::gcReportJson(*last)) : json::value(nullptr);
+    return AdminReply{http::status::ok, std::move(answer)};
   }
-  if (seg.size() != 3) return makeError(Code::kNotFound, "no such admin resource");
-  const std::string& name = seg[2];
-  if (method == http::verb::get) {
-    auto p = store.getPolicy(name);
-    if (!p) return p.takeError();
-    return AdminReply{http::status::ok, lifecycle::retentionPolicyJson(*p)};
-  }
-  if (method == http::verb::put) {
-    auto p = policyOf(name, body);
+  const Fields f(call.body);
+  if (auto s = f.only({"dryRun"}); !s) return s.takeError();
+  auto dry = f.boolean("dryRun");
+  if (!dry) return dry.takeError();
+  auto report = gc_.run(dry->value_or(false));
+  if (!report) return report.takeError();
+  return AdminReply{http::status::ok, registry::gcReportJson(*report)};
+}
+
+Result<AdminReply> LifecycleAdmin::purge(const AdminCall& call) {
+  auto req = purgeRequest(call.body);
+  if (!req) return req.takeError();
+  auto report = retention_.purge(*req, call.request);
+  if (!report) return report.takeError();
+  return AdminReply{http::status::ok, lifecycle::retentionReportJson(*report)};
+}
+
+Result<AdminReply> LifecycleAdmin::policies(const AdminCall&) {
+  auto all = retention_.store().listPolicies();
+  if (!all) return all.takeError();
+  json::array out;
+  for (const auto& p : *all) out.push_back(lifecycle::retentionPolicyJson(p));
+  return AdminReply{http::status::ok, json::object{{"policies", std::move(out)}}};
+}
+
+Result<AdminReply> LifecycleAdmin::policy(const AdminCall& call) {
+  auto& store = retention_.store();
+  const std::string& name = call.route.ref;
+  if (call.method == http::verb::put) {
+    auto p = policyOf(name, call.body);
     if (!p) return p.takeError();
     bool created = false;
     auto stored = store.putPolicy(*p, &created);
@@ -104,47 +123,32 @@ Result<AdminReply> policies(lifecycle::Retention& retention, http::verb method, 
     log::info("retention policy set", {{"policy", name}, {"repositories", stored->repositories}});
     return AdminReply{created ? http::status::created : http::status::ok, lifecycle::retentionPolicyJson(*stored)};
   }
-  if (method == http::verb::delete_) {
+  if (call.method == http::verb::delete_) {
     if (auto s = store.deletePolicy(name); !s) return s.takeError();
     log::info("retention policy deleted", {{"policy", name}});
     return AdminReply{http::status::no_content, nullptr};
   }
-  return makeError(Code::kMethodNotAllowed, "use GET, PUT or DELETE");
+  auto p = store.getPolicy(name);
+  if (!p) return p.takeError();
+  return AdminReply{http::status::ok, lifecycle::retentionPolicyJson(*p)};
 }
 
-Result<AdminReply> run(lifecycle::Retention& retention, http::verb method, const json::object& body,
-                       const events::RequestInfo& request) {
-  if (method == http::verb::get) {
-    auto last = retention.lastPolicyRun();
+Result<AdminReply> LifecycleAdmin::run(const AdminCall& call) {
+  if (call.method == http::verb::get) {
+    auto last = retention_.lastPolicyRun();
     return AdminReply{http::status::ok,
                       json::object{{"last", last ? json::value(lifecycle::retentionReportJson(*last))
                                                  : json::value(nullptr)}}};
   }
-  if (method != http::verb::post) return makeError(Code::kMethodNotAllowed, "use GET or POST");
-  const Fields f(body);
+  const Fields f(call.body);
   if (auto s = f.only({"dryRun", "policy"}); !s) return s.takeError();
   auto dry_run = f.boolean("dryRun");
   if (!dry_run) return dry_run.takeError();
   auto policy = f.str("policy");
   if (!policy) return policy.takeError();
-  auto report = retention.runPolicies(dry_run->value_or(false), policy->value_or(""), request);
+  auto report = retention_.runPolicies(dry_run->value_or(false), policy->value_or(""), call.request);
   if (!report) return report.takeError();
   return AdminReply{http::status::ok, lifecycle::retentionReportJson(*report)};
-}
-
-}  // namespace
-
-Result<AdminReply> retentionAdmin(lifecycle::Retention& retention, http::verb method,
-                                  const std::vector<std::string>& seg, const json::object& body,
-                                  const events::RequestInfo& request) {
-  if (seg[0] == "purge") {
-    if (seg.size() != 1) return makeError(Code::kNotFound, "no such admin resource");
-    if (method != http::verb::post) return makeError(Code::kMethodNotAllowed, "use POST");
-    return purge(retention, body, request);
-  }
-  if (seg.size() >= 2 && seg[1] == "policies") return policies(retention, method, seg, body);
-  if (seg.size() == 2 && seg[1] == "run") return run(retention, method, body, request);
-  return makeError(Code::kNotFound, "no such admin resource");
 }
 
 }  // namespace berth::api
