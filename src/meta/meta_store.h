@@ -7,6 +7,7 @@
 // it has at least one manifest or blob link.
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -98,9 +99,26 @@ struct ReferrerRecord {
   std::string annotations_json;  // the manifest's "annotations" object serialized, or ""
 };
 
+class PropertiesStore;
+class QuotaStore;
+class RecycleStore;
+struct RecycleBinOptions;
+
 class MetaStore {
  public:
   virtual ~MetaStore() = default;
+
+  // --- the rules' other stores, on the same database ---
+  // The rules every store enforces inside its own transactions (locks refuse writes and
+  // deletes, quotas are exact at commit, deletes go to the recycle bin) are one contract
+  // suite (tests/unit/meta/rules_contract_test.cpp) that each implementation instantiates.
+  // Each call returns a new handle; handles may outlive this store.
+  virtual std::unique_ptr<PropertiesStore> propertiesStore() const = 0;  // attributes (locks)
+  virtual std::unique_ptr<QuotaStore> quotaStore() const = 0;            // storage quotas
+  virtual std::unique_ptr<RecycleStore> recycleStore() const = 0;        // the recycle bin
+  // While enabled, deleteManifest, deleteTag and deleteRepository move what they remove
+  // into the recycle bin in their transaction (off until called). Set before serving.
+  virtual void setRecycleBin(const RecycleBinOptions& options) = 0;
 
   // --- blobs linked to repositories ---
   // Records that `repository` contains blob `digest` of `size` bytes (idempotent).

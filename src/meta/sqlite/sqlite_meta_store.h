@@ -44,7 +44,7 @@ class SqliteMetaStore : public MetaStore {
   std::unique_ptr<WebhookStore> webhookStore() const;
   // The PropertiesStore (ACR metadata: times, counts, changeable attributes) on the same
   // database file, like identityStore().
-  std::unique_ptr<PropertiesStore> propertiesStore() const;
+  std::unique_ptr<PropertiesStore> propertiesStore() const override;
   // The UsageStore on the same database file (storage numbers, traffic counters), like
   // identityStore().
   std::unique_ptr<UsageStore> usageStore() const;
@@ -52,18 +52,16 @@ class SqliteMetaStore : public MetaStore {
   std::unique_ptr<AuditStore> auditStore() const;
   // The QuotaStore (storage quotas) on the same database file, like identityStore(). The
   // quotas it sets are enforced by this store's linkBlob, completeUpload and putManifest.
-  std::unique_ptr<QuotaStore> quotaStore() const;
+  std::unique_ptr<QuotaStore> quotaStore() const override;
   // The GcStore (what garbage collection reads and unlinks) on the same database file, like
   // identityStore().
   std::unique_ptr<GcStore> gcStore() const;
   // The RecycleStore on the same database file (the recycle bin), like identityStore().
-  std::unique_ptr<RecycleStore> recycleStore() const;
+  std::unique_ptr<RecycleStore> recycleStore() const override;
   // The RetentionStore (what purge and retention policies read, and the stored policies)
   // on the same database file, like identityStore().
   std::unique_ptr<RetentionStore> retentionStore() const;
-  // While enabled, deleteManifest, deleteTag and deleteRepository move what they remove
-  // into the recycle bin in their transaction (off until called). Set before serving.
-  void setRecycleBin(const RecycleBinOptions& options);
+  void setRecycleBin(const RecycleBinOptions& options) override;
 
   ~SqliteMetaStore() override;
   SqliteMetaStore(const SqliteMetaStore&) = delete;

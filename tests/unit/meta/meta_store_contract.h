@@ -59,4 +59,8 @@ class MetaStoreContract : public ::testing::TestWithParam<StoreFactory> {
   std::unique_ptr<MetaStore> store_;
 };
 
+// The rules suite (rules_contract_test.cpp) on the same fixture: locks, quotas, the
+// recycle bin, as every store must enforce them.
+class RulesContract : public MetaStoreContract {};
+
 }  // namespace berth::meta::testing
