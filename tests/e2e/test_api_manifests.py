@@ -324,6 +324,18 @@ class ManifestTest(BerthTestCase):
         r = put_manifest(self.srv, "m/blobthief", "t", img.manifest, OCI_MANIFEST)
         self.assertError(r, 400, "MANIFEST_BLOB_UNKNOWN")
 
+    def test_blob_only_in_other_existing_repo(self):
+        # The repository exists and has the config: the layer, linked only in another
+        # repository, is unknown here all the same, and nothing is stored.
+        img = make_image()
+        self.push_blobs("m/layerowner", img)
+        push_blob(self.srv, "m/layerthief", img.config)
+        for ref in ("t", img.digest):
+            r = put_manifest(self.srv, "m/layerthief", ref, img.manifest, OCI_MANIFEST)
+            self.assertError(r, 400, "MANIFEST_BLOB_UNKNOWN")
+            self.assertError(self.getm("m/layerthief", ref), 404, "MANIFEST_UNKNOWN")
+        self.assertError(self.srv.get("/v2/m/layerthief/blobs/%s" % digest(img.layers[0])), 404, "BLOB_UNKNOWN")
+
     def test_index_missing_child(self):
         repo = "m/indexmissing"
         a = push_image(self.srv, repo)

@@ -13,8 +13,8 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from berthtest import (ACCEPT_MANIFESTS, BerthTestCase, Client, Server, main, mkdtemp,  # noqa: E402
-                       push_blob, push_image)
+from berthtest import (ACCEPT_MANIFESTS, BerthTestCase, Client, Server, main, make_image,  # noqa: E402
+                       mkdtemp, push_blob, push_image, put_manifest)
 
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa  # noqa: E402
@@ -234,6 +234,33 @@ class PermissionsTest(AuthTestCase):
         self.assertStatus(erin.get("/v2/team/app/tags/list"), 200)
         self.api("DELETE", "/users/erin", status=204)
         self.assertError(erin.get("/v2/team/app/tags/list"), 401)
+
+    def test_pull_role_cannot_put_a_manifest(self):
+        repo = "pullonly/app"
+        old = push_image(self.admin, repo, "v1")
+        new = make_image()
+        for b in new.blobs():  # everything the manifest needs is there: only the right is missing
+            push_blob(self.admin, repo, b)
+        gina = self.make_user("gina", "pull", repo)
+        doc = self.token(gina, "repository:%s:pull,push" % repo)
+        self.assertEqual(jwt_claims(doc["access_token"])["access"],
+                         [{"type": "repository", "name": repo, "actions": ["pull"]}])
+        bearer = self.srv.bearer(doc["access_token"])
+        for ref in ("v1", "v2", new.digest):
+            self.assertError(put_manifest(gina, repo, ref, new.manifest, new.media_type), 403, "DENIED")
+            r = put_manifest(bearer, repo, ref, new.manifest, new.media_type)
+            self.assertError(r, 401, "UNAUTHORIZED")
+            params, _ = challenge(r)
+            self.assertEqual(params["error"], "insufficient_scope")
+            self.assertEqual(params["scope"], "repository:%s:pull,push" % repo)
+        # Nothing changed: v1 is the old image, there is no v2 and no new manifest.
+        self.assertEqual(self.admin.get("/v2/%s/tags/list" % repo).json()["tags"], ["v1"])
+        for client in (self.admin, gina, bearer):
+            r = client.get("/v2/%s/manifests/v1" % repo, headers={"Accept": ACCEPT_MANIFESTS})
+            self.assertStatus(r, 200)
+            self.assertEqual(r.header("Docker-Content-Digest"), old.digest)
+        r = self.admin.get("/v2/%s/manifests/%s" % (repo, new.digest), headers={"Accept": ACCEPT_MANIFESTS})
+        self.assertError(r, 404, "MANIFEST_UNKNOWN")
 
     def test_scope_map_token(self):
         push_image(self.admin, "only/app", "v1")

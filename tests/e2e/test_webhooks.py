@@ -26,12 +26,15 @@ def free_port():
 
 
 class Receiver:
-    """Records every POST. status: what it answers. Not listening until start()."""
+    """Records every POST. status: what it answers; script: statuses answered to the first
+    requests, before `status`. Not listening until start()."""
 
-    def __init__(self, status=200, port=None):
+    def __init__(self, status=200, port=None, script=()):
         self.port = port or free_port()
         self.status = status
+        self.script = list(script)
         self.requests = []  # (headers dict, body bytes) of every request
+        self.answers = []   # (status, monotonic time received, time answered) of every request
         self.lock = threading.Lock()
         self.server = None
 
@@ -44,14 +47,18 @@ class Receiver:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self):
+                received = time.monotonic()
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with rec.lock:
                     rec.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                    status = rec.status
+                    status = rec.script.pop(0) if rec.script else rec.status
                 self.send_response(status)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
                 self.wfile.write(b"ok")
+                self.wfile.flush()
+                with rec.lock:
+                    rec.answers.append((status, received, time.monotonic()))
 
             def log_message(self, *a):
                 pass
@@ -216,15 +223,48 @@ class WebhookTest(BerthTestCase):
         # The dead one now answers 500 for a while, then recovers.
         dead.status = 500
         dead.start()
-        dead.wait_for(lambda g: len(g) >= 1, "a retry at the failing receiver")
+        dead.wait_for(lambda g: len(g) >= 1, "an attempt at the failing receiver")
         dead.status = 200
         got = dead.wait_for(lambda g: len({b["id"] for _, b in g}) >= 5, "five distinct events")
+        self.assertGreater(len(got), 5, "the event answered 500 was not sent again")
         # At least once: retries repeat the head event; after de-duplication, in order.
         seen = []
         for _, b in got:
             if not seen or seen[-1]["id"] != b["id"]:
                 seen.append(b)
         self.assertEqual([b["target"]["tag"] for b in seen], tags)
+
+    def test_an_event_answered_500_is_sent_again(self):
+        rcv = Receiver(script=[500]).start()  # 500 to the first request, 200 after
+        self.addCleanup(rcv.stop)
+        repo = "retry/" + rand_name("app")
+        hook = self.create(serviceUri=rcv.url, actions=["push"], scope=repo)
+        img = push_image(self.admin, repo, "v1")
+        # Retried after 1 s (docs/webhooks.md): well within the wait.
+        got = rcv.wait_for(lambda g: len(g) >= 2, "a second attempt after the 500", timeout=30)
+        time.sleep(1.5)  # nothing more once answered 200
+        with rcv.lock:
+            answers = list(rcv.answers)
+        self.assertEqual([a[0] for a in answers], [500, 200])
+        self.assertEqual(len(rcv.delivered()), 2)
+        (_, first), (_, second) = got[:2]
+        self.assertEqual(second["id"], first["id"])  # the same event again
+        self.assertEqual(second["target"]["digest"], img.digest)
+        (_, _, first_answered), (_, second_received, _) = answers
+        self.assertGreaterEqual(second_received - first_answered, 0.9, "retried before the backoff")
+        # One delivery record: two attempts, the last one answered 200.
+        end = time.time() + DEADLINE
+        while True:
+            r = self.admin.get("/api/v1/webhooks/%s/events" % hook["name"])
+            self.assertStatus(r, 200)
+            log = r.json()["events"]
+            if (log and log[0]["delivered"]) or time.time() > end:
+                break
+            time.sleep(0.05)
+        self.assertEqual(len(log), 1, log)
+        self.assertEqual(log[0]["attempts"], 2)
+        self.assertTrue(log[0]["delivered"])
+        self.assertEqual(log[0]["response"]["status"], 200)
 
     def test_repository_delete_fires_a_delete_per_manifest(self):
         rcv = Receiver().start()

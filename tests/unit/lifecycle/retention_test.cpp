@@ -1,6 +1,7 @@
 // Retention on a real Registry (filesystem blobs, SQLite): a purge racing with a client that
 // tags the manifests it is removing never loses an acknowledged tag (the conditional
-// deletes of meta::DeleteGuard), and reports what it left alone as skipped.
+// deletes of meta::DeleteGuard), and reports what it left alone as skipped. The same
+// without the race: a tag moved or a manifest tagged between the plan and the deletes.
 #include "lifecycle/retention.h"
 
 #include <gtest/gtest.h>
@@ -8,6 +9,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <thread>
 
 #include "meta/sqlite/sqlite_meta_store.h"
@@ -22,6 +24,37 @@ std::string indexBytes(int n) {
   return R"({"schemaVersion":2,"mediaType":")" + std::string(kIndex) + R"(","manifests":[],"annotations":{"n":")" +
          std::to_string(n) + R"("}})";
 }
+
+// Forwards to a RetentionStore; `before_deletes` runs once, when the run asks blobsOf, which
+// it does after planning every repository and before the first delete.
+class HookedRetentionStore : public meta::RetentionStore {
+ public:
+  HookedRetentionStore(std::shared_ptr<meta::RetentionStore> inner, std::function<void()> before_deletes)
+      : inner_(std::move(inner)), before_deletes_(std::move(before_deletes)) {}
+
+  Result<std::vector<std::string>> repositories() override { return inner_->repositories(); }
+  Result<meta::RepositorySnapshot> snapshot(std::string_view repository) override {
+    return inner_->snapshot(repository);
+  }
+  Result<std::vector<meta::BlobRef>> blobsOf(const std::vector<meta::ManifestKey>& manifests) override {
+    if (before_deletes_) std::exchange(before_deletes_, nullptr)();
+    return inner_->blobsOf(manifests);
+  }
+  Result<std::vector<oci::Digest>> referencedBy(const std::vector<oci::Digest>& blobs,
+                                                const std::vector<meta::ManifestKey>& excluding) override {
+    return inner_->referencedBy(blobs, excluding);
+  }
+  Result<std::vector<meta::RetentionPolicy>> listPolicies() override { return inner_->listPolicies(); }
+  Result<meta::RetentionPolicy> getPolicy(std::string_view name) override { return inner_->getPolicy(name); }
+  Result<meta::RetentionPolicy> putPolicy(const meta::RetentionPolicy& policy, bool* created) override {
+    return inner_->putPolicy(policy, created);
+  }
+  Status deletePolicy(std::string_view name) override { return inner_->deletePolicy(name); }
+
+ private:
+  std::shared_ptr<meta::RetentionStore> inner_;
+  std::function<void()> before_deletes_;
+};
 
 class RetentionTest : public ::testing::Test {
  protected:
@@ -42,6 +75,12 @@ class RetentionTest : public ::testing::Test {
     registry_.reset();
     store_.reset();
     std::filesystem::remove_all(dir_);
+  }
+
+  // A Retention whose run calls `before_deletes` between its plan and its deletes.
+  std::unique_ptr<Retention> hooked(std::function<void()> before_deletes) {
+    return std::make_unique<Retention>(*registry_, std::make_shared<HookedRetentionStore>(store_, std::move(before_deletes)),
+                                       nullptr, RetentionOptions{false});
   }
 
   oci::Digest push(int n, const std::string& ref) {
@@ -132,6 +171,65 @@ TEST_F(RetentionTest, DryRunPlansWhatTheRealRunDeletes) {
   EXPECT_TRUE(registry_->metaStore().resolveTag("race/app", "v3"));
   EXPECT_TRUE(registry_->metaStore().resolveTag("race/app", "v4"));
   EXPECT_FALSE(registry_->metaStore().resolveTag("race/app", "v0"));
+}
+
+TEST_F(RetentionTest, PurgeLeavesATagMovedAfterThePlan) {
+  const oci::Digest planned = push(1, "v1");
+  const oci::Digest other = push(2, "v2");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // both older than the cutoff
+  std::optional<oci::Digest> moved;
+  auto retention = hooked([&] { moved = push(3, "v1"); });
+  PurgeRequest req;
+  req.filters.push_back({"race/app", "^v[12]$"});
+  auto report = retention->purge(req);
+  ASSERT_TRUE(report) << report.error().message;
+  ASSERT_TRUE(moved) << "the run did not reach its deletes";
+  EXPECT_EQ(report->errors, 0u) << report->first_error;
+
+  auto v1 = registry_->metaStore().resolveTag("race/app", "v1");
+  ASSERT_TRUE(v1) << "v1 was moved after the plan and is gone";
+  EXPECT_EQ(*v1, *moved);
+  EXPECT_FALSE(registry_->metaStore().resolveTag("race/app", "v2"));
+  EXPECT_EQ(report->tags_deleted, 1u);
+  ASSERT_EQ(report->repositories.size(), 1u);
+  const RepositoryPlan& done = report->repositories[0];
+  ASSERT_EQ(done.tags.size(), 1u);
+  EXPECT_EQ(done.tags[0].tag, "v2");
+  EXPECT_EQ(done.tags[0].digest, other);
+  ASSERT_EQ(done.skipped.size(), 1u);
+  EXPECT_EQ(done.skipped[0].tag, "v1");
+  EXPECT_EQ(done.skipped[0].digest, planned.str());
+  EXPECT_EQ(done.skipped[0].reason, "changed since planned");
+}
+
+TEST_F(RetentionTest, PurgeLeavesAnUntaggedManifestTaggedAfterThePlan) {
+  const oci::Digest planned = push(1, oci::digestOf(indexBytes(1)).str());
+  const oci::Digest other = push(2, oci::digestOf(indexBytes(2)).str());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // both older than the cutoff
+  bool tagged = false;
+  auto retention = hooked([&] { tagged = push(1, "keep") == planned; });
+  PurgeRequest req;
+  req.filters.push_back({"race/app", ".*"});
+  req.untagged = true;
+  auto report = retention->purge(req);
+  ASSERT_TRUE(report) << report.error().message;
+  ASSERT_TRUE(tagged) << "the run did not reach its deletes";
+  EXPECT_EQ(report->errors, 0u) << report->first_error;
+
+  auto keep = registry_->metaStore().resolveTag("race/app", "keep");
+  ASSERT_TRUE(keep) << "the manifest was tagged after the plan and went with its tag";
+  EXPECT_EQ(*keep, planned);
+  EXPECT_TRUE(registry_->metaStore().getManifest("race/app", planned));
+  EXPECT_FALSE(registry_->metaStore().getManifest("race/app", other));
+  EXPECT_EQ(report->manifests_deleted, 1u);
+  ASSERT_EQ(report->repositories.size(), 1u);
+  const RepositoryPlan& done = report->repositories[0];
+  ASSERT_EQ(done.manifests.size(), 1u);
+  EXPECT_EQ(done.manifests[0].digest, other);
+  ASSERT_EQ(done.skipped.size(), 1u);
+  EXPECT_EQ(done.skipped[0].tag, "");
+  EXPECT_EQ(done.skipped[0].digest, planned.str());
+  EXPECT_EQ(done.skipped[0].reason, "changed since planned");
 }
 
 }  // namespace

@@ -232,13 +232,27 @@ TEST_F(RetentionTest, UnreferencedFailsWhileTheSubjectIsInTheRepository) {
   EXPECT_FALSE(hasManifest("r", sig));
 }
 
+// A planned manifest that is gone by the delete is kManifestUnknown ("already gone"), not
+// kConflict, although it changed before it went: the same guard refused it while it was
+// there (without that the test could not tell the guard's answer from the unguarded one).
 TEST_F(RetentionTest, ManifestGuardOnAMissingManifestIsManifestUnknown) {
-  image("r", "m", {"l"});
+  const auto m = image("r", "m", {"l"});
+  image("r", "keep", {"l"});  // keeps the repository
   DeleteGuard g;
   g.unreferenced = true;
-  g.updated_at = 1;
-  EXPECT_EQ(meta_->deleteManifest("r", oci::digestOf("absent"), std::nullopt, g).code(),
+  g.updated_at = manifestUpdatedAt("r", m);  // as planned
+  image("r", "m", {"l"}, "v1");              // then tagged
+  expectConflict("manifest r@" + m.str(), [&] { return meta_->deleteManifest("r", m, deleteEvent("r"), g); });
+  ASSERT_TRUE(hasManifest("r", m));
+  ASSERT_OK(meta_->deleteManifest("r", m));  // then deleted by someone else
+
+  const int events = count("events");
+  const size_t in_bin = binned();
+  EXPECT_EQ(meta_->deleteManifest("r", m, deleteEvent("r"), g).code(), Code::kManifestUnknown);
+  EXPECT_EQ(meta_->deleteManifest("r", oci::digestOf("absent"), deleteEvent("r"), g).code(),
             Code::kManifestUnknown);
+  EXPECT_EQ(count("events"), events);
+  EXPECT_EQ(binned(), in_bin);
 }
 
 // --- ignore_item_locks ---

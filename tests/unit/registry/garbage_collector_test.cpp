@@ -1,6 +1,7 @@
 // GarbageCollector on a real SQLite store and a real FsBlobStore: what it deletes, what it
-// keeps (shared, recycle-bin, young, busy), dry runs, a run interrupted after the unlink,
-// abandoned uploads, and pushes and pulls racing a collector with no grace period.
+// keeps (shared, recycle-bin, young, busy, binned between listing and unlinking), dry runs,
+// a run interrupted after the unlink, abandoned uploads, and pushes and pulls racing a
+// collector with no grace period.
 #include "registry/garbage_collector.h"
 
 #include <gtest/gtest.h>
@@ -10,6 +11,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <fstream>
 #include <map>
@@ -67,6 +69,40 @@ class FailingRemoveStore : public storage::BlobStore {
   std::shared_ptr<storage::BlobStore> inner_;
 };
 
+// Forwards to a GcStore; `after_listing` runs once, when a page of unreferenced blobs has
+// been read and before any of them is unlinked: a change racing the collector, made
+// deterministic.
+class HookedGcStore : public meta::GcStore {
+ public:
+  using Hook = std::function<void(const std::vector<meta::GcBlob>&)>;
+  HookedGcStore(std::shared_ptr<meta::GcStore> inner, Hook after_listing)
+      : inner_(std::move(inner)), after_listing_(std::move(after_listing)) {}
+
+  Result<std::vector<meta::GcBlob>> unreferencedBlobs(int64_t linked_before, std::string_view after,
+                                                      size_t n) override {
+    auto page = inner_->unreferencedBlobs(linked_before, after, n);
+    if (page && !page->empty() && after_listing_) std::exchange(after_listing_, nullptr)(*page);
+    return page;
+  }
+  Result<std::vector<oci::Digest>> unlinked(const std::vector<oci::Digest>& digests) override {
+    return inner_->unlinked(digests);
+  }
+  Result<std::optional<std::vector<std::string>>> unlinkIfUnreferenced(const oci::Digest& digest,
+                                                                       int64_t linked_before) override {
+    return inner_->unlinkIfUnreferenced(digest, linked_before);
+  }
+  Result<std::vector<meta::UploadRecord>> staleUploads(int64_t updated_before, size_t n) override {
+    return inner_->staleUploads(updated_before, n);
+  }
+  Result<std::vector<std::string>> existingUploads(const std::vector<std::string>& ids) override {
+    return inner_->existingUploads(ids);
+  }
+
+ private:
+  std::shared_ptr<meta::GcStore> inner_;
+  Hook after_listing_;
+};
+
 class GcTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -81,6 +117,7 @@ class GcTest : public ::testing::Test {
     auto meta = meta::SqliteMetaStore::open((dir_ / "meta.db").string());
     ASSERT_TRUE(meta);
     gc_store_ = (*meta)->gcStore();
+    meta_ = meta->get();
     registry_ = std::make_unique<Registry>(blobs_, std::shared_ptr<meta::MetaStore>(std::move(*meta)),
                                            RegistryOptions{});
     ASSERT_EQ(sqlite3_open((dir_ / "meta.db").c_str(), &db_), SQLITE_OK);
@@ -93,12 +130,12 @@ class GcTest : public ::testing::Test {
     fs::remove_all(dir_);
   }
 
-  std::unique_ptr<GarbageCollector> collector(int64_t grace_seconds) {
+  std::unique_ptr<GarbageCollector> collector(int64_t grace_seconds, std::shared_ptr<meta::GcStore> store = nullptr) {
     GcOptions o;
     o.grace_period = std::chrono::seconds(grace_seconds);
     o.upload_max_age = std::chrono::seconds(24 * kHour);
     o.report_digests = 1000;
-    return std::make_unique<GarbageCollector>(*registry_, gc_store_, o);
+    return std::make_unique<GarbageCollector>(*registry_, store ? std::move(store) : gc_store_, o);
   }
 
   void sql(const std::string& statement) {
@@ -164,6 +201,7 @@ class GcTest : public ::testing::Test {
   fs::path dir_;
   std::shared_ptr<FailingRemoveStore> blobs_;
   std::shared_ptr<meta::GcStore> gc_store_;
+  meta::SqliteMetaStore* meta_ = nullptr;  // owned by registry_
   std::unique_ptr<Registry> registry_;
   sqlite3* db_ = nullptr;
 };
@@ -238,6 +276,61 @@ TEST_F(GcTest, DeletesExactlyTheUnreferencedBlobsOlderThanTheGracePeriod) {
   EXPECT_EQ(gc->blobsDeleted(), 5u);
   ASSERT_TRUE(gc->lastReport());
   EXPECT_EQ(gc->lastReport()->blobs_deleted, 1u);
+}
+
+// The final re-check (unlinkIfUnreferenced) counts recycle-bin items as references: blobs
+// listed as garbage, then pushed in an image that is deleted into the recycle bin before
+// the collector unlinks them, stay, and the binned image restores whole.
+TEST_F(GcTest, BlobsBinnedBetweenListingAndUnlinkingAreKept) {
+  meta_->setRecycleBin({true, 7 * 24 * kHour});
+  const std::string config = R"({"os":"linux","binned":1})", layer = "layer of an image binned during the run";
+  const oci::Digest config_digest = upload("team/a", config);
+  const oci::Digest layer_digest = upload("team/a", layer);
+  ageEverything(2 * kHour);
+  std::optional<oci::Digest> image;
+  auto store = std::make_shared<HookedGcStore>(gc_store_, [&](const std::vector<meta::GcBlob>& listed) {
+    std::set<std::string> digests;
+    for (const auto& b : listed) digests.insert(b.digest.str());
+    EXPECT_EQ(digests, (std::set<std::string>{config_digest.str(), layer_digest.str()}));
+    // A client pushes an image of the two blobs and deletes it: it goes to the bin.
+    auto put = registry_->putManifest("team/a", *oci::parseReference("v1"), kManifestType,
+                                      manifestJson(config, {layer}));
+    ASSERT_TRUE(put) << put.error().message;
+    ASSERT_TRUE(registry_->deleteManifest("team/a", *oci::parseReference(put->digest.str())));
+    image = put->digest;
+  });
+  auto gc = collector(kHour, store);
+
+  auto report = gc->run(false);
+  ASSERT_TRUE(report);
+  ASSERT_TRUE(image) << "the collector listed no garbage";
+  EXPECT_EQ(report->errors, 0u) << report->first_error;
+  EXPECT_EQ(report->blobs_deleted, 0u);
+  EXPECT_TRUE(report->digests.empty());
+  EXPECT_TRUE(stored(config_digest));
+  EXPECT_TRUE(stored(layer_digest));
+  EXPECT_TRUE(registry_->statBlob("team/a", layer_digest));
+
+  auto bin = meta_->recycleStore();
+  auto items = bin->list(meta::RecycleQuery{});
+  ASSERT_TRUE(items);
+  ASSERT_EQ(items->size(), 1u);
+  auto no_event = [](const oci::Digest&, const std::string&, uint64_t, const std::string&) {
+    return std::optional<meta::EventRecord>();
+  };
+  ASSERT_TRUE(bin->restore(items->front().id, no_event));
+  registry_->changed("team/a");
+  auto pulled = registry_->getManifest("team/a", *oci::parseReference("v1"));
+  ASSERT_TRUE(pulled);
+  EXPECT_EQ(pulled->get()->digest, *image);
+  for (const auto& [digest, bytes] : {std::pair{config_digest, config}, std::pair{layer_digest, layer}}) {
+    auto reader = registry_->openBlob("team/a", digest);
+    ASSERT_TRUE(reader) << digest.str();
+    std::string got((*reader)->size(), '\0');
+    auto n = (*reader)->readAt(0, got.data(), got.size());
+    ASSERT_TRUE(n);
+    EXPECT_EQ(got.substr(0, *n), bytes);
+  }
 }
 
 TEST_F(GcTest, ARunStoppedAfterTheUnlinkIsFinishedByTheNextRun) {
