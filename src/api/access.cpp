@@ -38,6 +38,15 @@ Requirement requirementFor(RouteKind kind, std::string_view method) {
       if (read) return {K::kRepository, auth::kPermPull | auth::kPermMetadataRead, "metadata_read,pull"};
       if (method == "DELETE") return {K::kRepository, auth::kPermDelete, "delete"};
       return {K::kRepository, auth::kPermMetadataWrite, "metadata_write"};
+    // ACR's soft-delete routes: the scopes az acr asks for (policy.h maps them).
+    case RouteKind::kAcrDeletedCatalog:
+      return {K::kDeletedCatalog, 0, {}};
+    case RouteKind::kAcrDeletedManifests:
+    case RouteKind::kAcrDeletedTags:
+      return {K::kRepository, auth::kPermDeletedRead, "deleted_read"};
+    case RouteKind::kAcrDeletedManifest:  // POST restores
+      if (read) return {K::kRepository, auth::kPermDeletedRead, "deleted_read"};
+      return {K::kRepository, auth::kPermDeletedRestore, "deleted_read,deleted_restore"};
   }
   return {K::kAuthenticated, 0, {}};
 }
@@ -47,6 +56,7 @@ std::string challengeScope(const Requirement& req, std::string_view repository) 
     return "repository:" + std::string(repository) + ":" + std::string(req.actions);
   }
   if (req.kind == Requirement::Kind::kCatalog) return "registry:catalog:*";
+  if (req.kind == Requirement::Kind::kDeletedCatalog) return "registry:deleted_catalog:*";
   return {};
 }
 

@@ -16,6 +16,7 @@ struct Requirement {
     kCatalog,        // an identity; the listing is filtered by its grants
     kRepository,     // `any_of` permissions on the route's repository
     kMetrics,        // credentials with the owner or reader role on "*" (metadata_read there)
+    kDeletedCatalog,  // an identity; the listing is filtered by its deleted_read grants
   };
   Kind kind = Kind::kNone;
   auth::Permissions any_of = 0;
@@ -27,7 +28,7 @@ struct Requirement {
 Requirement requirementFor(RouteKind kind, std::string_view method);
 
 // The scope a challenge names for `req` on `repository`: "repository:<name>:<actions>",
-// "registry:catalog:*", or "" for other requirements. Built only when a challenge is sent.
+// "registry:catalog:*", "registry:deleted_catalog:*", or "" for other requirements. Built only when a challenge is sent.
 std::string challengeScope(const Requirement& req, std::string_view repository);
 
 // The value of a WWW-Authenticate Bearer challenge. `scope` and `error` are left out

@@ -3,8 +3,8 @@
 // ContainerRegistryClient and `az acr repository` read and change them. Field names,
 // paging (Link header) and errors follow ACR's data-plane REST specification.
 #include <boost/json.hpp>
-#include <charconv>
 
+#include "api/acr_listing.h"
 #include "api/api.h"
 #include "auth/encoding.h"
 #include "common/text.h"
@@ -17,8 +17,6 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr size_t kDefaultAcrPage = 100;
-constexpr size_t kMaxAcrPage = 1000;
 constexpr size_t kMaxPatchBody = 64 * 1024;
 
 json::object attributesJson(const meta::Attributes& a) {
@@ -114,15 +112,9 @@ Result<meta::AttributesPatch> parsePatch(std::string_view text) {
 // n, last and orderby of a listing.
 Result<meta::PageRequest> acrPage(const QueryParams& q) {
   meta::PageRequest page;
-  page.n = kDefaultAcrPage;
-  if (auto v = queryValue(q, "n")) {
-    unsigned long long parsed = 0;
-    auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), parsed);
-    if (v->empty() || ec != std::errc() || p != v->data() + v->size() || parsed == 0) {
-      return invalidArgument("n must be a positive integer");
-    }
-    page.n = static_cast<size_t>(std::min<unsigned long long>(parsed, kMaxAcrPage));
-  }
+  auto n = acrPageSize(q);
+  if (!n) return n.takeError();
+  page.n = *n;
   page.last = queryValue(q, "last").value_or("");
   const auto order = queryValue(q, "orderby").value_or("");
   if (order == "timedesc") {
@@ -144,13 +136,6 @@ std::string nextLink(const std::string& path, const std::string& last, const met
   std::string link = "<" + path + "?last=" + last + "&n=" + std::to_string(page.n);
   if (page.order != meta::PropertiesOrder::kName) link += "&orderby=" + orderName(page.order);
   return link + ">; rel=\"next\"";
-}
-
-server::Response jsonReply(http::status status, const json::value& body) {
-  server::Response res{status, 11};
-  res.set(http::field::content_type, "application/json; charset=utf-8");
-  res.body() = json::serialize(body);
-  return res;
 }
 
 // A listing page as ACR shapes it: {registry, imageName, <key>: [...]} (+ Link).

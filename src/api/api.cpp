@@ -153,6 +153,19 @@ Task<void> Api::dispatch(Exchange& ex) {
     case RouteKind::kAcrManifests:
     case RouteKind::kAcrManifest:
       co_return co_await acr(ex, *route, *query, who);
+    // ACR's soft-delete routes (acr_deleted.cpp).
+    case RouteKind::kAcrDeletedCatalog:
+      if (!allow({http::verb::get})) co_return co_await notAllowed();
+      co_return co_await acrDeletedCatalog(ex, *query, who);
+    case RouteKind::kAcrDeletedManifests:
+      if (!allow({http::verb::get})) co_return co_await notAllowed();
+      co_return co_await acrDeletedManifests(ex, route->name, *query);
+    case RouteKind::kAcrDeletedTags:
+      if (!allow({http::verb::get})) co_return co_await notAllowed();
+      co_return co_await acrDeletedTags(ex, route->name, *query);
+    case RouteKind::kAcrDeletedManifest:
+      if (!allow({http::verb::post})) co_return co_await notAllowed();
+      co_return co_await acrDeletedRestore(ex, route->name, route->ref, *query, who);
   }
   co_await ex.sendError(makeError(Code::kRouteUnknown, "no such route"));
 }

@@ -125,6 +125,20 @@ class Api {
   Task<void> acr(Exchange& ex, const Route& route, const QueryParams& query,
                  const std::optional<auth::Principal>& who);
   Task<void> referrers(Exchange& ex, const Route& route, const QueryParams& query);
+
+  // acr_deleted.cpp: ACR's soft-delete routes /acr/v1/_deleted over the recycle bin. The
+  // route is parsed and admitted (`name` is a valid repository; `digest` is not yet
+  // validated).
+  Task<void> acrDeletedCatalog(Exchange& ex, const QueryParams& query, const std::optional<auth::Principal>& who);
+  Task<void> acrDeletedManifests(Exchange& ex, const std::string& name, const QueryParams& query);
+  Task<void> acrDeletedTags(Exchange& ex, const std::string& name, const QueryParams& query);
+  Task<void> acrDeletedRestore(Exchange& ex, const std::string& name, const std::string& digest,
+                               const QueryParams& query, const std::optional<auth::Principal>& who);
+  // Whether the deleted catalog shows `repository` to the caller (its identity's grants).
+  bool mayReadDeleted(const std::optional<auth::Principal>& who, std::string_view repository) const;
+  // The repository is live or has something in the recycle bin.
+  Result<bool> knownToBin(const std::string& name);
+
   // metrics.cpp
   Task<void> metrics(Exchange& ex);
   bool mayScrape(const auth::Principal& who) const;

@@ -176,11 +176,30 @@ void Api::noteRoute(Exchange& ex, const Route& route) const {
     case RouteKind::kHealthz:
     case RouteKind::kReadyz:
       break;
+    // ACR's soft-delete routes: listings only when refused; a restore puts content back
+    // (its webhook events say push).
+    case RouteKind::kAcrDeletedCatalog:
+      if (!ex.header(http::field::authorization).empty()) {
+        e.action = "list";
+        note.failures_only = true;
+      }
+      break;
+    case RouteKind::kAcrDeletedManifests:
+    case RouteKind::kAcrDeletedTags:
+      e.action = "list";
+      note.failures_only = true;
+      break;
+    case RouteKind::kAcrDeletedManifest:
+      e.action = "push";
+      e.message = "restore";
+      break;
   }
   if (e.action.empty()) return;
   e.repository = route.name;
   if (route.kind == RouteKind::kAcrTag) e.tag = printable(route.ref);
-  if (route.kind == RouteKind::kAcrManifest) e.digest = printable(route.ref);
+  if (route.kind == RouteKind::kAcrManifest || route.kind == RouteKind::kAcrDeletedManifest) {
+    e.digest = printable(route.ref);
+  }
   if (route.kind == RouteKind::kManifest) {
     if (route.ref.find(':') != std::string::npos) {
       e.digest = printable(route.ref);

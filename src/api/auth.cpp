@@ -133,6 +133,10 @@ Task<std::optional<auth::Principal>> Api::admit(Exchange& ex, const Route& route
     case Requirement::Kind::kMetrics:
       allowed = mayScrape(p);
       break;
+    case Requirement::Kind::kDeletedCatalog:
+      allowed = !p.anonymous() && (p.kind != auth::Principal::Kind::kBearer ||
+                                   auth::accessPermits(p.access, "registry", "deleted_catalog", "*"));
+      break;
   }
   if (allowed) co_return who;
   const std::string scope = challengeScope(req, route.name);

@@ -28,7 +28,11 @@ metrics::RouteLabel routeLabel(RouteKind kind) {
     case RouteKind::kAcrTags:
     case RouteKind::kAcrTag:
     case RouteKind::kAcrManifests:
-    case RouteKind::kAcrManifest: return L::kAcrMetadata;
+    case RouteKind::kAcrManifest:
+    case RouteKind::kAcrDeletedCatalog:
+    case RouteKind::kAcrDeletedManifests:
+    case RouteKind::kAcrDeletedTags:
+    case RouteKind::kAcrDeletedManifest: return L::kAcrMetadata;
   }
   return L::kOther;
 }

@@ -58,6 +58,13 @@ Result<Route> parseRoute(std::string_view path) {
   if (!acr && !path.starts_with(kV2)) return makeError(Code::kRouteUnknown, "no such route");
   std::string_view rest = path.substr(acr ? kAcr.size() : kV2.size());
   if (rest == "_catalog") return Route{acr ? RouteKind::kAcrCatalog : RouteKind::kCatalog, {}, {}};
+  // ACR's soft-delete routes, before the /acr/v1/<name> forms (no name starts with '_').
+  constexpr std::string_view kDeleted = "_deleted/";
+  const bool deleted = acr && rest.starts_with(kDeleted);
+  if (deleted) {
+    rest.remove_prefix(kDeleted.size());
+    if (rest == "_catalog") return Route{RouteKind::kAcrDeletedCatalog, {}, {}};
+  }
   if (rest.empty()) return makeError(Code::kRouteUnknown, "no such route");
   // Segments are split on the raw '/' first and then percent-decoded one by one, so an
   // encoded "%2F" stays inside its segment: the Azure SDK sends "team%2Fapp" as one
@@ -104,6 +111,13 @@ Result<Route> parseRoute(std::string_view path) {
     }
     return named(kind, nameBefore(suffix_segments), ref);
   };
+  if (deleted) {
+    // /acr/v1/_deleted/<name>/_manifests[/<digest>], <name>/_tags.
+    if (n >= 2 && segs[n - 1] == "_manifests") return named(RouteKind::kAcrDeletedManifests, nameBefore(1), {});
+    if (n >= 2 && segs[n - 1] == "_tags") return named(RouteKind::kAcrDeletedTags, nameBefore(1), {});
+    if (n >= 3 && segs[n - 2] == "_manifests") return withRef(RouteKind::kAcrDeletedManifest, 2);
+    return makeError(Code::kRouteUnknown, "no such route");
+  }
   if (acr) {
     // /acr/v1/<name>, <name>/_tags[/<tag>], <name>/_manifests[/<digest>]. No name
     // component starts with '_', so the suffixes are unambiguous.

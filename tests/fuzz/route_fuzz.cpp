@@ -98,10 +98,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case RouteKind::kReferrers:
       FUZZ_CHECK(path == prefix + "/referrers/" + ref);
       break;
+    case RouteKind::kAcrDeletedCatalog:
+      FUZZ_CHECK(path == "/acr/v1/_deleted/_catalog");
+      break;
+    case RouteKind::kAcrDeletedManifests:
+      FUZZ_CHECK(path == "/acr/v1/_deleted/" + name + "/_manifests");
+      break;
+    case RouteKind::kAcrDeletedTags:
+      FUZZ_CHECK(path == "/acr/v1/_deleted/" + name + "/_tags");
+      break;
+    case RouteKind::kAcrDeletedManifest:
+      FUZZ_CHECK(path == "/acr/v1/_deleted/" + name + "/_manifests/" + ref);
+      break;
+    default:
+      break;
   }
   bool named = route->kind != RouteKind::kBase && route->kind != RouteKind::kHealthz &&
                route->kind != RouteKind::kReadyz && route->kind != RouteKind::kCatalog &&
-               route->kind != RouteKind::kMetrics;
+               route->kind != RouteKind::kMetrics && route->kind != RouteKind::kAcrCatalog &&
+               route->kind != RouteKind::kAcrDeletedCatalog;
   if (named) {
     // A routed repository name is valid, so it can reach storage and metadata keys.
     FUZZ_CHECK(berth::oci::validateName(name).ok());
