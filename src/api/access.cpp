@@ -7,6 +7,7 @@ std::string challengeScope(const Requirement& req, std::string_view repository) 
     return "repository:" + std::string(repository) + ":" + std::string(req.actions);
   }
   if (req.kind == Requirement::Kind::kCatalog) return "registry:catalog:*";
+  if (req.kind == Requirement::Kind::kDeletedCatalog) return "registry:deleted_catalog:*";
   return {};
 }
 

@@ -18,6 +18,7 @@ struct Requirement {
     kMetrics,        // credentials with the owner or reader role on "*" (metadata_read there)
     kOwner,          // an identity with the owner role on "*" (the admin API)
     kIdentity,       // an identity; the handler checks its roles (usage, recycle bin)
+    kDeletedCatalog,  // an identity; the listing is filtered by its deleted_read grants
   };
   Kind kind = Kind::kNone;
   auth::Permissions any_of = 0;
@@ -30,7 +31,7 @@ struct Requirement {
 Requirement requirementFor(RouteKind kind, std::string_view method);
 
 // The scope a challenge names for `req` on `repository`: "repository:<name>:<actions>",
-// "registry:catalog:*", or "" for other requirements. Built only when a challenge is sent.
+// "registry:catalog:*", "registry:deleted_catalog:*", or "" for other requirements. Built only when a challenge is sent.
 std::string challengeScope(const Requirement& req, std::string_view repository);
 
 // The value of a WWW-Authenticate Bearer challenge. `scope` and `error` are left out

@@ -138,12 +138,6 @@ std::string acrNextLink(const std::string& path, const std::string& last, const 
                   page.order == meta::PropertiesOrder::kName ? std::string() : "&orderby=" + orderName(page.order));
 }
 
-server::Response jsonReply(http::status status, const json::value& body) {
-  server::Response res{status, 11};
-  res.set(http::field::content_type, "application/json; charset=utf-8");
-  res.body() = json::serialize(body);
-  return res;
-}
 
 // A listing page as ACR shapes it: {registry, imageName, <key>: [...]} (+ Link).
 template <class Item, class ToJson>
@@ -158,7 +152,7 @@ server::Response pageReply(std::string_view registry, const std::string& name, c
   o["registry"] = registry;
   o["imageName"] = name;
   o[key] = std::move(list);
-  auto res = jsonReply(http::status::ok, o);
+  auto res = acrJson(http::status::ok, o);
   if (more) res.set(http::field::link, acrNextLink(path, cursor(items.back()), page));
   return res;
 }
@@ -182,6 +176,13 @@ Task<Result<std::optional<meta::AttributesPatch>>> readPatch(Exchange& ex) {
 
 }  // namespace
 
+server::Response acrJson(http::status status, const json::value& body) {
+  server::Response res{status, 11};
+  res.set(http::field::content_type, "application/json; charset=utf-8");
+  res.body() = json::serialize(body);
+  return res;
+}
+
 Task<void> Acr::repository(Exchange& ex, const Call& call) {
   const std::string& name = call.route.name;
   if (ex.method() == http::verb::delete_) {
@@ -194,7 +195,7 @@ Task<void> Acr::repository(Exchange& ex, const Call& call) {
     json::object body;
     body["manifestsDeleted"] = std::move(manifests);
     body["tagsDeleted"] = std::move(tags);
-    co_return co_await ex.send(jsonReply(http::status::accepted, body));
+    co_return co_await ex.send(acrJson(http::status::accepted, body));
   }
   auto patch = co_await readPatch(ex);
   if (!patch) co_return co_await ex.sendError(patch.error());
@@ -205,7 +206,7 @@ Task<void> Acr::repository(Exchange& ex, const Call& call) {
   if (!props) co_return co_await ex.sendError(props.error());
   if (*patch) registry_.invalidateRepository(name);
   auto body = repositoryJson(registry, *props);
-  co_await ex.send(jsonReply(http::status::ok, body));
+  co_await ex.send(acrJson(http::status::ok, body));
 }
 
 Task<void> Acr::tags(Exchange& ex, const Call& call) {
@@ -248,7 +249,7 @@ Task<void> Acr::tag(Exchange& ex, const Call& call) {
   body["registry"] = std::string(ex.host());
   body["imageName"] = name;
   body["tag"] = tagJson(*tag);
-  co_await ex.send(jsonReply(http::status::ok, body));
+  co_await ex.send(acrJson(http::status::ok, body));
 }
 
 Task<void> Acr::manifests(Exchange& ex, const Call& call) {
@@ -278,7 +279,7 @@ Task<void> Acr::manifest(Exchange& ex, const Call& call) {
   body["registry"] = std::string(ex.host());
   body["imageName"] = name;
   body["manifest"] = manifestJson(*manifest);
-  co_await ex.send(jsonReply(http::status::ok, body));
+  co_await ex.send(acrJson(http::status::ok, body));
 }
 
 }  // namespace berth::api

@@ -19,6 +19,7 @@ Handlers makeHandlers(const ApiParts& p, std::optional<Gate>& gate) {
              Blobs(p.registry, p.usage, p.access),
              Manifests(p.registry, p.usage, p.audit != nullptr),
              Acr(p.registry, p.properties),
+             AcrDeleted(p.registry, p.recycle_bin, p.access, p.audit != nullptr),
              WebhookAdmin(p.webhooks),
              QuotaAdmin(p.quotas),
              LifecycleAdmin(p.gc, p.retention),

@@ -105,6 +105,7 @@ void Api::noteRoute(Exchange& ex, const Route& route, const RouteRow& row, std::
   note.failures_only = (rule.flags & kAuditFailuresOnly) ||
                        ((rule.flags & kAuditPullsOption) && !audit_->options().pulls);
   if (rule.flags & kAuditPathMessage) e.message = std::string(path.substr(0, 200));
+  if (!rule.message.empty()) e.message = rule.message;
   e.repository = route.name;
   switch (route.kind) {
     case RouteKind::kManifest:
@@ -112,6 +113,7 @@ void Api::noteRoute(Exchange& ex, const Route& route, const RouteRow& row, std::
       break;
     case RouteKind::kBlob:
     case RouteKind::kAcrManifest:
+    case RouteKind::kAcrDeletedManifest:
       e.digest = printableField(route.ref);
       break;
     case RouteKind::kAcrTag:

@@ -153,6 +153,10 @@ Task<std::optional<auth::Principal>> Gate::admit(Exchange& ex, const Route& rout
       if (req.kind == Requirement::Kind::kIdentity || access_.isAdmin(p, now)) co_return who;
       co_await ex.sendError(makeError(Code::kDenied, "the admin API needs the owner role on '*'"));
       co_return std::nullopt;
+    case Requirement::Kind::kDeletedCatalog:
+      allowed = !p.anonymous() && (p.kind != auth::Principal::Kind::kBearer ||
+                                   auth::accessPermits(p.access, "registry", "deleted_catalog", "*"));
+      break;
   }
   if (allowed) co_return who;
   const std::string scope = challengeScope(req, route.name);

@@ -126,6 +126,29 @@ class Acr {
   meta::PropertiesStore& properties_;
 };
 
+// ACR's soft-delete routes under /acr/v1/_deleted over the recycle bin (acr_deleted.cpp).
+class AcrDeleted {
+ public:
+  AcrDeleted(registry::Registry& registry, lifecycle::RecycleBin& bin, const auth::AccessControl* access,
+             bool audited)
+      : registry_(registry), bin_(bin), access_(access), audited_(audited) {}
+  Task<void> catalog(Exchange& ex, const Call& call);    // GET
+  Task<void> manifests(Exchange& ex, const Call& call);  // GET
+  Task<void> tags(Exchange& ex, const Call& call);       // GET
+  Task<void> restore(Exchange& ex, const Call& call);    // POST
+
+ private:
+  // Whether the deleted catalog shows `repository` to the caller (its identity's grants).
+  bool mayReadDeleted(const std::optional<auth::Principal>& who, std::string_view repository) const;
+  // The repository is live or has something in the recycle bin.
+  Result<bool> knownToBin(const std::string& name);
+
+  registry::Registry& registry_;
+  lifecycle::RecycleBin& bin_;
+  const auth::AccessControl* access_;  // null: authentication is off
+  bool audited_;
+};
+
 // The token server: /oauth2/token and /oauth2/exchange.
 class Tokens {
  public:
@@ -248,6 +271,7 @@ struct Handlers {
   Blobs blobs;
   Manifests manifests;
   Acr acr;
+  AcrDeleted acrDeleted;
   WebhookAdmin webhooks;
   QuotaAdmin quotas;
   LifecycleAdmin lifecycle;
@@ -261,6 +285,8 @@ std::string blobLocation(const std::string& name, const oci::Digest& digest);
 std::string uploadRange(uint64_t offset);  // "0-<offset-1>", "0-0" when empty
 server::Response jsonResponse(server::http::status status, std::string body,
                               std::string_view content_type = "application/json");
+// A JSON reply of ACR's API (/acr/v1).
+server::Response acrJson(server::http::status status, const boost::json::value& body);
 
 // What an outbox event records about the request that caused it (a new request id).
 events::RequestInfo requestInfo(const Exchange& ex, const std::optional<auth::Principal>& who);

@@ -107,8 +107,11 @@ bool shapeMatches(const Pattern& p, const Segments& segs, Route& route, size_t& 
   if (p.multi >= 0) {
     name_from = static_cast<size_t>(p.multi);
     name_to = n - (p.segments.size() - 1 - static_cast<size_t>(p.multi));
-    // A path that ends where the name would start ("/acr/v1/") is no route, not a bad name.
+    // A path that ends where the name would start ("/acr/v1/") is no route, not a bad name;
+    // so is a longer path whose name would start with a reserved word ("/acr/v1/_deleted/x":
+    // no name component starts with '_', and such prefixes belong to their own routes).
     if (name_to == n && name_to - name_from == 1 && segs[name_from].empty()) return false;
+    if (name_to - name_from > 1 && !segs[name_from].empty() && segs[name_from].front() == '_') return false;
   }
   return true;
 }

@@ -31,6 +31,11 @@ enum class RouteKind {
   kAcrTag,         // /acr/v1/<name>/_tags/<tag>
   kAcrManifests,   // /acr/v1/<name>/_manifests
   kAcrManifest,    // /acr/v1/<name>/_manifests/<digest>
+  // ACR's soft-delete routes (docs/metadata-api.md, "Deleted items"; acr_deleted.cpp).
+  kAcrDeletedCatalog,    // /acr/v1/_deleted/_catalog
+  kAcrDeletedManifests,  // /acr/v1/_deleted/<name>/_manifests
+  kAcrDeletedTags,       // /acr/v1/_deleted/<name>/_tags
+  kAcrDeletedManifest,   // /acr/v1/_deleted/<name>/_manifests/<digest>
   // The token server (docs/api.md).
   kOauthToken,     // /oauth2/token
   kOauthExchange,  // /oauth2/exchange

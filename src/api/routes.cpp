@@ -40,6 +40,9 @@ constexpr Requirement kRemove{K::kRepository, auth::kPermDelete, "delete"};
 // ACR asks for metadata_read; pull also lets a client read what it may pull.
 constexpr Requirement kMetadataRead{K::kRepository, auth::kPermPull | auth::kPermMetadataRead, "metadata_read,pull"};
 constexpr Requirement kMetadataWrite{K::kRepository, auth::kPermMetadataWrite, "metadata_write"};
+constexpr Requirement kDeletedRead{K::kRepository, auth::kPermDeletedRead, "deleted_read"};
+constexpr Requirement kDeletedRestore{K::kRepository, auth::kPermDeletedRestore, "deleted_read,deleted_restore"};
+constexpr Requirement kDeletedCatalogAccess{K::kDeletedCatalog, 0, {}};
 constexpr Requirement kOwner{K::kOwner, 0, {}};
 constexpr Requirement kIdentity{K::kIdentity, 0, {}};
 
@@ -90,6 +93,17 @@ constexpr std::array kRoutes = std::to_array<RouteRow>({
     // ACR's metadata API.
     {RouteKind::kAcrCatalog, "/acr/v1/_catalog", kGet, always(kCatalogAccess), L::kAcrMetadata,
      always(kSignedInList), ROUTE(listings, catalog)},
+    // ACR's soft-delete routes over the recycle bin (before the {name} forms: no name starts
+    // with '_'). A restore puts content back: audited as a push.
+    {RouteKind::kAcrDeletedCatalog, "/acr/v1/_deleted/_catalog", kGet, always(kDeletedCatalogAccess),
+     L::kAcrMetadata, always(kSignedInList), ROUTE(acrDeleted, catalog)},
+    {RouteKind::kAcrDeletedManifests, "/acr/v1/_deleted/{name}/_manifests", kGet, always(kDeletedRead),
+     L::kAcrMetadata, always(kRefusedList), ROUTE(acrDeleted, manifests)},
+    {RouteKind::kAcrDeletedTags, "/acr/v1/_deleted/{name}/_tags", kGet, always(kDeletedRead), L::kAcrMetadata,
+     always(kRefusedList), ROUTE(acrDeleted, tags)},
+    {RouteKind::kAcrDeletedManifest, "/acr/v1/_deleted/{name}/_manifests/{ref}", kPost,
+     {kDeletedRead, kDeletedRestore, kDeletedRestore}, L::kAcrMetadata, always(AuditRule{"push", 0, "restore"}),
+     ROUTE(acrDeleted, restore)},
     {RouteKind::kAcrTags, "/acr/v1/{name}/_tags", kGet, kMetadata, L::kAcrMetadata, kMetadataAudit,
      ROUTE(acr, tags)},
     {RouteKind::kAcrManifests, "/acr/v1/{name}/_manifests", kGet, kMetadata, L::kAcrMetadata, kMetadataAudit,

@@ -49,6 +49,7 @@ constexpr ByMethod<T> always(T value) {
 struct AuditRule {
   std::string_view action;  // "": nothing
   uint8_t flags = 0;
+  std::string_view message = {};  // the entry's message, if any
 };
 inline constexpr uint8_t kAuditFailuresOnly = 1;     // only a request that did not succeed
 inline constexpr uint8_t kAuditPullsOption = 2;      // failures only, unless audit.pulls

@@ -233,7 +233,7 @@ Permissions AccessControl::grantedPermissions(const Principal& principal, std::s
     if (who == nullptr || !IdentityView::usable(*who, now)) continue;
     granted |= effectivePermissions(v->grants(id), repository);
   }
-  return granted;
+  return withDeletedPermissions(granted);
 }
 
 Permissions AccessControl::permissions(const Principal& principal, std::string_view repository,
@@ -246,7 +246,9 @@ Permissions AccessControl::permissions(const Principal& principal, std::string_v
       {"push", kPermPush},
       {"delete", kPermDelete},
       {"metadata_read", kPermMetadataRead},
-      {"metadata_write", kPermMetadataWrite}};
+      {"metadata_write", kPermMetadataWrite},
+      {"deleted_read", kPermDeletedRead},
+      {"deleted_restore", kPermDeletedRestore}};
   for (const auto& [action, perm] : kActions) {
     if (accessPermits(principal.access, "repository", repository, action)) in_token |= perm;
   }

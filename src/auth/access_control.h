@@ -82,9 +82,11 @@ class AccessControl {
   Result<TokenSubject> federated(std::string_view id_token, int64_t now);
 
   // What the principal's identities are granted on `repository` right now, whatever a
-  // bearer token names (for filtering listings the token was granted).
+  // bearer token names (for filtering listings the token was granted), with the deleted_*
+  // permissions they imply (policy.h).
   Permissions grantedPermissions(const Principal& principal, std::string_view repository, int64_t now) const;
-  // What the principal may do on `repository` right now.
+  // What the principal may do on `repository` right now: a bearer token only what it
+  // names (deleted_* included: a token for push and delete does not restore).
   Permissions permissions(const Principal& principal, std::string_view repository,
                           int64_t now) const;
   // Registry-wide admin: the identity holds owner on "*" now (any credential of it, a

@@ -32,6 +32,12 @@ constexpr Named kTokenActions[] = {
     {"metadata_write", kPermMetadataWrite},
 };
 
+// Asked for by name only ("*" does not expand to them).
+constexpr Named kDeletedActions[] = {
+    {"deleted_read", kPermDeletedRead},
+    {"deleted_restore", kPermDeletedRestore},
+};
+
 template <size_t N>
 const Named* lookup(const Named (&table)[N], std::string_view name) {
   for (const Named& n : table) {
@@ -98,11 +104,18 @@ Permissions effectivePermissions(const Grants& grants, std::string_view reposito
   return p;
 }
 
+Permissions withDeletedPermissions(Permissions p) {
+  const bool restore = (p & kPermPush) != 0 && (p & kPermDelete) != 0;
+  if (restore) p |= kPermDeletedRestore | kPermDeletedRead;
+  if (p & kPermMetadataRead) p |= kPermDeletedRead;
+  return p;
+}
+
 std::vector<std::string> allowedActions(const Grants& grants, std::string_view repository,
                                         const std::vector<std::string>& requested) {
   std::vector<std::string> out;
   if (requested.empty()) return out;
-  Permissions p = effectivePermissions(grants, repository);
+  const Permissions p = withDeletedPermissions(effectivePermissions(grants, repository));
   if (p == 0) return out;
   for (const std::string& action : requested) {
     if (action == "*") {
@@ -116,6 +129,7 @@ std::vector<std::string> allowedActions(const Grants& grants, std::string_view r
       continue;
     }
     const Named* n = lookup(kTokenActions, action);
+    if (n == nullptr) n = lookup(kDeletedActions, action);
     if (n != nullptr && (p & n->permissions)) addOnce(out, action);
   }
   // "*" already covers everything: drop the individual actions next to it.
@@ -139,6 +153,14 @@ std::vector<ResourceScope> authorize(const Grants& grants,
       bool asked =
           std::find(scope.actions.begin(), scope.actions.end(), "*") != scope.actions.end();
       if (can_list && asked) granted.actions = {"*"};
+    } else if (scope.type == "registry" && scope.name == "deleted_catalog") {
+      // Filtered per repository too: deleted_read from the union of the grants is enough
+      // to ask for it.
+      Permissions all = 0;
+      for (const Grant& g : grants) all |= g.permissions;
+      bool asked =
+          std::find(scope.actions.begin(), scope.actions.end(), "*") != scope.actions.end();
+      if ((withDeletedPermissions(all) & kPermDeletedRead) && asked) granted.actions = {"*"};
     }
     if (!granted.actions.empty()) out.push_back(std::move(granted));
   }

@@ -52,7 +52,7 @@ std::string_view baseType(std::string_view type) { return type.substr(0, type.fi
 bool isValidName(std::string_view type, std::string_view name) {
   std::string_view base = baseType(type);
   if (base == "repository") return isValidRepositoryName(name);
-  if (base == "registry") return name == "catalog";
+  if (base == "registry") return name == "catalog" || name == "deleted_catalog";
   if (name.empty() || name.size() > kMaxRepositoryName) return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||

@@ -21,9 +21,10 @@ struct ResourceScope {
   bool operator==(const ResourceScope&) const = default;
 };
 
-// Actions Berth knows. Anything else is kInvalidArgument.
-inline constexpr std::string_view kKnownActions[] = {"pull", "push",          "delete",
-                                                     "*",    "metadata_read", "metadata_write"};
+// Actions Berth knows. Anything else is kInvalidArgument. deleted_read and
+// deleted_restore are ACR's soft-delete actions (/acr/v1/_deleted, policy.h).
+inline constexpr std::string_view kKnownActions[] = {"pull",          "push",           "delete",       "*",
+                                                     "metadata_read", "metadata_write", "deleted_read", "deleted_restore"};
 bool isKnownAction(std::string_view action);
 
 // Limits on outside input.
@@ -37,7 +38,8 @@ inline constexpr size_t kMaxRepositoryName = 255;
 bool isValidRepositoryName(std::string_view name);
 
 // One resourcescope. type is [a-z0-9]+ with an optional "(class)"; for "repository"
-// types the name must be a valid repository name; for "registry" it must be "catalog";
+// types the name must be a valid repository name; for "registry" it must be "catalog" or
+// "deleted_catalog" (ACR's listing of repositories with soft-deleted items);
 // other types need a non-empty name of [A-Za-z0-9._/-]. Actions: a non-empty comma
 // list of known actions, without empty elements; duplicates are dropped.
 Result<ResourceScope> parseScope(std::string_view scope);

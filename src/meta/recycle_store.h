@@ -58,6 +58,44 @@ struct RestoredItem {
   std::vector<std::string> tags;       // put back, sorted
 };
 
+// ACR's view of the bin (/acr/v1/_deleted, docs/metadata-api.md): a repository that has
+// items in the bin.
+struct RecycledRepository {
+  std::string name;
+  int64_t created_at = 0;  // the earliest creation time of the repository the bin holds
+  int64_t deleted_at = 0;  // its newest item's deletion
+};
+
+// A manifest a restore by digest brings back: the manifest of a manifest item, or any
+// manifest of a repository item. One per (item, digest).
+struct RecycledManifest {
+  int64_t item_id = 0;
+  std::string digest;
+  std::string media_type;
+  uint64_t size = 0;              // the manifest's bytes
+  int64_t created_at = 0;         // when it was pushed
+  int64_t deleted_at = 0;         // the item's
+  std::vector<std::string> tags;  // the item's tags on this digest, sorted
+};
+
+// A tag an item brings back (a tag item's, or one that went with a manifest or
+// repository). One per (item, tag).
+struct RecycledTag {
+  int64_t item_id = 0;
+  std::string name;
+  std::string digest;
+  int64_t created_at = 0;  // when the tag was first pushed
+  int64_t deleted_at = 0;  // the item's
+};
+
+// Where a listing of recycled manifests or tags goes on. Entries sort by key (digest or
+// tag name), then by item id (the oldest deletion first); a page starts after (key,
+// item_id), or with item_id 0 after every entry of that key. An empty key: from the start.
+struct RecycledCursor {
+  std::string key;
+  int64_t item_id = 0;
+};
+
 // The outbox event for one manifest or tag a restore puts back (tag "" for a manifest
 // without tags); nullopt: none.
 using RestoreEventFn = std::function<std::optional<EventRecord>(
@@ -79,6 +117,21 @@ class RecycleStore {
   virtual Status purge(int64_t id) = 0;  // kNotFound
   // Removes up to `limit` items with expires_at <= now; returns how many went.
   virtual Result<uint64_t> purgeExpired(int64_t now, size_t limit) = 0;
+
+  // ACR's view (/acr/v1/_deleted). Repositories with items, by name, after `after`.
+  virtual Result<std::vector<RecycledRepository>> listRecycledRepositories(const std::string& after,
+                                                                           size_t limit) = 0;
+  // The manifests of `repository` a restore by digest brings back, in cursor order.
+  virtual Result<std::vector<RecycledManifest>> listRecycledManifests(const std::string& repository,
+                                                                      const RecycledCursor& after, size_t limit) = 0;
+  // The tags the items of `repository` bring back, in cursor order.
+  virtual Result<std::vector<RecycledTag>> listRecycledTags(const std::string& repository,
+                                                            const RecycledCursor& after, size_t limit) = 0;
+  // The newest item of `repository` that restoring `digest` means: with a `tag`, one that
+  // brings back that tag on that digest (of any kind); without, a manifest item of the
+  // digest or a repository item holding it. kNotFound if there is none.
+  virtual Result<int64_t> findRecycledManifest(const std::string& repository, const std::string& digest,
+                                               const std::string& tag) = 0;
 };
 
 }  // namespace berth::meta

@@ -413,4 +413,90 @@ Result<uint64_t> SqliteRecycleStore::purgeExpired(int64_t now, size_t limit) {
   });
 }
 
+Result<std::vector<RecycledRepository>> SqliteRecycleStore::listRecycledRepositories(const std::string& after,
+                                                                                     size_t limit) {
+  return db_->read([&](Connection& c) -> Result<std::vector<RecycledRepository>> {
+    auto stmt = c.prepare(
+        "SELECT repository, MIN(repo_created_at), MAX(deleted_at) FROM recycle_items WHERE repository > ?1"
+        " GROUP BY repository ORDER BY repository LIMIT ?2");
+    if (!stmt) return stmt.takeError();
+    stmt->bind(after).bindLimit(limit);
+    return stmt->collect([](Stmt& s) { return RecycledRepository{s.text(0), s.int64(1), s.int64(2)}; });
+  });
+}
+
+Result<std::vector<RecycledManifest>> SqliteRecycleStore::listRecycledManifests(const std::string& repository,
+                                                                                const RecycledCursor& after,
+                                                                                size_t limit) {
+  return db_->read([&](Connection& c) -> Result<std::vector<RecycledManifest>> {
+    // A manifest item's root (its children may still be live), every manifest of a
+    // repository item; a tag item's manifest was not deleted. After the cursor: a greater
+    // digest, or the same one in a later item (item_id 0: none of that digest).
+    auto stmt = c.prepare(
+        "SELECT i.id, m.digest, m.media_type, m.size, m.created_at, i.deleted_at"
+        " FROM recycle_items i JOIN recycle_manifests m ON m.item_id = i.id"
+        " WHERE i.repository = ?1 AND (i.kind = 'repository' OR (i.kind = 'manifest' AND m.digest = i.digest))"
+        " AND (m.digest > ?2 OR (m.digest = ?2 AND ?3 <> 0 AND i.id > ?3)) ORDER BY m.digest, i.id LIMIT ?4");
+    if (!stmt) return stmt.takeError();
+    stmt->bind(repository).bind(after.key).bind(after.item_id).bindLimit(limit);
+    auto rows = stmt->collect([](Stmt& s) {
+      RecycledManifest m;
+      m.item_id = s.int64(0);
+      m.digest = s.text(1);
+      m.media_type = s.text(2);
+      m.size = s.uint64(3);
+      m.created_at = s.int64(4);
+      m.deleted_at = s.int64(5);
+      return m;
+    });
+    if (!rows) return rows.takeError();
+    for (auto& m : *rows) {
+      auto tags = c.prepare("SELECT name FROM recycle_tags WHERE item_id = ? AND digest = ? ORDER BY name");
+      if (!tags) return tags.takeError();
+      auto names = tags->bind(m.item_id).bind(m.digest).collect([](Stmt& s) { return s.text(0); });
+      if (!names) return names.takeError();
+      m.tags = std::move(*names);
+    }
+    return rows;
+  });
+}
+
+Result<std::vector<RecycledTag>> SqliteRecycleStore::listRecycledTags(const std::string& repository,
+                                                                      const RecycledCursor& after, size_t limit) {
+  return db_->read([&](Connection& c) -> Result<std::vector<RecycledTag>> {
+    auto stmt = c.prepare(
+        "SELECT i.id, t.name, t.digest, t.created_at, i.deleted_at"
+        " FROM recycle_items i JOIN recycle_tags t ON t.item_id = i.id WHERE i.repository = ?1"
+        " AND (t.name > ?2 OR (t.name = ?2 AND ?3 <> 0 AND i.id > ?3)) ORDER BY t.name, i.id LIMIT ?4");
+    if (!stmt) return stmt.takeError();
+    stmt->bind(repository).bind(after.key).bind(after.item_id).bindLimit(limit);
+    return stmt->collect(
+        [](Stmt& s) { return RecycledTag{s.int64(0), s.text(1), s.text(2), s.int64(3), s.int64(4)}; });
+  });
+}
+
+Result<int64_t> SqliteRecycleStore::findRecycledManifest(const std::string& repository, const std::string& digest,
+                                                         const std::string& tag) {
+  return db_->read([&](Connection& c) -> Result<int64_t> {
+    auto stmt = c.prepare(
+        tag.empty()
+            ? "SELECT i.id FROM recycle_items i WHERE i.repository = ?1 AND ?3 = '' AND"
+              " ((i.kind = 'manifest' AND i.digest = ?2) OR (i.kind = 'repository' AND EXISTS"
+              " (SELECT 1 FROM recycle_manifests m WHERE m.item_id = i.id AND m.digest = ?2)))"
+              " ORDER BY i.id DESC LIMIT 1"
+            : "SELECT i.id FROM recycle_items i JOIN recycle_tags t ON t.item_id = i.id"
+              " WHERE i.repository = ?1 AND t.digest = ?2 AND t.name = ?3 ORDER BY i.id DESC LIMIT 1");
+    if (!stmt) return stmt.takeError();
+    auto row = stmt->bind(repository).bind(digest).bind(tag).step();
+    if (!row) return row.takeError();
+    if (!*row) {
+      return makeError(Code::kNotFound, tag.empty() ? "no deleted manifest " + digest + " of " + repository +
+                                                          " in the recycle bin"
+                                                    : "no deleted tag " + repository + ":" + tag + " on " + digest +
+                                                          " in the recycle bin");
+    }
+    return stmt->int64(0);
+  });
+}
+
 }  // namespace berth::meta

@@ -34,6 +34,13 @@ class SqliteRecycleStore : public RecycleStore {
   Result<RestoredItem> restore(int64_t id, const RestoreEventFn& event) override;
   Status purge(int64_t id) override;
   Result<uint64_t> purgeExpired(int64_t now, size_t limit) override;
+  Result<std::vector<RecycledRepository>> listRecycledRepositories(const std::string& after, size_t limit) override;
+  Result<std::vector<RecycledManifest>> listRecycledManifests(const std::string& repository,
+                                                              const RecycledCursor& after, size_t limit) override;
+  Result<std::vector<RecycledTag>> listRecycledTags(const std::string& repository, const RecycledCursor& after,
+                                                    size_t limit) override;
+  Result<int64_t> findRecycledManifest(const std::string& repository, const std::string& digest,
+                                       const std::string& tag) override;
 
  private:
   std::shared_ptr<sqlite_detail::Database> db_;

@@ -59,6 +59,22 @@ TEST(RequirementFor, AcrMetadataByMethod) {
   }
 }
 
+TEST(RequirementFor, AcrDeletedRoutes) {
+  Requirement catalog = requirementFor(RouteKind::kAcrDeletedCatalog, "GET");
+  EXPECT_EQ(catalog.kind, K::kDeletedCatalog);
+  EXPECT_EQ(challengeScope(catalog, ""), "registry:deleted_catalog:*");
+  for (RouteKind r : {RouteKind::kAcrDeletedManifests, RouteKind::kAcrDeletedTags, RouteKind::kAcrDeletedManifest}) {
+    Requirement read = requirementFor(r, "GET");
+    EXPECT_EQ(read.kind, K::kRepository);
+    EXPECT_EQ(read.any_of, auth::kPermDeletedRead);
+    EXPECT_EQ(challengeScope(read, "team/app"), "repository:team/app:deleted_read");
+  }
+  Requirement restore = requirementFor(RouteKind::kAcrDeletedManifest, "POST");
+  EXPECT_EQ(restore.kind, K::kRepository);
+  EXPECT_EQ(restore.any_of, auth::kPermDeletedRestore);
+  EXPECT_EQ(challengeScope(restore, "team/app"), "repository:team/app:deleted_read,deleted_restore");
+}
+
 TEST(RequirementFor, ManifestsAndBlobsByMethod) {
   for (RouteKind r : {RouteKind::kManifest, RouteKind::kBlob}) {
     for (const char* m : {"GET", "HEAD"}) {

@@ -125,6 +125,46 @@ TEST(Router, AcrMetadataRoutes) {
   }
 }
 
+// ACR's soft-delete routes: /acr/v1/_deleted/... is matched before the /acr/v1/<name>
+// forms; "_deleted" is no repository name.
+TEST(Router, AcrDeletedRoutes) {
+  struct Case {
+    const char* path;
+    RouteKind kind;
+    const char* name;
+    const char* ref;
+  };
+  for (const Case& c : {Case{"/acr/v1/_deleted/_catalog", RouteKind::kAcrDeletedCatalog, "", ""},
+                        Case{"/acr/v1/_deleted/app/_manifests", RouteKind::kAcrDeletedManifests, "app", ""},
+                        Case{"/acr/v1/_deleted/team/app/_tags", RouteKind::kAcrDeletedTags, "team/app", ""},
+                        Case{"/acr/v1/_deleted/team%2Fapp/_tags", RouteKind::kAcrDeletedTags, "team/app", ""},
+                        Case{"/acr/v1/_deleted/team/app/_manifests/sha256:abc", RouteKind::kAcrDeletedManifest,
+                             "team/app", "sha256:abc"},
+                        Case{"/acr/v1/_deleted/a/_manifests/sha256%3Aabc", RouteKind::kAcrDeletedManifest, "a",
+                             "sha256:abc"},
+                        // Not under _deleted: the ordinary forms.
+                        Case{"/acr/v1/deleted/_tags", RouteKind::kAcrTags, "deleted", ""}}) {
+    auto r = parseRoute(c.path);
+    ASSERT_TRUE(r) << c.path << ": " << r.error().message;
+    EXPECT_EQ(r->kind, c.kind) << c.path;
+    EXPECT_EQ(r->name, c.name) << c.path;
+    EXPECT_EQ(r->ref, c.ref) << c.path;
+  }
+  for (const char* p : {"/acr/v1/_deleted/", "/acr/v1/_deleted/app", "/acr/v1/_deleted/app/_tags/v1",
+                        "/acr/v1/_deleted/_catalog/x", "/acr/v1/_deleted/a/_manifests/d/x"}) {
+    auto r = parseRoute(p);
+    ASSERT_FALSE(r) << p;
+    EXPECT_EQ(r.code(), Code::kRouteUnknown) << p;
+  }
+  // The name grammar still applies ("_catalog" is no name either).
+  for (const char* p : {"/acr/v1/_deleted", "/acr/v1/_deleted/A/_tags", "/acr/v1/_deleted/a/_manifests/x%2Fy",
+                        "/acr/v1/_deleted/_catalog/_manifests"}) {
+    auto r = parseRoute(p);
+    ASSERT_FALSE(r) << p;
+    EXPECT_EQ(r.code(), Code::kNameInvalid) << p;
+  }
+}
+
 TEST(Router, UnknownRoutes) {
   for (const char* p : {"/", "/v3/", "/v2/a", "/v2/a/b", "/v2/a/unknown/x", "/etc/passwd", ""}) {
     auto r = parseRoute(p);

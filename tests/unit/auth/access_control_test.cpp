@@ -285,6 +285,27 @@ TEST_F(AccessControlTest, BearerPermissionsAreTokenAccessIntersectCurrentGrants)
   EXPECT_EQ(ac_->permissions(p, "team/app", kNow), kPermPull);
 }
 
+TEST_F(AccessControlTest, DeletedPermissionsNeedTheirOwnTokenActions) {
+  addIdentity("bob", "pw");
+  addRole("bob", "push", "team/*");
+  addRole("bob", "delete", "team/app");
+  ASSERT_TRUE(ac_->reload());
+  auto basic = ac_->verifyBasic("bob", "pw", kNow);
+  ASSERT_TRUE(basic);
+  EXPECT_EQ(ac_->permissions(*basic, "team/app", kNow),
+            kPermPull | kPermPush | kPermDelete | kPermDeletedRead | kPermDeletedRestore);
+  EXPECT_EQ(ac_->permissions(*basic, "team/lib", kNow), kPermPull | kPermPush);
+  // A token is worth what it names: push and delete do not restore.
+  Principal content = bearerFor("bob", {repo("team/app", {"pull", "push", "delete"})});
+  EXPECT_EQ(ac_->permissions(content, "team/app", kNow) & (kPermDeletedRead | kPermDeletedRestore), 0);
+  Principal read = bearerFor("bob", {repo("team/app", {"deleted_read"})});
+  EXPECT_EQ(ac_->permissions(read, "team/app", kNow), kPermDeletedRead);
+  Principal restore = bearerFor("bob", {repo("team/app", {"deleted_read", "deleted_restore"}),
+                                        repo("team/lib", {"deleted_read", "deleted_restore"})});
+  EXPECT_EQ(ac_->permissions(restore, "team/app", kNow), kPermDeletedRead | kPermDeletedRestore);
+  EXPECT_EQ(ac_->permissions(restore, "team/lib", kNow), 0);  // named, but not granted
+}
+
 TEST_F(AccessControlTest, TokenIdentityPermissionsFollowItsScopeMap) {
   ASSERT_TRUE(store_->putScopeMap({"ci", "", {{"team/app", {"content/read"}}}, kNow, kNow}));
   IdentityRecord tok;

@@ -155,6 +155,40 @@ TEST(Authorize, CatalogNeedsAReadGrant) {
   EXPECT_TRUE(authorize({roleGrant("*", "pull")}, {{"registry", "other", {"*"}}}).empty());
 }
 
+TEST(DeletedActions, FollowFromTheRepositoryPermissions) {
+  const Actions deleted = {"deleted_read", "deleted_restore"};
+  // deleted_read: metadata_read, or push and delete; deleted_restore: push and delete,
+  // also when they come from different grants that cover the repository.
+  EXPECT_EQ(allowedActions({roleGrant("*", "reader")}, "x", deleted), (Actions{"deleted_read"}));
+  EXPECT_EQ(allowedActions({roleGrant("*", "pull")}, "x", deleted), Actions{});
+  EXPECT_EQ(allowedActions({roleGrant("*", "push")}, "x", deleted), Actions{});
+  EXPECT_EQ(allowedActions({roleGrant("*", "delete")}, "x", deleted), Actions{});
+  EXPECT_EQ(allowedActions({roleGrant("*", "push"), roleGrant("team/*", "delete")}, "team/x", deleted), deleted);
+  EXPECT_EQ(allowedActions({roleGrant("*", "push"), roleGrant("team/*", "delete")}, "other", deleted), Actions{});
+  EXPECT_EQ(allowedActions({roleGrant("*", "owner")}, "x", deleted), deleted);
+  // Never through "*" expanded for a partial grant; a full grant's "*" covers them.
+  EXPECT_EQ(allowedActions({roleGrant("*", "push"), roleGrant("*", "delete")}, "x", {"*"}),
+            (Actions{"pull", "push", "delete"}));
+  EXPECT_EQ(withDeletedPermissions(kPermMetadataRead), kPermMetadataRead | kPermDeletedRead);
+  EXPECT_EQ(withDeletedPermissions(kPermPush | kPermDelete),
+            kPermPush | kPermDelete | kPermDeletedRead | kPermDeletedRestore);
+  EXPECT_EQ(withDeletedPermissions(kPermPull | kPermPush), kPermPull | kPermPush);
+}
+
+TEST(Authorize, DeletedCatalogNeedsDeletedReadSomewhere) {
+  auto catalog = *parseScopes("registry:deleted_catalog:*");
+  const ResourceScope granted{"registry", "deleted_catalog", {"*"}};
+  EXPECT_EQ(authorize({roleGrant("team-a/*", "reader")}, catalog), std::vector<ResourceScope>{granted});
+  EXPECT_EQ(authorize({roleGrant("team-a/*", "push"), roleGrant("team-a/app", "delete")}, catalog).size(), 1u);
+  EXPECT_EQ(authorize({roleGrant("*", "owner")}, catalog).size(), 1u);
+  EXPECT_TRUE(authorize({roleGrant("*", "pull")}, catalog).empty());
+  EXPECT_TRUE(authorize({roleGrant("*", "push")}, catalog).empty());
+  EXPECT_TRUE(authorize({roleGrant("*", "delete")}, catalog).empty());
+  EXPECT_TRUE(authorize({roleGrant("*", "reader")}, {{"registry", "deleted_catalog", {"pull"}}}).empty());
+  // The plain catalog is a different resource.
+  EXPECT_TRUE(authorize({roleGrant("*", "delete")}, *parseScopes("registry:catalog:*")).empty());
+}
+
 TEST(Admin, OnlyRegistryWideOwner) {
   EXPECT_TRUE(isRegistryAdmin({roleGrant("*", "owner")}));
   EXPECT_FALSE(isRegistryAdmin({roleGrant("team-a/*", "owner")}));

@@ -61,6 +61,17 @@ TEST(ParseScope, RegistryCatalog) {
   EXPECT_FALSE(parseScope("registry::*").ok());
 }
 
+TEST(ParseScope, AcrSoftDeleteScopes) {
+  auto s = parseScope("registry:deleted_catalog:*");
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->name, "deleted_catalog");
+  s = parseScope("repository:team/app:deleted_read,deleted_restore");
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->actions, (Actions{"deleted_read", "deleted_restore"}));
+  EXPECT_FALSE(parseScope("repository:team/app:deleted_purge").ok());
+  EXPECT_FALSE(parseScope("registry:deleted:*").ok());
+}
+
 TEST(ParseScope, Invalid) {
   for (const char* bad : {"",
                           "repository",

@@ -478,3 +478,177 @@ TEST_F(RecycleBinTest, RestoreHoldsQuotas) {
 
 }  // namespace
 }  // namespace berth::meta::testing
+
+// ACR's view of the bin (/acr/v1/_deleted): repositories, manifests and tags, paged by
+// (key, item id), and the item a restore by digest (and tag) means.
+namespace berth::meta::testing {
+namespace {
+
+class RecycledViewTest : public RecycleBinTest {
+ protected:
+  std::vector<RecycledManifest> manifests(const std::string& repo, RecycledCursor after = {}, size_t limit = 100) {
+    auto list = bin_->listRecycledManifests(repo, after, limit);
+    EXPECT_TRUE(list.ok()) << list.error().message;
+    return list ? *list : std::vector<RecycledManifest>{};
+  }
+  std::vector<RecycledTag> tags(const std::string& repo, RecycledCursor after = {}, size_t limit = 100) {
+    auto list = bin_->listRecycledTags(repo, after, limit);
+    EXPECT_TRUE(list.ok()) << list.error().message;
+    return list ? *list : std::vector<RecycledTag>{};
+  }
+  std::vector<std::string> repositories(const std::string& after = "", size_t limit = 100) {
+    auto list = bin_->listRecycledRepositories(after, limit);
+    EXPECT_TRUE(list.ok()) << list.error().message;
+    std::vector<std::string> out;
+    for (const auto& r : list ? *list : std::vector<RecycledRepository>{}) out.push_back(r.name);
+    return out;
+  }
+  static std::vector<std::string> names(const std::vector<RecycledTag>& list) {
+    std::vector<std::string> out;
+    for (const auto& t : list) out.push_back(t.name);
+    return out;
+  }
+};
+
+TEST_F(RecycledViewTest, ListsWhatEachKindOfDeleteLeft) {
+  const auto a = image("one", "a", {"la"}, "v1");
+  ASSERT_OK(meta_->putManifest([&] {
+    PutManifestRequest r;
+    r.repository = "one";
+    r.manifest.bytes = "{\"name\":\"a\"}";
+    r.manifest.digest = a;
+    r.manifest.media_type = kImageType;
+    r.tag = "v2";
+    return r;
+  }()));
+  const auto b = image("one", "b", {"lb"}, "v3");
+  const auto c = image("two", "c", {"lc"}, "t");
+  image("three", "d", {"ld"}, "live");
+  ASSERT_OK(meta_->deleteTag("one", "v3"));      // a tag item: b stays live
+  ASSERT_OK(meta_->deleteManifest("one", a));    // a with v1 and v2
+  image("one", "a", {"la"}, "v1");               // the same digest again ...
+  ASSERT_OK(meta_->deleteManifest("one", a));    // ... deleted again, with v1 only
+  ASSERT_OK(meta_->deleteRepository("two", nullptr));
+
+  EXPECT_EQ(repositories(), (std::vector<std::string>{"one", "two"}));
+  EXPECT_EQ(repositories("one"), (std::vector<std::string>{"two"}));
+  EXPECT_EQ(repositories("", 1), (std::vector<std::string>{"one"}));
+  auto repos = bin_->listRecycledRepositories("", 100);
+  ASSERT_OK(repos);
+  EXPECT_GT(repos->at(0).deleted_at, 0);
+  EXPECT_GT(repos->at(0).created_at, 0);
+  EXPECT_LE(repos->at(0).created_at, repos->at(0).deleted_at);
+
+  // Manifests: a twice (oldest deletion first), not b (only its tag went).
+  auto one = manifests("one");
+  ASSERT_EQ(one.size(), 2u);
+  EXPECT_EQ(one[0].digest, a.str());
+  EXPECT_EQ(one[1].digest, a.str());
+  EXPECT_LT(one[0].item_id, one[1].item_id);
+  EXPECT_EQ(one[0].tags, (std::vector<std::string>{"v1", "v2"}));
+  EXPECT_EQ(one[1].tags, (std::vector<std::string>{"v1"}));
+  EXPECT_EQ(one[0].media_type, kImageType);
+  EXPECT_EQ(one[0].size, std::string("{\"name\":\"a\"}").size());
+  EXPECT_EQ(one[0].created_at, 1001);
+  EXPECT_GT(one[0].deleted_at, 0);
+  auto two = manifests("two");
+  ASSERT_EQ(two.size(), 1u);
+  EXPECT_EQ(two[0].digest, c.str());
+  EXPECT_EQ(two[0].tags, (std::vector<std::string>{"t"}));
+  EXPECT_TRUE(manifests("three").empty());
+  EXPECT_TRUE(manifests("nothing").empty());
+
+  // Tags: by name, then oldest deletion first; every kind of item.
+  auto all = tags("one");
+  EXPECT_EQ(names(all), (std::vector<std::string>{"v1", "v1", "v2", "v3"}));
+  EXPECT_EQ(all[0].item_id, one[0].item_id);
+  EXPECT_EQ(all[1].item_id, one[1].item_id);
+  EXPECT_EQ(all[3].digest, b.str());
+  EXPECT_EQ(all[0].digest, a.str());
+  EXPECT_EQ(names(tags("two")), (std::vector<std::string>{"t"}));
+  EXPECT_TRUE(tags("three").empty());
+}
+
+TEST_F(RecycledViewTest, PagesByKeyThenItem) {
+  const auto a = image("r", "a", {"la"}, "v1");
+  ASSERT_OK(meta_->deleteManifest("r", a));
+  image("r", "a", {"la"}, "v1");
+  ASSERT_OK(meta_->deleteManifest("r", a));
+  const auto b = image("r", "bb", {"lb"}, "v2");
+  ASSERT_OK(meta_->deleteManifest("r", b));
+  const auto all = manifests("r");
+  ASSERT_EQ(all.size(), 3u);
+
+  // Sorted by digest, then item; pages of one walk them all, the same digest twice included.
+  for (size_t i = 1; i < all.size(); ++i) {
+    EXPECT_TRUE(all[i - 1].digest < all[i].digest ||
+                (all[i - 1].digest == all[i].digest && all[i - 1].item_id < all[i].item_id));
+  }
+  RecycledCursor cursor;
+  for (const auto& expected : all) {
+    auto page = manifests("r", cursor, 1);
+    ASSERT_EQ(page.size(), 1u);
+    EXPECT_EQ(page[0].item_id, expected.item_id);
+    EXPECT_EQ(page[0].digest, expected.digest);
+    cursor = {page[0].digest, page[0].item_id};
+  }
+  EXPECT_TRUE(manifests("r", cursor).empty());
+  // A key alone goes past every entry of that key.
+  auto past_a = manifests("r", {a.str(), 0});
+  EXPECT_EQ(past_a.size(), a.str() < b.str() ? 1u : 0u);
+  int64_t first_a = 0;  // the older of a's two items
+  for (const auto& m : all) {
+    if (m.digest == a.str() && (first_a == 0 || m.item_id < first_a)) first_a = m.item_id;
+  }
+  auto after_first_a = manifests("r", {a.str(), first_a});
+  EXPECT_EQ(after_first_a.size(), a.str() < b.str() ? 2u : 1u);  // a's newer item (and b after it)
+
+  auto t = tags("r");
+  EXPECT_EQ(names(t), (std::vector<std::string>{"v1", "v1", "v2"}));
+  EXPECT_EQ(names(tags("r", {"v1", t[0].item_id})), (std::vector<std::string>{"v1", "v2"}));
+  EXPECT_EQ(names(tags("r", {"v1", 0})), (std::vector<std::string>{"v2"}));
+  EXPECT_EQ(names(tags("r", {}, 2)), (std::vector<std::string>{"v1", "v1"}));
+}
+
+TEST_F(RecycledViewTest, FindsTheItemARestoreMeans) {
+  const auto a = image("r", "a", {"la"}, "v1");
+  ASSERT_OK(meta_->putManifest([&] {
+    PutManifestRequest req;
+    req.repository = "r";
+    req.manifest.bytes = "{\"name\":\"a\"}";
+    req.manifest.digest = a;
+    req.manifest.media_type = kImageType;
+    req.tag = "v2";
+    return req;
+  }()));
+  const auto b = image("r", "b", {"lb"}, "v3");
+  ASSERT_OK(meta_->deleteTag("r", "v3"));
+  ASSERT_OK(meta_->deleteManifest("r", a));  // v1, v2
+  image("r", "a", {"la"}, "v1");
+  ASSERT_OK(meta_->deleteManifest("r", a));  // v1
+  const auto c = image("gone", "c", {"lc"});
+  ASSERT_OK(meta_->deleteRepository("gone", nullptr));
+  const auto listed = manifests("r");
+  ASSERT_EQ(listed.size(), 2u);
+
+  EXPECT_EQ(bin_->findRecycledManifest("r", a.str(), "").value(), listed[1].item_id);    // the newest
+  EXPECT_EQ(bin_->findRecycledManifest("r", a.str(), "v1").value(), listed[1].item_id);
+  EXPECT_EQ(bin_->findRecycledManifest("r", a.str(), "v2").value(), listed[0].item_id);  // only the older has v2
+  const auto tag_item = tags("r").back();
+  EXPECT_EQ(bin_->findRecycledManifest("r", b.str(), "v3").value(), tag_item.item_id);
+  EXPECT_EQ(bin_->findRecycledManifest("r", b.str(), "").code(), Code::kNotFound);  // b was not deleted
+  EXPECT_EQ(bin_->findRecycledManifest("r", a.str(), "v3").code(), Code::kNotFound);
+  EXPECT_EQ(bin_->findRecycledManifest("gone", c.str(), "").value(), manifests("gone").at(0).item_id);
+  EXPECT_EQ(bin_->findRecycledManifest("elsewhere", a.str(), "").code(), Code::kNotFound);
+
+  // Restoring what it found takes that item out of every view.
+  ASSERT_OK(restore(listed[0].item_id));
+  EXPECT_EQ(manifests("r").size(), 1u);
+  EXPECT_EQ(names(tags("r")), (std::vector<std::string>{"v1", "v3"}));
+  EXPECT_EQ(*meta_->resolveTag("r", "v2"), a);
+  ASSERT_OK(restore(bin_->findRecycledManifest("gone", c.str(), "").value()));
+  EXPECT_EQ(repositories(), (std::vector<std::string>{"r"}));
+}
+
+}  // namespace
+}  // namespace berth::meta::testing
