@@ -588,7 +588,8 @@ Task<void> Api::admin(Exchange& ex, std::string_view path, std::string_view raw_
     co_return co_await recycleBin(ex, std::move(bin_path), std::move(bin_query), *who);
   }
   if (!access_->isAdmin(*who, unixNow())) {
-    co_return co_await ex.sendError(makeError(Code::kDenied, "the admin API needs the owner role on '*'"));
+    co_return co_await ex.sendError(makeError(
+        Code::kDenied, "the admin API needs the owner role on '*' and Basic credentials (an access token never grants it)"));
   }
   auto seg = segments(path);
   if (!seg) co_return co_await ex.sendError(seg.error());

@@ -183,14 +183,12 @@ bool Api::mayRead(const std::optional<auth::Principal>& who, std::string_view re
 }
 
 bool Api::mayList(const std::optional<auth::Principal>& who, std::string_view repository) const {
-  if (!who) return true;
-  return (access_->grantedPermissions(*who, repository, unixNow()) &
-          (auth::kPermPull | auth::kPermMetadataRead)) != 0;
+  return !who || access_->mayList(*who, repository, unixNow());
 }
 
 bool Api::mayReadAll(const auth::Principal& who) const {
   if (who.kind != auth::Principal::Kind::kCredentials) return false;
-  for (const auto& g : access_->grants(who.subject, unixNow())) {
+  for (const auto& g : access_->effectiveGrants(who, unixNow())) {
     if (g.pattern == "*" && (g.permissions & auth::kPermPull)) return true;
   }
   return false;

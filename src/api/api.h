@@ -82,10 +82,9 @@ class Api {
   Task<void> sendUnauthorized(Exchange& ex, std::string message, std::string_view scope,
                               std::string_view error);
   std::string realm(const Exchange& ex) const;
-  // Whether the caller may read `repository` (mount source).
+  // Whether the caller may pull `repository` (a mount source: content, not metadata).
   bool mayRead(const std::optional<auth::Principal>& who, std::string_view repository) const;
-  // Whether the catalog shows `repository` to the caller: the identity's grants decide,
-  // not the repositories a bearer token names (a catalog token names none).
+  // Whether the catalog shows `repository` to the caller (AccessControl::mayList).
   bool mayList(const std::optional<auth::Principal>& who, std::string_view repository) const;
   // Pull on every repository (a "*" grant): needed to mount without naming the source.
   bool mayReadAll(const auth::Principal& who) const;

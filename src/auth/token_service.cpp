@@ -119,9 +119,11 @@ Result<AccessToken> TokenService::verifyAccess(std::string_view token, int64_t n
   return out;
 }
 
-Result<TokenSubject> TokenService::verifyRefresh(std::string_view token, int64_t now) const {
+Result<TokenSubject> TokenService::verifyRefresh(std::string_view token, int64_t now,
+                                                 int64_t* expires_at) const {
   auto claims = verify(token, "refresh", now);
   if (!claims) return claims.takeError();
+  if (expires_at != nullptr) *expires_at = claims->at("exp").to_number<int64_t>();
   return subjectFrom(*claims, true);
 }
 

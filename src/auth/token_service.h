@@ -67,7 +67,9 @@ class TokenService {
   Result<AccessToken> verifyAccess(std::string_view token, int64_t now) const;
   // kUnauthorized unless the token is a valid, unexpired refresh token of this service.
   // The caller still checks the subject's identities and versions against the store.
-  Result<TokenSubject> verifyRefresh(std::string_view token, int64_t now) const;
+  // `expires_at` (if given) receives the token's "exp": it is valid while now < exp.
+  Result<TokenSubject> verifyRefresh(std::string_view token, int64_t now,
+                                     int64_t* expires_at = nullptr) const;
 
  private:
   boost::json::object baseClaims(const TokenSubject& subject, const char* type, int64_t now,

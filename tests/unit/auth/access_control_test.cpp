@@ -285,6 +285,59 @@ TEST_F(AccessControlTest, BearerPermissionsAreTokenAccessIntersectCurrentGrants)
   EXPECT_EQ(ac_->permissions(p, "team/app", kNow), kPermPull);
 }
 
+// A Bearer access token is limited to what it names, wherever grants are consulted: an
+// owner's repository-scoped token is no admin credential, holds no "*" (usage, recycle
+// bin, mount without a source) and lists only what it names unless it holds the catalog.
+TEST_F(AccessControlTest, BearerTokenIsNeverWorthMoreThanItNames) {
+  addIdentity("root", "pw");
+  addRole("root", "owner", "*");
+  ASSERT_TRUE(ac_->reload());
+  EXPECT_TRUE(ac_->isAdmin(login("root", "pw"), kNow));
+  Principal token = bearerFor("root", {repo("team/app", {"pull"}), repo("team/lib", {"*"})});
+  EXPECT_FALSE(ac_->isAdmin(token, kNow));
+  EXPECT_EQ(ac_->effectiveGrants(token, kNow),
+            (Grants{{"team/app", kPermPull}, {"team/lib", kPermAllActions}}));
+  EXPECT_TRUE(ac_->mayList(token, "team/app", kNow));
+  EXPECT_FALSE(ac_->mayList(token, "other/app", kNow));
+  Principal catalog = bearerFor("root", {ResourceScope{"registry", "catalog", {"*"}}});
+  EXPECT_TRUE(ac_->mayList(catalog, "other/app", kNow));
+  EXPECT_TRUE(ac_->effectiveGrants(catalog, kNow).empty());
+  EXPECT_FALSE(ac_->isAdmin(catalog, kNow));
+  EXPECT_TRUE(ac_->effectiveGrants(Principal{}, kNow).empty());
+}
+
+TEST_F(AccessControlTest, RefreshTokenAsPasswordIsNotCachedPastItsExpiry) {
+  addIdentity("alice", "pw");
+  ASSERT_TRUE(ac_->reload());
+  // Issued long ago: 10 s of validity left.
+  const int64_t ttl = ac_->tokens().settings().refresh_ttl;
+  auto refresh = ac_->tokens().issueRefresh(subjectOf("alice"), kNow - ttl + 10);
+  ASSERT_TRUE(ac_->verifyBasic(kTokenUsername, refresh.token, kNow));
+  EXPECT_TRUE(ac_->cachedBasic(kTokenUsername, refresh.token, kNow + 9));
+  EXPECT_FALSE(ac_->cachedBasic(kTokenUsername, refresh.token, kNow + 10));
+  EXPECT_FALSE(ac_->verifyBasic(kTokenUsername, refresh.token, kNow + 10));
+}
+
+TEST_F(AccessControlTest, DisabledIdentityGetsTheWrongPasswordAnswer) {
+  addIdentity("alice", "pw-alice");
+  IdentityRecord r = stored("alice");
+  r.enabled = false;
+  update(r);
+  auto right = ac_->verifyBasic("alice", "pw-alice", kNow);
+  auto wrong = ac_->verifyBasic("alice", "not-the-password", kNow);
+  ASSERT_FALSE(right);
+  ASSERT_FALSE(wrong);
+  EXPECT_EQ(right.error().code, wrong.error().code);
+  EXPECT_EQ(right.error().message, wrong.error().message);
+  r = stored("alice");
+  r.enabled = true;
+  r.expires_at = kNow - 1;
+  update(r);
+  right = ac_->verifyBasic("alice", "pw-alice", kNow);
+  ASSERT_FALSE(right);
+  EXPECT_EQ(right.error().message, wrong.error().message);
+}
+
 TEST_F(AccessControlTest, TokenIdentityPermissionsFollowItsScopeMap) {
   ASSERT_TRUE(store_->putScopeMap({"ci", "", {{"team/app", {"content/read"}}}, kNow, kNow}));
   IdentityRecord tok;
