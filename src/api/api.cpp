@@ -178,8 +178,8 @@ Task<void> Api::tags(Exchange& ex, const Route& route, const QueryParams& q) {
 
 bool Api::mayRead(const std::optional<auth::Principal>& who, std::string_view repository) const {
   if (!who) return true;
-  return (access_->permissions(*who, repository, unixNow()) &
-          (auth::kPermPull | auth::kPermMetadataRead)) != 0;
+  // Content read: a mount copies the blob's bytes, so metadata_read (reader) is not enough.
+  return (access_->permissions(*who, repository, unixNow()) & auth::kPermPull) != 0;
 }
 
 bool Api::mayList(const std::optional<auth::Principal>& who, std::string_view repository) const {

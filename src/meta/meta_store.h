@@ -109,7 +109,8 @@ class MetaStore {
   // Size of the blob if `repository` contains it, else kBlobUnknown.
   virtual Result<uint64_t> repositoryBlob(std::string_view repository,
                                           const oci::Digest& digest) = 0;
-  // Size of the blob if any repository contains it, else kBlobUnknown.
+  // Size of the blob if any repository whose reads are enabled contains it, else
+  // kBlobUnknown (a read-locked repository is no source for a mount without `from`).
   virtual Result<uint64_t> anyBlob(const oci::Digest& digest) = 0;
   // Removes the link; kBlobUnknown if it was not linked.
   virtual Status unlinkBlob(std::string_view repository, const oci::Digest& digest) = 0;

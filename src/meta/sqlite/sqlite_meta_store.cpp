@@ -170,7 +170,9 @@ Result<uint64_t> SqliteMetaStore::repositoryBlob(std::string_view repository,
 
 Result<uint64_t> SqliteMetaStore::anyBlob(const oci::Digest& digest) {
   return db_->read([&](Connection& c) -> Result<uint64_t> {
-    auto stmt = c.prepare("SELECT size FROM blob_links WHERE digest = ? LIMIT 1");
+    auto stmt = c.prepare(
+        "SELECT b.size FROM blob_links b JOIN repositories r ON r.id = b.repo_id"
+        " WHERE b.digest = ? AND r.read_enabled = 1 LIMIT 1");
     if (!stmt) return stmt.takeError();
     auto row = stmt->bind(digest).step();
     if (!row) return row.takeError();
