@@ -213,7 +213,8 @@ Result<TokenSubject> AccessControl::federated(std::string_view id_token, int64_t
   }
   subject.subject = "oidc:" + issuer->issuer + "#" + sub;
   subject.name = sub;
-  if (auto e = claims->find("email"); e != claims->end() && e->value().is_string()) {
+  if (auto e = claims->find("email"); e != claims->end() && e->value().is_string() &&
+      IdentityView::emailVerified(*claims)) {
     subject.name = std::string(e->value().get_string());
   }
   for (const meta::IdentityRecord* who : v->federated(issuer->issuer, *claims)) {

@@ -444,7 +444,7 @@ std::string idToken(json::object claims) {
 json::object oidcClaims(std::string sub) {
   return json::object{{"iss", kIdp},          {"aud", "berth-client"}, {"sub", std::move(sub)},
                       {"exp", kNow + 300},    {"iat", kNow},           {"email", "dev@example.com"},
-                      {"groups", json::array{"platform"}}};
+                      {"email_verified", true},                        {"groups", json::array{"platform"}}};
 }
 
 TEST_F(AccessControlTest, FederatedMapsIdTokenToIdentities) {
@@ -484,6 +484,41 @@ TEST_F(AccessControlTest, FederatedMapsIdTokenToIdentities) {
   by_group.enabled = false;
   update(by_group);
   EXPECT_FALSE(ac_->federated(idToken(oidcClaims("u-1")), kNow));
+}
+
+// Many issuers let a user type any address: the email claim proves nothing unless the
+// issuer says it verified it.
+TEST_F(AccessControlTest, FederatedEmailClaimNeedsEmailVerified) {
+  IdentityRecord by_email = addIdentity("dev", "", IdentityKind::kFederated);
+  by_email = stored("dev");
+  by_email.issuer = kIdp;
+  by_email.claim = "email";
+  by_email.claim_value = "dev@example.com";
+  ASSERT_TRUE(store_->updateIdentity(by_email));
+  IdentityRecord by_sub = addIdentity("u-3", "", IdentityKind::kFederated);
+  by_sub = stored("u-3");
+  by_sub.issuer = kIdp;
+  by_sub.claim = "sub";
+  by_sub.claim_value = "u-3";
+  ASSERT_TRUE(store_->updateIdentity(by_sub));
+  ASSERT_TRUE(ac_->reload());
+
+  json::object claims = oidcClaims("u-2");
+  auto verified = ac_->federated(idToken(claims), kNow);
+  ASSERT_TRUE(verified) << verified.error().message;
+  EXPECT_EQ(verified->identity_ids, std::vector<std::string>{"id-dev"});
+  for (const json::value& v : {json::value(false), json::value("true"), json::value(1), json::value(nullptr)}) {
+    claims["email_verified"] = v;
+    EXPECT_FALSE(ac_->federated(idToken(claims), kNow)) << json::serialize(v);
+  }
+  claims.erase("email_verified");
+  EXPECT_FALSE(ac_->federated(idToken(claims), kNow));
+  // An unverified address is not the display name either.
+  claims["sub"] = "u-3";
+  auto by_subject = ac_->federated(idToken(claims), kNow);
+  ASSERT_TRUE(by_subject) << by_subject.error().message;
+  EXPECT_EQ(by_subject->identity_ids, std::vector<std::string>{"id-u-3"});
+  EXPECT_EQ(by_subject->name, "u-3");
 }
 
 }  // namespace
