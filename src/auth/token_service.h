@@ -82,7 +82,9 @@ class TokenService {
 };
 
 // Loads the PEM signing key at `path`, or creates one there (mode 0600, written
-// atomically) if the file does not exist.
+// atomically) if the file does not exist (ENOENT, and not a dangling symlink). Any other
+// failure to read it (EACCES, ELOOP, EIO, ...) is kIoError naming the file: a key that is
+// there but unreadable must never be silently replaced.
 Result<SigningKey> loadOrCreateSigningKey(const std::string& path);
 
 }  // namespace berth::auth
