@@ -42,7 +42,8 @@ Task<Result<auth::Principal>> Api::login(Exchange& ex, std::string_view user,
     co_return std::move(*hit);
   }
   const std::string& client = ex.clientAddress();
-  if (int64_t wait = access_->limiter().check(client, user, static_cast<double>(now)); wait > 0) {
+  // Counted as a failure before the (slow) verification, and given back if it succeeds.
+  if (int64_t wait = access_->limiter().acquire(client, user, static_cast<double>(now)); wait > 0) {
     noteFailedLogin(ex, user);
     co_return makeError(Code::kTooManyRequests,
                         "too many failed logins from this address; retry in " +
@@ -51,10 +52,10 @@ Task<Result<auth::Principal>> Api::login(Exchange& ex, std::string_view user,
   }
   auto who = co_await ex.blocking([&] { return access_->verifyBasic(user, password, now); });
   if (!who) {
-    access_->limiter().fail(client, user, static_cast<double>(now));
     log::info("login failed", {{"identity", quoteUntrusted(user, 64)}, {"client", client}});
     noteFailedLogin(ex, user);
   } else {
+    access_->limiter().succeeded(client, user, static_cast<double>(now));
     noteIdentity(ex, who->subject);
   }
   co_return who;
