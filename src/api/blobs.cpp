@@ -124,7 +124,7 @@ Task<void> Api::uploadStart(Exchange& ex, const Route& route, const QueryParams&
     co_return co_await ex.send(uploadStatus(http::status::accepted, route.name, rec->id, 0));
   }
   // Single-request monolithic upload: POST ?digest= with the blob as body.
-  auto stream = co_await ex.blocking([&] { return registry_.beginAppend(route.name, rec->id, digest->algorithm()); });
+  auto stream = co_await ex.blocking([&] { return registry_.beginAppend(route.name, rec->id, digest->algorithm(), digest); });
   if (!stream) co_return co_await ex.sendError(stream.error());
   auto s = co_await ex.streamBody([&](std::string_view data) { return (*stream)->write(data); });
   if (!s) {
@@ -171,7 +171,7 @@ Task<void> Api::upload(Exchange& ex, const Route& route, const QueryParams& q) {
   auto slot = registry_.acquireUploadSlot(ex.clientAddress());
   if (!slot) co_return co_await ex.sendError(slot.error());
   auto alg = digest ? digest->algorithm() : oci::DigestAlgorithm::kSha256;
-  auto stream = co_await ex.blocking([&] { return registry_.beginAppend(route.name, id, alg); });
+  auto stream = co_await ex.blocking([&] { return registry_.beginAppend(route.name, id, alg, digest); });
   if (!stream) co_return co_await ex.sendError(stream.error());
   const uint64_t start = (*stream)->offset();
   if (range) {

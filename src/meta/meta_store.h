@@ -25,6 +25,14 @@ struct UploadRecord {
   int64_t updated_at = 0;
 };
 
+// The storage quota (quota_store.h) that leaves a repository the least room.
+struct QuotaRoom {
+  std::string pattern;
+  uint64_t limit_bytes = 0;
+  uint64_t used_bytes = 0;
+  uint64_t room() const { return used_bytes >= limit_bytes ? 0 : limit_bytes - used_bytes; }
+};
+
 struct ManifestRecord {
   oci::Digest digest;
   std::string media_type;
@@ -127,6 +135,12 @@ class MetaStore {
   // and deletes the session. kBlobUploadUnknown if the session is gone.
   virtual Status completeUpload(std::string_view id, const oci::Digest& digest,
                                 uint64_t size) = 0;
+  // The quota covering `repository` with the least room left, nullopt when none covers
+  // it: how many bytes an upload may stream before completeUpload would refuse it. With
+  // the blob's `digest` (known up front), quotas whose repositories hold it already are
+  // left out, as completeUpload needs nothing from them.
+  virtual Result<std::optional<QuotaRoom>> quotaRoom(std::string_view repository,
+                                                     const std::optional<oci::Digest>& digest) = 0;
 
   // --- manifests and tags ---
   // In one transaction: checks every blob in req.blobs is linked in the repository and

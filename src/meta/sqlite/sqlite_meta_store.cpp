@@ -278,6 +278,11 @@ Status SqliteMetaStore::completeUpload(std::string_view id, const oci::Digest& d
   });
 }
 
+Result<std::optional<QuotaRoom>> SqliteMetaStore::quotaRoom(std::string_view repository,
+                                                            const std::optional<oci::Digest>& digest) {
+  return db_->read([&](Connection& c) { return sqlite_detail::leastQuotaRoom(c, repository, digest); });
+}
+
 // --- manifests and tags ---
 
 Status SqliteMetaStore::putManifest(const PutManifestRequest& req) {
