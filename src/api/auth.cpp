@@ -42,7 +42,8 @@ Task<Result<auth::Principal>> Gate::login(Exchange& ex, std::string_view user,
     co_return std::move(*hit);
   }
   const std::string& client = ex.clientAddress();
-  if (int64_t wait = access_.limiter().check(client, user, static_cast<double>(now)); wait > 0) {
+  // Counted as a failure before the (slow) verification, and given back if it succeeds.
+  if (int64_t wait = access_.limiter().acquire(client, user, static_cast<double>(now)); wait > 0) {
     noteFailedLogin(ex, user);
     co_return makeError(Code::kTooManyRequests,
                         "too many failed logins from this address; retry in " +
@@ -51,10 +52,10 @@ Task<Result<auth::Principal>> Gate::login(Exchange& ex, std::string_view user,
   }
   auto who = co_await ex.blocking([&] { return access_.verifyBasic(user, password, now); });
   if (!who) {
-    access_.limiter().fail(client, user, static_cast<double>(now));
     log::info("login failed", {{"identity", quoteUntrusted(user, 64)}, {"client", client}});
     noteFailedLogin(ex, user);
   } else {
+    access_.limiter().succeeded(client, user, static_cast<double>(now));
     noteIdentity(ex, who->subject);
   }
   co_return who;
@@ -109,7 +110,7 @@ Task<std::optional<auth::Principal>> Gate::authenticate(Exchange& ex, const Requ
 
 bool Gate::mayScrape(const auth::Principal& who) const {
   if (who.kind != auth::Principal::Kind::kCredentials) return false;
-  for (const auto& g : access_.grants(who.subject, unixNow())) {
+  for (const auto& g : access_.effectiveGrants(who, unixNow())) {
     if (g.pattern == "*" && (g.permissions & auth::kPermMetadataRead)) return true;
   }
   return false;
@@ -151,7 +152,8 @@ Task<std::optional<auth::Principal>> Gate::admit(Exchange& ex, const Route& rout
         co_return std::nullopt;
       }
       if (req.kind == Requirement::Kind::kIdentity || access_.isAdmin(p, now)) co_return who;
-      co_await ex.sendError(makeError(Code::kDenied, "the admin API needs the owner role on '*'"));
+      co_await ex.sendError(makeError(
+          Code::kDenied, "the admin API needs the owner role on '*' and Basic credentials (an access token never grants it)"));
       co_return std::nullopt;
     case Requirement::Kind::kDeletedCatalog:
       allowed = !p.anonymous() && (p.kind != auth::Principal::Kind::kBearer ||

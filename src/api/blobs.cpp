@@ -92,13 +92,13 @@ Task<void> Blobs::blob(Exchange& ex, const Call& call) {
 
 bool Blobs::mayRead(const std::optional<auth::Principal>& who, std::string_view repository) const {
   if (!who) return true;
-  return (access_->permissions(*who, repository, unixNow()) &
-          (auth::kPermPull | auth::kPermMetadataRead)) != 0;
+  // Content read: a mount copies the blob's bytes, so metadata_read (reader) is not enough.
+  return (access_->permissions(*who, repository, unixNow()) & auth::kPermPull) != 0;
 }
 
 bool Blobs::mayReadAll(const auth::Principal& who) const {
   if (who.kind != auth::Principal::Kind::kCredentials) return false;
-  for (const auto& g : access_->grants(who.subject, unixNow())) {
+  for (const auto& g : access_->effectiveGrants(who, unixNow())) {
     if (g.pattern == "*" && (g.permissions & auth::kPermPull)) return true;
   }
   return false;
@@ -142,7 +142,7 @@ Task<void> Blobs::uploadStart(Exchange& ex, const Call& call) {
     co_return co_await ex.send(uploadStatus(http::status::accepted, route.name, rec->id, 0));
   }
   // Single-request monolithic upload: POST ?digest= with the blob as body.
-  auto stream = co_await ex.blocking([&] { return registry_.beginAppend(route.name, rec->id, digest->algorithm()); });
+  auto stream = co_await ex.blocking([&] { return registry_.beginAppend(route.name, rec->id, digest->algorithm(), digest); });
   if (!stream) co_return co_await ex.sendError(stream.error());
   auto s = co_await ex.streamBody([&](std::string_view data) { return (*stream)->write(data); });
   if (!s) {
@@ -191,7 +191,7 @@ Task<void> Blobs::upload(Exchange& ex, const Call& call) {
   auto slot = registry_.acquireUploadSlot(ex.clientAddress());
   if (!slot) co_return co_await ex.sendError(slot.error());
   auto alg = digest ? digest->algorithm() : oci::DigestAlgorithm::kSha256;
-  auto stream = co_await ex.blocking([&] { return registry_.beginAppend(route.name, id, alg); });
+  auto stream = co_await ex.blocking([&] { return registry_.beginAppend(route.name, id, alg, digest); });
   if (!stream) co_return co_await ex.sendError(stream.error());
   const uint64_t start = (*stream)->offset();
   if (range) {

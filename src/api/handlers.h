@@ -70,8 +70,7 @@ class Listings {
   Task<void> referrers(Exchange& ex, const Call& call);
 
  private:
-  // Whether the catalog shows `repository` to the caller: the identity's grants decide,
-  // not the repositories a bearer token names (a catalog token names none).
+  // Whether the catalog shows `repository` to the caller (AccessControl::mayList).
   bool mayList(const std::optional<auth::Principal>& who, std::string_view repository) const;
 
   registry::Registry& registry_;
@@ -88,7 +87,7 @@ class Blobs {
   Task<void> upload(Exchange& ex, const Call& call);       // PATCH, PUT, GET, DELETE
 
  private:
-  // Whether the caller may read `repository` (mount source).
+  // Whether the caller may pull `repository` (a mount source: content, not metadata).
   bool mayRead(const std::optional<auth::Principal>& who, std::string_view repository) const;
   // Pull on every repository (a "*" grant): needed to mount without naming the source.
   bool mayReadAll(const auth::Principal& who) const;

@@ -55,9 +55,7 @@ Task<void> Listings::tags(Exchange& ex, const Call& call) {
 }
 
 bool Listings::mayList(const std::optional<auth::Principal>& who, std::string_view repository) const {
-  if (!who) return true;
-  return (access_->grantedPermissions(*who, repository, unixNow()) &
-          (auth::kPermPull | auth::kPermMetadataRead)) != 0;
+  return !who || access_->mayList(*who, repository, unixNow());
 }
 
 Task<void> Listings::catalog(Exchange& ex, const Call& call) {

@@ -72,7 +72,7 @@ constexpr std::string_view kRepositoryBinDenied = "the recycle bin of a reposito
 }  // namespace
 
 bool RepositoryAdmin::mayUseRecycleBin(const auth::Principal& who, std::string_view repository, int64_t now) const {
-  const auth::Grants grants = access_.grants(who.subject, now);
+  const auth::Grants grants = access_.effectiveGrants(who, now);
   if (auth::isRegistryAdmin(grants)) return true;
   if (repository.empty()) return false;
   const auth::Permissions p = auth::effectivePermissions(grants, repository);

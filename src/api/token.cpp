@@ -107,6 +107,18 @@ Task<void> Tokens::issue(Exchange& ex, const auth::Principal& who,
 Task<void> Tokens::tokenGet(Exchange& ex, const QueryParams& q) {
   auto scopes = requestedScopes(q);
   if (!scopes) co_return co_await ex.sendError(scopes.error());
+  // An access token never buys another: what it would get is the identity's grants, not
+  // its own (wider scopes, a fresh lifetime). Clients send Basic credentials here, or
+  // POST a refresh token.
+  const std::string_view authz = ex.header(http::field::authorization);
+  if (equalsIgnoreCase(authz.substr(0, authz.find(' ')), "Bearer")) {
+    server::Response base;
+    base.set(http::field::www_authenticate, "Basic realm=\"" + gate_.realm(ex) + "\"");
+    co_return co_await ex.sendError(
+        makeError(Code::kUnauthorized,
+                  "the token endpoint does not take access tokens: send Basic credentials, or POST a refresh token"),
+        std::move(base));
+  }
   auto who = co_await gate_.authenticate(ex, kNoChallengeScope, {});
   if (!who) co_return;
   if (who->anonymous() && !gate_.access().view()->anonymousPull()) {

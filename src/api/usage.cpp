@@ -143,7 +143,7 @@ Result<json::value> repositoryUsageJson(registry::UsageRecorder& usage, const st
 }  // namespace
 
 Result<AdminReply> RepositoryAdmin::registryUsage(const AdminCall& call) {
-  const auth::Grants grants = access_.grants(call.who.subject, call.now);
+  const auth::Grants grants = access_.effectiveGrants(call.who, call.now);
   bool allowed = false;
   for (const auto& g : grants) allowed = allowed || (g.pattern == "*" && (g.permissions & auth::kPermMetadataRead));
   if (!allowed) return makeError(Code::kDenied, "registry usage needs the owner or reader role on '*'");
@@ -156,7 +156,7 @@ Result<AdminReply> RepositoryAdmin::registryUsage(const AdminCall& call) {
 
 Result<AdminReply> RepositoryAdmin::repositoryUsage(const AdminCall& call) {
   const std::string& repository = call.route.name;
-  const auth::Grants grants = access_.grants(call.who.subject, call.now);
+  const auth::Grants grants = access_.effectiveGrants(call.who, call.now);
   if ((auth::effectivePermissions(grants, repository) & auth::kPermMetadataRead) == 0) {
     return makeError(Code::kDenied, "usage of a repository needs the owner or reader role on it");
   }

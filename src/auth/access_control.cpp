@@ -37,6 +37,23 @@ std::optional<std::string> peekIssuer(std::string_view token) {
   return std::string(iss->value().get_string());
 }
 
+// The permissions a token's access claim names on `repository` ("*": every action).
+Permissions tokenPermissions(const std::vector<ResourceScope>& access, std::string_view repository) {
+  static constexpr std::pair<std::string_view, Permission> kActions[] = {
+      {"pull", kPermPull},
+      {"push", kPermPush},
+      {"delete", kPermDelete},
+      {"metadata_read", kPermMetadataRead},
+      {"metadata_write", kPermMetadataWrite},
+      {"deleted_read", kPermDeletedRead},
+      {"deleted_restore", kPermDeletedRestore}};
+  Permissions in_token = 0;
+  for (const auto& [action, perm] : kActions) {
+    if (accessPermits(access, "repository", repository, action)) in_token |= perm;
+  }
+  return in_token;
+}
+
 }  // namespace
 
 AccessControl::AccessControl(meta::IdentityStore& store, TokenService tokens, AccessOptions options)
@@ -120,8 +137,9 @@ Result<Principal> AccessControl::verifyPassword(std::string_view user, std::stri
       break;
     }
   }
-  if (!ok) return unauthorized("invalid username or password");
-  if (!IdentityView::usable(*who, now)) return unauthorized("the identity is disabled or expired");
+  // A disabled or expired identity gets the wrong password's answer: a caller who guessed
+  // right must not learn that it did.
+  if (!ok || !IdentityView::usable(*who, now)) return unauthorized("invalid username or password");
   cached = CachedBasic{subjectOf(*who), not_after};
   return Principal{Principal::Kind::kCredentials, cached.subject, {}};
 }
@@ -132,9 +150,10 @@ Result<Principal> AccessControl::verifyBasic(std::string_view user, std::string_
   CachedBasic cached;
   Result<Principal> out = unauthorized("invalid username or password");
   if (user == kTokenUsername) {
-    auto subject = refresh(password, now);
+    int64_t expires_at = 0;
+    auto subject = refresh(password, now, &expires_at);
     if (!subject) return subject.takeError();
-    cached = CachedBasic{*subject, 0};
+    cached = CachedBasic{*subject, expires_at};  // remembered no longer than the token is valid
     out = Principal{Principal::Kind::kCredentials, std::move(*subject), {}};
   } else {
     out = verifyPassword(user, password, now, cached);
@@ -164,8 +183,8 @@ Result<Principal> AccessControl::bearer(std::string_view token, int64_t now) {
   return Principal{Principal::Kind::kBearer, std::move(hit->subject), std::move(hit->access)};
 }
 
-Result<TokenSubject> AccessControl::refresh(std::string_view token, int64_t now) {
-  auto subject = tokens_.verifyRefresh(token, now);
+Result<TokenSubject> AccessControl::refresh(std::string_view token, int64_t now, int64_t* expires_at) {
+  auto subject = tokens_.verifyRefresh(token, now, expires_at);
   if (!subject) return subject.takeError();
   if (!current(*subject, now, true)) {
     return unauthorized("the refresh token was revoked: its identity changed, was disabled or expired");
@@ -196,7 +215,8 @@ Result<TokenSubject> AccessControl::federated(std::string_view id_token, int64_t
   }
   subject.subject = "oidc:" + issuer->issuer + "#" + sub;
   subject.name = sub;
-  if (auto e = claims->find("email"); e != claims->end() && e->value().is_string()) {
+  if (auto e = claims->find("email"); e != claims->end() && e->value().is_string() &&
+      IdentityView::emailVerified(*claims)) {
     subject.name = std::string(e->value().get_string());
   }
   for (const meta::IdentityRecord* who : v->federated(issuer->issuer, *claims)) {
@@ -240,24 +260,32 @@ Permissions AccessControl::permissions(const Principal& principal, std::string_v
                                        int64_t now) const {
   const Permissions granted = grantedPermissions(principal, repository, now);
   if (principal.kind != Principal::Kind::kBearer || principal.anonymous()) return granted;
-  Permissions in_token = 0;
-  static constexpr std::pair<std::string_view, Permission> kActions[] = {
-      {"pull", kPermPull},
-      {"push", kPermPush},
-      {"delete", kPermDelete},
-      {"metadata_read", kPermMetadataRead},
-      {"metadata_write", kPermMetadataWrite},
-      {"deleted_read", kPermDeletedRead},
-      {"deleted_restore", kPermDeletedRestore}};
-  for (const auto& [action, perm] : kActions) {
-    if (accessPermits(principal.access, "repository", repository, action)) in_token |= perm;
+  return granted & tokenPermissions(principal.access, repository);
+}
+
+Grants AccessControl::effectiveGrants(const Principal& principal, int64_t now) const {
+  if (principal.anonymous()) return {};
+  if (principal.kind != Principal::Kind::kBearer) return grants(principal.subject, now);
+  Grants out;
+  for (const ResourceScope& s : principal.access) {
+    if (s.type != "repository") continue;
+    const Permissions p = permissions(principal, s.name, now);
+    if (p != 0) out.push_back(Grant{s.name, p});
   }
-  return granted & in_token;
+  return out;
+}
+
+bool AccessControl::mayList(const Principal& principal, std::string_view repository, int64_t now) const {
+  constexpr Permissions kSee = kPermPull | kPermMetadataRead;
+  if (principal.kind == Principal::Kind::kBearer &&
+      !accessPermits(principal.access, "registry", "catalog", "*")) {
+    return (permissions(principal, repository, now) & kSee) != 0;
+  }
+  return (grantedPermissions(principal, repository, now) & kSee) != 0;
 }
 
 bool AccessControl::isAdmin(const Principal& principal, int64_t now) const {
-  if (principal.anonymous()) return false;
-  return isRegistryAdmin(grants(principal.subject, now));
+  return isRegistryAdmin(effectiveGrants(principal, now));
 }
 
 std::vector<ResourceScope> AccessControl::authorize(const Principal& principal,

@@ -75,22 +75,34 @@ class AccessControl {
   Result<Principal> verifyBasic(std::string_view user, std::string_view password, int64_t now);
   // A Berth access token (cached after the first verification).
   Result<Principal> bearer(std::string_view token, int64_t now);
-  // A refresh token, with its identities checked against the current view.
-  Result<TokenSubject> refresh(std::string_view token, int64_t now);
+  // A refresh token, with its identities checked against the current view. `expires_at`
+  // (if given) receives the token's expiry.
+  Result<TokenSubject> refresh(std::string_view token, int64_t now, int64_t* expires_at = nullptr);
   // An OIDC ID token from a configured issuer, mapped to federated identities. May fetch
   // the issuer's keys (a token naming an unknown key id): call it off the I/O threads.
   Result<TokenSubject> federated(std::string_view id_token, int64_t now);
 
   // What the principal's identities are granted on `repository` right now, whatever a
-  // bearer token names (for filtering listings the token was granted), with the deleted_*
-  // permissions they imply (policy.h).
+  // bearer token names, with the deleted_* permissions they imply (policy.h). Not an
+  // authorization on its own: see permissions() and mayList().
   Permissions grantedPermissions(const Principal& principal, std::string_view repository, int64_t now) const;
-  // What the principal may do on `repository` right now: a bearer token only what it
-  // names (deleted_* included: a token for push and delete does not restore).
+  // What the principal may do on `repository` right now (a Bearer access token: only what
+  // the token grants there, deleted_* included, and only while its identities still hold it).
   Permissions permissions(const Principal& principal, std::string_view repository,
                           int64_t now) const;
-  // Registry-wide admin: the identity holds owner on "*" now (any credential of it, a
-  // Bearer access token included, whatever repositories the token names); never anonymous.
+  // What the principal may use right now, as grants. Credentials: their identities'
+  // grants. A Bearer access token is never worth more than what it says: one exact-name
+  // grant per repository it names, holding the token's actions there that the identities
+  // still hold; never "*", a namespace or admin. Anonymous: none (anonymous pull is
+  // decided by permissions()).
+  Grants effectiveGrants(const Principal& principal, int64_t now) const;
+  // Whether a repository listing (the catalog) shows `repository` to the principal.
+  // Credentials: their grants allow pull or metadata_read on it. A Bearer access token:
+  // with the catalog scope ("registry:catalog:*", granted to whoever may read something)
+  // the same; without it, only repositories the token names with pull or metadata_read.
+  bool mayList(const Principal& principal, std::string_view repository, int64_t now) const;
+  // Registry-wide admin: owner on "*" in effectiveGrants(), so Basic credentials (password,
+  // refresh token) of such an identity; never a Bearer access token, never anonymous.
   bool isAdmin(const Principal& principal, int64_t now) const;
   // The token server's decision: the requested scopes reduced to what the subject's
   // current grants allow (anonymous: pull where anonymous pull is on).

@@ -85,6 +85,11 @@ std::string IdentityView::setting(std::string_view key) const {
   return it == snapshot_.settings.end() ? std::string() : it->second;
 }
 
+bool IdentityView::emailVerified(const json::object& claims) {
+  auto v = claims.find("email_verified");
+  return v != claims.end() && v->value().is_bool() && v->value().get_bool();
+}
+
 std::vector<const meta::IdentityRecord*> IdentityView::federated(
     std::string_view issuer, const json::object& claims) const {
   std::vector<const meta::IdentityRecord*> out;
@@ -92,6 +97,7 @@ std::vector<const meta::IdentityRecord*> IdentityView::federated(
     if (i.kind != meta::IdentityKind::kFederated || i.issuer != issuer) continue;
     auto c = claims.find(i.claim);
     if (c == claims.end()) continue;
+    if (i.claim == "email" && !emailVerified(claims)) continue;
     bool match = false;
     if (c->value().is_string()) {
       match = c->value().get_string() == i.claim_value;

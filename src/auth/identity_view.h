@@ -43,7 +43,10 @@ class IdentityView {
   bool allowsClient(std::string_view address) const;
   std::string setting(std::string_view key) const;
 
-  // Federated identities of `issuer` matched by the ID token's claims.
+  // Federated identities of `issuer` matched by the ID token's claims. An "email" claim
+  // matches only with "email_verified": true (an issuer may let anyone set any address).
+  // The "sub" and "groups" claims match as they are.
+  static bool emailVerified(const boost::json::object& claims);
   std::vector<const meta::IdentityRecord*> federated(std::string_view issuer,
                                                      const boost::json::object& claims) const;
 

@@ -54,6 +54,32 @@ void LoginLimiter::evict(double now) {
 
 int64_t LoginLimiter::check(std::string_view address, std::string_view identity, double now) {
   std::lock_guard<std::mutex> lock(mu_);
+  return waitLocked(address, identity, now);
+}
+
+void LoginLimiter::fail(std::string_view address, std::string_view identity, double now) {
+  std::lock_guard<std::mutex> lock(mu_);
+  takeLocked(address, identity, now);
+}
+
+int64_t LoginLimiter::acquire(std::string_view address, std::string_view identity, double now) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (int64_t wait = waitLocked(address, identity, now); wait > 0) return wait;
+  takeLocked(address, identity, now);
+  return 0;
+}
+
+void LoginLimiter::succeeded(std::string_view address, std::string_view identity, double now) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto give = [&](const std::string& key, double burst) {
+    Bucket& b = bucket(key, burst, now);
+    b.tokens = std::min(burst, level(b, burst, now) + 1);
+  };
+  give(addressKey(address), limits_.per_address_burst);
+  give(identityKey(address, identity), limits_.per_identity_burst);
+}
+
+int64_t LoginLimiter::waitLocked(std::string_view address, std::string_view identity, double now) {
   double wait = 0;
   auto need = [&](const std::string& key, double burst) {
     auto it = buckets_.find(key);
@@ -66,8 +92,7 @@ int64_t LoginLimiter::check(std::string_view address, std::string_view identity,
   return wait > 0 ? static_cast<int64_t>(std::ceil(wait)) : 0;
 }
 
-void LoginLimiter::fail(std::string_view address, std::string_view identity, double now) {
-  std::lock_guard<std::mutex> lock(mu_);
+void LoginLimiter::takeLocked(std::string_view address, std::string_view identity, double now) {
   auto take = [&](const std::string& key, double burst) {
     Bucket& b = bucket(key, burst, now);
     level(b, burst, now);

@@ -31,12 +31,22 @@ class LoginLimiter {
   // Records a failed attempt.
   void fail(std::string_view address, std::string_view identity, double now);
 
+  // check() and fail() in one step, before the credentials are verified: 0 if the attempt
+  // may proceed, and then it already counts as failed (N parallel wrong passwords cannot
+  // all pass before the first failure is recorded); else the seconds to wait, and nothing
+  // is counted. Call succeeded() when the credentials turn out right.
+  int64_t acquire(std::string_view address, std::string_view identity, double now);
+  // Gives back what acquire() took for an attempt whose credentials were right.
+  void succeeded(std::string_view address, std::string_view identity, double now);
+
  private:
   struct Bucket {
     double tokens;
     double updated;
   };
   double level(Bucket& b, double burst, double now) const;
+  int64_t waitLocked(std::string_view address, std::string_view identity, double now);
+  void takeLocked(std::string_view address, std::string_view identity, double now);
   Bucket& bucket(const std::string& key, double burst, double now);
   void evict(double now);
 

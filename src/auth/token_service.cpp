@@ -1,10 +1,13 @@
 #include "auth/token_service.h"
 
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <boost/json.hpp>
+#include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "auth/encoding.h"
 #include "common/atomic_file.h"
@@ -119,21 +122,45 @@ Result<AccessToken> TokenService::verifyAccess(std::string_view token, int64_t n
   return out;
 }
 
-Result<TokenSubject> TokenService::verifyRefresh(std::string_view token, int64_t now) const {
+Result<TokenSubject> TokenService::verifyRefresh(std::string_view token, int64_t now,
+                                                 int64_t* expires_at) const {
   auto claims = verify(token, "refresh", now);
   if (!claims) return claims.takeError();
+  if (expires_at != nullptr) *expires_at = claims->at("exp").to_number<int64_t>();
   return subjectFrom(*claims, true);
 }
 
 Result<SigningKey> loadOrCreateSigningKey(const std::string& path) {
-  std::ifstream in(path);
-  if (in) {
-    std::stringstream ss;
-    ss << in.rdbuf();
-    auto key = SigningKey::fromPem(ss.str());
+  auto cannotRead = [&](int err) {
+    return makeError(Code::kIoError, path + ": cannot read the token signing key: " + std::strerror(err));
+  };
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    std::string pem;
+    char buf[4096];
+    for (;;) {
+      const ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        const int err = errno;
+        ::close(fd);
+        return cannotRead(err);
+      }
+      if (n == 0) break;
+      pem.append(buf, static_cast<size_t>(n));
+    }
+    ::close(fd);
+    auto key = SigningKey::fromPem(pem);
     if (!key) return makeError(Code::kInvalidArgument, path + ": " + key.error().message);
     return key;
   }
+  // Only a key that is not there is made anew. Any other failure (no permission, a
+  // symlink loop, an I/O error) would silently replace the key and end every token
+  // issued with it: fatal instead. So is a symlink to nothing.
+  const int err = errno;
+  struct stat st {};
+  if (err != ENOENT) return cannotRead(err);
+  if (::lstat(path.c_str(), &st) == 0) return cannotRead(err);
   auto key = SigningKey::generate();
   if (!key) return key.takeError();
   if (auto s = writeFileAtomic(path, key->privateKeyPem()); !s) return s.takeError();

@@ -67,7 +67,9 @@ class TokenService {
   Result<AccessToken> verifyAccess(std::string_view token, int64_t now) const;
   // kUnauthorized unless the token is a valid, unexpired refresh token of this service.
   // The caller still checks the subject's identities and versions against the store.
-  Result<TokenSubject> verifyRefresh(std::string_view token, int64_t now) const;
+  // `expires_at` (if given) receives the token's "exp": it is valid while now < exp.
+  Result<TokenSubject> verifyRefresh(std::string_view token, int64_t now,
+                                     int64_t* expires_at = nullptr) const;
 
  private:
   boost::json::object baseClaims(const TokenSubject& subject, const char* type, int64_t now,
@@ -80,7 +82,9 @@ class TokenService {
 };
 
 // Loads the PEM signing key at `path`, or creates one there (mode 0600, written
-// atomically) if the file does not exist.
+// atomically) if the file does not exist (ENOENT, and not a dangling symlink). Any other
+// failure to read it (EACCES, ELOOP, EIO, ...) is kIoError naming the file: a key that is
+// there but unreadable must never be silently replaced.
 Result<SigningKey> loadOrCreateSigningKey(const std::string& path);
 
 }  // namespace berth::auth

@@ -266,7 +266,7 @@ Result<Config> parseRoot(const YAML::Node& root, Config c) {
                                             "body_stall_timeout", "max_connections", "shutdown_grace",
                                             "max_header_count", "max_target_bytes",
                                             "max_uploads_per_repository", "max_uploads_per_client",
-                                            "min_body_rate", "trusted_proxies"});
+                                            "max_upload_bytes", "min_body_rate", "trusted_proxies"});
         !s)
       return s.takeError();
     if (srv["io_threads"]) {
@@ -303,6 +303,10 @@ Result<Config> parseRoot(const YAML::Node& root, Config c) {
     if (srv["max_target_bytes"]) { if (auto s = readScalar(srv["max_target_bytes"], "server.max_target_bytes", c.limits.max_target_bytes); !s) return s.takeError(); }
     if (srv["max_uploads_per_repository"]) { if (auto s = readScalar(srv["max_uploads_per_repository"], "server.max_uploads_per_repository", c.limits.max_uploads_per_repository); !s) return s.takeError(); }
     if (srv["max_uploads_per_client"]) { if (auto s = readScalar(srv["max_uploads_per_client"], "server.max_uploads_per_client", c.limits.max_uploads_per_client); !s) return s.takeError(); }
+    if (srv["max_upload_bytes"]) {
+      if (auto s = readScalar(srv["max_upload_bytes"], "server.max_upload_bytes", c.limits.max_upload_bytes); !s) return s.takeError();
+      if (c.limits.max_upload_bytes == 0) return keyError("server.max_upload_bytes", "must be at least 1");
+    }
     if (srv["shutdown_grace"]) { if (auto s = readSeconds(srv["shutdown_grace"], "server.shutdown_grace", c.shutdown_grace); !s) return s.takeError(); }
     if (srv["trusted_proxies"]) {
       if (auto s = readTrustedProxies(srv["trusted_proxies"], c.trusted_proxies); !s) return s.takeError();

@@ -23,6 +23,7 @@ struct Limits {
   size_t max_target_bytes = 8192;       // request-target (URL) length
   size_t max_uploads_per_repository = 1000;  // open upload sessions
   size_t max_uploads_per_client = 64;   // concurrent upload requests from one address
+  uint64_t max_upload_bytes = uint64_t{10} << 30;  // bytes of one upload session (10 GiB)
 };
 
 struct OidcIssuerConfig {

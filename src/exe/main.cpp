@@ -236,6 +236,7 @@ int serve(const Config& config) {
   options.max_manifest_bytes = config.limits.max_manifest_bytes;
   options.max_uploads_per_repository = config.limits.max_uploads_per_repository;
   options.max_uploads_per_client = config.limits.max_uploads_per_client;
+  options.max_upload_bytes = config.limits.max_upload_bytes;
   registry::Registry registry(std::move(*blobs), std::move(*meta), options);
   // Webhook delivery resumes from each webhook's durable cursor; pushes wake it.
   events::Dispatcher dispatcher(webhooks);
@@ -381,6 +382,7 @@ int main(int argc, char** argv) {
       "  server.max_target_bytes     request URL length (default 8192)\n"
       "  server.max_uploads_per_repository  open upload sessions per repository (default 1000)\n"
       "  server.max_uploads_per_client      concurrent upload requests per client address (default 64)\n"
+      "  server.max_upload_bytes    bytes one blob upload may have; beyond: 413, upload cancelled (default 10 GiB)\n"
       "  server.trusted_proxies      CIDR ranges whose X-Forwarded-For/-Proto/-Host are believed (default none)\n"
       "  tls.certificates            HTTPS: list of {cert: PEM chain file, key: PEM key file}; the first is\n"
       "                              the default, the others are chosen by SNI (see docs/tls.md)\n"

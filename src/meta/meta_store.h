@@ -26,6 +26,14 @@ struct UploadRecord {
   int64_t updated_at = 0;
 };
 
+// The storage quota (quota_store.h) that leaves a repository the least room.
+struct QuotaRoom {
+  std::string pattern;
+  uint64_t limit_bytes = 0;
+  uint64_t used_bytes = 0;
+  uint64_t room() const { return used_bytes >= limit_bytes ? 0 : limit_bytes - used_bytes; }
+};
+
 struct ManifestRecord {
   oci::Digest digest;
   std::string media_type;
@@ -127,7 +135,8 @@ class MetaStore {
   // Size of the blob if `repository` contains it, else kBlobUnknown.
   virtual Result<uint64_t> repositoryBlob(std::string_view repository,
                                           const oci::Digest& digest) = 0;
-  // Size of the blob if any repository contains it, else kBlobUnknown.
+  // Size of the blob if any repository whose reads are enabled contains it, else
+  // kBlobUnknown (a read-locked repository is no source for a mount without `from`).
   virtual Result<uint64_t> anyBlob(const oci::Digest& digest) = 0;
   // Removes the link; kBlobUnknown if it was not linked.
   virtual Status unlinkBlob(std::string_view repository, const oci::Digest& digest) = 0;
@@ -144,6 +153,12 @@ class MetaStore {
   // and deletes the session. kBlobUploadUnknown if the session is gone.
   virtual Status completeUpload(std::string_view id, const oci::Digest& digest,
                                 uint64_t size) = 0;
+  // The quota covering `repository` with the least room left, nullopt when none covers
+  // it: how many bytes an upload may stream before completeUpload would refuse it. With
+  // the blob's `digest` (known up front), quotas whose repositories hold it already are
+  // left out, as completeUpload needs nothing from them.
+  virtual Result<std::optional<QuotaRoom>> quotaRoom(std::string_view repository,
+                                                     const std::optional<oci::Digest>& digest) = 0;
 
   // --- manifests and tags ---
   // In one transaction: checks every blob in req.blobs is linked in the repository and

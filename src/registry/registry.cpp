@@ -41,6 +41,30 @@ std::pair<std::string, std::string> imagePlatform(storage::BlobStore& blobs, con
 
 Status UploadStream::write(std::string_view data) {
   if (failed_) return makeError(Code::kBlobUploadInvalid, "upload stream already failed");
+  const uint64_t total = offset_ + data.size();
+  auto over = [&](Error e) -> Status {
+    failed_ = true;
+    failure_ = e.code;
+    over_limit_ = e;
+    return e;
+  };
+  if (total > max_bytes_) {
+    return over(makeError(Code::kPayloadTooLarge, "the upload is larger than the limit of " +
+                                                      std::to_string(max_bytes_) +
+                                                      " bytes (server.max_upload_bytes); it was cancelled"));
+  }
+  if (quota_ && total > quota_->room()) {
+    boost::json::object detail{{"quota", quota_->pattern},
+                               {"limitBytes", quota_->limit_bytes},
+                               {"usedBytes", quota_->used_bytes},
+                               {"neededBytes", total}};
+    // The commit-time message (sqlite_quota_store.cpp checkQuota), with what arrived so far.
+    return over(makeError(Code::kDenied,
+                          "storage quota for " + quota_->pattern + " is " + std::to_string(quota_->limit_bytes) +
+                              " bytes; " + std::to_string(quota_->used_bytes) + " are used and this blob needs " +
+                              std::to_string(total),
+                          boost::json::serialize(detail)));
+  }
   if (auto s = writer_->write(data); !s) {
     failed_ = true;
     failure_ = s.code();
@@ -167,7 +191,8 @@ Status Registry::cancelUpload(const std::string& repository, const std::string& 
 
 Result<std::unique_ptr<UploadStream>> Registry::beginAppend(const std::string& repository,
                                                             const std::string& id,
-                                                            oci::DigestAlgorithm expected_alg) {
+                                                            oci::DigestAlgorithm expected_alg,
+                                                            const std::optional<oci::Digest>& final_digest) {
   auto stream = std::make_unique<UploadStream>();
   stream->id_ = id;
   stream->repository_ = repository;
@@ -188,6 +213,13 @@ Result<std::unique_ptr<UploadStream>> Registry::beginAppend(const std::string& r
     return rec.takeError();
   }
   stream->start_offset_ = stream->offset_ = rec->offset;
+  stream->max_bytes_ = options_.max_upload_bytes;
+  auto quota = meta_->quotaRoom(repository, final_digest);  // once per request, not per chunk
+  if (!quota) {
+    releaseLive(id, *stream, false);
+    return quota.takeError();
+  }
+  stream->quota_ = std::move(*quota);
   {
     std::lock_guard lock(live_mu_);
     auto& live = live_[id];
@@ -221,6 +253,11 @@ void Registry::releaseLive(const std::string& id, UploadStream& stream, bool kee
 }
 
 Result<uint64_t> Registry::endAppend(std::unique_ptr<UploadStream> stream) {
+  if (stream->over_limit_) {
+    Error e = *stream->over_limit_;
+    abortAppend(std::move(stream));
+    return e;
+  }
   Status s;
   if (stream->failed_) s = makeError(Code::kBlobUploadInvalid, "upload data could not be stored");
   if (s) s = stream->writer_->sync();
@@ -239,12 +276,24 @@ Result<uint64_t> Registry::endAppend(std::unique_ptr<UploadStream> stream) {
 void Registry::abortAppend(std::unique_ptr<UploadStream> stream) {
   if (stream->failed_) (void)noteWrite(Status(makeError(stream->failure_, "")));
   stream->writer_.reset();
-  // Free the unacknowledged bytes now (they would be cut at the next append anyway).
-  (void)blobs_->openUpload(stream->id_, stream->start_offset_);
+  if (stream->over_limit_) {
+    // Past a limit the session is over at once: refreshed by every chunk, it would never
+    // be old enough for the stale-upload sweep. Bytes first, as in cancelUpload.
+    (void)blobs_->removeUpload(stream->id_);
+    (void)meta_->deleteUpload(stream->id_);
+  } else {
+    // Free the unacknowledged bytes now (they would be cut at the next append anyway).
+    (void)blobs_->openUpload(stream->id_, stream->start_offset_);
+  }
   releaseLive(stream->id_, *stream, false);
 }
 
 Result<uint64_t> Registry::finishUpload(std::unique_ptr<UploadStream> stream, const oci::Digest& digest) {
+  if (stream->over_limit_) {
+    Error e = *stream->over_limit_;
+    abortAppend(std::move(stream));
+    return e;
+  }
   const std::string id = stream->id_;
   const uint64_t size = stream->offset_;
   auto fail = [&](Error e) -> Result<uint64_t> {

@@ -31,6 +31,7 @@ struct RegistryOptions {
   size_t max_manifest_bytes = oci::kMaxManifestSize;
   size_t max_uploads_per_repository = 1000;  // open sessions
   size_t max_uploads_per_client = 64;        // concurrent upload requests per address
+  uint64_t max_upload_bytes = uint64_t{10} << 30;  // one upload session's bytes
   uint64_t min_free_bytes = 1024 * 1024;     // below this the registry is not ready
 };
 
@@ -63,6 +64,10 @@ class UploadSlot {
 // Registry::endAppend (durable progress) or Registry::finishUpload.
 class UploadStream {
  public:
+  // Appends `data`. Refused, before anything is written, when the session would pass
+  // max_upload_bytes (kPayloadTooLarge) or the room the repository's quotas had when the
+  // request began (kDenied, the quota's message); Registry::abortAppend then removes the
+  // session.
   Status write(std::string_view data);
   uint64_t offset() const { return offset_; }
   const std::string& id() const { return id_; }
@@ -76,7 +81,10 @@ class UploadStream {
   uint64_t offset_ = 0;
   std::unique_ptr<storage::UploadWriter> writer_;
   std::optional<oci::Hasher> hasher_;  // valid only when it covers bytes [0, offset_)
+  uint64_t max_bytes_ = UINT64_MAX;     // max_upload_bytes
+  std::optional<meta::QuotaRoom> quota_;  // the tightest quota when the request began
   bool failed_ = false;
+  std::optional<Error> over_limit_;  // why write() refused bytes past a limit
   Code failure_ = Code::kInternal;  // why write() failed
 };
 
@@ -116,12 +124,16 @@ class Registry {
   Status cancelUpload(const std::string& repository, const std::string& id);
   // Opens the upload for appending at its acknowledged offset. `expected_alg` is the
   // algorithm the final digest will likely use (sha256 unless told). kBlobUploadInvalid if
-  // another request is appending to it right now.
+  // another request is appending to it right now. Reads the repository's quota room once,
+  // for the stream's limits (UploadStream::write); `final_digest`, when the request names
+  // the blob's digest, leaves out quotas that hold it already (it needs nothing there).
   Result<std::unique_ptr<UploadStream>> beginAppend(const std::string& repository, const std::string& id,
-                                                    oci::DigestAlgorithm expected_alg);
+                                                    oci::DigestAlgorithm expected_alg,
+                                                    const std::optional<oci::Digest>& final_digest = std::nullopt);
   // Makes the appended bytes durable and records the new offset. Always releases the stream.
   Result<uint64_t> endAppend(std::unique_ptr<UploadStream> stream);
-  // Abandons the bytes appended by this stream (a failed request): the offset stays.
+  // Abandons the bytes appended by this stream (a failed request): the offset stays. A
+  // stream that went past a limit ends its session: the session and its bytes are removed.
   void abortAppend(std::unique_ptr<UploadStream> stream);
   // Verifies the digest of everything appended and commits the blob into the repository.
   // On a digest mismatch the upload is removed (kDigestInvalid).

@@ -52,9 +52,11 @@ class QuotaTest(BerthTestCase):
                                       headers={"Content-Type": "application/octet-stream"})
         loc = start_upload(self.admin, repo)
         if how == "chunked":
+            # Past the quota's room the chunk itself is refused (the digest is not known yet).
             r = self.admin.request("PATCH", loc, body=data, headers={
                 "Content-Type": "application/octet-stream", "Content-Range": "0-%d" % (len(data) - 1)})
-            self.assertStatus(r, 202)
+            if r.status != 202:
+                return r
             return self.admin.request("PUT", add_query(loc, digest=d))
         return self.admin.request("PUT", add_query(loc, digest=d), body=data,
                                   headers={"Content-Type": "application/octet-stream"})

@@ -170,7 +170,9 @@ Result<uint64_t> SqliteMetaStore::repositoryBlob(std::string_view repository,
 
 Result<uint64_t> SqliteMetaStore::anyBlob(const oci::Digest& digest) {
   return db_->read([&](Connection& c) -> Result<uint64_t> {
-    auto stmt = c.prepare("SELECT size FROM blob_links WHERE digest = ? LIMIT 1");
+    auto stmt = c.prepare(
+        "SELECT b.size FROM blob_links b JOIN repositories r ON r.id = b.repo_id"
+        " WHERE b.digest = ? AND r.read_enabled = 1 LIMIT 1");
     if (!stmt) return stmt.takeError();
     auto row = stmt->bind(digest).step();
     if (!row) return row.takeError();
@@ -274,6 +276,11 @@ Status SqliteMetaStore::completeUpload(std::string_view id, const oci::Digest& d
     if (auto s = sqlite_detail::insertBlobLink(c, *repo, digest, size); !s) return s;
     return sqlite_detail::execute(c, "DELETE FROM uploads WHERE id = ?", id);
   });
+}
+
+Result<std::optional<QuotaRoom>> SqliteMetaStore::quotaRoom(std::string_view repository,
+                                                            const std::optional<oci::Digest>& digest) {
+  return db_->read([&](Connection& c) { return sqlite_detail::leastQuotaRoom(c, repository, digest); });
 }
 
 // --- manifests and tags ---

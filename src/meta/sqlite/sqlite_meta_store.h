@@ -78,6 +78,8 @@ class SqliteMetaStore : public MetaStore {
   Status deleteUpload(std::string_view id) override;
   Result<uint64_t> countUploads(std::string_view repository) override;
   Status completeUpload(std::string_view id, const oci::Digest& digest, uint64_t size) override;
+  Result<std::optional<QuotaRoom>> quotaRoom(std::string_view repository,
+                                             const std::optional<oci::Digest>& digest) override;
 
   Status putManifest(const PutManifestRequest& req) override;
   Result<ManifestRecord> getManifest(std::string_view repository,

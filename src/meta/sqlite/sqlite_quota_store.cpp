@@ -125,6 +125,25 @@ Status checkQuota(Connection& c, std::string_view repository, const oci::Digest&
                    boost::json::serialize(detail));
 }
 
+Result<std::optional<QuotaRoom>> leastQuotaRoom(Connection& c, std::string_view repository,
+                                                const std::optional<oci::Digest>& digest) {
+  // No digest: '' matches no blob link, so every covering quota counts.
+  auto stmt = c.prepare(
+      "SELECT q.pattern, q.limit_bytes, q.used_bytes FROM quotas q"
+      " WHERE CASE q.exact WHEN 1 THEN ?1 = q.prefix ELSE substr(?1, 1, length(q.prefix)) = q.prefix END"
+      " AND NOT EXISTS (SELECT 1 FROM blob_links b JOIN repositories r ON r.id = b.repo_id"
+      "  WHERE b.digest = ?2 AND CASE q.exact WHEN 1 THEN r.name = q.prefix"
+      "  ELSE substr(r.name, 1, length(q.prefix)) = q.prefix END)"
+      " ORDER BY q.limit_bytes - q.used_bytes, q.pattern LIMIT 1");
+  if (!stmt) return stmt.takeError();
+  auto row = stmt->bind(repository).bind(digest ? digest->str() : std::string()).step();
+  if (!row) return row.takeError();
+  if (!*row) return std::optional<QuotaRoom>();
+  const int64_t used = stmt->int64(2);
+  return std::optional<QuotaRoom>(
+      QuotaRoom{stmt->text(0), stmt->uint64(1), used > 0 ? static_cast<uint64_t>(used) : 0});
+}
+
 Result<QuotaUsage> coveringQuotaUsage(Connection& c, std::string_view repository) {
   auto stmt = c.prepare(
       "SELECT pattern, used_bytes FROM quotas WHERE CASE exact WHEN 1 THEN ?1 = prefix"

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string_view>
 
+#include "meta/meta_store.h"
 #include "meta/quota_store.h"
 #include "oci/digest.h"
 
@@ -27,6 +28,10 @@ enum class QuotaObject { kBlob, kManifest };
 // indexed lookup by digest.
 Status checkQuota(Connection& c, std::string_view repository, const oci::Digest& digest, uint64_t size,
                   QuotaObject object);
+
+// The covering quota with the least room (MetaStore::quotaRoom).
+Result<std::optional<QuotaRoom>> leastQuotaRoom(Connection& c, std::string_view repository,
+                                                const std::optional<oci::Digest>& digest);
 
 // For a change that adds many things at once (a recycle-bin restore): the usage of each
 // quota covering `repository` before it, then, after it and still inside the transaction,

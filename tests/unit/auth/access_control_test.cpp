@@ -306,6 +306,59 @@ TEST_F(AccessControlTest, DeletedPermissionsNeedTheirOwnTokenActions) {
   EXPECT_EQ(ac_->permissions(restore, "team/lib", kNow), 0);  // named, but not granted
 }
 
+// A Bearer access token is limited to what it names, wherever grants are consulted: an
+// owner's repository-scoped token is no admin credential, holds no "*" (usage, recycle
+// bin, mount without a source) and lists only what it names unless it holds the catalog.
+TEST_F(AccessControlTest, BearerTokenIsNeverWorthMoreThanItNames) {
+  addIdentity("root", "pw");
+  addRole("root", "owner", "*");
+  ASSERT_TRUE(ac_->reload());
+  EXPECT_TRUE(ac_->isAdmin(login("root", "pw"), kNow));
+  Principal token = bearerFor("root", {repo("team/app", {"pull"}), repo("team/lib", {"*"})});
+  EXPECT_FALSE(ac_->isAdmin(token, kNow));
+  EXPECT_EQ(ac_->effectiveGrants(token, kNow),
+            (Grants{{"team/app", kPermPull}, {"team/lib", kPermAllActions | kPermDeletedRead | kPermDeletedRestore}}));
+  EXPECT_TRUE(ac_->mayList(token, "team/app", kNow));
+  EXPECT_FALSE(ac_->mayList(token, "other/app", kNow));
+  Principal catalog = bearerFor("root", {ResourceScope{"registry", "catalog", {"*"}}});
+  EXPECT_TRUE(ac_->mayList(catalog, "other/app", kNow));
+  EXPECT_TRUE(ac_->effectiveGrants(catalog, kNow).empty());
+  EXPECT_FALSE(ac_->isAdmin(catalog, kNow));
+  EXPECT_TRUE(ac_->effectiveGrants(Principal{}, kNow).empty());
+}
+
+TEST_F(AccessControlTest, RefreshTokenAsPasswordIsNotCachedPastItsExpiry) {
+  addIdentity("alice", "pw");
+  ASSERT_TRUE(ac_->reload());
+  // Issued long ago: 10 s of validity left.
+  const int64_t ttl = ac_->tokens().settings().refresh_ttl;
+  auto refresh = ac_->tokens().issueRefresh(subjectOf("alice"), kNow - ttl + 10);
+  ASSERT_TRUE(ac_->verifyBasic(kTokenUsername, refresh.token, kNow));
+  EXPECT_TRUE(ac_->cachedBasic(kTokenUsername, refresh.token, kNow + 9));
+  EXPECT_FALSE(ac_->cachedBasic(kTokenUsername, refresh.token, kNow + 10));
+  EXPECT_FALSE(ac_->verifyBasic(kTokenUsername, refresh.token, kNow + 10));
+}
+
+TEST_F(AccessControlTest, DisabledIdentityGetsTheWrongPasswordAnswer) {
+  addIdentity("alice", "pw-alice");
+  IdentityRecord r = stored("alice");
+  r.enabled = false;
+  update(r);
+  auto right = ac_->verifyBasic("alice", "pw-alice", kNow);
+  auto wrong = ac_->verifyBasic("alice", "not-the-password", kNow);
+  ASSERT_FALSE(right);
+  ASSERT_FALSE(wrong);
+  EXPECT_EQ(right.error().code, wrong.error().code);
+  EXPECT_EQ(right.error().message, wrong.error().message);
+  r = stored("alice");
+  r.enabled = true;
+  r.expires_at = kNow - 1;
+  update(r);
+  right = ac_->verifyBasic("alice", "pw-alice", kNow);
+  ASSERT_FALSE(right);
+  EXPECT_EQ(right.error().message, wrong.error().message);
+}
+
 TEST_F(AccessControlTest, TokenIdentityPermissionsFollowItsScopeMap) {
   ASSERT_TRUE(store_->putScopeMap({"ci", "", {{"team/app", {"content/read"}}}, kNow, kNow}));
   IdentityRecord tok;
@@ -412,7 +465,7 @@ std::string idToken(json::object claims) {
 json::object oidcClaims(std::string sub) {
   return json::object{{"iss", kIdp},          {"aud", "berth-client"}, {"sub", std::move(sub)},
                       {"exp", kNow + 300},    {"iat", kNow},           {"email", "dev@example.com"},
-                      {"groups", json::array{"platform"}}};
+                      {"email_verified", true},                        {"groups", json::array{"platform"}}};
 }
 
 TEST_F(AccessControlTest, FederatedMapsIdTokenToIdentities) {
@@ -452,6 +505,41 @@ TEST_F(AccessControlTest, FederatedMapsIdTokenToIdentities) {
   by_group.enabled = false;
   update(by_group);
   EXPECT_FALSE(ac_->federated(idToken(oidcClaims("u-1")), kNow));
+}
+
+// Many issuers let a user type any address: the email claim proves nothing unless the
+// issuer says it verified it.
+TEST_F(AccessControlTest, FederatedEmailClaimNeedsEmailVerified) {
+  IdentityRecord by_email = addIdentity("dev", "", IdentityKind::kFederated);
+  by_email = stored("dev");
+  by_email.issuer = kIdp;
+  by_email.claim = "email";
+  by_email.claim_value = "dev@example.com";
+  ASSERT_TRUE(store_->updateIdentity(by_email));
+  IdentityRecord by_sub = addIdentity("u-3", "", IdentityKind::kFederated);
+  by_sub = stored("u-3");
+  by_sub.issuer = kIdp;
+  by_sub.claim = "sub";
+  by_sub.claim_value = "u-3";
+  ASSERT_TRUE(store_->updateIdentity(by_sub));
+  ASSERT_TRUE(ac_->reload());
+
+  json::object claims = oidcClaims("u-2");
+  auto verified = ac_->federated(idToken(claims), kNow);
+  ASSERT_TRUE(verified) << verified.error().message;
+  EXPECT_EQ(verified->identity_ids, std::vector<std::string>{"id-dev"});
+  for (const json::value& v : {json::value(false), json::value("true"), json::value(1), json::value(nullptr)}) {
+    claims["email_verified"] = v;
+    EXPECT_FALSE(ac_->federated(idToken(claims), kNow)) << json::serialize(v);
+  }
+  claims.erase("email_verified");
+  EXPECT_FALSE(ac_->federated(idToken(claims), kNow));
+  // An unverified address is not the display name either.
+  claims["sub"] = "u-3";
+  auto by_subject = ac_->federated(idToken(claims), kNow);
+  ASSERT_TRUE(by_subject) << by_subject.error().message;
+  EXPECT_EQ(by_subject->identity_ids, std::vector<std::string>{"id-u-3"});
+  EXPECT_EQ(by_subject->name, "u-3");
 }
 
 }  // namespace

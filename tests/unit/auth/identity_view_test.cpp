@@ -202,11 +202,21 @@ TEST(IdentityView, FederatedMatchesBySubEmailAndGroups) {
 
   json::object claims{{"sub", "u-123"},
                       {"email", "dev@example.com"},
+                      {"email_verified", true},
                       {"groups", json::array{"staff", "platform"}}};
-  std::vector<std::string> names;
-  for (const auto* r : v.federated(iss, claims)) names.push_back(r->name);
-  std::sort(names.begin(), names.end());
-  EXPECT_EQ(names, (std::vector<std::string>{"by-email", "by-group", "by-sub"}));
+  auto matched = [&](const json::object& c) {
+    std::vector<std::string> names;
+    for (const auto* r : v.federated(iss, c)) names.push_back(r->name);
+    std::sort(names.begin(), names.end());
+    return names;
+  };
+  EXPECT_EQ(matched(claims), (std::vector<std::string>{"by-email", "by-group", "by-sub"}));
+  // The email claim counts only when the issuer says it verified the address.
+  json::object unverified = claims;
+  unverified["email_verified"] = false;
+  EXPECT_EQ(matched(unverified), (std::vector<std::string>{"by-group", "by-sub"}));
+  unverified.erase("email_verified");
+  EXPECT_EQ(matched(unverified), (std::vector<std::string>{"by-group", "by-sub"}));
 
   EXPECT_TRUE(v.federated(iss, json::object{{"sub", "u-999"}}).empty());
   EXPECT_TRUE(v.federated("https://unknown.example", claims).empty());

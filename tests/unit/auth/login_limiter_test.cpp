@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <string>
 #include <thread>
 #include <vector>
@@ -149,6 +150,36 @@ TEST(LoginLimiter, ConcurrentFailuresAreAllCounted) {
   EXPECT_EQ(l.check("192.0.2.1", "x", kT), 0);
   l.fail("192.0.2.1", "x", kT);
   EXPECT_GT(l.check("192.0.2.1", "x", kT), 0);
+}
+
+// Parallel wrong passwords: each attempt is counted when it starts, before the slow
+// verification, so no more than the burst can be in flight; right ones give theirs back.
+TEST(LoginLimiter, AcquireCountsAttemptsBeforeTheyAreVerified) {
+  LoginLimiter l(limits());  // 3 per (address, identity)
+  int admitted = 0;
+  for (int i = 0; i < 10; ++i) admitted += l.acquire("192.0.2.1", "alice", kT) == 0 ? 1 : 0;
+  EXPECT_EQ(admitted, 3);
+  EXPECT_GT(l.check("192.0.2.1", "alice", kT), 0);
+
+  LoginLimiter ok(limits());
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_EQ(ok.acquire("192.0.2.1", "bob", kT), 0) << i;
+    ok.succeeded("192.0.2.1", "bob", kT);
+  }
+  EXPECT_EQ(ok.check("192.0.2.1", "bob", kT), 0);
+}
+
+TEST(LoginLimiter, AcquireFromManyThreadsAdmitsAtMostTheBurst) {
+  LoginLimiter l(limits());
+  std::atomic<int> admitted{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 16; ++i) {
+    threads.emplace_back([&] {
+      if (l.acquire("192.0.2.1", "alice", kT) == 0) admitted.fetch_add(1);
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(admitted.load(), 3);
 }
 
 }  // namespace

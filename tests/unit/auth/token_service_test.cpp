@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -221,6 +222,57 @@ TEST_F(KeyFileTest, GarbageFileRefusedWithItsPath) {
   std::ifstream in(path);
   std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_EQ(content, "this is not a PEM key\n");
+}
+
+// Only a missing key file may be replaced by a new key: one that exists but cannot be
+// read would silently end every token issued with it.
+TEST_F(KeyFileTest, UnreadableKeyFileIsFatalNotReplaced) {
+  const std::string loop = (dir_ / "loop.pem").string();
+  std::filesystem::create_symlink("loop.pem", loop);  // ELOOP, even for root
+  auto key = loadOrCreateSigningKey(loop);
+  ASSERT_FALSE(key);
+  EXPECT_EQ(key.error().code, Code::kIoError);
+  EXPECT_NE(key.error().message.find(loop), std::string::npos) << key.error().message;
+  EXPECT_TRUE(std::filesystem::is_symlink(loop));
+
+  const std::string dangling = (dir_ / "dangling.pem").string();
+  std::filesystem::create_symlink("nothing-here.pem", dangling);
+  EXPECT_FALSE(loadOrCreateSigningKey(dangling));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "nothing-here.pem"));
+
+  // EACCES: a key file the server's user may not read, in a directory it may write.
+  const std::string locked = (dir_ / "locked.pem").string();
+  auto original = loadOrCreateSigningKey(locked);
+  ASSERT_TRUE(original) << original.error().message;
+  ASSERT_EQ(::chmod(locked.c_str(), 0), 0);
+  ASSERT_EQ(::chmod(dir_.c_str(), 0777), 0);
+  auto attempt = [&]() -> int {
+    auto k = loadOrCreateSigningKey(locked);
+    if (k) return 1;
+    if (k.error().code != Code::kIoError) return 2;
+    if (k.error().message.find(locked) == std::string::npos) return 3;
+    if (k.error().message.find("Permission denied") == std::string::npos) return 4;
+    return 0;
+  };
+  if (::geteuid() == 0) {
+    // Root reads anything: try as nobody, in a child.
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(10);
+      ::_exit(attempt());
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+  } else {
+    EXPECT_EQ(attempt(), 0);
+  }
+  ASSERT_EQ(::chmod(locked.c_str(), 0600), 0);
+  auto after = loadOrCreateSigningKey(locked);
+  ASSERT_TRUE(after) << after.error().message;
+  EXPECT_EQ(after->kid(), original->kid());  // the same key, not a new one
 }
 
 TEST_F(KeyFileTest, UnwritableDirectoryFails) {

@@ -46,6 +46,9 @@ TEST(Config, ErrorsNameTheKey) {
       {"server:\n  blocking_threads: 0\n", "server.blocking_threads"},
       {"server:\n  max_manifest_bytes: 4194305\n", "server.max_manifest_bytes"},
       {"server:\n  min_body_rate: 18446744073709551615\n", "server.min_body_rate"},
+      {"server:\n  max_upload_bytes: 0\n", "server.max_upload_bytes"},
+      {"server:\n  max_upload_bytes: -1\n", "server.max_upload_bytes"},
+      {"server:\n  max_upload_bytes: 10GiB\n", "server.max_upload_bytes"},
   };
   for (const auto& c : cases) {
     auto path = writeTemp(c.yaml);
@@ -54,6 +57,13 @@ TEST(Config, ErrorsNameTheKey) {
     EXPECT_NE(r.error().message.find(c.key), std::string::npos) << r.error().message;
     std::remove(path.c_str());
   }
+}
+
+TEST(Config, MaxUploadBytes) {
+  EXPECT_EQ(parseConfig("")->limits.max_upload_bytes, 10737418240u);  // 10 GiB
+  auto c = parseConfig("server:\n  max_upload_bytes: 1048576\n");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->limits.max_upload_bytes, 1048576u);
 }
 
 TEST(Config, Auth) {

@@ -181,6 +181,22 @@ TEST_F(PropertiesStoreTest, DeleteRepositoryRemovesEverythingWithOneEventPerMani
   EXPECT_EQ(meta_->deleteRepository("team/app", nullptr).code(), Code::kNameUnknown);
 }
 
+// A mount without `from` (Registry::mountBlob) takes the blob from anyBlob: a read-locked
+// repository must not lend it.
+TEST_F(PropertiesStoreTest, AnyBlobSkipsReadLockedRepositories) {
+  push("team/locked", "a", {{"only-here", 10}, {"shared", 20}}, "v1");
+  push("team/open", "b", {{"shared", 20}}, "v1");
+  AttributesPatch no_read;
+  no_read.read_enabled = false;
+  ASSERT_TRUE(props_->updateRepository("team/locked", no_read).ok());
+  EXPECT_EQ(meta_->anyBlob(oci::digestOf("only-here")).code(), Code::kBlobUnknown);
+  EXPECT_EQ(*meta_->anyBlob(oci::digestOf("shared")), 20u);
+  AttributesPatch read;
+  read.read_enabled = true;
+  ASSERT_TRUE(props_->updateRepository("team/locked", read).ok());
+  EXPECT_EQ(*meta_->anyBlob(oci::digestOf("only-here")), 10u);
+}
+
 TEST_F(PropertiesStoreTest, LocksAreCheckedInTheStoreTransactions) {
   const auto a = push("team/app", "a", {{"l1", 10}}, "v1");
   const auto b = push("team/app", "b", {{"l2", 10}}, "v2");

@@ -1,6 +1,7 @@
 // Quotas at the Registry's commit points, with the real blob and metadata stores: a
 // finished upload, a cross-repository mount and a manifest PUT are refused over the
-// limit; a failed or refused upload costs nothing and leaves no session behind.
+// limit; a failed or refused upload costs nothing and leaves no session behind. (An
+// upload is also held to the quota's room while it streams: upload_limits_test.cpp.)
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -37,9 +38,12 @@ class QuotaCommitTest : public ::testing::Test {
     auto rec = registry_->startUpload(repo);
     if (!rec) return rec.takeError();
     if (id != nullptr) *id = rec->id;
-    auto stream = registry_->beginAppend(repo, rec->id, oci::DigestAlgorithm::kSha256);
+    auto stream = registry_->beginAppend(repo, rec->id, oci::DigestAlgorithm::kSha256, digest);
     if (!stream) return stream.takeError();
-    if (auto s = (*stream)->write(bytes); !s) return s.takeError();
+    if (auto s = (*stream)->write(bytes); !s) {
+      registry_->abortAppend(std::move(*stream));  // as the upload handlers do
+      return s.takeError();
+    }
     return registry_->finishUpload(std::move(*stream), digest);
   }
   uint64_t used(const std::string& pattern) { return quotas_->getQuota(pattern)->used_bytes; }
