@@ -56,27 +56,6 @@ Status readDuration(const YAML::Node& node, const std::string& key, std::chrono:
   return {};
 }
 
-Status readGc(const YAML::Node& node, GcConfig& gc) {
-  if (auto s = checkKeys(node, "gc.", {"schedule", "grace_period", "interval", "upload_max_age"}); !s) return s;
-  if (node["schedule"]) {
-    if (auto s = readScalar(node["schedule"], "gc.schedule", gc.schedule); !s) {
-      return keyError("gc.schedule", "must be true or false");
-    }
-  }
-  if (node["grace_period"]) {
-    // 0 lets a blob go the moment nothing references it, also between a push's blob upload
-    // and its manifest (which then fails with MANIFEST_BLOB_UNKNOWN): for tests.
-    if (auto s = readDuration(node["grace_period"], "gc.grace_period", gc.grace_period, true); !s) return s;
-  }
-  if (node["interval"]) {
-    if (auto s = readDuration(node["interval"], "gc.interval", gc.interval, false); !s) return s;
-  }
-  if (node["upload_max_age"]) {
-    if (auto s = readDuration(node["upload_max_age"], "gc.upload_max_age", gc.upload_max_age, false); !s) return s;
-  }
-  return {};
-}
-
 Status checkKeys(const YAML::Node& node, const std::string& prefix, const std::set<std::string>& allowed) {
   if (!node.IsMap()) return keyError(prefix.empty() ? "<root>" : prefix, "must be a mapping");
   for (const auto& kv : node) {
@@ -87,7 +66,6 @@ Status checkKeys(const YAML::Node& node, const std::string& prefix, const std::s
 }
 
 Result<Config> parseRoot(const YAML::Node& root, Config c);
-Status parseAuth(const YAML::Node& node, AuthConfig& auth);
 
 Status readTrustedProxies(const YAML::Node& node, CidrSet& out) {
   const std::string key = "server.trusted_proxies";
@@ -105,12 +83,9 @@ Status readTrustedProxies(const YAML::Node& node, CidrSet& out) {
   return {};
 }
 
-Status readTls(const YAML::Node& tls, Config& c) {
-  if (auto s = checkKeys(tls, "tls.", {"certificates"}); !s) return s;
-  auto certs = tls["certificates"];
-  if (!certs) return {};
+Status readCertificates(const YAML::Node& certs, std::vector<TlsCertificateFiles>& out) {
   if (!certs.IsSequence()) return keyError("tls.certificates", "must be a list of {cert: FILE, key: FILE}");
-  std::vector<TlsCertificateFiles> out;
+  std::vector<TlsCertificateFiles> list;
   for (size_t i = 0; i < certs.size(); ++i) {
     const std::string prefix = "tls.certificates[" + std::to_string(i) + "]";
     if (auto s = checkKeys(certs[i], prefix + ".", {"cert", "key"}); !s) return s;
@@ -121,71 +96,273 @@ Status readTls(const YAML::Node& tls, Config& c) {
       if (auto s = readScalar(certs[i][name], key, *field); !s) return s;
       if (field->empty()) return keyError(key, "must name a PEM file");
     }
-    out.push_back(std::move(files));
+    list.push_back(std::move(files));
   }
-  c.tls_certificates = std::move(out);
+  out = std::move(list);
   return {};
 }
 
-Status readAudit(const YAML::Node& node, AuditConfig& audit) {
-  if (auto s = checkKeys(node, "audit.", {"enabled", "file", "retention_days", "pulls"}); !s) return s;
-  if (node["enabled"]) {
-    if (auto s = readScalar(node["enabled"], "audit.enabled", audit.enabled); !s) {
-      return keyError("audit.enabled", "must be true or false");
+Status readOidc(const YAML::Node& oidc, std::vector<OidcIssuerConfig>& out) {
+  if (!oidc.IsSequence()) return keyError("auth.oidc", "must be a list of issuers");
+  for (size_t i = 0; i < oidc.size(); ++i) {
+    const std::string prefix = "auth.oidc[" + std::to_string(i) + "].";
+    if (auto s = checkKeys(oidc[i], prefix, {"issuer", "audience", "jwks_file", "jwks_url"}); !s) return s;
+    OidcIssuerConfig o;
+    for (auto [key, field] : {std::pair{"issuer", &o.issuer}, std::pair{"audience", &o.audience},
+                              std::pair{"jwks_file", &o.jwks_file}, std::pair{"jwks_url", &o.jwks_url}}) {
+      const bool optional = std::string_view(key).starts_with("jwks_");
+      if (!oidc[i][key]) {
+        if (optional) continue;
+        return keyError(prefix + key, "is required");
+      }
+      if (auto s = readScalar(oidc[i][key], prefix + key, *field); !s) return s;
+      if (field->empty()) return keyError(prefix + key, "must not be empty");
     }
-  }
-  if (node["pulls"]) {
-    if (auto s = readScalar(node["pulls"], "audit.pulls", audit.pulls); !s) {
-      return keyError("audit.pulls", "must be true or false");
+    if (o.jwks_file.empty() == o.jwks_url.empty()) {
+      return keyError(prefix + "jwks_file", "give exactly one of jwks_file and jwks_url");
     }
-  }
-  if (node["file"]) {
-    if (auto s = readScalar(node["file"], "audit.file", audit.file); !s) return s;
-    if (audit.file.empty()) return keyError("audit.file", "must name a file (or leave the key out)");
-  }
-  if (node["retention_days"]) {
-    if (auto s = readScalar(node["retention_days"], "audit.retention_days", audit.retention_days); !s) {
-      return keyError("audit.retention_days", "must be a whole number of days");
+    if (!o.jwks_url.empty() && !o.jwks_url.starts_with("https://") && !o.jwks_url.starts_with("http://")) {
+      return keyError(prefix + "jwks_url", "must be an http(s) URL");
     }
-    if (audit.retention_days < 0 || audit.retention_days > 36500) {
-      return keyError("audit.retention_days", "must be from 0 (keep forever) to 36500");
-    }
-  }
-  return {};
-}
-
-Status readRecycleBin(const YAML::Node& node, RecycleBinConfig& bin) {
-  if (auto s = checkKeys(node, "recycle_bin.", {"enabled", "retention_days"}); !s) return s;
-  if (node["enabled"]) {
-    if (auto s = readScalar(node["enabled"], "recycle_bin.enabled", bin.enabled); !s) {
-      return keyError("recycle_bin.enabled", "must be true or false");
-    }
-  }
-  if (node["retention_days"]) {
-    if (auto s = readScalar(node["retention_days"], "recycle_bin.retention_days", bin.retention_days); !s) {
-      return keyError("recycle_bin.retention_days", "must be a whole number of days");
-    }
-    if (bin.retention_days < 1 || bin.retention_days > 90) {
-      return keyError("recycle_bin.retention_days", "must be from 1 to 90");
-    }
+    out.push_back(std::move(o));
   }
   return {};
 }
 
-Status readRetention(const YAML::Node& node, RetentionConfig& retention) {
-  if (auto s = checkKeys(node, "retention.", {"schedule", "interval"}); !s) return s;
-  if (node["schedule"]) {
-    if (auto s = readScalar(node["schedule"], "retention.schedule", retention.schedule); !s) {
-      return keyError("retention.schedule", "must be true or false");
+// Typed readers with their checks; each names `key` in its error.
+Status flag(const YAML::Node& n, const std::string& key, bool& out) {
+  if (auto s = readScalar(n, key, out); !s) return keyError(key, "must be true or false");
+  return {};
+}
+
+template <class T>
+Status number(const YAML::Node& n, const std::string& key, T& out, T min, T max, std::string_view range = {}) {
+  T v{};
+  if (auto s = readScalar(n, key, v); !s) return s;
+  if (v < min || v > max) {
+    return keyError(key, range.empty() ? "must be from " + std::to_string(min) + " to " + std::to_string(max)
+                                       : std::string(range));
+  }
+  out = v;
+  return {};
+}
+
+Status text(const YAML::Node& n, const std::string& key, std::string& out) {
+  if (auto s = readScalar(n, key, out); !s) return s;
+  if (out.empty()) return keyError(key, "must not be empty");
+  return {};
+}
+
+Status days(const YAML::Node& n, const std::string& key, int64_t& out, int64_t min, int64_t max, std::string_view range) {
+  int64_t v = 0;
+  if (auto s = readScalar(n, key, v); !s) return keyError(key, "must be a whole number of days");
+  if (v < min || v > max) return keyError(key, std::string(range));
+  out = v;
+  return {};
+}
+
+Status ttl(const YAML::Node& n, const std::string& key, int64_t& out) {
+  std::chrono::seconds v{out};
+  if (auto s = readSeconds(n, key, v); !s) return s;
+  out = v.count();
+  return {};
+}
+
+using Node = YAML::Node;
+using Key = std::string;
+constexpr uint64_t kNoMax = UINT64_MAX;
+
+// Every key of the file: its name, its one-line doc (`berth serve --help`), and its reader
+// with the value's checks. Sections are the names' prefixes; anything else is unknown.
+const ConfigKey kKeys[] = {
+    {"listen", "HOST:PORT to listen on (default 127.0.0.1:5000)",
+     [](const Node& n, const Key& k, Config& c) -> Status {
+       if (auto s = readScalar(n, k, c.listen); !s) return s;
+       if (!parseListen(c.listen)) return keyError(k, "expected HOST:PORT, got '" + c.listen + "'");
+       return {};
+     }},
+    {"data", "data directory (default ./data)",
+     [](const Node& n, const Key& k, Config& c) { return readScalar(n, k, c.data_dir); }},
+    {"log.level", "debug | info | warn | error (default info)",
+     [](const Node& n, const Key& k, Config& c) -> Status {
+       if (auto s = readScalar(n, k, c.log_level); !s) return s;
+       if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" && c.log_level != "error")
+         return keyError(k, "must be debug, info, warn or error");
+       return {};
+     }},
+    {"log.access", "access log, one JSON line per request (default true)",
+     [](const Node& n, const Key& k, Config& c) { return flag(n, k, c.access_log); }},
+    {"server.io_threads", "I/O threads, 0 = one per core (default 0)",
+     [](const Node& n, const Key& k, Config& c) { return number(n, k, c.io_threads, 0u, 256u, "must be at most 256"); }},
+    {"server.blocking_threads", "threads for disk and database work (default 8)",
+     [](const Node& n, const Key& k, Config& c) { return number(n, k, c.blocking_threads, 1u, 1024u); }},
+    {"server.header_timeout", "seconds to receive request headers (default 30)",
+     [](const Node& n, const Key& k, Config& c) { return readSeconds(n, k, c.limits.header_timeout); }},
+    {"server.idle_timeout", "seconds an idle keep-alive connection is kept (default 120)",
+     [](const Node& n, const Key& k, Config& c) { return readSeconds(n, k, c.limits.idle_timeout); }},
+    {"server.body_stall_timeout", "seconds without body progress before a transfer is cut (default 60)",
+     [](const Node& n, const Key& k, Config& c) { return readSeconds(n, k, c.limits.body_stall_timeout); }},
+    {"server.min_body_rate", "bytes/s an upload must average per stall window (default 1024)",
+     [](const Node& n, const Key& k, Config& c) {
+       return number<uint64_t>(n, k, c.limits.min_body_rate, 0, 1ull << 30, "must be at most 1073741824 bytes/s");
+     }},
+    {"server.max_manifest_bytes", "largest manifest accepted, at most 4 MiB (default 4194304)",
+     // The OCI distribution spec's limit (4 MiB) is the most any manifest may be.
+     [](const Node& n, const Key& k, Config& c) {
+       return number<size_t>(n, k, c.limits.max_manifest_bytes, 1, 4 * 1024 * 1024, "must be from 1 to 4194304 (4 MiB)");
+     }},
+    {"server.max_header_bytes", "request header size limit (default 16384)",
+     // Beast takes the header limit as a uint32_t.
+     [](const Node& n, const Key& k, Config& c) {
+       return number<size_t>(n, k, c.limits.max_header_bytes, 0, UINT32_MAX, "must be at most 4294967295");
+     }},
+    {"server.max_header_count", "header fields per request (default 100)",
+     [](const Node& n, const Key& k, Config& c) { return number<size_t>(n, k, c.limits.max_header_count, 0, kNoMax); }},
+    {"server.max_target_bytes", "request URL length (default 8192)",
+     [](const Node& n, const Key& k, Config& c) { return number<size_t>(n, k, c.limits.max_target_bytes, 0, kNoMax); }},
+    {"server.max_connections", "concurrent connections; beyond: 503 + Retry-After (default 10000)",
+     [](const Node& n, const Key& k, Config& c) { return number<size_t>(n, k, c.limits.max_connections, 0, kNoMax); }},
+    {"server.max_uploads_per_repository", "open upload sessions per repository (default 1000)",
+     [](const Node& n, const Key& k, Config& c) {
+       return number<size_t>(n, k, c.limits.max_uploads_per_repository, 0, kNoMax);
+     }},
+    {"server.max_uploads_per_client", "concurrent upload requests per client address (default 64)",
+     [](const Node& n, const Key& k, Config& c) {
+       return number<size_t>(n, k, c.limits.max_uploads_per_client, 0, kNoMax);
+     }},
+    {"server.max_upload_bytes", "bytes one blob upload may have; beyond: 413, upload cancelled (default 10 GiB)",
+     [](const Node& n, const Key& k, Config& c) {
+       return number<uint64_t>(n, k, c.limits.max_upload_bytes, 1, kNoMax, "must be at least 1");
+     }},
+    {"server.shutdown_grace", "seconds SIGTERM waits for in-flight requests (default 30)",
+     [](const Node& n, const Key& k, Config& c) { return readSeconds(n, k, c.shutdown_grace); }},
+    {"server.trusted_proxies", "CIDR ranges whose X-Forwarded-For/-Proto/-Host are believed (default none)",
+     [](const Node& n, const Key&, Config& c) { return readTrustedProxies(n, c.trusted_proxies); }},
+    {"cache.manifest_bytes", "in-memory manifest cache size (default 64 MiB)",
+     [](const Node& n, const Key& k, Config& c) { return number<size_t>(n, k, c.manifest_cache_bytes, 0, kNoMax); }},
+    {"usage.flush_interval", "seconds between writes of the usage counters (default 5)",
+     [](const Node& n, const Key& k, Config& c) { return readSeconds(n, k, c.usage_flush_interval); }},
+    {"metrics.anonymous", "GET /metrics without credentials when auth is on (default false)",
+     [](const Node& n, const Key& k, Config& c) { return flag(n, k, c.metrics_anonymous); }},
+    {"audit.enabled", "the audit log, /api/v1/audit (default true; off with auth: none)",
+     [](const Node& n, const Key& k, Config& c) { return flag(n, k, c.audit.enabled); }},
+    {"audit.pulls", "record successful pulls; denied ones always are (default true)",
+     [](const Node& n, const Key& k, Config& c) { return flag(n, k, c.audit.pulls); }},
+    {"audit.file", "also append audit entries as JSON lines to this file",
+     [](const Node& n, const Key& k, Config& c) -> Status {
+       if (auto s = readScalar(n, k, c.audit.file); !s) return s;
+       if (c.audit.file.empty()) return keyError(k, "must name a file (or leave the key out)");
+       return {};
+     }},
+    {"audit.retention_days", "prune audit entries older than this; 0 keeps them (default 90)",
+     [](const Node& n, const Key& k, Config& c) {
+       return days(n, k, c.audit.retention_days, 0, 36500, "must be from 0 (keep forever) to 36500");
+     }},
+    {"gc.schedule", "run garbage collection every gc.interval (default true)",
+     [](const Node& n, const Key& k, Config& c) { return flag(n, k, c.gc.schedule); }},
+    {"gc.interval", "between scheduled runs, e.g. 24h, 30m, 3600 (default 24h)",
+     [](const Node& n, const Key& k, Config& c) { return readDuration(n, k, c.gc.interval, false); }},
+    {"gc.grace_period", "unreferenced blobs younger than this stay (default 1h)",
+     // 0 lets a blob go the moment nothing references it, also between a push's blob upload
+     // and its manifest (which then fails with MANIFEST_BLOB_UNKNOWN): for tests.
+     [](const Node& n, const Key& k, Config& c) { return readDuration(n, k, c.gc.grace_period, true); }},
+    {"gc.upload_max_age", "upload sessions idle this long are removed (default 24h)",
+     [](const Node& n, const Key& k, Config& c) { return readDuration(n, k, c.gc.upload_max_age, false); }},
+    {"recycle_bin.enabled", "deletes go to the recycle bin (default true)",
+     [](const Node& n, const Key& k, Config& c) { return flag(n, k, c.recycle_bin.enabled); }},
+    {"recycle_bin.retention_days", "days a deleted item can be restored, 1-90 (default 7)",
+     [](const Node& n, const Key& k, Config& c) {
+       return days(n, k, c.recycle_bin.retention_days, 1, 90, "must be from 1 to 90");
+     }},
+    {"retention.schedule", "run the stored retention policies every retention.interval (default true)",
+     [](const Node& n, const Key& k, Config& c) { return flag(n, k, c.retention.schedule); }},
+    {"retention.interval", "between policy runs (default 1h)",
+     [](const Node& n, const Key& k, Config& c) { return readDuration(n, k, c.retention.interval, false); }},
+    {"tls.certificates", "HTTPS: list of {cert: PEM chain, key: PEM key}; the first is the default, SNI picks others",
+     [](const Node& n, const Key&, Config& c) { return readCertificates(n, c.tls_certificates); }},
+    {"auth.service", "the token audience and the challenge's service (default berth)",
+     [](const Node& n, const Key& k, Config& c) -> Status {
+       if (auto s = text(n, k, c.auth.service); !s) return s;
+       for (char ch : c.auth.service) {
+         if (ch == '"' || ch == '\\' || static_cast<unsigned char>(ch) < 0x21) {
+           return keyError(k, "must be printable without quotes or spaces");
+         }
+       }
+       return {};
+     }},
+    {"auth.issuer", "the tokens' issuer (default berth)",
+     [](const Node& n, const Key& k, Config& c) { return text(n, k, c.auth.issuer); }},
+    {"auth.access_token_ttl", "seconds an access token lives (default 300)",
+     [](const Node& n, const Key& k, Config& c) { return ttl(n, k, c.auth.access_token_ttl); }},
+    {"auth.refresh_token_ttl", "seconds a refresh (identity) token lives (default 1209600, 14 days)",
+     [](const Node& n, const Key& k, Config& c) { return ttl(n, k, c.auth.refresh_token_ttl); }},
+    {"auth.signing_key", "ES256 key file (default DATA/token-signing-key.pem, created if missing)",
+     [](const Node& n, const Key& k, Config& c) { return text(n, k, c.auth.signing_key); }},
+    {"auth.oidc", "trusted OIDC issuers: list of {issuer, audience, jwks_url or jwks_file}",
+     [](const Node& n, const Key&, Config& c) { return readOidc(n, c.auth.oidc); }},
+};
+
+const ConfigKey* findKey(std::string_view name) {
+  for (const auto& k : kKeys) {
+    if (k.name == name) return &k;
+  }
+  return nullptr;
+}
+
+bool isSection(std::string_view name) {
+  for (const auto& k : kKeys) {
+    if (k.name.size() > name.size() && k.name.starts_with(name) && k.name[name.size()] == '.') return true;
+  }
+  return false;
+}
+
+Status readKey(const std::string& name, const YAML::Node& value, Config& c) {
+  const ConfigKey* key = findKey(name);
+  if (key == nullptr) return keyError(name, "unknown key");
+  return key->read(value, name, c);
+}
+
+Result<Config> parseRoot(const YAML::Node& root, Config c) {
+  if (!root.IsMap()) return keyError("<root>", "must be a mapping");
+  for (const auto& kv : root) {
+    const std::string name = kv.first.as<std::string>();
+    const YAML::Node& value = kv.second;
+    // `auth: none` (no authentication; benchmarks only) or `auth: token` (the default).
+    if (name == "auth" && value.IsScalar()) {
+      const std::string mode = value.as<std::string>();
+      if (mode == "none") {
+        c.auth.enabled = false;
+      } else if (mode != "token") {
+        return keyError("auth", "must be none, token or a mapping");
+      }
+      continue;
+    }
+    if (!isSection(name)) {
+      if (auto s = readKey(name, value, c); !s) return s.takeError();
+      continue;
+    }
+    if (!value.IsMap()) return keyError(name, "must be a mapping of " + name + ".* keys");
+    for (const auto& sub : value) {
+      if (auto s = readKey(name + "." + sub.first.as<std::string>(), sub.second, c); !s) return s.takeError();
     }
   }
-  if (node["interval"]) {
-    if (auto s = readDuration(node["interval"], "retention.interval", retention.interval, false); !s) return s;
-  }
-  return {};
+  return c;
 }
 
 }  // namespace
+
+std::span<const ConfigKey> configKeys() { return kKeys; }
+
+std::string configKeysHelp() {
+  std::string out;
+  for (const auto& k : kKeys) {
+    std::string line = "  " + std::string(k.name);
+    line.resize(std::max<size_t>(line.size() + 1, 34), ' ');
+    out += line + std::string(k.doc) + "\n";
+  }
+  return out;
+}
+
 
 Result<Config> loadConfigFile(const std::string& path, Config c) {
   std::ifstream in(path, std::ios::binary);
@@ -218,192 +395,6 @@ Result<Config> parseConfig(std::string_view yaml, Config c) {
     return makeError(Code::kInvalidArgument, std::string("config: ") + e.what());
   }
 }
-
-namespace {
-Result<Config> parseRoot(const YAML::Node& root, Config c) {
-  if (auto s = checkKeys(root, "", {"listen", "data", "log", "server", "cache", "auth", "tls", "metrics",
-                                   "usage", "audit", "gc", "recycle_bin", "retention"});
-      !s)
-    return s.takeError();
-  if (root["auth"]) {
-    if (auto s = parseAuth(root["auth"], c.auth); !s) return s.takeError();
-  }
-  if (root["listen"]) {
-    if (auto s = readScalar(root["listen"], "listen", c.listen); !s) return s.takeError();
-    if (auto r = parseListen(c.listen); !r) return keyError("listen", "expected HOST:PORT, got '" + c.listen + "'");
-  }
-  if (root["data"]) {
-    if (auto s = readScalar(root["data"], "data", c.data_dir); !s) return s.takeError();
-  }
-  if (auto metrics = root["metrics"]) {
-    if (auto s = checkKeys(metrics, "metrics.", {"anonymous"}); !s) return s.takeError();
-    if (metrics["anonymous"] && !readScalar(metrics["anonymous"], "metrics.anonymous", c.metrics_anonymous)) {
-      return keyError("metrics.anonymous", "must be true or false");
-    }
-  }
-  if (auto usage = root["usage"]) {
-    if (auto s = checkKeys(usage, "usage.", {"flush_interval"}); !s) return s.takeError();
-    if (usage["flush_interval"]) {
-      if (auto s = readSeconds(usage["flush_interval"], "usage.flush_interval", c.usage_flush_interval); !s) {
-        return s.takeError();
-      }
-    }
-  }
-  if (auto log = root["log"]) {
-    if (auto s = checkKeys(log, "log.", {"level", "access"}); !s) return s.takeError();
-    if (log["level"]) {
-      if (auto s = readScalar(log["level"], "log.level", c.log_level); !s) return s.takeError();
-      if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" && c.log_level != "error")
-        return keyError("log.level", "must be debug, info, warn or error");
-    }
-    if (log["access"]) {
-      if (auto s = readScalar(log["access"], "log.access", c.access_log); !s) return s.takeError();
-    }
-  }
-  if (auto srv = root["server"]) {
-    if (auto s = checkKeys(srv, "server.", {"io_threads", "blocking_threads", "max_manifest_bytes",
-                                            "max_header_bytes", "header_timeout", "idle_timeout",
-                                            "body_stall_timeout", "max_connections", "shutdown_grace",
-                                            "max_header_count", "max_target_bytes",
-                                            "max_uploads_per_repository", "max_uploads_per_client",
-                                            "max_upload_bytes", "min_body_rate", "trusted_proxies"});
-        !s)
-      return s.takeError();
-    if (srv["io_threads"]) {
-      if (auto s = readScalar(srv["io_threads"], "server.io_threads", c.io_threads); !s) return s.takeError();
-      if (c.io_threads > 256) return keyError("server.io_threads", "must be at most 256");
-    }
-    if (srv["blocking_threads"]) {
-      if (auto s = readScalar(srv["blocking_threads"], "server.blocking_threads", c.blocking_threads); !s) return s.takeError();
-      if (c.blocking_threads == 0 || c.blocking_threads > 1024) {
-        return keyError("server.blocking_threads", "must be from 1 to 1024");
-      }
-    }
-    if (srv["max_manifest_bytes"]) {
-      if (auto s = readScalar(srv["max_manifest_bytes"], "server.max_manifest_bytes", c.limits.max_manifest_bytes); !s) return s.takeError();
-      // The OCI distribution spec's limit (4 MiB) is the most any manifest may be.
-      if (c.limits.max_manifest_bytes == 0 || c.limits.max_manifest_bytes > 4 * 1024 * 1024) {
-        return keyError("server.max_manifest_bytes", "must be from 1 to 4194304 (4 MiB)");
-      }
-    }
-    if (srv["max_header_bytes"]) {
-      if (auto s = readScalar(srv["max_header_bytes"], "server.max_header_bytes", c.limits.max_header_bytes); !s) return s.takeError();
-      // Beast takes the header limit as a uint32_t.
-      if (c.limits.max_header_bytes > UINT32_MAX) return keyError("server.max_header_bytes", "must be at most 4294967295");
-    }
-    if (srv["max_connections"]) { if (auto s = readScalar(srv["max_connections"], "server.max_connections", c.limits.max_connections); !s) return s.takeError(); }
-    if (srv["header_timeout"]) { if (auto s = readSeconds(srv["header_timeout"], "server.header_timeout", c.limits.header_timeout); !s) return s.takeError(); }
-    if (srv["idle_timeout"]) { if (auto s = readSeconds(srv["idle_timeout"], "server.idle_timeout", c.limits.idle_timeout); !s) return s.takeError(); }
-    if (srv["body_stall_timeout"]) { if (auto s = readSeconds(srv["body_stall_timeout"], "server.body_stall_timeout", c.limits.body_stall_timeout); !s) return s.takeError(); }
-    if (srv["min_body_rate"]) {
-      if (auto s = readScalar(srv["min_body_rate"], "server.min_body_rate", c.limits.min_body_rate); !s) return s.takeError();
-      if (c.limits.min_body_rate > (1ull << 30)) return keyError("server.min_body_rate", "must be at most 1073741824 bytes/s");
-    }
-    if (srv["max_header_count"]) { if (auto s = readScalar(srv["max_header_count"], "server.max_header_count", c.limits.max_header_count); !s) return s.takeError(); }
-    if (srv["max_target_bytes"]) { if (auto s = readScalar(srv["max_target_bytes"], "server.max_target_bytes", c.limits.max_target_bytes); !s) return s.takeError(); }
-    if (srv["max_uploads_per_repository"]) { if (auto s = readScalar(srv["max_uploads_per_repository"], "server.max_uploads_per_repository", c.limits.max_uploads_per_repository); !s) return s.takeError(); }
-    if (srv["max_uploads_per_client"]) { if (auto s = readScalar(srv["max_uploads_per_client"], "server.max_uploads_per_client", c.limits.max_uploads_per_client); !s) return s.takeError(); }
-    if (srv["max_upload_bytes"]) {
-      if (auto s = readScalar(srv["max_upload_bytes"], "server.max_upload_bytes", c.limits.max_upload_bytes); !s) return s.takeError();
-      if (c.limits.max_upload_bytes == 0) return keyError("server.max_upload_bytes", "must be at least 1");
-    }
-    if (srv["shutdown_grace"]) { if (auto s = readSeconds(srv["shutdown_grace"], "server.shutdown_grace", c.shutdown_grace); !s) return s.takeError(); }
-    if (srv["trusted_proxies"]) {
-      if (auto s = readTrustedProxies(srv["trusted_proxies"], c.trusted_proxies); !s) return s.takeError();
-    }
-  }
-  if (auto cache = root["cache"]) {
-    if (auto s = checkKeys(cache, "cache.", {"manifest_bytes"}); !s) return s.takeError();
-    if (cache["manifest_bytes"]) { if (auto s = readScalar(cache["manifest_bytes"], "cache.manifest_bytes", c.manifest_cache_bytes); !s) return s.takeError(); }
-  }
-  if (auto tls = root["tls"]) {
-    if (auto s = readTls(tls, c); !s) return s.takeError();
-  }
-  if (auto audit = root["audit"]) {
-    if (auto s = readAudit(audit, c.audit); !s) return s.takeError();
-  }
-  if (auto gc = root["gc"]) {
-    if (auto s = readGc(gc, c.gc); !s) return s.takeError();
-  }
-  if (auto bin = root["recycle_bin"]) {
-    if (auto s = readRecycleBin(bin, c.recycle_bin); !s) return s.takeError();
-  }
-  if (auto retention = root["retention"]) {
-    if (auto s = readRetention(retention, c.retention); !s) return s.takeError();
-  }
-  return c;
-}
-
-Status readTtl(const YAML::Node& node, const std::string& key, int64_t& out) {
-  std::chrono::seconds v{out};
-  if (auto s = readSeconds(node, key, v); !s) return s;
-  out = v.count();
-  return {};
-}
-
-// `auth: none`, or a mapping.
-Status parseAuth(const YAML::Node& node, AuthConfig& auth) {
-  if (node.IsScalar()) {
-    std::string mode = node.as<std::string>();
-    if (mode == "none") {
-      auth.enabled = false;
-      return {};
-    }
-    if (mode == "token") return {};
-    return keyError("auth", "must be none, token or a mapping");
-  }
-  if (auto s = checkKeys(node, "auth.", {"service", "issuer", "access_token_ttl", "refresh_token_ttl",
-                                         "signing_key", "oidc"});
-      !s)
-    return s;
-  auto text = [&](const char* key, std::string& out) -> Status {
-    if (!node[key]) return {};
-    if (auto s = readScalar(node[key], std::string("auth.") + key, out); !s) return s;
-    if (out.empty()) return keyError(std::string("auth.") + key, "must not be empty");
-    return {};
-  };
-  if (auto s = text("service", auth.service); !s) return s;
-  if (auto s = text("issuer", auth.issuer); !s) return s;
-  if (auto s = text("signing_key", auth.signing_key); !s) return s;
-  for (char ch : auth.service) {
-    if (ch == '"' || ch == '\\' || static_cast<unsigned char>(ch) < 0x21) {
-      return keyError("auth.service", "must be printable without quotes or spaces");
-    }
-  }
-  if (node["access_token_ttl"]) {
-    if (auto s = readTtl(node["access_token_ttl"], "auth.access_token_ttl", auth.access_token_ttl); !s) return s;
-  }
-  if (node["refresh_token_ttl"]) {
-    if (auto s = readTtl(node["refresh_token_ttl"], "auth.refresh_token_ttl", auth.refresh_token_ttl); !s) return s;
-  }
-  if (auto oidc = node["oidc"]) {
-    if (!oidc.IsSequence()) return keyError("auth.oidc", "must be a list of issuers");
-    for (size_t i = 0; i < oidc.size(); ++i) {
-      const std::string prefix = "auth.oidc[" + std::to_string(i) + "].";
-      if (auto s = checkKeys(oidc[i], prefix, {"issuer", "audience", "jwks_file", "jwks_url"}); !s) return s;
-      OidcIssuerConfig o;
-      for (auto [key, out] : {std::pair{"issuer", &o.issuer}, std::pair{"audience", &o.audience},
-                              std::pair{"jwks_file", &o.jwks_file}, std::pair{"jwks_url", &o.jwks_url}}) {
-        const bool optional = std::string_view(key).starts_with("jwks_");
-        if (!oidc[i][key]) {
-          if (optional) continue;
-          return keyError(prefix + key, "is required");
-        }
-        if (auto s = readScalar(oidc[i][key], prefix + key, *out); !s) return s;
-        if (out->empty()) return keyError(prefix + key, "must not be empty");
-      }
-      if (o.jwks_file.empty() == o.jwks_url.empty()) {
-        return keyError(prefix + "jwks_file", "give exactly one of jwks_file and jwks_url");
-      }
-      if (!o.jwks_url.empty() && !o.jwks_url.starts_with("https://") && !o.jwks_url.starts_with("http://")) {
-        return keyError(prefix + "jwks_url", "must be an http(s) URL");
-      }
-      auth.oidc.push_back(std::move(o));
-    }
-  }
-  return {};
-}
-}  // namespace
 
 Result<std::pair<std::string, uint16_t>> parseListen(const std::string& listen) {
   auto bad = [&] { return makeError(Code::kInvalidArgument, "listen: expected HOST:PORT, got '" + listen + "'"); };

@@ -2,12 +2,17 @@
 // Server configuration: defaults, the YAML file, then command-line flags (flags win).
 #include <chrono>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/cidr.h"
 #include "common/result.h"
+
+namespace YAML {
+class Node;
+}
 
 namespace berth {
 
@@ -103,6 +108,19 @@ struct Config {
   // Peers whose X-Forwarded-For/-Proto/-Host headers are believed.
   CidrSet trusted_proxies;
 };
+
+// One key of the configuration file: its dotted name ("server.idle_timeout"), a one-line
+// doc with its default (`berth serve --help`), and its reader, which checks the value and
+// names the key in its error. The table is the only list of keys: parsing, the unknown-key
+// error and the help text all come from it.
+struct ConfigKey {
+  std::string_view name;
+  std::string_view doc;
+  Status (*read)(const YAML::Node& value, const std::string& key, Config& config);
+};
+std::span<const ConfigKey> configKeys();
+// "  name   doc" lines of every key, for `berth serve --help`.
+std::string configKeysHelp();
 
 // Parses YAML text over `base` (what loadConfigFile does after reading the file).
 Result<Config> parseConfig(std::string_view yaml, Config base = {});

@@ -363,44 +363,8 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   serve_cmd->add_option("-l,--listen", listen, "Address to listen on, HOST:PORT (default 127.0.0.1:5000; port 0 picks a free port)");
   serve_cmd->add_option("-d,--data", data, "Data directory: blobs and the metadata database (default ./data)");
-  serve_cmd->footer(
-      "Configuration file keys (YAML; all optional):\n"
-      "  listen                      HOST:PORT to listen on\n"
-      "  data                        data directory\n"
-      "  log.level                   debug | info | warn | error (default info)\n"
-      "  log.access                  access log, one JSON line per request (default true)\n"
-      "  server.io_threads           I/O threads, 0 = one per core (default 0)\n"
-      "  server.blocking_threads     threads for disk and database work (default 8)\n"
-      "  server.header_timeout       seconds to receive request headers (default 30)\n"
-      "  server.idle_timeout         seconds an idle keep-alive connection is kept (default 120)\n"
-      "  server.body_stall_timeout   seconds without body progress before a transfer is cut (default 60)\n"
-      "  server.max_header_bytes     request header size limit (default 16384)\n"
-      "  server.max_connections      concurrent connections; beyond: 503 + Retry-After (default 10000)\n"
-      "  server.shutdown_grace       seconds SIGTERM waits for in-flight requests (default 30)\n"
-      "  server.min_body_rate        bytes/s an upload must average per stall window (default 1024)\n"
-      "  server.max_header_count     header fields per request (default 100)\n"
-      "  server.max_target_bytes     request URL length (default 8192)\n"
-      "  server.max_uploads_per_repository  open upload sessions per repository (default 1000)\n"
-      "  server.max_uploads_per_client      concurrent upload requests per client address (default 64)\n"
-      "  server.max_upload_bytes    bytes one blob upload may have; beyond: 413, upload cancelled (default 10 GiB)\n"
-      "  server.trusted_proxies      CIDR ranges whose X-Forwarded-For/-Proto/-Host are believed (default none)\n"
-      "  tls.certificates            HTTPS: list of {cert: PEM chain file, key: PEM key file}; the first is\n"
-      "                              the default, the others are chosen by SNI (see docs/tls.md)\n"
-      "  cache.manifest_bytes        in-memory manifest cache size (default 64 MiB)\n"
-      "  metrics.anonymous           GET /metrics without credentials when auth is on (default false:\n"
-      "                              needs the owner or reader role on \"*\")\n"
-      "  usage.flush_interval        seconds between writes of the usage counters (default 5)\n"
-      "  audit.enabled               the audit log, /api/v1/audit (default true; off with auth: none)\n"
-      "  audit.file                  also append audit entries as JSON lines to this file\n"
-      "  audit.retention_days        prune audit entries older than this; 0 keeps them (default 90)\n"
-      "  audit.pulls                 record successful pulls; denied ones always are (default true)\n"
-      "  retention.schedule          run the stored retention policies every retention.interval (default true)\n"
-      "  retention.interval          between policy runs (default 1h)\n"
-      "  gc.schedule                 run garbage collection every gc.interval (default true)\n"
-      "  gc.interval                 between scheduled runs, e.g. 24h, 30m, 3600 (default 24h)\n"
-      "  gc.grace_period             unreferenced blobs younger than this stay (default 1h)\n"
-      "  gc.upload_max_age           upload sessions idle this long are removed (default 24h)\n"
-      "Signals: SIGTERM/SIGINT drain in-flight requests and exit 0.");
+  serve_cmd->footer("Configuration file keys (YAML; all optional; `auth: none` turns authentication off):\n" +
+                    configKeysHelp() + "Signals: SIGTERM/SIGINT drain in-flight requests and exit 0.");
   auto* version_cmd = app.add_subcommand("version", "Print the version");
   int cli_exit = -1;  // set by the client command that ran
   berth::cli::addCommands(app, cli_exit);
