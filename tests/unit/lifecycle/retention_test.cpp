@@ -12,6 +12,7 @@
 #include <functional>
 #include <thread>
 
+#include "../registry/scratch_registry.h"
 #include "meta/sqlite/sqlite_meta_store.h"
 #include "storage/filesystem/fs_blob_store.h"
 
@@ -59,15 +60,10 @@ class HookedRetentionStore : public meta::RetentionStore {
 class RetentionTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("berth-retention-" + std::to_string(::getpid()));
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    auto blobs = storage::FsBlobStore::open(dir_.string());
-    ASSERT_TRUE(blobs);
-    auto meta = meta::SqliteMetaStore::open((dir_ / "meta.db").string());
-    ASSERT_TRUE(meta);
-    store_ = (*meta)->retentionStore();
-    registry_ = std::make_unique<registry::Registry>(std::move(*blobs), std::move(*meta), registry::RegistryOptions{});
+    dir_ = registry::testing::scratchDir("berth-retention");
+    registry_ = registry::testing::openScratchRegistry(
+        dir_, {}, [&](meta::SqliteMetaStore& meta) { store_ = meta.retentionStore(); });
+    ASSERT_NE(registry_, nullptr);
     retention_ = std::make_unique<Retention>(*registry_, store_, nullptr, RetentionOptions{false});
   }
   void TearDown() override {

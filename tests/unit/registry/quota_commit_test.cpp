@@ -9,6 +9,7 @@
 
 #include "meta/sqlite/sqlite_meta_store.h"
 #include "registry/registry.h"
+#include "scratch_registry.h"
 #include "storage/filesystem/fs_blob_store.h"
 
 namespace berth::registry {
@@ -17,15 +18,9 @@ namespace {
 class QuotaCommitTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("berth-quota-" + std::to_string(::getpid()));
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    auto blobs = storage::FsBlobStore::open(dir_.string());
-    ASSERT_TRUE(blobs);
-    auto meta = meta::SqliteMetaStore::open((dir_ / "meta.db").string());
-    ASSERT_TRUE(meta);
-    quotas_ = (*meta)->quotaStore();
-    registry_ = std::make_unique<Registry>(std::move(*blobs), std::move(*meta), RegistryOptions{});
+    dir_ = testing::scratchDir("berth-quota");
+    registry_ = testing::openScratchRegistry(dir_, {}, [&](meta::SqliteMetaStore& meta) { quotas_ = meta.quotaStore(); });
+    ASSERT_NE(registry_, nullptr);
   }
   void TearDown() override {
     registry_.reset();

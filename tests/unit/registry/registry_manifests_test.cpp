@@ -8,6 +8,7 @@
 
 #include "meta/sqlite/sqlite_meta_store.h"
 #include "registry/registry.h"
+#include "scratch_registry.h"
 #include "storage/filesystem/fs_blob_store.h"
 
 namespace berth::registry {
@@ -26,17 +27,9 @@ oci::Reference ref(const std::string& text) { return *oci::parseReference(text);
 class RegistryManifestsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("berth-registry-manifests-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    auto blobs = storage::FsBlobStore::open(dir_.string());
-    ASSERT_TRUE(blobs);
-    auto meta = meta::SqliteMetaStore::open((dir_ / "meta.db").string());
-    ASSERT_TRUE(meta);
-    props_ = (*meta)->propertiesStore();
-    registry_ = std::make_unique<Registry>(std::move(*blobs), std::move(*meta), RegistryOptions{});
+    dir_ = testing::scratchDir("berth-registry-manifests");
+    registry_ = testing::openScratchRegistry(dir_, {}, [&](meta::SqliteMetaStore& meta) { props_ = meta.propertiesStore(); });
+    ASSERT_NE(registry_, nullptr);
   }
   void TearDown() override {
     registry_.reset();

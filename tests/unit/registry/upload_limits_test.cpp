@@ -7,9 +7,7 @@
 
 #include <filesystem>
 
-#include "meta/sqlite/sqlite_meta_store.h"
-#include "registry/registry.h"
-#include "storage/filesystem/fs_blob_store.h"
+#include "scratch_registry.h"
 
 namespace berth::registry {
 namespace {
@@ -17,17 +15,11 @@ namespace {
 class UploadLimitsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("berth-upload-limits-" + std::to_string(::getpid()));
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    auto blobs = storage::FsBlobStore::open(dir_.string());
-    ASSERT_TRUE(blobs);
-    auto meta = meta::SqliteMetaStore::open((dir_ / "meta.db").string());
-    ASSERT_TRUE(meta);
-    quotas_ = (*meta)->quotaStore();
+    dir_ = testing::scratchDir("berth-upload-limits");
     RegistryOptions options;
     options.max_upload_bytes = 100;
-    registry_ = std::make_unique<Registry>(std::move(*blobs), std::move(*meta), options);
+    registry_ = testing::openScratchRegistry(dir_, options, [&](meta::SqliteMetaStore& meta) { quotas_ = meta.quotaStore(); });
+    ASSERT_NE(registry_, nullptr);
   }
   void TearDown() override {
     registry_.reset();
