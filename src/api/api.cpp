@@ -190,7 +190,7 @@ bool Api::mayList(const std::optional<auth::Principal>& who, std::string_view re
 
 bool Api::mayReadAll(const auth::Principal& who) const {
   if (who.kind != auth::Principal::Kind::kCredentials) return false;
-  for (const auto& g : access_->grants(who.subject, unixNow())) {
+  for (const auto& g : access_->grants(who.subject(), unixNow())) {
     if (g.pattern == "*" && (g.permissions & auth::kPermPull)) return true;
   }
   return false;
@@ -246,7 +246,7 @@ events::RequestInfo requestInfo(const Exchange& ex, const std::optional<auth::Pr
   r.host = std::string(ex.host());
   r.method = std::string(http::to_string(ex.method()));
   r.user_agent = std::string(ex.header(http::field::user_agent));
-  if (who && !who->anonymous()) r.actor = who->subject.name;
+  if (who && !who->anonymous()) r.actor = who->subject().name;
   return r;
 }
 

@@ -18,13 +18,13 @@ constexpr size_t kDefaultPage = 100;
 constexpr size_t kMaxPage = 1000;
 constexpr size_t kMaxField = 256;
 
-// Untrusted text kept as printable ASCII ('?' for anything else), at most kMaxField bytes.
-std::string printable(std::string_view text) {
-  std::string out(text.substr(0, kMaxField));
+// Sets `out` to untrusted text kept as printable ASCII ('?' for anything else), at most
+// kMaxField bytes. In place: the note's strings keep their buffers from request to request.
+void assignPrintable(std::string& out, std::string_view text) {
+  out.assign(text.substr(0, kMaxField));
   for (char& c : out) {
     if (c < 0x20 || c >= 0x7f) c = '?';
   }
-  return out;
 }
 
 // Query values in a Link URL: everything but RFC 3986 unreserved characters encoded.
@@ -179,16 +179,16 @@ void Api::noteRoute(Exchange& ex, const Route& route) const {
   }
   if (e.action.empty()) return;
   e.repository = route.name;
-  if (route.kind == RouteKind::kAcrTag) e.tag = printable(route.ref);
-  if (route.kind == RouteKind::kAcrManifest) e.digest = printable(route.ref);
+  if (route.kind == RouteKind::kAcrTag) assignPrintable(e.tag, route.ref);
+  if (route.kind == RouteKind::kAcrManifest) assignPrintable(e.digest, route.ref);
   if (route.kind == RouteKind::kManifest) {
     if (route.ref.find(':') != std::string::npos) {
-      e.digest = printable(route.ref);
+      assignPrintable(e.digest, route.ref);
     } else {
-      e.tag = printable(route.ref);
+      assignPrintable(e.tag, route.ref);
     }
   } else if (route.kind == RouteKind::kBlob) {
-    e.digest = printable(route.ref);
+    assignPrintable(e.digest, route.ref);
   }
 }
 
@@ -205,7 +205,7 @@ void Api::noteFailedLogin(Exchange& ex, std::string_view user) const {
   meta::AuditRecord& e = ex.audit().entry;
   e.action = "login";
   e.result = "failed";
-  e.identity = printable(user);  // the name tried; never the password
+  assignPrintable(e.identity, user);  // the name tried; never the password
   e.identity_kind.clear();
   ex.audit().failures_only = false;
 }
@@ -221,8 +221,9 @@ void Api::recordAudit(Exchange& ex) const {
   if (note.failures_only && status < 400) return;
   e.status = status;
   e.client = ex.clientAddress();
-  e.method = std::string(http::to_string(ex.method()));
-  audit_->record(std::move(e));
+  const auto method = http::to_string(ex.method());
+  e.method.assign(method.data(), method.size());
+  audit_->record(e);  // copied only if it is not a repeat of a queued entry
   e.action.clear();
 }
 

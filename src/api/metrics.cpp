@@ -119,7 +119,7 @@ void addStorageMetrics(metrics::Registry& metrics, std::shared_ptr<meta::UsageSt
 
 bool Api::mayScrape(const auth::Principal& who) const {
   if (who.kind != auth::Principal::Kind::kCredentials) return false;
-  for (const auto& g : access_->grants(who.subject, unixNow())) {
+  for (const auto& g : access_->grants(who.subject(), unixNow())) {
     if (g.pattern == "*" && (g.permissions & auth::kPermMetadataRead)) return true;
   }
   return false;

@@ -77,7 +77,7 @@ Result<meta::RecycleQuery> listQuery(const QueryParams& q) {
 }  // namespace
 
 bool Api::mayUseRecycleBin(const auth::Principal& who, std::string_view repository) const {
-  const auth::Grants grants = access_->grants(who.subject, unixNow());
+  const auth::Grants grants = access_->grants(who.subject(), unixNow());
   if (auth::isRegistryAdmin(grants)) return true;
   if (repository.empty()) return false;
   const auth::Permissions p = auth::effectivePermissions(grants, repository);

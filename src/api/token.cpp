@@ -104,7 +104,7 @@ Task<void> Api::issue(Exchange& ex, const auth::Principal& who,
       ex.audit().entry.message = grantedText(granted);
     }
   }
-  const auth::TokenSubject& subject = who.anonymous() ? kAnonymous : who.subject;
+  const auth::TokenSubject& subject = who.anonymous() ? kAnonymous : who.subject();
   auto access = access_->tokens().issueAccess(subject, granted, now);
   json::object body;
   body["token"] = access.token;
@@ -112,7 +112,7 @@ Task<void> Api::issue(Exchange& ex, const auth::Principal& who,
   body["expires_in"] = access.expires_at - now;
   body["issued_at"] = formatRfc3339(now);
   if (offline && !who.anonymous()) {
-    body["refresh_token"] = access_->tokens().issueRefresh(who.subject, now).token;
+    body["refresh_token"] = access_->tokens().issueRefresh(who.subject(), now).token;
   }
   co_await ex.send(tokenResponse(body));
 }

@@ -171,7 +171,7 @@ Task<void> Api::usage(Exchange& ex, std::string path, std::string raw_query, con
   } else if (path != kUsagePath && path != std::string(kUsagePath) + "/") {
     co_return co_await ex.sendError(makeError(Code::kNotFound, "no such admin resource"));
   }
-  const auth::Grants grants = access_->grants(who.subject, unixNow());
+  const auth::Grants grants = access_->grants(who.subject(), unixNow());
   bool allowed = false;
   if (repository) {
     allowed = (auth::effectivePermissions(grants, *repository) & auth::kPermMetadataRead) != 0;

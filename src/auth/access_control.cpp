@@ -37,7 +37,16 @@ std::optional<std::string> peekIssuer(std::string_view token) {
   return std::string(iss->value().get_string());
 }
 
+const Claims kNoClaims;
+
 }  // namespace
+
+Principal::Principal(Kind kind, TokenSubject subject, std::vector<ResourceScope> access)
+    : kind(kind), claims_(std::make_shared<const Claims>(Claims{std::move(subject), std::move(access)})) {}
+
+const TokenSubject& Principal::subject() const { return (claims_ ? *claims_ : kNoClaims).subject; }
+
+const std::vector<ResourceScope>& Principal::access() const { return (claims_ ? *claims_ : kNoClaims).access; }
 
 AccessControl::AccessControl(meta::IdentityStore& store, TokenService tokens, AccessOptions options)
     : store_(store),
@@ -96,8 +105,8 @@ bool AccessControl::current(const TokenSubject& subject, int64_t now, bool check
 std::optional<Principal> AccessControl::cachedBasic(std::string_view user, std::string_view password,
                                                     int64_t now) {
   auto hit = basic_cache_.get(basic_cache_.key("basic", user, password), now);
-  if (!hit || !current(hit->subject, now, true)) return std::nullopt;
-  return Principal{Principal::Kind::kCredentials, std::move(hit->subject), {}};
+  if (!hit || !current(hit->claims->subject, now, true)) return std::nullopt;
+  return Principal{Principal::Kind::kCredentials, std::move(hit->claims)};
 }
 
 Result<Principal> AccessControl::verifyPassword(std::string_view user, std::string_view password,
@@ -122,8 +131,8 @@ Result<Principal> AccessControl::verifyPassword(std::string_view user, std::stri
   }
   if (!ok) return unauthorized("invalid username or password");
   if (!IdentityView::usable(*who, now)) return unauthorized("the identity is disabled or expired");
-  cached = CachedBasic{subjectOf(*who), not_after};
-  return Principal{Principal::Kind::kCredentials, cached.subject, {}};
+  cached = CachedBasic{std::make_shared<const Claims>(Claims{subjectOf(*who), {}}), not_after};
+  return Principal{Principal::Kind::kCredentials, cached.claims};
 }
 
 Result<Principal> AccessControl::verifyBasic(std::string_view user, std::string_view password,
@@ -134,34 +143,36 @@ Result<Principal> AccessControl::verifyBasic(std::string_view user, std::string_
   if (user == kTokenUsername) {
     auto subject = refresh(password, now);
     if (!subject) return subject.takeError();
-    cached = CachedBasic{*subject, 0};
-    out = Principal{Principal::Kind::kCredentials, std::move(*subject), {}};
+    cached = CachedBasic{std::make_shared<const Claims>(Claims{std::move(*subject), {}}), 0};
+    out = Principal{Principal::Kind::kCredentials, cached.claims};
   } else {
     out = verifyPassword(user, password, now, cached);
     if (!out) return out;
   }
   int64_t until = now + options_.basic_cache_seconds;
   if (cached.not_after != 0 && cached.not_after < until) until = cached.not_after;
-  basic_cache_.put(basic_cache_.key("basic", user, password), cached.subject.subject, cached, until,
-                   now, ticket);
+  basic_cache_.put(basic_cache_.key("basic", user, password), cached.claims->subject.subject, cached,
+                   until, now, ticket);
   return out;
 }
 
 Result<Principal> AccessControl::bearer(std::string_view token, int64_t now) {
-  const CacheKey key = bearer_cache_.key("bearer", "", token);
-  std::optional<AccessToken> hit = bearer_cache_.get(key, now);
+  std::optional<std::shared_ptr<const Claims>> hit = bearer_cache_.get(token, now);
   if (!hit) {
     const uint64_t ticket = bearer_cache_.ticket();
     auto verified = tokens_.verifyAccess(token, now);
     if (!verified) return verified.takeError();
-    bearer_cache_.put(key, verified->subject.subject, *verified, verified->expires_at, now, ticket);
-    hit = std::move(*verified);
+    auto claims = std::make_shared<const Claims>(Claims{std::move(verified->subject), std::move(verified->access)});
+    // Cached until the token's "exp": never answered from the cache after it.
+    bearer_cache_.put(std::string(token), claims->subject.subject, claims, verified->expires_at, now, ticket);
+    hit = std::move(claims);
   }
-  if (hit->subject.identity_ids.empty() && hit->subject.subject == kAnonymousSubject) {
+  const TokenSubject& subject = (*hit)->subject;
+  if (subject.identity_ids.empty() && subject.subject == kAnonymousSubject) {
     return Principal{};  // an anonymous token: anonymous pull decides, not the token
   }
-  if (!current(hit->subject, now, false)) return unauthorized("the identity is disabled or expired");
-  return Principal{Principal::Kind::kBearer, std::move(hit->subject), std::move(hit->access)};
+  if (!current(subject, now, false)) return unauthorized("the identity is disabled or expired");
+  return Principal{Principal::Kind::kBearer, std::move(*hit)};
 }
 
 Result<TokenSubject> AccessControl::refresh(std::string_view token, int64_t now) {
@@ -228,7 +239,7 @@ Permissions AccessControl::grantedPermissions(const Principal& principal, std::s
   if (principal.anonymous()) return v->anonymousPull() ? kPermPull : 0;
   // Hot path: no copy of the grants, one view load.
   Permissions granted = 0;
-  for (const auto& id : principal.subject.identity_ids) {
+  for (const auto& id : principal.subject().identity_ids) {
     const meta::IdentityRecord* who = v->byId(id);
     if (who == nullptr || !IdentityView::usable(*who, now)) continue;
     granted |= effectivePermissions(v->grants(id), repository);
@@ -248,14 +259,14 @@ Permissions AccessControl::permissions(const Principal& principal, std::string_v
       {"metadata_read", kPermMetadataRead},
       {"metadata_write", kPermMetadataWrite}};
   for (const auto& [action, perm] : kActions) {
-    if (accessPermits(principal.access, "repository", repository, action)) in_token |= perm;
+    if (accessPermits(principal.access(), "repository", repository, action)) in_token |= perm;
   }
   return granted & in_token;
 }
 
 bool AccessControl::isAdmin(const Principal& principal, int64_t now) const {
   if (principal.anonymous()) return false;
-  return isRegistryAdmin(grants(principal.subject, now));
+  return isRegistryAdmin(grants(principal.subject(), now));
 }
 
 std::vector<ResourceScope> AccessControl::authorize(const Principal& principal,
@@ -269,7 +280,7 @@ std::vector<ResourceScope> AccessControl::authorize(const Principal& principal,
     }
     return auth::authorize(Grants{Grant{"*", kPermPull}}, repositories);
   }
-  return auth::authorize(grants(principal.subject, now), requested);
+  return auth::authorize(grants(principal.subject(), now), requested);
 }
 
 }  // namespace berth::auth
