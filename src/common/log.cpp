@@ -264,8 +264,11 @@ Line::Line(Level level, std::string_view msg) : level_(level), active_(enabled(l
 
 Line::~Line() {
   if (!active_) return;
-  buf_ += "}\n"sv;
-  Sink::instance().submit(buf_, level_ >= Level::kWarn);
+  try {
+    buf_ += "}\n"sv;
+    Sink::instance().submit(buf_, level_ >= Level::kWarn);
+  } catch (...) {  // out of memory: the line is lost, the caller is not
+  }
   buf_.swap(t_line);
 }
 

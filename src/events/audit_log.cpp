@@ -29,11 +29,11 @@ int64_t unixMicrosNow() {
 
 namespace {
 
-// The fields that make two entries the same request (mergeIdentical's key), hashed.
+// A hash of the fields that tell requests apart most often (sameRequest() compares all of
+// mergeIdentical's key).
 size_t requestHash(const meta::AuditRecord& r) {
   size_t h = std::hash<int64_t>{}(r.status);
-  for (const std::string* f : {&r.identity, &r.identity_kind, &r.client, &r.action, &r.repository, &r.tag,
-                               &r.digest, &r.method, &r.result, &r.message}) {
+  for (const std::string* f : {&r.identity, &r.client, &r.repository, &r.tag, &r.digest}) {
     h ^= std::hash<std::string_view>{}(*f) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
   }
   return h;
