@@ -27,6 +27,16 @@ constexpr std::array<signed char, 256> makeDecodeTable() {
 }
 constexpr auto kDecode = makeDecodeTable();
 
+// The standard alphabet (RFC 4648 section 4): '+' and '/' where base64url has '-' and '_'.
+constexpr std::array<signed char, 256> makeStandardDecodeTable() {
+  std::array<signed char, 256> table = makeDecodeTable();
+  table['-'] = table['_'] = -1;
+  table['+'] = 62;
+  table['/'] = 63;
+  return table;
+}
+constexpr auto kDecodeStandard = makeStandardDecodeTable();
+
 }  // namespace
 
 std::string base64UrlEncode(std::string_view bytes) {
@@ -85,11 +95,7 @@ std::optional<size_t> base64DecodeTo(std::string_view text, std::span<char> out)
   uint32_t acc = 0;
   int bits = 0;
   for (char c : text) {
-    // The standard alphabet: '+' and '/' where base64url has '-' and '_'.
-    if (c == '-' || c == '_') return std::nullopt;
-    if (c == '+') c = '-';
-    if (c == '/') c = '_';
-    int v = kDecode[static_cast<unsigned char>(c)];
+    int v = kDecodeStandard[static_cast<unsigned char>(c)];
     if (v < 0) return std::nullopt;
     acc = (acc << 6) | static_cast<uint32_t>(v);
     bits += 6;

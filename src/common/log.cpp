@@ -10,6 +10,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <mutex>
 #include <thread>
@@ -165,11 +166,28 @@ constexpr std::array<bool, 256> makeEscapeTable() {
 }
 constexpr auto kNeedsEscape = makeEscapeTable();
 
+// Whether any of the 8 bytes in `x` needs escaping: below 0x20, '"' or '\\' (the usual
+// "has a byte less than n" and "has a zero byte" bit tricks).
+bool anyNeedsEscape(uint64_t x) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
+  const auto hasZero = [](uint64_t v) { return (v - kOnes) & ~v & kHigh; };
+  return ((x - kOnes * 0x20) & ~x & kHigh) != 0 || hasZero(x ^ (kOnes * '"')) != 0 ||
+         hasZero(x ^ (kOnes * '\\')) != 0;
+}
+
 void appendQuoted(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   out += '"';
-  size_t start = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
+  size_t start = 0;  // the first byte not appended yet
+  // Skip 8 bytes at a time while none needs escaping (almost always: paths, addresses).
+  size_t clean = 0;
+  while (clean + 8 <= s.size()) {
+    uint64_t x;
+    std::memcpy(&x, s.data() + clean, 8);
+    if (anyNeedsEscape(x)) break;
+    clean += 8;
+  }
+  for (size_t i = clean; i < s.size(); ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
     if (!kNeedsEscape[c]) continue;
     out.append(s.data() + start, i - start);

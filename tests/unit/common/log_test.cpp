@@ -53,20 +53,24 @@ TEST(LogLine, SameJsonAsWriteWithAnObject) {
   StderrCapture capture;
   init(Level::kInfo, /*async=*/false);
   const std::string tricky = std::string("/v2/a\"b\\c\n\t\x01\x1f\x7f/\xc3\xa9") + std::string(1, '\0') + "end";
+  // Escapes after whole clean words (the 8-byte fast path), and at the very end.
+  const std::string later = "/v2/library/some-name/manifests/latest\"tag\\" + std::string(9, 'x') + "\x02";
   write(Level::kInfo, "request",
-        {{"method", "GET"}, {"path", tricky}, {"status", 200u}, {"delta", int64_t{-5}}, {"bytes", uint64_t{1} << 40}});
+        {{"method", "GET"}, {"path", tricky}, {"status", 200u}, {"delta", int64_t{-5}}, {"bytes", uint64_t{1} << 40}, {"later", later}});
   Line(Level::kInfo, "request")
       .str("method", "GET")
       .str("path", tricky)
       .num("status", 200u)
       .num("delta", int64_t{-5})
-      .num("bytes", uint64_t{1} << 40);
+      .num("bytes", uint64_t{1} << 40)
+      .str("later", later);
   Line(Level::kDebug, "not enabled").str("k", "v");
   auto lines = capture.lines();
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(afterTime(lines[0]), afterTime(lines[1]));
   auto parsed = boost::json::parse(lines[1]).as_object();
   EXPECT_EQ(parsed.at("path").as_string(), tricky);
+  EXPECT_EQ(parsed.at("later").as_string(), later);
   EXPECT_EQ(parsed.at("status").to_number<int64_t>(), 200);
   EXPECT_EQ(parsed.at("level").as_string(), "info");
   EXPECT_EQ(parsed.at("time").as_string().size(), std::string("2026-11-22T10:00:00.123Z").size());
