@@ -12,8 +12,8 @@ SHORT = {"berth": "B", "distribution": "D", "nginx": "N"}
 # metric -> (label, better: "up" = higher is better, "down" = lower is better)
 ROWS = [
     ("manifest_get_tag", "manifest GET by tag, c32", "up"),
-    ("manifest_get_tag_bearer", "manifest GET by tag, auth on, Bearer token, c32", "up"),
-    ("manifest_get_tag_basic", "manifest GET by tag, auth on, Basic password, c32", "up"),
+    ("manifest_get_tag_basic", "manifest GET by tag, auth on (defaults), Basic, c32", "up"),
+    ("manifest_get_tag_bearer", "manifest GET by tag, auth on (defaults), Bearer, c32", "up"),
     ("manifest_head_digest", "manifest HEAD by digest, c32", "up"),
     ("blob_get_1mib", "blob GET 1 MiB, c16", "up"),
     ("blob_get_big", "blob GET {big} MiB, 1 conn", "up"),
@@ -70,6 +70,27 @@ def err_str(errs):
     return ",".join("%s=%s" % (k, v) for k, v in sorted(errs.items()))
 
 
+# The authenticated manifest GET next to the unauthenticated one and the static ceiling.
+MANIFEST_SIDE_BY_SIDE = [
+    ("manifest_get_tag", "berth", "Berth, auth off (log level warn, no access log)"),
+    ("manifest_get_tag_basic", "berth", "Berth, Basic admin (defaults: access log + audit on)"),
+    ("manifest_get_tag_bearer", "berth", "Berth, Bearer token (defaults: access log + audit on)"),
+    ("manifest_get_tag", "nginx", "nginx, static file"),
+]
+
+
+def manifest_side_by_side(by):
+    nginx = by.get("manifest_get_tag", {}).get("nginx")
+    ceiling = nginx["value"] if nginx else None
+    out = []
+    for metric, server, label in MANIFEST_SIDE_BY_SIDE:
+        r = by.get(metric, {}).get(server)
+        if r is None:
+            continue
+        out.append((label, r["value"], ratio(r["value"], ceiling), err_str(r["errors"])))
+    return out
+
+
 def main(jsonl, out_json, meta):
     recs = load(jsonl)
     by = {}
@@ -122,6 +143,13 @@ def main(jsonl, out_json, meta):
                     for j, c in enumerate(row)).rstrip())
         if i == 0:
             p("  ".join("-" * w for w in widths))
+    manifest_rows = manifest_side_by_side(by)
+    if manifest_rows:
+        p()
+        p("Manifest GET by tag, wrk -t1 -c32 (same bytes; ratio to nginx serving them as a static file):")
+        w = max(len(r[0]) for r in manifest_rows)
+        for label, v, r, e in manifest_rows:
+            p("  %s  %9s req/s  %6s%s" % (label.ljust(w), fmt(v), r, ("  !! errors: " + e) if e else ""))
     allnotes = [(r["label"], n) for r in rows_out for n in r["notes"]]
     if allnotes:
         p()
@@ -167,7 +195,9 @@ def main(jsonl, out_json, meta):
         for l in meta["berth_stderr_errors"].splitlines():
             p("  " + l)
     with open(out_json, "w") as f:
-        json.dump({"meta": meta, "rows": rows_out, "raw": recs}, f, indent=1)
+        json.dump({"meta": meta, "rows": rows_out, "manifest_get_vs_nginx": [
+            {"label": label, "value": v, "over_nginx": r, "errors": e} for label, v, r, e in manifest_rows],
+            "raw": recs}, f, indent=1)
     p()
     p("JSON: %s" % out_json)
 

@@ -207,8 +207,10 @@ http {
   sendfile on;
   tcp_nopush on;
   tcp_nodelay on;
-  keepalive_timeout 65;
+  keepalive_timeout 300;
   keepalive_requests 1000000;
+  open_file_cache max=1000 inactive=300s;
+  open_file_cache_valid 300s;
 $temps
   types { }
   default_type application/octet-stream;
@@ -339,21 +341,22 @@ if want manifest; then
   for s in "${SERVERS[@]}"; do
     over_budget && break
     log "manifest GET by tag: $s"
-    run_wrk "$TMP/man-$s" -t2 -c32 -d${DUR}s --timeout 5s -H "Accept: $OCI_MT" -s "$TMP/done.lua" \
+    run_wrk "$TMP/man-$s" -t1 -c32 -d${DUR}s --timeout 5s -H "Accept: $OCI_MT" -s "$TMP/done.lua" \
       "http://127.0.0.1:$(port_of "$s")$BASE_MAN/latest"
     record_load manifest_get_tag "$s" rps "$TMP/man-$s.json"
   done
   died_check manifest
 fi
 
-# Authentication on the hot path: a second Berth with auth on, over the same data, serves
-# the same manifest to a client sending a Bearer token, then Basic credentials. Both are
-# verified once (ECDSA / argon2id) and answered from the credential cache afterwards.
+# Authentication on the hot path: a second Berth over the same data, started as an
+# operator would (no --config: authentication on, log level info, the access log on
+# stderr, the audit log recording every pull), serves the same manifest to a client
+# sending Basic admin credentials, then a Bearer token from /oauth2/token. Both are
+# verified once (argon2id / ECDSA) and answered from the credential cache afterwards.
 if want auth && [[ $BERTH_STATUS == ok ]] && ! over_budget; then
   ad=$TMP/berth-auth; mkdir -p "$ad"
   AUTH_PORT=$(free_port)
-  printf 'log:\n  level: warn\n  access: false\n' >"$ad/config.yml"
-  BERTH_ADMIN_PASSWORD=bench-admin-password "$TMP/berth/berth" serve --config "$ad/config.yml" \
+  BERTH_ADMIN_PASSWORD=bench-admin-password "$TMP/berth/berth" serve \
     --listen "127.0.0.1:$AUTH_PORT" --data "$TMP/berth/data" 2>"$ad/log" >"$ad/stdout" &
   AUTH_PID=$!
   for _ in $(seq 50); do
@@ -362,18 +365,19 @@ if want auth && [[ $BERTH_STATUS == ok ]] && ! over_budget; then
   done
   TOKEN=$(curl -s -u admin:bench-admin-password "http://127.0.0.1:$AUTH_PORT/oauth2/token?service=berth&scope=repository:$REPO:pull" \
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])' 2>/dev/null || true)
+  log "manifest GET by tag with Basic credentials: berth (auth on, access log and audit on)"
+  run_wrk "$TMP/manbasic" -t1 -c32 -d${DUR}s --timeout 5s -H "Accept: $OCI_MT" \
+    -H "Authorization: Basic $(printf 'admin:bench-admin-password' | base64)" \
+    -s "$TMP/done.lua" "http://127.0.0.1:$AUTH_PORT$BASE_MAN/latest"
+  record_load manifest_get_tag_basic berth rps "$TMP/manbasic.json" "{\"access_log_lines\":$(grep -c '"msg":"request"' "$ad/log")}"
   if [[ -n $TOKEN ]]; then
-    log "manifest GET by tag with a Bearer token: berth (auth on)"
-    run_wrk "$TMP/manbearer" -t2 -c32 -d${DUR}s --timeout 5s -H "Accept: $OCI_MT" -H "Authorization: Bearer $TOKEN" \
+    log "manifest GET by tag with a Bearer token: berth (auth on, access log and audit on)"
+    run_wrk "$TMP/manbearer" -t1 -c32 -d${DUR}s --timeout 5s -H "Accept: $OCI_MT" -H "Authorization: Bearer $TOKEN" \
       -s "$TMP/done.lua" "http://127.0.0.1:$AUTH_PORT$BASE_MAN/latest"
     record_load manifest_get_tag_bearer berth rps "$TMP/manbearer.json"
-    log "manifest GET by tag with Basic credentials: berth (auth on)"
-    run_wrk "$TMP/manbasic" -t2 -c32 -d${DUR}s --timeout 5s -H "Accept: $OCI_MT" \
-      -H "Authorization: Basic $(printf 'admin:bench-admin-password' | base64)" \
-      -s "$TMP/done.lua" "http://127.0.0.1:$AUTH_PORT$BASE_MAN/latest"
-    record_load manifest_get_tag_basic berth rps "$TMP/manbasic.json"
   else
     log "!! berth with auth on: no token; stderr tail: $(tail -2 "$ad/log")"
+    emit manifest_get_tag_bearer berth "" req/s '{"no_token":1}' '{}'
   fi
   kill "$AUTH_PID" 2>/dev/null; wait "$AUTH_PID" 2>/dev/null || true
 fi
@@ -570,7 +574,7 @@ meta = {
   "distribution": "$(docker-registry --version 2>&1 | head -1)",
   "distribution_config": "filesystem driver, blobdescriptor cache inmemory, log level warn, access log DISABLED",
   "nginx": "$(nginx -v 2>&1 | head -1)",
-  "nginx_config": "2 workers, sendfile on, keepalive_requests 1000000, access_log off, static files",
+  "nginx_config": "2 workers, sendfile on, open_file_cache, keepalive 300 s / 1000000 requests, access_log off, static files",
   "wrk": "$(wrk -v 2>&1 | head -1 | cut -c1-60)",
   "head_tool": "bench/loadgen.c (wrk 4.1 cannot do HEAD with Content-Length)",
   "c1000_rounds": $C1000_ROUNDS, "c1000_max_s": $C1000_MAX_S,

@@ -121,7 +121,7 @@ events::RequestInfo requestInfo(const Exchange& ex, const std::optional<auth::Pr
   r.host = std::string(ex.host());
   r.method = std::string(http::to_string(ex.method()));
   r.user_agent = std::string(ex.header(http::field::user_agent));
-  if (who && !who->anonymous()) r.actor = who->subject.name;
+  if (who && !who->anonymous()) r.actor = who->subject().name;
   return r;
 }
 

@@ -84,8 +84,9 @@ class Api {
   Handlers handlers_;
 };
 
-// Untrusted text for an audit field: printable ASCII ('?' for anything else), at most 256 bytes.
-std::string printableField(std::string_view text);
+// Sets `out` to untrusted text for an audit field: printable ASCII ('?' for anything else),
+// at most 256 bytes. In place: the note's strings keep their buffers from request to request.
+void assignPrintable(std::string& out, std::string_view text);
 // The metrics' route label of a route.
 metrics::RouteLabel routeLabel(RouteKind kind);
 // Adds the registry's own metrics (caches, uploads, storage) to `metrics`; both must

@@ -86,12 +86,11 @@ Result<Page> parsePage(const QueryParams& q) {
 
 }  // namespace
 
-std::string printableField(std::string_view text) {
-  std::string out(text.substr(0, kMaxField));
+void assignPrintable(std::string& out, std::string_view text) {
+  out.assign(text.substr(0, kMaxField));
   for (char& c : out) {
     if (c < 0x20 || c >= 0x7f) c = '?';
   }
-  return out;
 }
 
 void Api::noteRoute(Exchange& ex, const Route& route, const RouteRow& row, std::string_view path) const {
@@ -106,18 +105,18 @@ void Api::noteRoute(Exchange& ex, const Route& route, const RouteRow& row, std::
                        ((rule.flags & kAuditPullsOption) && !audit_->options().pulls);
   if (rule.flags & kAuditPathMessage) e.message = std::string(path.substr(0, 200));
   if (!rule.message.empty()) e.message = rule.message;
-  e.repository = route.name;
+  e.repository.assign(route.name);
   switch (route.kind) {
     case RouteKind::kManifest:
-      (route.ref.find(':') != std::string::npos ? e.digest : e.tag) = printableField(route.ref);
+      assignPrintable(route.ref.find(':') != std::string::npos ? e.digest : e.tag, route.ref);
       break;
     case RouteKind::kBlob:
     case RouteKind::kAcrManifest:
     case RouteKind::kAcrDeletedManifest:
-      e.digest = printableField(route.ref);
+      assignPrintable(e.digest, route.ref);
       break;
     case RouteKind::kAcrTag:
-      e.tag = printableField(route.ref);
+      assignPrintable(e.tag, route.ref);
       break;
     default:
       break;
@@ -135,8 +134,9 @@ void Api::recordAudit(Exchange& ex) const {
   if (note.failures_only && status < 400) return;
   e.status = status;
   e.client = ex.clientAddress();
-  e.method = std::string(http::to_string(ex.method()));
-  audit_->record(std::move(e));
+  const auto method = http::to_string(ex.method());
+  e.method.assign(method.data(), method.size());
+  audit_->record(e);  // copied only if it is not a repeat of a queued entry
   e.action.clear();
 }
 

@@ -1,6 +1,7 @@
 // Authentication and authorization of registry requests: who is calling (Basic,
 // Bearer, anonymous), whether the route allows it, and the 401 challenges that send
 // docker/podman to the token endpoint.
+#include <array>
 #include <boost/json.hpp>
 
 #include "api/access.h"
@@ -15,6 +16,9 @@ namespace http = server::http;
 
 
 namespace {
+// Basic credentials up to this many bytes are decoded without allocating.
+constexpr size_t kInlineCredentials = 256;
+
 // Built outside the coroutine: GCC 12 miscompiles initializer lists in coroutine frames.
 std::string deniedDetail(const std::string& scope, const std::string& identity) {
   boost::json::object o;
@@ -38,7 +42,7 @@ Task<Result<auth::Principal>> Gate::login(Exchange& ex, std::string_view user,
                                          std::string_view password) {
   const int64_t now = unixNow();
   if (auto hit = access_.cachedBasic(user, password, now)) {
-    noteIdentity(ex, hit->subject);
+    noteIdentity(ex, hit->subject());
     co_return std::move(*hit);
   }
   const std::string& client = ex.clientAddress();
@@ -56,7 +60,7 @@ Task<Result<auth::Principal>> Gate::login(Exchange& ex, std::string_view user,
     noteFailedLogin(ex, user);
   } else {
     access_.limiter().succeeded(client, user, static_cast<double>(now));
-    noteIdentity(ex, who->subject);
+    noteIdentity(ex, who->subject());
   }
   co_return who;
 }
@@ -81,20 +85,28 @@ Task<std::optional<auth::Principal>> Gate::authenticate(Exchange& ex, const Requ
   if (equalsIgnoreCase(scheme, "Bearer")) {
     auto who = access_.bearer(value, unixNow());
     if (who) {
-      noteIdentity(ex, who->subject);
+      noteIdentity(ex, who->subject());
       co_return std::move(*who);
     }
     co_await sendUnauthorized(ex, who.error().message, challengeScope(req, repository), "invalid_token");
     co_return std::nullopt;
   }
   if (equalsIgnoreCase(scheme, "Basic")) {
-    auto decoded = auth::base64Decode(value);
-    auto colon = decoded ? decoded->find(':') : std::string::npos;
-    if (colon == std::string::npos) {
+    // Usual credentials (user:password) decode into the frame: no allocation per request.
+    std::array<char, kInlineCredentials> short_text;
+    std::string long_text;
+    std::string_view text;
+    if (auto n = auth::base64DecodeTo(value, short_text)) {
+      text = std::string_view(short_text.data(), *n);
+    } else if (auto decoded = auth::base64Decode(value)) {
+      long_text = std::move(*decoded);
+      text = long_text;
+    }
+    auto colon = text.find(':');
+    if (colon == std::string_view::npos) {
       co_await sendUnauthorized(ex, "malformed Basic credentials", challengeScope(req, repository), {});
       co_return std::nullopt;
     }
-    std::string_view text(*decoded);
     auto who = co_await login(ex, text.substr(0, colon), text.substr(colon + 1));
     if (who) co_return std::move(*who);
     if (who.code() == Code::kUnauthorized) {
@@ -133,7 +145,7 @@ Task<std::optional<auth::Principal>> Gate::admit(Exchange& ex, const Route& rout
       break;
     case Requirement::Kind::kCatalog:
       allowed = !p.anonymous() && (p.kind != auth::Principal::Kind::kBearer ||
-                                   auth::accessPermits(p.access, "registry", "catalog", "*"));
+                                   auth::accessPermits(p.access(), "registry", "catalog", "*"));
       break;
     case Requirement::Kind::kRepository:
       allowed = (access_.permissions(p, route.name, now) & req.any_of) != 0;
@@ -157,14 +169,14 @@ Task<std::optional<auth::Principal>> Gate::admit(Exchange& ex, const Route& rout
       co_return std::nullopt;
     case Requirement::Kind::kDeletedCatalog:
       allowed = !p.anonymous() && (p.kind != auth::Principal::Kind::kBearer ||
-                                   auth::accessPermits(p.access, "registry", "deleted_catalog", "*"));
+                                   auth::accessPermits(p.access(), "registry", "deleted_catalog", "*"));
       break;
   }
   if (allowed) co_return who;
   const std::string scope = challengeScope(req, route.name);
   if (p.kind == auth::Principal::Kind::kCredentials) {
     co_await ex.sendError(makeError(Code::kDenied, "requested access to the resource is denied",
-                                    deniedDetail(scope, p.subject.name)));
+                                    deniedDetail(scope, p.subject().name)));
   } else if (p.anonymous()) {
     co_await sendUnauthorized(ex, "authentication required", scope, {});
   } else {
@@ -187,7 +199,7 @@ void Gate::noteFailedLogin(Exchange& ex, std::string_view user) const {
   meta::AuditRecord& e = ex.audit().entry;
   e.action = "login";
   e.result = "failed";
-  e.identity = printableField(user);  // the name tried; never the password
+  assignPrintable(e.identity, user);  // the name tried; never the password
   e.identity_kind.clear();
   ex.audit().failures_only = false;
 }

@@ -91,7 +91,7 @@ Task<void> Tokens::issue(Exchange& ex, const auth::Principal& who,
   } else {
     ex.audit().entry.message = grantedText(granted);
   }
-  const auth::TokenSubject& subject = who.anonymous() ? kAnonymous : who.subject;
+  const auth::TokenSubject& subject = who.anonymous() ? kAnonymous : who.subject();
   auto access = gate_.access().tokens().issueAccess(subject, granted, now);
   json::object body;
   body["token"] = access.token;
@@ -99,7 +99,7 @@ Task<void> Tokens::issue(Exchange& ex, const auth::Principal& who,
   body["expires_in"] = access.expires_at - now;
   body["issued_at"] = formatRfc3339(now);
   if (offline && !who.anonymous()) {
-    body["refresh_token"] = gate_.access().tokens().issueRefresh(who.subject, now).token;
+    body["refresh_token"] = gate_.access().tokens().issueRefresh(who.subject(), now).token;
   }
   co_await ex.send(tokenResponse(body));
 }

@@ -54,7 +54,16 @@ Permissions tokenPermissions(const std::vector<ResourceScope>& access, std::stri
   return in_token;
 }
 
+const Claims kNoClaims;
+
 }  // namespace
+
+Principal::Principal(Kind kind, TokenSubject subject, std::vector<ResourceScope> access)
+    : kind(kind), claims_(std::make_shared<const Claims>(Claims{std::move(subject), std::move(access)})) {}
+
+const TokenSubject& Principal::subject() const { return (claims_ ? *claims_ : kNoClaims).subject; }
+
+const std::vector<ResourceScope>& Principal::access() const { return (claims_ ? *claims_ : kNoClaims).access; }
 
 AccessControl::AccessControl(meta::IdentityStore& store, TokenService tokens, AccessOptions options)
     : store_(store),
@@ -113,8 +122,8 @@ bool AccessControl::current(const TokenSubject& subject, int64_t now, bool check
 std::optional<Principal> AccessControl::cachedBasic(std::string_view user, std::string_view password,
                                                     int64_t now) {
   auto hit = basic_cache_.get(basic_cache_.key("basic", user, password), now);
-  if (!hit || !current(hit->subject, now, true)) return std::nullopt;
-  return Principal{Principal::Kind::kCredentials, std::move(hit->subject), {}};
+  if (!hit || !current(hit->claims->subject, now, true)) return std::nullopt;
+  return Principal{Principal::Kind::kCredentials, std::move(hit->claims)};
 }
 
 Result<Principal> AccessControl::verifyPassword(std::string_view user, std::string_view password,
@@ -140,8 +149,8 @@ Result<Principal> AccessControl::verifyPassword(std::string_view user, std::stri
   // A disabled or expired identity gets the wrong password's answer: a caller who guessed
   // right must not learn that it did.
   if (!ok || !IdentityView::usable(*who, now)) return unauthorized("invalid username or password");
-  cached = CachedBasic{subjectOf(*who), not_after};
-  return Principal{Principal::Kind::kCredentials, cached.subject, {}};
+  cached = CachedBasic{std::make_shared<const Claims>(Claims{subjectOf(*who), {}}), not_after};
+  return Principal{Principal::Kind::kCredentials, cached.claims};
 }
 
 Result<Principal> AccessControl::verifyBasic(std::string_view user, std::string_view password,
@@ -153,34 +162,37 @@ Result<Principal> AccessControl::verifyBasic(std::string_view user, std::string_
     int64_t expires_at = 0;
     auto subject = refresh(password, now, &expires_at);
     if (!subject) return subject.takeError();
-    cached = CachedBasic{*subject, expires_at};  // remembered no longer than the token is valid
-    out = Principal{Principal::Kind::kCredentials, std::move(*subject), {}};
+    // Remembered no longer than the token is valid.
+    cached = CachedBasic{std::make_shared<const Claims>(Claims{std::move(*subject), {}}), expires_at};
+    out = Principal{Principal::Kind::kCredentials, cached.claims};
   } else {
     out = verifyPassword(user, password, now, cached);
     if (!out) return out;
   }
   int64_t until = now + options_.basic_cache_seconds;
   if (cached.not_after != 0 && cached.not_after < until) until = cached.not_after;
-  basic_cache_.put(basic_cache_.key("basic", user, password), cached.subject.subject, cached, until,
-                   now, ticket);
+  basic_cache_.put(basic_cache_.key("basic", user, password), cached.claims->subject.subject, cached,
+                   until, now, ticket);
   return out;
 }
 
 Result<Principal> AccessControl::bearer(std::string_view token, int64_t now) {
-  const CacheKey key = bearer_cache_.key("bearer", "", token);
-  std::optional<AccessToken> hit = bearer_cache_.get(key, now);
+  std::optional<std::shared_ptr<const Claims>> hit = bearer_cache_.get(token, now);
   if (!hit) {
     const uint64_t ticket = bearer_cache_.ticket();
     auto verified = tokens_.verifyAccess(token, now);
     if (!verified) return verified.takeError();
-    bearer_cache_.put(key, verified->subject.subject, *verified, verified->expires_at, now, ticket);
-    hit = std::move(*verified);
+    auto claims = std::make_shared<const Claims>(Claims{std::move(verified->subject), std::move(verified->access)});
+    // Cached until the token's "exp": never answered from the cache after it.
+    bearer_cache_.put(std::string(token), claims->subject.subject, claims, verified->expires_at, now, ticket);
+    hit = std::move(claims);
   }
-  if (hit->subject.identity_ids.empty() && hit->subject.subject == kAnonymousSubject) {
+  const TokenSubject& subject = (*hit)->subject;
+  if (subject.identity_ids.empty() && subject.subject == kAnonymousSubject) {
     return Principal{};  // an anonymous token: anonymous pull decides, not the token
   }
-  if (!current(hit->subject, now, false)) return unauthorized("the identity is disabled or expired");
-  return Principal{Principal::Kind::kBearer, std::move(hit->subject), std::move(hit->access)};
+  if (!current(subject, now, false)) return unauthorized("the identity is disabled or expired");
+  return Principal{Principal::Kind::kBearer, std::move(*hit)};
 }
 
 Result<TokenSubject> AccessControl::refresh(std::string_view token, int64_t now, int64_t* expires_at) {
@@ -248,7 +260,7 @@ Permissions AccessControl::grantedPermissions(const Principal& principal, std::s
   if (principal.anonymous()) return v->anonymousPull() ? kPermPull : 0;
   // Hot path: no copy of the grants, one view load.
   Permissions granted = 0;
-  for (const auto& id : principal.subject.identity_ids) {
+  for (const auto& id : principal.subject().identity_ids) {
     const meta::IdentityRecord* who = v->byId(id);
     if (who == nullptr || !IdentityView::usable(*who, now)) continue;
     granted |= effectivePermissions(v->grants(id), repository);
@@ -260,14 +272,14 @@ Permissions AccessControl::permissions(const Principal& principal, std::string_v
                                        int64_t now) const {
   const Permissions granted = grantedPermissions(principal, repository, now);
   if (principal.kind != Principal::Kind::kBearer || principal.anonymous()) return granted;
-  return granted & tokenPermissions(principal.access, repository);
+  return granted & tokenPermissions(principal.access(), repository);
 }
 
 Grants AccessControl::effectiveGrants(const Principal& principal, int64_t now) const {
   if (principal.anonymous()) return {};
-  if (principal.kind != Principal::Kind::kBearer) return grants(principal.subject, now);
+  if (principal.kind != Principal::Kind::kBearer) return grants(principal.subject(), now);
   Grants out;
-  for (const ResourceScope& s : principal.access) {
+  for (const ResourceScope& s : principal.access()) {
     if (s.type != "repository") continue;
     const Permissions p = permissions(principal, s.name, now);
     if (p != 0) out.push_back(Grant{s.name, p});
@@ -278,7 +290,7 @@ Grants AccessControl::effectiveGrants(const Principal& principal, int64_t now) c
 bool AccessControl::mayList(const Principal& principal, std::string_view repository, int64_t now) const {
   constexpr Permissions kSee = kPermPull | kPermMetadataRead;
   if (principal.kind == Principal::Kind::kBearer &&
-      !accessPermits(principal.access, "registry", "catalog", "*")) {
+      !accessPermits(principal.access(), "registry", "catalog", "*")) {
     return (permissions(principal, repository, now) & kSee) != 0;
   }
   return (grantedPermissions(principal, repository, now) & kSee) != 0;
@@ -299,7 +311,7 @@ std::vector<ResourceScope> AccessControl::authorize(const Principal& principal,
     }
     return auth::authorize(Grants{Grant{"*", kPermPull}}, repositories);
   }
-  return auth::authorize(grants(principal.subject, now), requested);
+  return auth::authorize(grants(principal.subject(), now), requested);
 }
 
 }  // namespace berth::auth

@@ -28,12 +28,30 @@ inline constexpr std::string_view kTokenUsername = "00000000-0000-0000-0000-0000
 // The subject of tokens issued to anonymous callers.
 inline constexpr std::string_view kAnonymousSubject = "anonymous";
 
-struct Principal {
-  enum class Kind { kAnonymous, kCredentials, kBearer };
-  Kind kind = Kind::kAnonymous;
+// What a verified credential says about its caller. Immutable once built, and shared by
+// every request that presents the credential while it is cached: such a request costs a
+// reference count, not a copy.
+struct Claims {
   TokenSubject subject;
-  std::vector<ResourceScope> access;  // kBearer: what the token grants
+  std::vector<ResourceScope> access;  // Bearer: what the token grants
+};
+
+class Principal {
+ public:
+  enum class Kind { kAnonymous, kCredentials, kBearer };
+
+  Principal() = default;
+  Principal(Kind kind, TokenSubject subject, std::vector<ResourceScope> access = {});
+  Principal(Kind kind, std::shared_ptr<const Claims> claims) : kind(kind), claims_(std::move(claims)) {}
+
+  Kind kind = Kind::kAnonymous;
   bool anonymous() const { return kind == Kind::kAnonymous; }
+  // Empty for an anonymous principal.
+  const TokenSubject& subject() const;
+  const std::vector<ResourceScope>& access() const;  // kBearer: what the token grants
+
+ private:
+  std::shared_ptr<const Claims> claims_;  // null: no claims (anonymous)
 };
 
 struct OidcIssuer {
@@ -114,7 +132,7 @@ class AccessControl {
 
  private:
   struct CachedBasic {
-    TokenSubject subject;
+    std::shared_ptr<const Claims> claims;
     int64_t not_after;  // earliest credential/identity expiry
   };
   // The identities of `subject` are all still usable (and, with versions, unchanged).
@@ -127,7 +145,7 @@ class AccessControl {
   AccessOptions options_;
   std::shared_ptr<const IdentityView> view_;  // atomic_load / atomic_store
   CredentialCache<CachedBasic> basic_cache_;
-  CredentialCache<AccessToken> bearer_cache_;
+  CredentialCache<std::shared_ptr<const Claims>, TokenKeys> bearer_cache_;  // by token text
   LoginLimiter limiter_;
 };
 

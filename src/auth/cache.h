@@ -2,9 +2,13 @@
 // CredentialCache: remembers credentials (passwords, token secrets, bearer tokens) that
 // were verified recently, so argon2id and ECDSA stay off the hot path.
 //
-// - Keyed by HMAC-SHA-256(per-process random key, kind|principal|secret): the secret
-//   itself is never stored, and a memory dump does not allow an offline guess of a weak
-//   password without also finding the random key.
+// - Secrets (passwords, refresh tokens) are keyed by HMAC-SHA-256(per-process random key,
+//   kind|principal|secret) (MacKeys): the secret itself is never stored, and a memory dump
+//   does not allow an offline guess of a weak password without also finding the random
+//   key. The HMAC pads are hashed once: a key costs a few SHA-256 blocks, no allocation.
+// - Berth's own access tokens are keyed by the token text (TokenKeys): they are random,
+//   short-lived and only as secret as the signing key that sits in the same memory, and a
+//   lookup then costs a short hash and a comparison instead of a MAC of the whole token.
 // - An entry is never returned at or after its expiry.
 // - Bounded: each of `shards` shards (own mutex, no global lock) holds at most
 //   ceil(capacity / shards) entries and evicts its least recently used one.
@@ -19,6 +23,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -35,16 +40,55 @@ using CacheKey = std::array<unsigned char, 32>;
 // Derives cache keys with a random key made at construction (never persisted).
 class CacheKeyer {
  public:
+  // Room for one OpenSSL SHA256_CTX (checked in cache.cpp).
+  static constexpr size_t kStateBytes = 128;
+  static constexpr size_t kStateAlign = 8;
+
   CacheKeyer();
+  ~CacheKeyer();  // wipes the hashed pads
+  CacheKeyer(const CacheKeyer&) = delete;
+  CacheKeyer& operator=(const CacheKeyer&) = delete;
   // `kind` separates credential kinds ("basic", "bearer", ...); fields are length
   // prefixed, so ("ab","c") and ("a","bc") differ.
   CacheKey key(std::string_view kind, std::string_view principal, std::string_view secret) const;
 
  private:
-  std::string hmac_key_;
+  alignas(kStateAlign) unsigned char inner_[kStateBytes];  // SHA-256 state after key ^ ipad
+  alignas(kStateAlign) unsigned char outer_[kStateBytes];  // after key ^ opad
 };
 
-template <class V>
+// Keys that are MACs (CacheKeyer::key).
+struct MacKeys {
+  using Key = CacheKey;
+  using Ref = CacheKey;
+  static Ref ref(const Key& k) { return k; }
+  static size_t hash(const CacheKey& k) {
+    size_t h;
+    std::memcpy(&h, k.data(), sizeof h);  // the key is already a uniform MAC
+    return h;
+  }
+  static uint64_t shardHash(const CacheKey& k) {
+    uint64_t h;
+    std::memcpy(&h, k.data() + 8, sizeof h);  // other bytes than the hash table uses
+    return h;
+  }
+};
+
+// Keys that are token texts. Only tokens with a verified signature are stored, so the
+// hash need not resist chosen collisions: it covers the length and the last 32 bytes (the
+// signature's end, different in every token).
+struct TokenKeys {
+  using Key = std::string;
+  using Ref = std::string_view;
+  static Ref ref(const Key& k) { return k; }
+  static size_t hash(std::string_view k) {
+    const std::string_view tail = k.size() > 32 ? k.substr(k.size() - 32) : k;
+    return std::hash<std::string_view>{}(tail) ^ k.size();
+  }
+  static uint64_t shardHash(std::string_view k) { return hash(k) >> 17; }
+};
+
+template <class V, class Keys = MacKeys>
 class CredentialCache {
  public:
   explicit CredentialCache(size_t capacity, size_t shards = 16)
@@ -57,6 +101,7 @@ class CredentialCache {
   CredentialCache(const CredentialCache&) = delete;
   CredentialCache& operator=(const CredentialCache&) = delete;
 
+  // A MAC key for this cache (MacKeys).
   CacheKey key(std::string_view kind, std::string_view principal, std::string_view secret) const {
     return keyer_.key(kind, principal, secret);
   }
@@ -65,7 +110,7 @@ class CredentialCache {
   uint64_t ticket() const { return generation_.load(); }
 
   // The value if present and now < expires_at (an expired entry is removed).
-  std::optional<V> get(const CacheKey& key, int64_t now) {
+  std::optional<V> get(typename Keys::Ref key, int64_t now) {
     Shard& s = shard(key);
     std::lock_guard<std::mutex> lock(s.mu);
     auto it = s.index.find(key);
@@ -82,23 +127,24 @@ class CredentialCache {
   // Stores (or replaces) the entry unless it is already expired, the cache has no
   // capacity, or an invalidation happened since `ticket` was taken. Returns whether it
   // was stored.
-  bool put(const CacheKey& key, std::string identity, V value, int64_t expires_at, int64_t now,
+  bool put(typename Keys::Key key, std::string identity, V value, int64_t expires_at, int64_t now,
            uint64_t ticket) {
     if (expires_at <= now || per_shard_ == 0) return false;
-    Shard& s = shard(key);
+    Shard& s = shard(Keys::ref(key));
     std::lock_guard<std::mutex> lock(s.mu);
     // Under the shard lock: an invalidation either already scanned this shard (then its
     // generation bump is visible here) or will scan it after we release the lock.
     if (generation_.load() != ticket) return false;
-    auto it = s.index.find(key);
+    auto it = s.index.find(Keys::ref(key));
     if (it != s.index.end()) {
       s.lru.erase(it->second);
       s.index.erase(it);
     }
-    s.lru.push_front(Entry{key, std::move(identity), std::move(value), expires_at});
-    s.index.emplace(key, s.lru.begin());
+    s.lru.push_front(Entry{std::move(key), std::move(identity), std::move(value), expires_at});
+    // The index refers to the key inside the list node, which never moves.
+    s.index.emplace(Keys::ref(s.lru.front().key), s.lru.begin());
     while (s.lru.size() > per_shard_) {
-      s.index.erase(s.lru.back().key);
+      s.index.erase(Keys::ref(s.lru.back().key));
       s.lru.pop_back();
     }
     return true;
@@ -113,7 +159,7 @@ class CredentialCache {
       std::lock_guard<std::mutex> lock(s.mu);
       for (auto it = s.lru.begin(); it != s.lru.end();) {
         if (it->identity == identity) {
-          s.index.erase(it->key);
+          s.index.erase(Keys::ref(it->key));
           it = s.lru.erase(it);
           ++removed;
         } else {
@@ -145,29 +191,21 @@ class CredentialCache {
 
  private:
   struct Entry {
-    CacheKey key;
+    typename Keys::Key key;
     std::string identity;
     V value;
     int64_t expires_at;
   };
   struct KeyHash {
-    size_t operator()(const CacheKey& k) const {
-      size_t h;
-      std::memcpy(&h, k.data(), sizeof h);  // the key is already a uniform MAC
-      return h;
-    }
+    size_t operator()(typename Keys::Ref k) const { return Keys::hash(k); }
   };
   struct Shard {
     mutable std::mutex mu;
     std::list<Entry> lru;  // most recently used first
-    std::unordered_map<CacheKey, typename std::list<Entry>::iterator, KeyHash> index;
+    std::unordered_map<typename Keys::Ref, typename std::list<Entry>::iterator, KeyHash> index;
   };
 
-  Shard& shard(const CacheKey& key) {
-    uint64_t h;
-    std::memcpy(&h, key.data() + 8, sizeof h);  // other bytes than the hash table uses
-    return *shards_[h % shards_.size()];
-  }
+  Shard& shard(typename Keys::Ref key) { return *shards_[Keys::shardHash(key) % shards_.size()]; }
 
   CacheKeyer keyer_;
   size_t per_shard_;

@@ -27,6 +27,16 @@ constexpr std::array<signed char, 256> makeDecodeTable() {
 }
 constexpr auto kDecode = makeDecodeTable();
 
+// The standard alphabet (RFC 4648 section 4): '+' and '/' where base64url has '-' and '_'.
+constexpr std::array<signed char, 256> makeStandardDecodeTable() {
+  std::array<signed char, 256> table = makeDecodeTable();
+  table['-'] = table['_'] = -1;
+  table['+'] = 62;
+  table['/'] = 63;
+  return table;
+}
+constexpr auto kDecodeStandard = makeStandardDecodeTable();
+
 }  // namespace
 
 std::string base64UrlEncode(std::string_view bytes) {
@@ -76,17 +86,35 @@ std::optional<std::string> base64UrlDecode(std::string_view text) {
   return out;
 }
 
-std::optional<std::string> base64Decode(std::string_view text) {
+std::optional<size_t> base64DecodeTo(std::string_view text, std::span<char> out) {
   if (text.size() % 4 == 0) {
     for (int pad = 0; pad < 2 && !text.empty() && text.back() == '='; ++pad) text.remove_suffix(1);
   }
-  std::string t(text);
-  for (char& c : t) {
-    if (c == '-' || c == '_') return std::nullopt;
-    if (c == '+') c = '-';
-    if (c == '/') c = '_';
+  if (text.size() % 4 == 1 || text.size() * 6 / 8 > out.size()) return std::nullopt;
+  size_t n = 0;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : text) {
+    int v = kDecodeStandard[static_cast<unsigned char>(c)];
+    if (v < 0) return std::nullopt;
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[n++] = static_cast<char>((acc >> bits) & 0xff);
+    }
   }
-  return base64UrlDecode(t);
+  // Leftover bits (2 or 4) must be zero: otherwise a second spelling decodes the same.
+  if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) return std::nullopt;
+  return n;
+}
+
+std::optional<std::string> base64Decode(std::string_view text) {
+  std::string out(text.size() * 6 / 8 + 1, '\0');
+  auto n = base64DecodeTo(text, out);
+  if (!n) return std::nullopt;
+  out.resize(*n);
+  return out;
 }
 
 std::string sha256(std::string_view bytes) {

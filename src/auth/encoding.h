@@ -4,6 +4,7 @@
 // SHA-256, HMAC-SHA-256, constant-time comparison and the CSPRNG.
 #include <cstddef>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -20,6 +21,9 @@ std::optional<std::string> base64UrlDecode(std::string_view text);
 // Standard base64 (RFC 4648 section 4, '+' '/', '=' padding optional), as HTTP Basic
 // credentials use it. Strict otherwise, like base64UrlDecode.
 std::optional<std::string> base64Decode(std::string_view text);
+// The same decoding into `out`, without allocating: the decoded size, or nullopt if `text`
+// is invalid or decodes to more than out.size() bytes.
+std::optional<size_t> base64DecodeTo(std::string_view text, std::span<char> out);
 
 // Raw 32-byte digests.
 std::string sha256(std::string_view bytes);

@@ -29,6 +29,22 @@ int64_t unixMicrosNow() {
 
 namespace {
 
+// A hash of the fields that tell requests apart most often (sameRequest() compares all of
+// mergeIdentical's key).
+size_t requestHash(const meta::AuditRecord& r) {
+  size_t h = std::hash<int64_t>{}(r.status);
+  for (const std::string* f : {&r.identity, &r.client, &r.repository, &r.tag, &r.digest}) {
+    h ^= std::hash<std::string_view>{}(*f) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+  }
+  return h;
+}
+
+bool sameRequest(const meta::AuditRecord& a, const meta::AuditRecord& b) {
+  return a.status == b.status && a.identity == b.identity && a.identity_kind == b.identity_kind &&
+         a.client == b.client && a.action == b.action && a.repository == b.repository && a.tag == b.tag &&
+         a.digest == b.digest && a.method == b.method && a.result == b.result && a.message == b.message;
+}
+
 // Each recording thread sticks to one shard: with fewer threads than shards (the I/O
 // threads), no two contend for a lock.
 size_t shardIndex(size_t shards) {
@@ -108,27 +124,48 @@ Status AuditLog::start() {
   return okStatus();
 }
 
-void AuditLog::record(meta::AuditRecord entry) noexcept {
+void AuditLog::record(const meta::AuditRecord& entry) noexcept {
   if (!accepting_.load(std::memory_order_acquire)) {
     dropped_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  if (entry.time_us == 0) entry.time_us = unixMicrosNow();
-  if (queued_.fetch_add(1, std::memory_order_relaxed) >= options_.queue_capacity) {
-    queued_.fetch_sub(1, std::memory_order_relaxed);
-    dropped_.fetch_add(1, std::memory_order_relaxed);
-    return;
-  }
+  const int64_t time_us = entry.time_us != 0 ? entry.time_us : unixMicrosNow();
+  const size_t hash = options_.merge ? requestHash(entry) : 0;
   Shard& shard = shards_[shardIndex(kShards)];
   size_t size = 0;
-  try {
+  {
     std::lock_guard<std::mutex> lock(shard.mu);
-    shard.pending.push_back(std::move(entry));
+    if (options_.merge) {
+      // The writer would merge the two anyway (mergeIdentical): do it now, without a copy.
+      if (auto it = shard.index.find(hash); it != shard.index.end()) {
+        meta::AuditRecord& queued = shard.pending[it->second];
+        if (sameRequest(queued, entry)) {
+          queued.count += entry.count;
+          queued.time_us = std::min(queued.time_us, time_us);
+          return;
+        }
+      }
+    }
+    if (queued_.fetch_add(1, std::memory_order_relaxed) >= options_.queue_capacity) {
+      queued_.fetch_sub(1, std::memory_order_relaxed);
+      dropped_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    try {
+      shard.pending.push_back(entry);
+    } catch (...) {  // out of memory: the entry is lost, the request is not
+      queued_.fetch_sub(1, std::memory_order_relaxed);
+      dropped_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    shard.pending.back().time_us = time_us;
     size = shard.pending.size();
-  } catch (...) {  // out of memory: the entry is lost, the request is not
-    queued_.fetch_sub(1, std::memory_order_relaxed);
-    dropped_.fetch_add(1, std::memory_order_relaxed);
-    return;
+    if (options_.merge) {
+      try {
+        shard.index[hash] = size - 1;
+      } catch (...) {  // the index only saves copies: the entry is queued either way
+      }
+    }
   }
   if (size == kWakeAt) {
     {
@@ -168,6 +205,7 @@ std::vector<meta::AuditRecord> AuditLog::drain() {
     {
       std::lock_guard<std::mutex> lock(shard.mu);
       taken.swap(shard.pending);
+      shard.index.clear();
     }
     queued_.fetch_sub(taken.size(), std::memory_order_relaxed);
     if (batch.empty()) {

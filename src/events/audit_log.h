@@ -4,6 +4,8 @@
 // practice, so the locks are uncontended; one shared atomic counts what is queued) and a writer thread drains them every
 // `flush_every`, appending each batch to the AuditStore in one transaction and, when
 // configured, as JSON lines to a file. A full queue drops new entries and counts them.
+// With `merge`, an entry identical to one already queued by the same thread only adds to
+// that one's count (keeping the earlier time): a repeated pull copies no strings.
 // A crash loses at most the entries not yet drained (about `flush_every` worth); stop()
 // writes everything first.
 #include <array>
@@ -18,6 +20,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "common/result.h"
@@ -49,9 +52,9 @@ class AuditLog {
   }
   // Opens the file (kIoError naming it if it cannot) and starts the writer.
   Status start();
-  // Queues an entry; drops it (counted) if the queue is full. Any thread; never blocks on
-  // I/O. Entries without a time get the current one.
-  void record(meta::AuditRecord entry) noexcept;
+  // Queues an entry (a copy, unless it merges with a queued one); drops it (counted) if the
+  // queue is full. Any thread; never blocks on I/O. Entries without a time get the current one.
+  void record(const meta::AuditRecord& entry) noexcept;
   // Blocks until every entry recorded before the call is written (or failed to be).
   void flush();
   // Writes what is queued, then stops the writer. Later record() calls are dropped.
@@ -71,6 +74,8 @@ class AuditLog {
   struct alignas(64) Shard {
     std::mutex mu;
     std::vector<meta::AuditRecord> pending;
+    // With merge: pending entries by their request hash (the latest one of each hash).
+    std::unordered_map<size_t, size_t> index;
   };
 
   void run();

@@ -6,6 +6,7 @@
 // No request takes a global lock. `Weigh(const V&)` gives an entry's size in bytes.
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -31,14 +32,20 @@ class GenerationCache {
   void invalidate(std::string_view repository) {
     auto& s = shardFor(repository);
     std::lock_guard lock(s.mu);
-    ++s.generations[std::string(repository)];
+    auto it = s.generations.find(repository);
+    if (it == s.generations.end()) it = s.generations.emplace(std::string(repository), 0).first;
+    ++it->second;
   }
 
   std::shared_ptr<const V> get(std::string_view repository, std::string_view key) const {
     auto& s = shardFor(repository);
-    auto k = makeKey(repository, key);
+    // The lookup key in the thread's buffer: a hit allocates nothing.
+    thread_local std::string k;
+    k.clear();
+    k.append(repository).push_back('\n');
+    k.append(key);
     std::lock_guard lock(s.mu);
-    auto it = s.entries.find(k);
+    auto it = s.entries.find(std::string_view(k));
     if (it == s.entries.end() || it->second.generation != generationLocked(s, repository)) {
       misses_.fetch_add(1, std::memory_order_relaxed);
       return nullptr;
@@ -74,11 +81,18 @@ class GenerationCache {
     uint64_t generation;
     std::list<std::string>::iterator lru;
   };
+  // Lookups by string_view, without building a std::string.
+  struct TextHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  template <class T>
+  using TextMap = std::unordered_map<std::string, T, TextHash, std::equal_to<>>;
   struct Shard {
     mutable std::mutex mu;
-    std::unordered_map<std::string, Entry> entries;         // key: repository '\n' key
-    std::list<std::string> lru;                             // front = most recent
-    std::unordered_map<std::string, uint64_t> generations;  // repositories hashed here
+    TextMap<Entry> entries;         // key: repository '\n' key
+    std::list<std::string> lru;     // front = most recent
+    TextMap<uint64_t> generations;  // repositories hashed here
     size_t bytes = 0;
   };
 
@@ -90,7 +104,7 @@ class GenerationCache {
     return k;
   }
   static size_t weigh(const V& value, const std::string& k) { return Weigh{}(value) + k.size() + 128; }
-  void erase(Shard& s, typename std::unordered_map<std::string, Entry>::iterator it) {
+  void erase(Shard& s, typename TextMap<Entry>::iterator it) {
     s.bytes -= weigh(*it->second.value, it->first);
     s.lru.erase(it->second.lru);
     s.entries.erase(it);
@@ -99,7 +113,7 @@ class GenerationCache {
     return shards_[std::hash<std::string_view>{}(repository) % kShards];
   }
   uint64_t generationLocked(const Shard& s, std::string_view repository) const {
-    auto it = s.generations.find(std::string(repository));
+    auto it = s.generations.find(repository);
     return it == s.generations.end() ? 0 : it->second;
   }
 

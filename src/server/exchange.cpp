@@ -6,6 +6,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <array>
+#include <charconv>
 #include <vector>
 
 #include "common/errors.h"
@@ -38,8 +40,17 @@ beast::string_view fieldName(std::string_view name) { return {name.data(), name.
 
 Exchange::Exchange(beast::flat_buffer& buffer, http::request_parser<http::empty_body>& parser,
                    asio::thread_pool& pool, const Limits& limits, const std::atomic<bool>& draining,
-                   const ConnectionInfo& conn)
-    : buffer_(buffer), parser_(&parser), pool_(pool), limits_(limits), draining_(draining), conn_(conn) {
+                   const ConnectionInfo& conn, ConnectionScratch& scratch)
+    : buffer_(buffer),
+      parser_(&parser),
+      pool_(pool),
+      limits_(limits),
+      draining_(draining),
+      conn_(conn),
+      audit_(scratch.audit),
+      head_(scratch.head) {
+  // Empty strings move-assigned keep the note's buffers: no allocation per request.
+  audit_ = AuditNote{};
   body_done_ = parser.is_done();
   request_keep_alive_ = parser.keep_alive();
   // Only a trusted proxy pays for this; everyone else's client is the peer, with no copy.
@@ -117,15 +128,56 @@ Status Exchange::deliver(const std::function<Status(std::string_view)>& sink, co
   return s;
 }
 
-void Exchange::finishHeaders(http::header<false>& h) {
-  status_ = h.result_int();
-  h.set(fieldName(kApiVersionHeader), "registry/2.0");
+void Exchange::settleResponse(unsigned status) {
+  status_ = status;
   keep_alive_ = keep_alive_ && request_keep_alive_ && body_done_ && !draining_.load(std::memory_order_relaxed);
+}
+
+void Exchange::finishHeaders(http::header<false>& h) {
+  settleResponse(h.result_int());
+  h.set(fieldName(kApiVersionHeader), "registry/2.0");
   if (!keep_alive_) {
     h.set(http::field::connection, "close");
   } else if (request().version() < 11) {
     h.set(http::field::connection, "keep-alive");
   }
+}
+
+std::string_view Exchange::prepareHead(http::status status, std::span<const PreparedField> fields,
+                                       uint64_t length) {
+  settleResponse(static_cast<unsigned>(status));
+  // The bytes Beast's serializer writes for the same response, fields in the same order.
+  std::string& h = head_;
+  h.clear();
+  char digits[24];
+  auto number = [&](uint64_t n) {
+    auto r = std::to_chars(digits, digits + sizeof digits, n);
+    h.append(digits, static_cast<size_t>(r.ptr - digits));
+  };
+  using namespace std::string_view_literals;
+  h += "HTTP/1.1 "sv;
+  number(static_cast<unsigned>(status));
+  h += ' ';
+  const auto reason = http::obsolete_reason(status);
+  h.append(reason.data(), reason.size());
+  h += "\r\n"sv;
+  for (const PreparedField& f : fields) {
+    h.append(f.name).append(": "sv);
+    if (f.quoted) h += '"';
+    h.append(f.value);
+    if (f.quoted) h += '"';
+    h += "\r\n"sv;
+  }
+  h.append(kApiVersionHeader).append(": registry/2.0\r\n"sv);
+  if (!keep_alive_) {
+    h += "Connection: close\r\n"sv;
+  } else if (request().version() < 11) {
+    h += "Connection: keep-alive\r\n"sv;
+  }
+  h += "Content-Length: "sv;
+  number(length);
+  h += "\r\n\r\n"sv;
+  return h;
 }
 
 Task<void> Exchange::sendError(const Error& error, Response res) {
@@ -339,6 +391,24 @@ Task<void> StreamExchange<Stream>::sendHeaders(http::response<http::empty_body> 
   http::response_serializer<http::empty_body> sr{res};
   co_await http::async_write_header(stream_, sr, asio::redirect_error(use_awaitable, ec));
   if (ec) markBroken();
+}
+
+template <class Stream>
+Task<void> StreamExchange<Stream>::sendPrepared(http::status status, std::span<const PreparedField> fields,
+                                                std::string_view body) {
+  const bool head = method() == http::verb::head;
+  const std::string_view header = prepareHead(status, fields, body.size());
+  std::array<asio::const_buffer, 2> buffers;
+  buffers[0] = asio::buffer(header.data(), header.size());
+  buffers[1] = asio::buffer(body.data(), head ? 0 : body.size());
+  error_code ec;
+  tcp().expires_after(limits_.body_stall_timeout);
+  co_await asio::async_write(stream_, buffers, asio::redirect_error(use_awaitable, ec));
+  if (ec) {
+    markBroken();
+  } else if (!head) {
+    bytes_out_ += body.size();
+  }
 }
 
 template <class Stream>

@@ -15,7 +15,9 @@
 #include <chrono>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 
 #include "common/cidr.h"
 #include "common/result.h"
@@ -47,6 +49,21 @@ struct ConnectionInfo {
 struct AuditNote {
   meta::AuditRecord entry;     // action "": nothing to record
   bool failures_only = false;  // record only if the request did not succeed
+};
+
+// Memory a connection lends each of its requests in turn, so that a request on a
+// keep-alive connection fills in its audit note and writes a prepared response without
+// allocating: cleared per request, capacity kept.
+struct ConnectionScratch {
+  AuditNote audit;
+  std::string head;  // the header bytes of sendPrepared()
+};
+
+// A header field of sendPrepared(); `quoted` wraps the value in double quotes (an ETag).
+struct PreparedField {
+  std::string_view name;
+  std::string_view value;
+  bool quoted = false;
 };
 
 class Exchange {
@@ -91,6 +108,12 @@ class Exchange {
   virtual Task<void> send(Response res) = 0;
   // Sends headers with the given Content-Length and no body (HEAD).
   virtual Task<void> sendHeaders(http::response<http::empty_body> res, uint64_t content_length) = 0;
+  // Sends `status` with `fields`, Docker-Distribution-API-Version, Connection when needed
+  // and Content-Length, then `body` (not on HEAD), in one gathered write: no header object,
+  // no copy of the body. The caller keeps `fields` and `body` alive until it returns. For
+  // hot responses whose bytes are already in memory (a cached manifest).
+  virtual Task<void> sendPrepared(http::status status, std::span<const PreparedField> fields,
+                                  std::string_view body) = 0;
   // Sends headers then `length` bytes of `fd` from `offset`: sendfile(2) over plain TCP,
   // read in chunks and encrypted over TLS.
   virtual Task<void> sendFile(http::response<http::empty_body> res, int fd, uint64_t offset, uint64_t length) = 0;
@@ -123,12 +146,16 @@ class Exchange {
  protected:
   Exchange(boost::beast::flat_buffer& buffer, http::request_parser<http::empty_body>& parser,
            boost::asio::thread_pool& pool, const Limits& limits, const std::atomic<bool>& draining,
-           const ConnectionInfo& conn);
+           const ConnectionInfo& conn, ConnectionScratch& scratch);
 
   // Hands n received bytes to the sink, then reports a read error as the body's end.
   Status deliver(const std::function<Status(std::string_view)>& sink, const char* data, size_t n,
                  boost::system::error_code read_error);
   void finishHeaders(http::header<false>& h);
+  // Records the status and decides whether the connection stays open after this response.
+  void settleResponse(unsigned status);
+  // The header bytes of a prepared response, in the connection's scratch buffer.
+  std::string_view prepareHead(http::status status, std::span<const PreparedField> fields, uint64_t length);
   // Whether an Expect: 100-continue is still owed (and records it as sent).
   bool takeContinue();
   // Records a failed write: nothing more can be sent on this connection.
@@ -152,7 +179,8 @@ class Exchange {
   bool broken_ = false;
   unsigned status_ = 0;
   metrics::RouteLabel route_label_ = metrics::RouteLabel::kOther;
-  AuditNote audit_;
+  AuditNote& audit_;
+  std::string& head_;
   uint64_t bytes_out_ = 0;
   uint64_t bytes_in_ = 0;
 };

@@ -16,13 +16,15 @@ class StreamExchange final : public Exchange {
  public:
   StreamExchange(Stream& stream, boost::beast::flat_buffer& buffer, http::request_parser<http::empty_body>& parser,
                  boost::asio::thread_pool& pool, const Limits& limits, const std::atomic<bool>& draining,
-                 const ConnectionInfo& conn)
-      : Exchange(buffer, parser, pool, limits, draining, conn), stream_(stream) {}
+                 const ConnectionInfo& conn, ConnectionScratch& scratch)
+      : Exchange(buffer, parser, pool, limits, draining, conn, scratch), stream_(stream) {}
 
   Task<Result<std::string>> readBody(size_t limit) override;
   Task<Status> streamBody(const std::function<Status(std::string_view)>& sink) override;
   Task<void> send(Response res) override;
   Task<void> sendHeaders(http::response<http::empty_body> res, uint64_t content_length) override;
+  Task<void> sendPrepared(http::status status, std::span<const PreparedField> fields,
+                          std::string_view body) override;
   Task<void> sendFile(http::response<http::empty_body> res, int fd, uint64_t offset, uint64_t length) override;
 
  private:

@@ -80,6 +80,31 @@ class ManifestTest(BerthTestCase):
         self.assertManifest(repo, "v1", body, OCI_MANIFEST)
         self.assertManifest(repo, digest(body), body, OCI_MANIFEST)
 
+    def test_cached_manifest_response_head_is_exact(self):
+        # A cached manifest goes out as prepared header bytes plus the cached body (no
+        # header object): the same fields, in the same order, as the other responses,
+        # with Connection as an HTTP/1.0 keep-alive and a "Connection: close" ask for.
+        repo = "m/raw"
+        img = push_image(self.srv, repo, "v1")
+        d = img.digest
+        self.assertStatus(self.getm(repo, "v1"), 200)  # now cached
+        req = "GET %s HTTP/%s\r\nHost: x\r\nAccept: %s\r\nConnection: %s\r\n\r\n"
+        raw = self.srv.raw(((req % (self.mpath(repo, "v1"), "1.0", ACCEPT_MANIFESTS, "keep-alive")) +
+                            (req % (self.mpath(repo, "v1"), "1.1", ACCEPT_MANIFESTS, "close"))).encode())
+        for connection in ("keep-alive", "close"):
+            head, _, rest = raw.partition(b"\r\n\r\n")
+            self.assertEqual(head.decode(), "\r\n".join([
+                "HTTP/1.1 200 OK",
+                "Content-Type: " + OCI_MANIFEST,
+                "Docker-Content-Digest: " + d,
+                'ETag: "%s"' % d,
+                "Docker-Distribution-API-Version: registry/2.0",
+                "Connection: " + connection,
+                "Content-Length: %d" % len(img.manifest)]))
+            self.assertEqual(rest[:len(img.manifest)], img.manifest)
+            raw = rest[len(img.manifest):]
+        self.assertEqual(raw, b"")
+
     def test_media_type_header_is_case_insensitive(self):
         # RFC 9110: media types are case-insensitive; an oddly cased header still gets the
         # image manifest's validation (a missing layer is refused) and a canonical type.

@@ -149,8 +149,8 @@ TEST_F(AccessControlTest, VerifyBasicRightAndWrongPassword) {
   auto ok = ac_->verifyBasic("alice", "pw-alice", kNow);
   ASSERT_TRUE(ok) << ok.error().message;
   EXPECT_EQ(ok->kind, Principal::Kind::kCredentials);
-  EXPECT_EQ(ok->subject.subject, "id-alice");
-  EXPECT_EQ(ok->subject.name, "alice");
+  EXPECT_EQ(ok->subject().subject, "id-alice");
+  EXPECT_EQ(ok->subject().name, "alice");
 
   for (auto [user, password] : {std::pair{"alice", "wrong-secret"}, std::pair{"alice", ""},
                                 std::pair{"nobody", "pw-alice"}, std::pair{"ALICE", "pw-alice"}}) {
@@ -185,7 +185,7 @@ TEST_F(AccessControlTest, CachedBasicHitsOnlyAfterVerify) {
   ASSERT_TRUE(ac_->verifyBasic("alice", "pw-alice", kNow));
   auto hit = ac_->cachedBasic("alice", "pw-alice", kNow + 1);
   ASSERT_TRUE(hit);
-  EXPECT_EQ(hit->subject.subject, "id-alice");
+  EXPECT_EQ(hit->subject().subject, "id-alice");
   EXPECT_EQ(hit->kind, Principal::Kind::kCredentials);
   EXPECT_FALSE(ac_->cachedBasic("alice", "pw-alice2", kNow + 1));
   EXPECT_FALSE(ac_->cachedBasic("bob", "pw-alice", kNow + 1));
@@ -387,7 +387,7 @@ TEST_F(AccessControlTest, RefreshTokenRevokedByVersionBump) {
   // The identity-token login docker and the ACR CLI use.
   auto basic = ac_->verifyBasic(kTokenUsername, refresh.token, kNow + 1);
   ASSERT_TRUE(basic) << basic.error().message;
-  EXPECT_EQ(basic->subject.subject, "id-alice");
+  EXPECT_EQ(basic->subject().subject, "id-alice");
   EXPECT_TRUE(ac_->cachedBasic(kTokenUsername, refresh.token, kNow + 2));
 
   IdentityRecord r = stored("alice");

@@ -209,5 +209,40 @@ TEST(CredentialCache, InvalidationWinsAgainstConcurrentVerifications) {
   EXPECT_EQ(c.get(k, 1)->version, 20000);
 }
 
+using TokenCache = CredentialCache<Value, TokenKeys>;
+
+// Bearer tokens are cached by their text: equal text hits, any other text misses, even
+// one with the same end (the hash covers only the last 32 bytes).
+TEST(TokenKeyedCache, HitsOnlyTheSameTokenText) {
+  TokenCache c(100);
+  const std::string tail(40, 's');
+  const std::string a = "header.payload-a." + tail, b = "header.payload-b." + tail;
+  ASSERT_TRUE(c.put(a, "alice", {"alice", 1}, 100, 0, c.ticket()));
+  ASSERT_TRUE(c.put(b, "bob", {"bob", 2}, 100, 0, c.ticket()));
+  EXPECT_EQ(c.get(a, 1)->identity, "alice");
+  EXPECT_EQ(c.get(std::string_view(b), 1)->identity, "bob");
+  EXPECT_FALSE(c.get("header.payload-c." + tail, 1));
+  EXPECT_FALSE(c.get(a.substr(1), 1));
+  EXPECT_EQ(c.size(), 2u);
+}
+
+TEST(TokenKeyedCache, HonorsExpiryBoundsAndInvalidation) {
+  TokenCache c(16, 1);  // one shard: exactly 16 entries
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(c.put("token-" + std::to_string(i), i % 2 ? "odd" : "even", {"x", i}, 100, 0, c.ticket()));
+  }
+  EXPECT_EQ(c.size(), 16u);
+  EXPECT_FALSE(c.get("token-0", 1));  // the least recently used went first
+  EXPECT_TRUE(c.get("token-19", 99));
+  EXPECT_FALSE(c.get("token-19", 100));  // not at its expiry ("exp") or after
+  EXPECT_EQ(c.invalidateIdentity("odd"), 7u);  // 5..17 odd; 19 expired above
+  EXPECT_FALSE(c.get("token-7", 1));
+  EXPECT_TRUE(c.get("token-8", 1));
+  // Replacing an entry keeps one copy of the key.
+  ASSERT_TRUE(c.put("token-8", "even", {"x", 80}, 200, 0, c.ticket()));
+  EXPECT_EQ(c.get("token-8", 150)->version, 80);
+  EXPECT_EQ(c.size(), 8u);
+}
+
 }  // namespace
 }  // namespace berth::auth

@@ -142,6 +142,32 @@ TEST_F(AuditLogTest, IdenticalEntriesOfOneIntervalAreStoredOnceWithACount) {
   EXPECT_EQ(list().size(), 8u);
 }
 
+// Repeats merge as they are recorded (no copy per pull): the entry keeps the earliest
+// time even when a later-started request recorded first, a full queue still takes
+// repeats of what it holds, and merging stops at any differing field.
+TEST_F(AuditLogTest, RepeatsMergeAsRecordedKeepingTheEarliestTime) {
+  AuditOptions options;
+  options.queue_capacity = 2;
+  options.flush_every = std::chrono::hours(1);
+  auto log = started(options);
+  const int64_t t = nowUs();
+  log->record(entry("ci", "pull", "app", "success", t + 50));
+  log->record(entry("ci", "pull", "app", "success", t + 10));  // arrived earlier, finished later
+  log->record(entry("ci", "pull", "app", "denied", t + 60));
+  for (int i = 0; i < 100; ++i) log->record(entry("ci", "pull", "app", "success", t + 100 + i));
+  AuditRecord other_digest = entry("ci", "pull", "app", "success", t + 300);
+  other_digest.digest = "sha256:0000";
+  log->record(other_digest);  // a third distinct entry: over capacity, dropped
+  EXPECT_EQ(log->dropped(), 1u);
+  log->flush();
+  auto rows = list();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[1].count, 102);
+  EXPECT_EQ(rows[1].time_us, t + 10);
+  EXPECT_EQ(rows[0].result, "denied");
+  EXPECT_EQ(log->written(), 103u);
+}
+
 TEST_F(AuditLogTest, EntriesWithoutTimeGetTheCurrentTime) {
   auto log = started();
   const int64_t before = nowUs();
