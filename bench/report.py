@@ -79,23 +79,57 @@ MANIFEST_SIDE_BY_SIDE = [
 ]
 
 
-def manifest_side_by_side(by):
-    nginx = by.get("manifest_get_tag", {}).get("nginx")
-    ceiling = nginx["value"] if nginx else None
+def median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return None if n == 0 else (xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2)
+
+
+def by_round(rounds):
+    return {r["detail"].get("round", 1): r for r in rounds}
+
+
+def manifest_side_by_side(all_by):
+    """Each round's figure over the same round's nginx; the median of those ratios."""
+    ceiling = by_round(all_by.get("manifest_get_tag", {}).get("nginx", []))
     out = []
     for metric, server, label in MANIFEST_SIDE_BY_SIDE:
-        r = by.get(metric, {}).get(server)
-        if r is None:
+        rounds = by_round(all_by.get(metric, {}).get(server, []))
+        if not rounds:
             continue
-        out.append((label, r["value"], ratio(r["value"], ceiling), err_str(r["errors"])))
+        ratios = [r["value"] / ceiling[n]["value"] for n, r in sorted(rounds.items())
+                  if n in ceiling and ceiling[n]["value"]]
+        errs = {}
+        for r in rounds.values():
+            for k, v in r["errors"].items():
+                errs[k] = errs.get(k, 0) + v
+        out.append((label, median([r["value"] for r in rounds.values()]),
+                    median(ratios), ratios, err_str(errs)))
     return out
+
+
+def collapse(rounds):
+    """One record per metric and server: the median round (the figures of repeated rounds)."""
+    if len(rounds) == 1:
+        return rounds[0]
+    ordered = sorted(rounds, key=lambda r: r["value"])
+    mid = dict(ordered[len(ordered) // 2])
+    mid["value"] = median([r["value"] for r in rounds])
+    errs = {}
+    for r in rounds:
+        for k, v in r["errors"].items():
+            errs[k] = errs.get(k, 0) + v
+    mid["errors"] = errs
+    mid["rounds"] = [r["value"] for r in rounds]
+    return mid
 
 
 def main(jsonl, out_json, meta):
     recs = load(jsonl)
-    by = {}
+    all_by = {}
     for r in recs:
-        by.setdefault(r["metric"], {})[r["server"]] = r
+        all_by.setdefault(r["metric"], {}).setdefault(r["server"], []).append(r)
+    by = {m: {s: collapse(rs) for s, rs in cells.items()} for m, cells in all_by.items()}
     rows_out = []
     hdr = ("metric", "unit", "better", "Berth", "distribution", "nginx", "B/dist", "B/nginx", "errors")
     lines = []
@@ -143,13 +177,16 @@ def main(jsonl, out_json, meta):
                     for j, c in enumerate(row)).rstrip())
         if i == 0:
             p("  ".join("-" * w for w in widths))
-    manifest_rows = manifest_side_by_side(by)
+    manifest_rows = manifest_side_by_side(all_by)
     if manifest_rows:
         p()
-        p("Manifest GET by tag, wrk -t1 -c32 (same bytes; ratio to nginx serving them as a static file):")
+        p("Manifest GET by tag, wrk -t1 -c32, %s interleaved round(s) (same bytes; each round's ratio to that "
+          "round's nginx serving them as a static file; median req/s and median ratio):" % meta.get("manifest_rounds", 1))
         w = max(len(r[0]) for r in manifest_rows)
-        for label, v, r, e in manifest_rows:
-            p("  %s  %9s req/s  %6s%s" % (label.ljust(w), fmt(v), r, ("  !! errors: " + e) if e else ""))
+        for label, v, r, rs, e in manifest_rows:
+            p("  %s  %9s req/s  %6s   rounds: %s%s" % (
+                label.ljust(w), fmt(v), "n/a" if r is None else "%.2fx" % r,
+                " ".join("%.2fx" % x for x in rs) or "n/a", ("  !! errors: " + e) if e else ""))
     allnotes = [(r["label"], n) for r in rows_out for n in r["notes"]]
     if allnotes:
         p()
@@ -196,7 +233,8 @@ def main(jsonl, out_json, meta):
             p("  " + l)
     with open(out_json, "w") as f:
         json.dump({"meta": meta, "rows": rows_out, "manifest_get_vs_nginx": [
-            {"label": label, "value": v, "over_nginx": r, "errors": e} for label, v, r, e in manifest_rows],
+            {"label": label, "value": v, "over_nginx": r, "over_nginx_by_round": rs, "errors": e}
+            for label, v, r, rs, e in manifest_rows],
             "raw": recs}, f, indent=1)
     p()
     p("JSON: %s" % out_json)
