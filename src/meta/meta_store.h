@@ -107,9 +107,15 @@ struct ReferrerRecord {
   std::string annotations_json;  // the manifest's "annotations" object serialized, or ""
 };
 
+class AuditStore;
+class GcStore;
+class IdentityStore;
 class PropertiesStore;
 class QuotaStore;
 class RecycleStore;
+class RetentionStore;
+class UsageStore;
+class WebhookStore;
 struct RecycleBinOptions;
 
 class MetaStore {
@@ -124,6 +130,13 @@ class MetaStore {
   virtual std::unique_ptr<PropertiesStore> propertiesStore() const = 0;  // attributes (locks)
   virtual std::unique_ptr<QuotaStore> quotaStore() const = 0;            // storage quotas
   virtual std::unique_ptr<RecycleStore> recycleStore() const = 0;        // the recycle bin
+  // The other stores of the same database (one driver provides them all).
+  virtual std::unique_ptr<IdentityStore> identityStore() const = 0;    // users, tokens, scope maps
+  virtual std::unique_ptr<WebhookStore> webhookStore() const = 0;      // webhooks, outbox cursors
+  virtual std::unique_ptr<UsageStore> usageStore() const = 0;          // pulls, pushes, bytes
+  virtual std::unique_ptr<AuditStore> auditStore() const = 0;          // the audit log
+  virtual std::unique_ptr<GcStore> gcStore() const = 0;                // unreferenced blobs
+  virtual std::unique_ptr<RetentionStore> retentionStore() const = 0;  // policies, purge runs
   // While enabled, deleteManifest, deleteTag and deleteRepository move what they remove
   // into the recycle bin in their transaction (off until called). Set before serving.
   virtual void setRecycleBin(const RecycleBinOptions& options) = 0;

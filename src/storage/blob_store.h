@@ -3,6 +3,7 @@
 // Implementations must be safe to call from any thread concurrently. A blob becomes
 // visible (stat/open succeed) only after commitUpload/put fully succeeded and is durable
 // (fsynced); a partial blob is never visible. Blobs are immutable once visible.
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -90,6 +91,13 @@ class BlobStore {
   // Removes a temp file listStaging reported (a put() still writing it then fails cleanly);
   // ok if absent.
   virtual Status removeTemp(std::string_view name) { return {}; }
+  // A URL a client may GET the blob's bytes from directly, valid for `ttl` (a presigned
+  // S3 URL, an Azure SAS URL), or nullopt when the store cannot hand one out (the
+  // filesystem): blob GETs then stream through the node.
+  virtual std::optional<std::string> presignedGet(const oci::Digest& digest,
+                                                  std::chrono::seconds ttl) {
+    return std::nullopt;
+  }
   // Bytes still free for new blobs, when the store can tell (readiness checks).
   virtual std::optional<uint64_t> availableBytes() { return std::nullopt; }
 };

@@ -38,29 +38,29 @@ class SqliteMetaStore : public MetaStore {
   // The IdentityStore on the same database file, sharing this store's connection pool
   // and writer queue (one writer at a time across both). It keeps the database open on
   // its own, so it may outlive this store. Call as often as needed; the stores are cheap.
-  std::unique_ptr<IdentityStore> identityStore() const;
+  std::unique_ptr<IdentityStore> identityStore() const override;
   // The WebhookStore on the same database file (webhooks and the outbox), like
   // identityStore().
-  std::unique_ptr<WebhookStore> webhookStore() const;
+  std::unique_ptr<WebhookStore> webhookStore() const override;
   // The PropertiesStore (ACR metadata: times, counts, changeable attributes) on the same
   // database file, like identityStore().
   std::unique_ptr<PropertiesStore> propertiesStore() const override;
   // The UsageStore on the same database file (storage numbers, traffic counters), like
   // identityStore().
-  std::unique_ptr<UsageStore> usageStore() const;
+  std::unique_ptr<UsageStore> usageStore() const override;
   // The AuditStore on the same database file (the audit log), like identityStore().
-  std::unique_ptr<AuditStore> auditStore() const;
+  std::unique_ptr<AuditStore> auditStore() const override;
   // The QuotaStore (storage quotas) on the same database file, like identityStore(). The
   // quotas it sets are enforced by this store's linkBlob, completeUpload and putManifest.
   std::unique_ptr<QuotaStore> quotaStore() const override;
   // The GcStore (what garbage collection reads and unlinks) on the same database file, like
   // identityStore().
-  std::unique_ptr<GcStore> gcStore() const;
+  std::unique_ptr<GcStore> gcStore() const override;
   // The RecycleStore on the same database file (the recycle bin), like identityStore().
   std::unique_ptr<RecycleStore> recycleStore() const override;
   // The RetentionStore (what purge and retention policies read, and the stored policies)
   // on the same database file, like identityStore().
-  std::unique_ptr<RetentionStore> retentionStore() const;
+  std::unique_ptr<RetentionStore> retentionStore() const override;
   void setRecycleBin(const RecycleBinOptions& options) override;
 
   ~SqliteMetaStore() override;
