@@ -344,7 +344,7 @@ BASE_BLOB=/v2/$REPO/blobs
 # noise of a shared 2-core machine hits every server alike. The report takes each
 # round's ratio to that round's nginx and prints the median.
 #
-# The authenticated Berth runs over the same data, started as an operator would (no
+# The authenticated Berth serves the same data, started as an operator would (no
 # --config: authentication on, log level info, the access log on stderr, the audit
 # log recording every pull); it serves the same manifest to a client sending Basic
 # admin credentials, then a Bearer token from /oauth2/token. Both are verified once
@@ -353,8 +353,11 @@ AUTH_PID=""; TOKEN=""
 if want auth && [[ $BERTH_STATUS == ok ]] && ! over_budget; then
   ad=$TMP/berth-auth; mkdir -p "$ad"
   AUTH_PORT=$(free_port)
+  # A data directory is one process's: the authenticated Berth serves a copy (taken while
+  # the first Berth is idle, after seeding).
+  cp -a "$TMP/berth/data" "$ad/data"
   BERTH_ADMIN_PASSWORD=bench-admin-password "$TMP/berth/berth" serve \
-    --listen "127.0.0.1:$AUTH_PORT" --data "$TMP/berth/data" 2>"$ad/log" >"$ad/stdout" &
+    --listen "127.0.0.1:$AUTH_PORT" --data "$ad/data" 2>"$ad/log" >"$ad/stdout" &
   AUTH_PID=$!
   for _ in $(seq 50); do
     [[ $(curl -s -o /dev/null -w '%{http_code}' -u admin:bench-admin-password "http://127.0.0.1:$AUTH_PORT/v2/") == 200 ]] && break

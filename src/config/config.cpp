@@ -153,6 +153,28 @@ Status text(const YAML::Node& n, const std::string& key, std::string& out) {
   return {};
 }
 
+Status oneOf(const YAML::Node& n, const std::string& key, std::string& out,
+             std::initializer_list<std::string_view> allowed) {
+  std::string v;
+  if (auto s = readScalar(n, key, v); !s) return s;
+  std::string names;
+  for (auto a : allowed) {
+    if (v == a) {
+      out = v;
+      return {};
+    }
+    names += (names.empty() ? "" : " | ") + std::string(a);
+  }
+  return keyError(key, "must be " + names);
+}
+
+Status url(const YAML::Node& n, const std::string& key, std::string& out) {
+  if (auto s = text(n, key, out); !s) return s;
+  if (!out.starts_with("http://") && !out.starts_with("https://")) return keyError(key, "must be an http(s) URL");
+  while (out.ends_with('/')) out.pop_back();
+  return {};
+}
+
 Status days(const YAML::Node& n, const std::string& key, int64_t& out, int64_t min, int64_t max, std::string_view range) {
   int64_t v = 0;
   if (auto s = readScalar(n, key, v); !s) return keyError(key, "must be a whole number of days");
@@ -181,6 +203,38 @@ const ConfigKey kKeys[] = {
        if (!parseListen(c.listen)) return keyError(k, "expected HOST:PORT, got '" + c.listen + "'");
        return {};
      }},
+    {"meta.driver", "sqlite (the data directory, one process) | postgresql (shared by many nodes) (default sqlite)",
+     [](const Node& n, const Key& k, Config& c) { return oneOf(n, k, c.meta.driver, {"sqlite", "postgresql"}); }},
+    {"meta.dsn", "PostgreSQL connection URI (libpq); the password from PGPASSWORD or the URI",
+     [](const Node& n, const Key& k, Config& c) { return text(n, k, c.meta.dsn); }},
+    {"meta.pool_size", "PostgreSQL connections per node (default 8)",
+     [](const Node& n, const Key& k, Config& c) { return number<size_t>(n, k, c.meta.pool_size, 1, 1000); }},
+    {"storage.driver", "filesystem (the data directory) | s3 | azure (default filesystem)",
+     [](const Node& n, const Key& k, Config& c) {
+       return oneOf(n, k, c.storage.driver, {"filesystem", "s3", "azure"});
+     }},
+    {"storage.redirect", "blob GETs answer 307 to a presigned storage URL (s3, azure; default false)",
+     [](const Node& n, const Key& k, Config& c) { return flag(n, k, c.storage.redirect); }},
+    {"storage.redirect_ttl", "how long a redirect URL is valid, 1m-12h (default 20m)",
+     [](const Node& n, const Key& k, Config& c) -> Status {
+       std::chrono::seconds v = c.storage.redirect_ttl;
+       if (auto s = readDuration(n, k, v, false); !s) return s;
+       if (v < std::chrono::minutes(1) || v > std::chrono::hours(12)) return keyError(k, "must be from 1m to 12h");
+       c.storage.redirect_ttl = v;
+       return {};
+     }},
+    {"storage.s3.bucket", "S3 bucket; keys from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY",
+     [](const Node& n, const Key& k, Config& c) { return text(n, k, c.storage.s3.bucket); }},
+    {"storage.s3.region", "S3 region (default us-east-1)",
+     [](const Node& n, const Key& k, Config& c) { return text(n, k, c.storage.s3.region); }},
+    {"storage.s3.endpoint", "S3 endpoint URL (default https://s3.REGION.amazonaws.com)",
+     [](const Node& n, const Key& k, Config& c) { return url(n, k, c.storage.s3.endpoint); }},
+    {"storage.s3.path_style", "bucket in the path instead of the host name (default false)",
+     [](const Node& n, const Key& k, Config& c) { return flag(n, k, c.storage.s3.path_style); }},
+    {"storage.azure.container", "Azure Blob container; AZURE_STORAGE_ACCOUNT with AZURE_STORAGE_KEY or AZURE_STORAGE_SAS_TOKEN",
+     [](const Node& n, const Key& k, Config& c) { return text(n, k, c.storage.azure.container); }},
+    {"storage.azure.endpoint", "account endpoint URL (default https://ACCOUNT.blob.core.windows.net)",
+     [](const Node& n, const Key& k, Config& c) { return url(n, k, c.storage.azure.endpoint); }},
     {"data", "data directory (default ./data)",
      [](const Node& n, const Key& k, Config& c) { return readScalar(n, k, c.data_dir); }},
     {"log.level", "debug | info | warn | error (default info)",
@@ -322,10 +376,10 @@ Status readKey(const std::string& name, const YAML::Node& value, Config& c) {
   return key->read(value, name, c);
 }
 
-Result<Config> parseRoot(const YAML::Node& root, Config c) {
-  if (!root.IsMap()) return keyError("<root>", "must be a mapping");
-  for (const auto& kv : root) {
-    const std::string name = kv.first.as<std::string>();
+// Reads the keys of one mapping, `prefix` naming it ("" at the root, "storage." below).
+Status readSection(const YAML::Node& map, const std::string& prefix, Config& c) {
+  for (const auto& kv : map) {
+    const std::string name = prefix + kv.first.as<std::string>();
     const YAML::Node& value = kv.second;
     // `auth: none` (no authentication; benchmarks only) or `auth: token` (the default).
     if (name == "auth" && value.IsScalar()) {
@@ -338,14 +392,36 @@ Result<Config> parseRoot(const YAML::Node& root, Config c) {
       continue;
     }
     if (!isSection(name)) {
-      if (auto s = readKey(name, value, c); !s) return s.takeError();
+      if (auto s = readKey(name, value, c); !s) return s;
       continue;
     }
     if (!value.IsMap()) return keyError(name, "must be a mapping of " + name + ".* keys");
-    for (const auto& sub : value) {
-      if (auto s = readKey(name + "." + sub.first.as<std::string>(), sub.second, c); !s) return s.takeError();
-    }
+    if (auto s = readSection(value, name + ".", c); !s) return s;
   }
+  return {};
+}
+
+// What one key cannot say alone: the settings a driver needs.
+Status checkDrivers(const Config& c) {
+  if (c.meta.driver == "postgresql" && c.meta.dsn.empty()) {
+    return keyError("meta.dsn", "required when meta.driver is postgresql");
+  }
+  if (c.storage.driver == "s3" && c.storage.s3.bucket.empty()) {
+    return keyError("storage.s3.bucket", "required when storage.driver is s3");
+  }
+  if (c.storage.driver == "azure" && c.storage.azure.container.empty()) {
+    return keyError("storage.azure.container", "required when storage.driver is azure");
+  }
+  if (c.storage.redirect && c.storage.driver == "filesystem") {
+    return keyError("storage.redirect", "needs storage.driver s3 or azure (the filesystem has no URL to send clients to)");
+  }
+  return {};
+}
+
+Result<Config> parseRoot(const YAML::Node& root, Config c) {
+  if (!root.IsMap()) return keyError("<root>", "must be a mapping");
+  if (auto s = readSection(root, "", c); !s) return s.takeError();
+  if (auto s = checkDrivers(c); !s) return s.takeError();
   return c;
 }
 

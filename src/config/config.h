@@ -84,6 +84,37 @@ struct TlsCertificateFiles {
   std::string key;
 };
 
+// Where metadata lives: the embedded SQLite file in the data directory (one process), or
+// PostgreSQL shared by many nodes.
+struct MetaConfig {
+  std::string driver = "sqlite";  // sqlite | postgresql
+  std::string dsn;                // libpq URI or key=value; the password from PGPASSWORD or the URI
+  size_t pool_size = 8;           // connections per node
+};
+
+struct S3StorageConfig {
+  std::string bucket;
+  std::string region = "us-east-1";
+  std::string endpoint;  // "" = https://s3.REGION.amazonaws.com
+  bool path_style = false;
+};
+
+struct AzureStorageConfig {
+  std::string container;
+  std::string endpoint;  // e.g. https://ACCOUNT.blob.core.windows.net ("" = that, from the account)
+};
+
+// Where blobs live: the data directory, an S3 bucket or an Azure Blob container. Keys come
+// from the environment (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AZURE_STORAGE_ACCOUNT /
+// AZURE_STORAGE_KEY or AZURE_STORAGE_SAS_TOKEN), never from the file.
+struct StorageConfig {
+  std::string driver = "filesystem";  // filesystem | s3 | azure
+  bool redirect = false;              // blob GETs answer 307 to a short-lived storage URL
+  std::chrono::seconds redirect_ttl{20 * 60};
+  S3StorageConfig s3;
+  AzureStorageConfig azure;
+};
+
 struct Config {
   std::string listen = "127.0.0.1:5000";
   std::string data_dir = "./data";
@@ -98,6 +129,8 @@ struct Config {
   size_t manifest_cache_bytes = 64 * 1024 * 1024;
   std::chrono::seconds shutdown_grace{30};
   Limits limits;
+  MetaConfig meta;
+  StorageConfig storage;
   AuthConfig auth;
   AuditConfig audit;
   GcConfig gc;

@@ -26,13 +26,21 @@
 #include "config/config.h"
 #include "lifecycle/recycle_bin.h"
 #include "lifecycle/retention.h"
-#include "meta/sqlite/sqlite_meta_store.h"
+#include "meta/identity_store.h"
+#include "meta/audit_store.h"
+#include "meta/gc_store.h"
+#include "meta/properties_store.h"
+#include "meta/quota_store.h"
+#include "meta/recycle_store.h"
+#include "meta/retention_store.h"
+#include "meta/usage_store.h"
+#include "meta/webhook_store.h"
 #include "metrics/http_metrics.h"
 #include "metrics/registry.h"
 #include "registry/registry.h"
+#include "registry/stores.h"
 #include "registry/usage_recorder.h"
 #include "server/http_server.h"
-#include "storage/filesystem/fs_blob_store.h"
 
 namespace {
 
@@ -191,35 +199,25 @@ int serve(const Config& config) {
     return 2;
   }
 
-  std::error_code fs_ec;
-  std::filesystem::create_directories(config.data_dir, fs_ec);
-  if (fs_ec) {
-    log::error("cannot create data directory", {{"data", config.data_dir}, {"error", fs_ec.message()}});
+  auto stores = registry::openStores(config);
+  if (!stores) {
+    log::error("cannot open storage", {{"error", stores.error().message}});
     return 1;
   }
-  auto blobs = storage::FsBlobStore::open(config.data_dir);
-  if (!blobs) {
-    log::error("cannot open blob store", {{"data", config.data_dir}, {"error", blobs.error().message}});
-    return 1;
-  }
-  auto meta = meta::SqliteMetaStore::open((std::filesystem::path(config.data_dir) / "meta.db").string());
-  if (!meta) {
-    log::error("cannot open metadata store", {{"data", config.data_dir}, {"error", meta.error().message}});
-    return 1;
-  }
-  auto identities = (*meta)->identityStore();
-  std::shared_ptr<meta::WebhookStore> webhooks = (*meta)->webhookStore();
-  std::unique_ptr<meta::PropertiesStore> properties = (*meta)->propertiesStore();
+  auto& meta = stores->meta;
+  auto identities = meta->identityStore();
+  std::shared_ptr<meta::WebhookStore> webhooks = meta->webhookStore();
+  std::unique_ptr<meta::PropertiesStore> properties = meta->propertiesStore();
   // Traffic counters: aggregated in memory, flushed every interval and at shutdown.
-  std::shared_ptr<meta::UsageStore> usage_store = (*meta)->usageStore();
+  std::shared_ptr<meta::UsageStore> usage_store = meta->usageStore();
   registry::UsageRecorder usage(usage_store, config.usage_flush_interval);
-  std::shared_ptr<meta::AuditStore> audit_store = (*meta)->auditStore();
-  std::unique_ptr<meta::QuotaStore> quotas = (*meta)->quotaStore();
-  std::shared_ptr<meta::GcStore> gc_store = (*meta)->gcStore();
+  std::shared_ptr<meta::AuditStore> audit_store = meta->auditStore();
+  std::unique_ptr<meta::QuotaStore> quotas = meta->quotaStore();
+  std::shared_ptr<meta::GcStore> gc_store = meta->gcStore();
   // Deletes go to the recycle bin while it is on; expired items are purged either way.
-  (*meta)->setRecycleBin({config.recycle_bin.enabled, config.recycle_bin.retention_days * 24 * 3600});
-  std::shared_ptr<meta::RecycleStore> recycle_store = (*meta)->recycleStore();
-  std::shared_ptr<meta::RetentionStore> retention_store = (*meta)->retentionStore();
+  meta->setRecycleBin({config.recycle_bin.enabled, config.recycle_bin.retention_days * 24 * 3600});
+  std::shared_ptr<meta::RecycleStore> recycle_store = meta->recycleStore();
+  std::shared_ptr<meta::RetentionStore> retention_store = meta->retentionStore();
   std::unique_ptr<auth::AccessControl> access;
   if (config.auth.enabled) {
     auto made = makeAccessControl(config, *identities);
@@ -237,7 +235,7 @@ int serve(const Config& config) {
   options.max_uploads_per_repository = config.limits.max_uploads_per_repository;
   options.max_uploads_per_client = config.limits.max_uploads_per_client;
   options.max_upload_bytes = config.limits.max_upload_bytes;
-  registry::Registry registry(std::move(*blobs), std::move(*meta), options);
+  registry::Registry registry(stores->blobs, std::move(stores->meta), options);
   // Webhook delivery resumes from each webhook's durable cursor; pushes wake it.
   events::Dispatcher dispatcher(webhooks);
   if (auto s = dispatcher.reload(); !s) {

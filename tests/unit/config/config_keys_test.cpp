@@ -69,5 +69,42 @@ TEST(ConfigKeys, UnknownKeysAndBadValuesNameTheKey) {
   }
 }
 
+TEST(ConfigKeys, DriversAndTheirSettings) {
+  auto c = parseConfig(
+      "meta: {driver: postgresql, dsn: 'postgresql://berth@127.0.0.1:5432/berth', pool_size: 4}\n"
+      "storage:\n  driver: s3\n  redirect: true\n  redirect_ttl: 5m\n"
+      "  s3: {bucket: b, region: eu-west-1, endpoint: 'http://127.0.0.1:4568/', path_style: true}\n");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->meta.driver, "postgresql");
+  EXPECT_EQ(c->meta.pool_size, 4u);
+  EXPECT_EQ(c->storage.driver, "s3");
+  EXPECT_TRUE(c->storage.redirect);
+  EXPECT_EQ(c->storage.redirect_ttl, std::chrono::minutes(5));
+  EXPECT_EQ(c->storage.s3.bucket, "b");
+  EXPECT_EQ(c->storage.s3.endpoint, "http://127.0.0.1:4568");  // trailing '/' dropped
+  EXPECT_TRUE(c->storage.s3.path_style);
+
+  auto defaults = parseConfig("");
+  ASSERT_TRUE(defaults);
+  EXPECT_EQ(defaults->meta.driver, "sqlite");
+  EXPECT_EQ(defaults->storage.driver, "filesystem");
+  EXPECT_FALSE(defaults->storage.redirect);
+
+  for (const auto& [yaml, key] : {
+           std::pair{"meta: {driver: mysql}\n", "meta.driver"},
+           std::pair{"meta: {driver: postgresql}\n", "meta.dsn"},
+           std::pair{"storage: {driver: s3}\n", "storage.s3.bucket"},
+           std::pair{"storage: {driver: azure}\n", "storage.azure.container"},
+           std::pair{"storage: {redirect: true}\n", "storage.redirect"},
+           std::pair{"storage: {s3: {bucket: b, nope: 1}}\n", "storage.s3.nope"},
+           std::pair{"storage: {s3: {endpoint: 'ftp://x'}}\n", "storage.s3.endpoint"},
+           std::pair{"storage: {s3: 3}\n", "storage.s3"},
+           std::pair{"storage: {driver: s3, redirect_ttl: 30s, s3: {bucket: b}}\n", "storage.redirect_ttl"}}) {
+    auto r = parseConfig(yaml);
+    ASSERT_FALSE(r) << yaml;
+    EXPECT_NE(r.error().message.find(key), std::string::npos) << r.error().message;
+  }
+}
+
 }  // namespace
 }  // namespace berth
