@@ -57,6 +57,18 @@ Task<void> Blobs::blob(Exchange& ex, const Call& call) {
     if (!size) co_return co_await ex.sendError(size.error());
     co_return co_await ex.sendHeaders(blobHeaders(http::status::ok, *digest), *size);
   }
+  // storage.redirect: the client fetches the bytes from the storage, not through this node.
+  if (auto url = registry_.blobRedirect(*digest)) {
+    auto size = cached_size ? Result<uint64_t>(*cached_size)
+                            : co_await ex.blocking([&] { return registry_.statBlob(route.name, *digest); });
+    if (!size) co_return co_await ex.sendError(size.error());
+    auto res = blobHeaders(http::status::temporary_redirect, *digest);
+    res.set(http::field::location, *url);
+    res.set(http::field::cache_control, "no-store");
+    co_await ex.sendHeaders(std::move(res), 0);
+    usage_.served(route.name, *size);
+    co_return;
+  }
   std::optional<Result<std::unique_ptr<storage::BlobReader>>> opened;
   if (cached_size) {
     opened.emplace(registry_.blobStore().open(*digest));

@@ -235,6 +235,7 @@ int serve(const Config& config) {
   options.max_uploads_per_repository = config.limits.max_uploads_per_repository;
   options.max_uploads_per_client = config.limits.max_uploads_per_client;
   options.max_upload_bytes = config.limits.max_upload_bytes;
+  if (config.storage.redirect) options.blob_redirect_ttl = config.storage.redirect_ttl;
   registry::Registry registry(stores->blobs, std::move(stores->meta), options);
   // Webhook delivery resumes from each webhook's durable cursor; pushes wake it.
   events::Dispatcher dispatcher(webhooks);

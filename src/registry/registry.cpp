@@ -100,6 +100,11 @@ Result<uint64_t> Registry::statBlob(const std::string& repository, const oci::Di
   return size;
 }
 
+std::optional<std::string> Registry::blobRedirect(const oci::Digest& digest) const {
+  if (!options_.blob_redirect_ttl) return std::nullopt;
+  return blobs_->presignedGet(digest, *options_.blob_redirect_ttl);
+}
+
 Result<std::unique_ptr<storage::BlobReader>> Registry::openBlob(const std::string& repository,
                                                                 const oci::Digest& digest) {
   if (auto linked = statBlob(repository, digest); !linked) return linked.takeError();

@@ -5,6 +5,7 @@
 #include <array>
 #include <atomic>
 #include <functional>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -33,6 +34,9 @@ struct RegistryOptions {
   size_t max_uploads_per_client = 64;        // concurrent upload requests per address
   uint64_t max_upload_bytes = uint64_t{10} << 30;  // one upload session's bytes
   uint64_t min_free_bytes = 1024 * 1024;     // below this the registry is not ready
+  // Blob GETs answer 307 to a URL of the storage valid this long (storage.redirect), when
+  // the blob store can hand one out; nullopt: bytes stream through the node.
+  std::optional<std::chrono::seconds> blob_redirect_ttl;
 };
 
 // Readiness as /readyz reports it.
@@ -107,6 +111,10 @@ class Registry {
   Result<std::unique_ptr<storage::BlobReader>> openBlob(const std::string& repository,
                                                         const oci::Digest& digest);
   Status deleteBlob(const std::string& repository, const oci::Digest& digest);
+  // Where a client may fetch the blob from instead of this node (a presigned storage URL),
+  // or nullopt (redirects off, or a store without URLs). The caller has checked the
+  // repository has the blob.
+  std::optional<std::string> blobRedirect(const oci::Digest& digest) const;
   // Links an existing blob into `repository`: from `from` if given (the caller must be
   // allowed to read it), else from any repository. kBlobUnknown if not possible.
   Result<uint64_t> mountBlob(const std::string& repository, const oci::Digest& digest,
