@@ -108,6 +108,7 @@ struct ReferrerRecord {
 };
 
 class AuditStore;
+class FleetStore;
 class GcStore;
 class IdentityStore;
 class PropertiesStore;
@@ -137,6 +138,7 @@ class MetaStore {
   virtual std::unique_ptr<AuditStore> auditStore() const = 0;          // the audit log
   virtual std::unique_ptr<GcStore> gcStore() const = 0;                // unreferenced blobs
   virtual std::unique_ptr<RetentionStore> retentionStore() const = 0;  // policies, purge runs
+  virtual std::unique_ptr<FleetStore> fleetStore() const = 0;          // shared values, leases
   // While enabled, deleteManifest, deleteTag and deleteRepository move what they remove
   // into the recycle bin in their transaction (off until called). Set before serving.
   virtual void setRecycleBin(const RecycleBinOptions& options) = 0;

@@ -449,8 +449,24 @@ CREATE TABLE retention_policies (
 ) WITHOUT ROWID;
 )sql";
 
+// v10: what the nodes of a fleet share (fleet_store.h): values created once (the token
+// signing key) and leases for background work.
+constexpr const char* kSchemaV10 = R"sql(
+CREATE TABLE shared_values (
+  name       TEXT PRIMARY KEY,
+  value      TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE leases (
+  name       TEXT PRIMARY KEY,
+  holder     TEXT NOT NULL,
+  expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql";
+
 constexpr Migration kMigrations[] = {{1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3}, {4, kSchemaV4}, {5, kSchemaV5},
-                                     {6, kSchemaV6}, {7, kSchemaV7}, {8, kSchemaV8}, {9, kSchemaV9}};
+                                     {6, kSchemaV6}, {7, kSchemaV7}, {8, kSchemaV8}, {9, kSchemaV9},
+                                     {10, kSchemaV10}};
 
 }  // namespace
 

@@ -4,6 +4,7 @@
 
 #include "meta/sqlite/sqlite_audit_store.h"
 #include "meta/sqlite/sqlite_db.h"
+#include "meta/sqlite/sqlite_fleet_store.h"
 #include "meta/sqlite/sqlite_gc_store.h"
 #include "meta/sqlite/sqlite_identity_store.h"
 #include "meta/sqlite/sqlite_locks.h"
@@ -127,6 +128,8 @@ std::unique_ptr<RecycleStore> SqliteMetaStore::recycleStore() const {
 std::unique_ptr<RetentionStore> SqliteMetaStore::retentionStore() const {
   return std::make_unique<SqliteRetentionStore>(db_);
 }
+
+std::unique_ptr<FleetStore> SqliteMetaStore::fleetStore() const { return std::make_unique<SqliteFleetStore>(db_); }
 
 void SqliteMetaStore::setRecycleBin(const RecycleBinOptions& options) {
   bin_retention_.store(options.retention_seconds, std::memory_order_relaxed);

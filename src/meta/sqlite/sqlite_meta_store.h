@@ -61,6 +61,8 @@ class SqliteMetaStore : public MetaStore {
   // The RetentionStore (what purge and retention policies read, and the stored policies)
   // on the same database file, like identityStore().
   std::unique_ptr<RetentionStore> retentionStore() const override;
+  // Shared values and leases (one process: every lease is this node's to take).
+  std::unique_ptr<FleetStore> fleetStore() const override;
   void setRecycleBin(const RecycleBinOptions& options) override;
 
   ~SqliteMetaStore() override;

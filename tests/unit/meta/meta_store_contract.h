@@ -63,4 +63,7 @@ class MetaStoreContract : public ::testing::TestWithParam<StoreFactory> {
 // recycle bin, as every store must enforce them.
 class RulesContract : public MetaStoreContract {};
 
+// What the nodes of a fleet share (fleet_store.h): fleet_contract_test.cpp.
+class FleetContract : public MetaStoreContract {};
+
 }  // namespace berth::meta::testing

@@ -39,6 +39,10 @@ INSTANTIATE_TEST_SUITE_P(Sqlite, RulesContract,
                          ::testing::Values(StoreFactory{
                              "Sqlite", [] { return std::make_unique<SqliteEnv>(); }}),
                          storeFactoryName);
+INSTANTIATE_TEST_SUITE_P(Sqlite, FleetContract,
+                         ::testing::Values(StoreFactory{
+                             "Sqlite", [] { return std::make_unique<SqliteEnv>(); }}),
+                         storeFactoryName);
 
 PutManifestRequest manifest(std::string_view repository, std::string bytes,
                             std::optional<std::string> tag = std::nullopt) {
