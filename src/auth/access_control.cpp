@@ -97,7 +97,14 @@ Result<std::optional<std::string>> AccessControl::bootstrap(std::string password
   admin.description = "created at first start";
   admin.credentials.push_back(meta::Credential{"password", std::move(*hash), now, 0});
   admin.created_at = admin.updated_at = now;
-  if (auto s = store_.createIdentity(admin); !s) return s.takeError();
+  if (auto s = store_.createIdentity(admin); !s) {
+    // Another node of the fleet, starting at the same time, created it first.
+    if (s.code() == Code::kConflict) {
+      if (auto r = reload(); !r) return r.takeError();
+      return std::optional<std::string>();
+    }
+    return s.takeError();
+  }
   if (auto s = store_.addRoleAssignment({newUuid(), "admin", "owner", "*", now}); !s) {
     return s.takeError();
   }

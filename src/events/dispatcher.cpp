@@ -124,6 +124,13 @@ void Dispatcher::run(Worker& w) {
       std::lock_guard lock(mu_);
       seen = generation_;
     }
+    if (options_.active && !options_.active()) {  // another node of the fleet delivers
+      if (sleep(w, options_.poll, false)) return;
+      // When this node takes over, it resumes from where the last holder got to.
+      if (auto stored = store_->getWebhook(w.webhook.name); stored) cursor = stored->cursor;
+      w.cursor.store(cursor, std::memory_order_relaxed);
+      continue;
+    }
     auto events = store_->eventsAfter(cursor, options_.batch);
     if (!events) {
       log::warn("webhook cannot read events", {{"webhook", w.webhook.name}, {"error", events.error().message}});

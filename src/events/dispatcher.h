@@ -8,6 +8,7 @@
 // worker. After a restart every worker resumes from its cursor.
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -33,6 +34,9 @@ struct DispatcherOptions {
   size_t batch = 100;                               // events read per query
   std::chrono::seconds keep_events{3600};           // delivered events kept this long
   std::chrono::seconds prune_every{600};
+  // Whether this node delivers now (a fleet delivers from one node, the holder of the
+  // "webhooks" lease); unset: always.
+  std::function<bool()> active;
 };
 
 class Dispatcher {

@@ -28,6 +28,7 @@
 #include "lifecycle/retention.h"
 #include "meta/identity_store.h"
 #include "meta/audit_store.h"
+#include "meta/fleet_store.h"
 #include "meta/gc_store.h"
 #include "meta/properties_store.h"
 #include "meta/quota_store.h"
@@ -37,6 +38,7 @@
 #include "meta/webhook_store.h"
 #include "metrics/http_metrics.h"
 #include "metrics/registry.h"
+#include "registry/fleet_leases.h"
 #include "registry/registry.h"
 #include "registry/stores.h"
 #include "registry/usage_recorder.h"
@@ -118,12 +120,36 @@ class OidcRefresher {
 };
 
 // Token signing key, OIDC issuers, the identity view, and the first admin.
-Result<std::unique_ptr<auth::AccessControl>> makeAccessControl(const Config& config,
-                                                               meta::IdentityStore& store) {
+// The token signing key: the configured file; else, for a fleet over PostgreSQL, the one
+// key every node shares (made by whichever node starts first); else a file in the data
+// directory (created if missing).
+Result<auth::SigningKey> signingKey(const Config& config, meta::FleetStore& fleet) {
+  if (config.auth.signing_key.empty() && config.meta.driver != "sqlite") {
+    std::optional<Error> failed;
+    auto pem = fleet.sharedValue("token-signing-key", [&] {
+      auto made = auth::SigningKey::generate();
+      if (!made) {
+        failed = made.takeError();
+        return std::string();
+      }
+      return made->privateKeyPem();
+    });
+    if (failed) return *failed;
+    if (!pem) return pem.takeError();
+    auto key = auth::SigningKey::fromPem(*pem);
+    if (!key) return makeError(key.code(), "the shared token signing key: " + key.error().message);
+    return key;
+  }
   const std::string key_path = config.auth.signing_key.empty()
                                    ? (std::filesystem::path(config.data_dir) / "token-signing-key.pem").string()
                                    : config.auth.signing_key;
-  auto key = auth::loadOrCreateSigningKey(key_path);
+  return auth::loadOrCreateSigningKey(key_path);
+}
+
+Result<std::unique_ptr<auth::AccessControl>> makeAccessControl(const Config& config,
+                                                               meta::IdentityStore& store,
+                                                               meta::FleetStore& fleet) {
+  auto key = signingKey(config, fleet);
   if (!key) return key.takeError();
   auth::TokenSettings ts;
   ts.issuer = config.auth.issuer;
@@ -220,7 +246,7 @@ int serve(const Config& config) {
   std::shared_ptr<meta::RetentionStore> retention_store = meta->retentionStore();
   std::unique_ptr<auth::AccessControl> access;
   if (config.auth.enabled) {
-    auto made = makeAccessControl(config, *identities);
+    auto made = makeAccessControl(config, *identities, *meta->fleetStore());
     if (!made) {
       log::error("cannot set up authentication", {{"error", made.error().message}});
       return 1;
@@ -236,9 +262,20 @@ int serve(const Config& config) {
   options.max_uploads_per_client = config.limits.max_uploads_per_client;
   options.max_upload_bytes = config.limits.max_upload_bytes;
   if (config.storage.redirect) options.blob_redirect_ttl = config.storage.redirect_ttl;
+  // A fleet (nodes over PostgreSQL) runs background work on one node at a time, through
+  // leases in the database; a single process over SQLite runs it all itself.
+  std::unique_ptr<registry::FleetLeases> leases;
+  if (config.meta.driver != "sqlite") {
+    leases = std::make_unique<registry::FleetLeases>(meta->fleetStore(), registry::FleetLeases::nodeName());
+    leases->want("webhooks");
+    leases->start();
+    log::info("joined the fleet", {{"node", leases->node()}});
+  }
   registry::Registry registry(stores->blobs, std::move(stores->meta), options);
   // Webhook delivery resumes from each webhook's durable cursor; pushes wake it.
-  events::Dispatcher dispatcher(webhooks);
+  events::DispatcherOptions dispatcher_options;
+  if (leases) dispatcher_options.active = [l = leases.get()] { return l->holds("webhooks"); };
+  events::Dispatcher dispatcher(webhooks, dispatcher_options);
   if (auto s = dispatcher.reload(); !s) {
     log::error("cannot start webhook delivery", {{"error", s.error().message}});
     return 1;
@@ -268,19 +305,21 @@ int serve(const Config& config) {
   gc_options.interval = config.gc.interval;
   gc_options.upload_max_age = config.gc.upload_max_age;
   gc_options.state_file = (std::filesystem::path(config.data_dir) / "gc-last-run.json").string();
+  gc_options.leases = leases.get();
   registry::GarbageCollector gc(registry, gc_store, gc_options);
   if (config.gc.grace_period.count() == 0) {
     log::warn("gc.grace_period is 0: a blob can be collected between its upload and its manifest push", {});
   }
   api::addGcMetrics(metrics, gc);
   if (config.gc.schedule) gc.start();
-  lifecycle::RecycleBin recycle_bin(recycle_store, registry);
+  lifecycle::RecycleBin recycle_bin(recycle_store, registry, std::chrono::hours(1), leases.get());
   recycle_bin.start();
   // Purge on demand; stored retention policies every retention.interval.
   lifecycle::RetentionOptions retention_options;
   retention_options.schedule = config.retention.schedule;
   retention_options.interval = config.retention.interval;
   retention_options.recycle_bin = config.recycle_bin.enabled;
+  retention_options.leases = leases.get();
   lifecycle::Retention retention(registry, retention_store, &usage, retention_options);
   api::addRetentionMetrics(metrics, retention);
   // The audit log needs identities: it is off with `auth: none`.
@@ -341,6 +380,7 @@ int serve(const Config& config) {
   if (audit) audit->stop();  // writes what the last requests recorded
   recycle_bin.stop();
   dispatcher.stop();
+  if (leases) leases->stop();  // the other nodes take over at once
   log::info("stopped");
   log::flush();
   // The signal thread is still in sigwait if run() ended for another reason; wake it.

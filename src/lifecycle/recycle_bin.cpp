@@ -10,8 +10,8 @@ constexpr size_t kPurgeBatch = 100;  // items per transaction: short write locks
 }  // namespace
 
 RecycleBin::RecycleBin(std::shared_ptr<meta::RecycleStore> store, registry::Registry& registry,
-                       std::chrono::seconds purge_interval)
-    : store_(std::move(store)), registry_(registry), interval_(purge_interval) {}
+                       std::chrono::seconds purge_interval, registry::FleetLeases* leases)
+    : store_(std::move(store)), registry_(registry), interval_(purge_interval), leases_(leases) {}
 
 RecycleBin::~RecycleBin() { stop(); }
 
@@ -35,7 +35,11 @@ void RecycleBin::run() {
     cv_.wait_for(lock, interval_, [this] { return stop_; });
     if (stop_) break;
     lock.unlock();
-    (void)purgeExpired(unixNow());
+    if (leases_ == nullptr) {
+      (void)purgeExpired(unixNow());
+    } else {
+      (void)leases_->runScheduled("recycle-bin-expiry", interval_, [this] { (void)purgeExpired(unixNow()); });
+    }
     lock.lock();
   }
 }

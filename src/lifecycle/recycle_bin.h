@@ -12,14 +12,17 @@
 #include "common/result.h"
 #include "events/event_payload.h"
 #include "meta/recycle_store.h"
+#include "registry/fleet_leases.h"
 #include "registry/registry.h"
 
 namespace berth::lifecycle {
 
 class RecycleBin {
  public:
+  // `leases` (optional): the fleet's; the scheduled purge then runs on one node per interval.
   RecycleBin(std::shared_ptr<meta::RecycleStore> store, registry::Registry& registry,
-             std::chrono::seconds purge_interval = std::chrono::hours(1));
+             std::chrono::seconds purge_interval = std::chrono::hours(1),
+             registry::FleetLeases* leases = nullptr);
   ~RecycleBin();  // stop()
   RecycleBin(const RecycleBin&) = delete;
   RecycleBin& operator=(const RecycleBin&) = delete;
@@ -40,6 +43,7 @@ class RecycleBin {
   std::shared_ptr<meta::RecycleStore> store_;
   registry::Registry& registry_;
   const std::chrono::seconds interval_;
+  registry::FleetLeases* const leases_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;  // guarded by mu_

@@ -491,8 +491,15 @@ void Retention::run() {
   for (;;) {
     if (cv_.wait_for(lock, options_.interval, [this] { return stop_; })) return;
     lock.unlock();
-    auto report = runPolicies(false);
-    if (!report) log::warn("retention policies failed", {{"error", report.error().message}});
+    auto scheduled = [this] {
+      auto report = runPolicies(false);
+      if (!report) log::warn("retention policies failed", {{"error", report.error().message}});
+    };
+    if (options_.leases == nullptr) {
+      scheduled();
+    } else {
+      (void)options_.leases->runScheduled("retention", options_.interval, scheduled);
+    }
     lock.lock();
   }
 }

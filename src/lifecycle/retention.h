@@ -27,6 +27,7 @@
 #include "events/event_payload.h"
 #include "lifecycle/retention_plan.h"
 #include "meta/retention_store.h"
+#include "registry/fleet_leases.h"
 #include "registry/registry.h"
 #include "registry/usage_recorder.h"
 
@@ -74,6 +75,9 @@ struct RetentionOptions {
   bool schedule = true;
   std::chrono::seconds interval{3600};
   bool recycle_bin = false;  // for the report only: whether deletes go to the bin
+  // The fleet's leases: the scheduled run happens on one node per interval (null: this
+  // process alone).
+  registry::FleetLeases* leases = nullptr;
 };
 
 class Retention {

@@ -298,8 +298,15 @@ void GarbageCollector::loop() {
     if (loop_cv_.wait_for(lock, std::chrono::seconds(wait), [&] { return stopping_; })) break;
     if (unixNow() < due) continue;
     lock.unlock();
-    auto r = run(false);
-    if (!r) log::info("scheduled garbage collection skipped", {{"reason", r.error().message}});
+    auto scheduled = [this] {
+      auto r = run(false);
+      if (!r) log::info("scheduled garbage collection skipped", {{"reason", r.error().message}});
+    };
+    if (options_.leases == nullptr) {
+      scheduled();
+    } else if (!options_.leases->runScheduled("gc", options_.interval, scheduled)) {
+      log::debug("scheduled garbage collection left to another node", {});
+    }
     lock.lock();
     due = unixNow() + options_.interval.count();
   }

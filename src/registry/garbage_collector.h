@@ -34,6 +34,7 @@
 #include <boost/json/object.hpp>
 
 #include "common/result.h"
+#include "registry/fleet_leases.h"
 #include "meta/gc_store.h"
 #include "registry/registry.h"
 
@@ -45,6 +46,9 @@ struct GcOptions {
   std::chrono::seconds upload_max_age{24 * 3600};  // upload sessions idle longer are removed
   std::string state_file;        // the last report is kept here across restarts ("" = not kept)
   size_t report_digests = 100;   // digests listed in a report
+  // The fleet's leases: a scheduled run happens on one node per interval (null: this
+  // process alone).
+  FleetLeases* leases = nullptr;
 };
 
 struct GcReport {
