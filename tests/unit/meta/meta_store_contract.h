@@ -37,9 +37,11 @@ inline std::string storeFactoryName(const ::testing::TestParamInfo<StoreFactory>
 
 class MetaStoreContract : public ::testing::TestWithParam<StoreFactory> {
  protected:
+  // make() returns nullptr when the store's server is not installed: the test skips (a
+  // factory that must not skip reports the failure itself).
   void SetUp() override {
     env_ = GetParam().make();
-    ASSERT_NE(env_, nullptr);
+    if (env_ == nullptr) GTEST_SKIP() << GetParam().name << " is not available here";
     reopen();
   }
   void TearDown() override {
