@@ -66,10 +66,10 @@ Result<uint64_t> countUsage(Connection& c, const Coverage& cov) {
   auto stmt = c.prepare(
       "SELECT (SELECT COALESCE(SUM(size), 0) FROM (SELECT MAX(b.size) AS size FROM blob_links b"
       "  JOIN repositories r ON r.id = b.repo_id WHERE CASE ?2 WHEN 1 THEN r.name = ?1"
-      "  ELSE substr(r.name, 1, length(?1)) = ?1 END GROUP BY b.digest))"
+      "  ELSE substr(r.name, 1, length(?1)) = ?1 END GROUP BY b.digest) AS x)"
       " + (SELECT COALESCE(SUM(size), 0) FROM (SELECT MAX(m.size) AS size FROM manifests m"
       "  JOIN repositories r ON r.id = m.repo_id WHERE CASE ?2 WHEN 1 THEN r.name = ?1"
-      "  ELSE substr(r.name, 1, length(?1)) = ?1 END GROUP BY m.digest))");
+      "  ELSE substr(r.name, 1, length(?1)) = ?1 END GROUP BY m.digest) AS x)");
   if (!stmt) return stmt.takeError();
   auto row = stmt->bind(std::string_view(cov.prefix)).bind(int64_t{cov.exact ? 1 : 0}).step();
   if (!row) return row.takeError();

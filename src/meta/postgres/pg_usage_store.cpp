@@ -129,7 +129,7 @@ Result<StorageTotals> PgUsageStore::storageTotals() {
     StorageTotals t;
     auto blobs = oneRow(c,
                         "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM"
-                        " (SELECT MAX(size) AS size FROM blob_links GROUP BY digest)",
+                        " (SELECT MAX(size) AS size FROM blob_links GROUP BY digest) AS x",
                         [&](const Stmt& s) {
                           t.blobs = s.uint64(0);
                           t.blob_bytes = s.uint64(1);
@@ -137,7 +137,7 @@ Result<StorageTotals> PgUsageStore::storageTotals() {
     if (!blobs) return blobs.takeError();
     auto manifests = oneRow(c,
                             "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM"
-                            " (SELECT MAX(size) AS size FROM manifests GROUP BY digest)",
+                            " (SELECT MAX(size) AS size FROM manifests GROUP BY digest) AS x",
                             [&](const Stmt& s) {
                               t.unique_manifests = s.uint64(0);
                               t.manifest_bytes = s.uint64(1);
