@@ -211,7 +211,8 @@ Result<Stmt> Connection::prepare(std::string_view sql) {
   auto it = cache_.find(sql.data());
   if (it == cache_.end()) {
     auto p = std::make_unique<Stmt::Prepared>();
-    p->name = "s" + std::to_string(cache_.size());
+    p->name = std::to_string(cache_.size());
+    p->name.insert(0, 1, 's');  // not "s" + ...: GCC 12 warns (-Wrestrict, a false positive)
     p->text = toDollars(sql);
     it = cache_.emplace(sql.data(), std::move(p)).first;
   }
@@ -261,7 +262,10 @@ Error Connection::fail(const PGresult* res) {
   if (msg.empty()) msg = PQerrorMessage(conn_);
   while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
   const std::string_view s = state != nullptr ? state : "";
-  if (connectionClass(state) || PQstatus(conn_) != CONNECTION_OK) {
+  // Every error the server reports has a SQLSTATE; one without is libpq's own (the
+  // connection broke: "server closed the connection unexpectedly"), even while PQstatus
+  // still says OK.
+  if (state == nullptr || connectionClass(state) || PQstatus(conn_) != CONNECTION_OK) {
     lost_ = true;
     return makeError(Code::kUnavailable, "database unavailable: " + msg);
   }
