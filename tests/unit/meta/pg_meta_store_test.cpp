@@ -32,14 +32,7 @@ struct ScratchDb {
   std::string dsn;
 };
 
-std::string queryOne(const std::string& dsn, const char* sql) {
-  PGconn* conn = PQconnectdb(dsn.c_str());
-  PGresult* res = PQexec(conn, sql);
-  std::string out = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0 ? PQgetvalue(res, 0, 0) : "";
-  PQclear(res);
-  PQfinish(conn);
-  return out;
-}
+std::string queryOne(const std::string& dsn, const char* sql) { return pgQuery(dsn, sql); }
 
 std::unique_ptr<PgMetaStore> openOrFail(const std::string& dsn, size_t pool = 8) {
   auto store = PgMetaStore::open(PgOptions{dsn, pool});

@@ -57,6 +57,7 @@ class PgEnv : public StoreEnv {
     if (!store) return store.takeError();
     return std::unique_ptr<MetaStore>(std::move(*store));
   }
+  std::string rawQuery(const std::string& sql) override { return pgQuery(dsn_, sql); }
 
  private:
   PgTestServer& server_;
@@ -64,6 +65,18 @@ class PgEnv : public StoreEnv {
 };
 
 }  // namespace
+
+std::string pgQuery(const std::string& dsn, const std::string& sql) {
+  PGconn* conn = PQconnectdb(dsn.c_str());
+  PGresult* res = PQexec(conn, sql.c_str());
+  std::string out;
+  if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0 && PQnfields(res) > 0) {
+    out = PQgetvalue(res, 0, 0);
+  }
+  PQclear(res);
+  PQfinish(conn);
+  return out;
+}
 
 bool pgRequired() {
   const char* ci = std::getenv("CI");

@@ -46,9 +46,10 @@ class PgTestServer {
   }
 
 bool pgRequired();  // CI=true
+// Runs `sql` on the database: the first column of the first row, or "".
+std::string pgQuery(const std::string& dsn, const std::string& sql);
 
 // The StoreEnv of the PostgreSQL instantiations: a fresh database; open() connects again.
 std::unique_ptr<StoreEnv> makePgEnv();
-StoreFactory pgFactory();
 
 }  // namespace berth::meta::testing
