@@ -213,7 +213,7 @@ Result<std::vector<TagProperties>> PgPropertiesStore::listTags(std::string_view 
     auto repo = repositoryId(c, repository);
     if (!repo) return repo.takeError();
     static const OrderedSql sql =
-        pagedSql(tagSelect() + " AND list_enabled = 1 AND (?4 IS NULL OR digest = ?4)", "tags", "name");
+        pagedSql(tagSelect() + " AND list_enabled = 1 AND (CAST(?4 AS TEXT) IS NULL OR digest = ?4)", "tags", "name");
     auto stmt = c.prepare(sql[page.order]);
     if (!stmt) return stmt.takeError();
     stmt->bind(*repo).bind(page.last).bindLimit(page.n);
