@@ -204,7 +204,9 @@ TEST(PgMetaStore, SurvivesAServerRestart) {
   // EXPECT, not ASSERT: the server must come back for the tests after this one.
   auto down = store->resolveTag("r", "v0");
   EXPECT_FALSE(down.ok());
-  if (!down.ok()) EXPECT_EQ(down.code(), Code::kUnavailable) << down.error().message;
+  if (!down.ok()) {
+    EXPECT_EQ(down.code(), Code::kUnavailable) << down.error().message;
+  }
   ASSERT_TRUE(server->start());
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   ASSERT_TRUE(server->restart());

@@ -105,9 +105,7 @@ PgTestServer* PgTestServer::get(std::string* why) {
           }
         }
         if (g_why.empty()) {
-          const bool ok = server->run(asServerUser() + server->bin_ + "/initdb -D " + server->root_ +
-                                      "/data -A trust -U berth -E UTF8 --locale=C --no-sync") &&
-                          server->start();
+          const bool ok = server->initdb() && server->start();
           if (ok) {
             g_server = std::move(server);
           } else {
@@ -130,6 +128,28 @@ PgTestServer::~PgTestServer() {
 bool PgTestServer::run(const std::string& command) const {
   const std::string quiet = command + " >>" + root_ + "/log 2>&1";
   return std::system(quiet.c_str()) == 0;
+}
+
+// initdb takes seconds, and ctest runs each test in its own process: the first process
+// publishes a copy of its fresh cluster (renamed into place whole, so a concurrent one never
+// sees half of it) and later ones copy that.
+bool PgTestServer::initdb() {
+  const std::string data = root_ + "/data";
+  const std::string shared = (fs::temp_directory_path() / ("berth-pg-cluster-" + std::to_string(::geteuid()) +
+                                                          "-" + fs::path(bin_).parent_path().filename().string()))
+                                 .string();
+  std::error_code ec;
+  if (fs::exists(shared + "/PG_VERSION", ec) && run("cp -a " + shared + " " + data)) return true;
+  fs::remove_all(data, ec);
+  if (!run(asServerUser() + bin_ + "/initdb -D " + data + " -A trust -U berth -E UTF8 --locale=C --no-sync")) {
+    return false;
+  }
+  const std::string staging = shared + ".tmp." + std::to_string(::getpid());
+  if (run("cp -a " + data + " " + staging)) {
+    fs::rename(staging, shared, ec);  // fails harmlessly when another process was first
+    fs::remove_all(staging, ec);
+  }
+  return true;
 }
 
 bool PgTestServer::start() {

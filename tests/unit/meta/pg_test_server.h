@@ -30,6 +30,7 @@ class PgTestServer {
  private:
   PgTestServer() = default;
   bool run(const std::string& command) const;
+  bool initdb();
 
   std::string bin_;   // /usr/lib/postgresql/<v>/bin
   std::string root_;  // temp dir: data/, the socket, the log
