@@ -1,5 +1,5 @@
 #pragma once
-// PgAuditStore: the AuditStore on the same SQLite file as the PgMetaStore (schema
+// PgAuditStore: the AuditStore on the same PostgreSQL database as the PgMetaStore (schema
 // v6 table `audit`). Get one with PgMetaStore::auditStore().
 #include <memory>
 

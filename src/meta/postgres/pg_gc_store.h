@@ -1,5 +1,5 @@
 #pragma once
-// PgGcStore: the GcStore on the same SQLite file as the PgMetaStore. Get one with
+// PgGcStore: the GcStore on the same PostgreSQL database as the PgMetaStore. Get one with
 // PgMetaStore::gcStore().
 #include <memory>
 

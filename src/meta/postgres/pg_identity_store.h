@@ -1,7 +1,7 @@
 #pragma once
-// PgIdentityStore: the IdentityStore on the same SQLite file as the PgMetaStore
-// (schema v2 tables). Get one with PgMetaStore::identityStore(); it shares that
-// store's Database (connection pool, writer queue) and keeps it alive on its own.
+// PgIdentityStore: the IdentityStore on the same PostgreSQL database as the PgMetaStore
+// (identity tables). Get one with PgMetaStore::identityStore(); it shares that
+// store's Database (connection pool) and keeps it alive on its own.
 //
 // Beyond the interface's contract:
 // - A token must name an existing scope map, and only tokens may name one

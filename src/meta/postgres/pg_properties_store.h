@@ -1,5 +1,5 @@
 #pragma once
-// PgPropertiesStore: the PropertiesStore on the same SQLite file as the PgMetaStore
+// PgPropertiesStore: the PropertiesStore on the same PostgreSQL database as the PgMetaStore
 // (schema v4 columns). Get one with PgMetaStore::propertiesStore().
 #include <memory>
 

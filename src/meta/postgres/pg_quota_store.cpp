@@ -13,7 +13,7 @@ using pg_detail::Stmt;
 
 namespace {
 
-// How a pattern matches a name (the v8 columns prefix and exact).
+// How a pattern matches a name (the columns prefix and exact).
 struct Coverage {
   std::string prefix;
   bool exact = false;

@@ -1,6 +1,6 @@
 #pragma once
-// PgQuotaStore: the QuotaStore on the same SQLite file as the PgMetaStore (the v8
-// table `quotas`, whose usage counters the v8 triggers keep current). Get one with
+// PgQuotaStore: the QuotaStore on the same PostgreSQL database as the PgMetaStore (the
+// table `quotas`, whose usage counters the quota triggers of pg_schema.cpp keep current). Get one with
 // PgMetaStore::quotaStore(). checkQuota is the commit-time check the MetaStore runs
 // inside its own write transactions.
 #include <cstdint>

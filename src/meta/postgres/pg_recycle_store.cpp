@@ -298,7 +298,7 @@ Result<RestoredItem> restoreItem(Connection& c, int64_t id, const RestoreEventFn
     auto s = execute(c, "UPDATE repositories SET updated_at = GREATEST(updated_at, ?) WHERE id = ?", now(), repo);
     if (!s) return s.takeError();
   }
-  // The v8 triggers counted what came back: refuse (the transaction rolls back) if a quota
+  // The quota triggers counted what came back: refuse (the transaction rolls back) if a quota
   // went over its limit.
   if (auto q = checkQuotaGrowth(c, item->repository, *quota_before); !q) return q.takeError();
 

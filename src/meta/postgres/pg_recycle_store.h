@@ -1,6 +1,6 @@
 #pragma once
-// PgRecycleStore: the RecycleStore on the same SQLite file as the PgMetaStore
-// (schema v7 tables recycle_*). Get one with PgMetaStore::recycleStore(). The
+// PgRecycleStore: the RecycleStore on the same PostgreSQL database as the PgMetaStore
+// (tables recycle_*). Get one with PgMetaStore::recycleStore(). The
 // bin* functions are what PgMetaStore's deletes call inside their transaction.
 #include <memory>
 #include <string_view>

@@ -1,5 +1,5 @@
 #pragma once
-// PgRetentionStore: the RetentionStore on the same SQLite file as the PgMetaStore
+// PgRetentionStore: the RetentionStore on the same PostgreSQL database as the PgMetaStore
 // (the live tables it reads, and the v9 table `retention_policies`). Get one with
 // PgMetaStore::retentionStore().
 #include <memory>

@@ -1,6 +1,6 @@
 #pragma once
-// PgUsageStore: the UsageStore on the same SQLite file as the PgMetaStore (storage
-// from the v1 tables, traffic in the v5 table usage_traffic). Get one with
+// PgUsageStore: the UsageStore on the same PostgreSQL database as the PgMetaStore (storage
+// from the live tables, traffic in table usage_traffic). Get one with
 // PgMetaStore::usageStore().
 #include <memory>
 

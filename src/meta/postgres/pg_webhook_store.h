@@ -1,6 +1,6 @@
 #pragma once
-// PgWebhookStore: the WebhookStore on the same SQLite file as the PgMetaStore
-// (schema v3 tables). Get one with PgMetaStore::webhookStore().
+// PgWebhookStore: the WebhookStore on the same PostgreSQL database as the PgMetaStore
+// (tables events, webhooks, webhook_deliveries). Get one with PgMetaStore::webhookStore().
 #include <memory>
 
 #include "meta/webhook_store.h"
