@@ -9,6 +9,7 @@ packages=(
   libyaml-cpp-dev libsodium-dev libarchive-dev libgtest-dev libgmock-dev libbenchmark-dev
   curl jq openssl nginx-light skopeo buildah podman busybox-static clang libclang-rt-14-dev
   python3-cryptography nodejs npm prometheus
+  postgresql  # the metadata tests start their own server from its binaries (never the service)
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(docker-registry wrk)

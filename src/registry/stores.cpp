@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "meta/postgres/pg_meta_store.h"
 #include "meta/sqlite/sqlite_meta_store.h"
 #include "storage/filesystem/fs_blob_store.h"
 
@@ -29,7 +30,12 @@ Result<std::unique_ptr<meta::MetaStore>> openMetaStore(const Config& config) {
     if (!db) return named("data", db.error());
     return std::unique_ptr<meta::MetaStore>(std::move(*db));
   }
-  return makeError(Code::kUnsupported, "meta.driver: " + config.meta.driver + " is not available in this build");
+  meta::PgOptions options;
+  options.dsn = config.meta.dsn;
+  options.pool_size = config.meta.pool_size;
+  auto pg = meta::PgMetaStore::open(options);
+  if (!pg) return pg.takeError();  // names meta.dsn, without the password
+  return std::unique_ptr<meta::MetaStore>(std::move(*pg));
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
-// IdentityStore on SQLite (SqliteMetaStore::identityStore()): the contract of
-// identity_store.h seen through the interface, on a fresh temp file per test.
+// IdentityStore on every driver (MetaStore::identityStore(), SQLite and PostgreSQL): the
+// contract of identity_store.h seen through the interface, on fresh storage per test.
 #include "meta/identity_store.h"
 
 #include <gtest/gtest.h>
@@ -28,7 +28,7 @@ TEST(IdentityKind, NamesRoundTrip) {
   EXPECT_FALSE(parseKind("").has_value());
 }
 
-TEST_F(IdentityStoreTest, StartsEmpty) {
+TEST_P(IdentityStoreTest, StartsEmpty) {
   const IdentitySnapshot s = snap();
   EXPECT_EQ(s.generation, 0);
   EXPECT_TRUE(s.identities.empty());
@@ -37,7 +37,7 @@ TEST_F(IdentityStoreTest, StartsEmpty) {
   EXPECT_TRUE(s.settings.empty());
 }
 
-TEST_F(IdentityStoreTest, CreatesEachKindAndListsThemByName) {
+TEST_P(IdentityStoreTest, CreatesEachKindAndListsThemByName) {
   ASSERT_TRUE(ok(store_->putScopeMap(scopeMap("pull-only"))));
   IdentityRecord fed = identity("zed", IdentityKind::kFederated);
   fed.issuer = "https://token.actions.githubusercontent.com";
@@ -53,7 +53,7 @@ TEST_F(IdentityStoreTest, CreatesEachKindAndListsThemByName) {
   EXPECT_EQ(snap().identities, created);  // every field back, sorted by name
 }
 
-TEST_F(IdentityStoreTest, UpdatesAndDeletesEachKind) {
+TEST_P(IdentityStoreTest, UpdatesAndDeletesEachKind) {
   ASSERT_TRUE(ok(store_->putScopeMap(scopeMap("pull-only"))));
   for (IdentityKind kind : kAllKinds) {
     SCOPED_TRACE(std::string(kindName(kind)));
@@ -73,7 +73,7 @@ TEST_F(IdentityStoreTest, UpdatesAndDeletesEachKind) {
   }
 }
 
-TEST_F(IdentityStoreTest, TokenCredentialsRoundTripWithExpiry) {
+TEST_P(IdentityStoreTest, TokenCredentialsRoundTripWithExpiry) {
   ASSERT_TRUE(ok(store_->putScopeMap(scopeMap("push"))));
   IdentityRecord t = token("deploy", "push");
   t.expires_at = 1900000000;
@@ -96,7 +96,7 @@ TEST_F(IdentityStoreTest, TokenCredentialsRoundTripWithExpiry) {
   EXPECT_EQ(snap().identities.at(0).credentials, t.credentials);
 }
 
-TEST_F(IdentityStoreTest, CredentialsVersionMovesWithCredentialsEnabledAndExpiry) {
+TEST_P(IdentityStoreTest, CredentialsVersionMovesWithCredentialsEnabledAndExpiry) {
   IdentityRecord u = identity("alice", IdentityKind::kUser);
   ASSERT_TRUE(ok(store_->createIdentity(u)));
   auto version = [&] { return snap().identities.at(0).credentials_version; };
@@ -123,7 +123,7 @@ TEST_F(IdentityStoreTest, CredentialsVersionMovesWithCredentialsEnabledAndExpiry
   EXPECT_EQ(version(), 11);
 }
 
-TEST_F(IdentityStoreTest, NamesAreUniqueAcrossKinds) {
+TEST_P(IdentityStoreTest, NamesAreUniqueAcrossKinds) {
   ASSERT_TRUE(ok(store_->putScopeMap(scopeMap("pull-only"))));
   ASSERT_TRUE(ok(store_->createIdentity(identity("alice", IdentityKind::kUser))));
   IdentityRecord t = token("alice", "pull-only");
@@ -142,7 +142,7 @@ TEST_F(IdentityStoreTest, NamesAreUniqueAcrossKinds) {
   EXPECT_EQ(s.identities[0].kind, IdentityKind::kUser);
 }
 
-TEST_F(IdentityStoreTest, RenameKeepsRoleAssignmentsAndRefusesATakenName) {
+TEST_P(IdentityStoreTest, RenameKeepsRoleAssignmentsAndRefusesATakenName) {
   IdentityRecord alice = identity("alice", IdentityKind::kUser);
   ASSERT_TRUE(ok(store_->createIdentity(alice)));
   ASSERT_TRUE(ok(store_->createIdentity(identity("bob", IdentityKind::kUser))));
@@ -163,7 +163,7 @@ TEST_F(IdentityStoreTest, RenameKeepsRoleAssignmentsAndRefusesATakenName) {
   EXPECT_TRUE(fails(store_->deleteIdentity("alice"), Code::kNotFound));
 }
 
-TEST_F(IdentityStoreTest, RoleAssignmentsConflictNotFoundAndOrder) {
+TEST_P(IdentityStoreTest, RoleAssignmentsConflictNotFoundAndOrder) {
   ASSERT_TRUE(ok(store_->createIdentity(identity("bob", IdentityKind::kUser))));
   ASSERT_TRUE(ok(store_->createIdentity(identity("alice", IdentityKind::kUser))));
   const std::vector<RoleAssignment> roles = {
@@ -188,7 +188,7 @@ TEST_F(IdentityStoreTest, RoleAssignmentsConflictNotFoundAndOrder) {
   EXPECT_EQ(snap().roles.size(), 5u);
 }
 
-TEST_F(IdentityStoreTest, DeletingAnIdentityDeletesItsRoleAssignments) {
+TEST_P(IdentityStoreTest, DeletingAnIdentityDeletesItsRoleAssignments) {
   ASSERT_TRUE(ok(store_->createIdentity(identity("alice", IdentityKind::kUser))));
   ASSERT_TRUE(ok(store_->createIdentity(identity("bob", IdentityKind::kUser))));
   ASSERT_TRUE(ok(store_->addRoleAssignment(role("r1", "alice", "push", "*"))));
@@ -202,7 +202,7 @@ TEST_F(IdentityStoreTest, DeletingAnIdentityDeletesItsRoleAssignments) {
   EXPECT_EQ(snap().roles.size(), 1u);
 }
 
-TEST_F(IdentityStoreTest, PutScopeMapReplacesEntriesAndKeepsCreatedAt) {
+TEST_P(IdentityStoreTest, PutScopeMapReplacesEntriesAndKeepsCreatedAt) {
   ScopeMap m = scopeMap("ci");
   m.entries = {
       {"team/app", {"content/read", "content/write"}}, {"team/*", {"metadata/read"}}, {"base", {}}};
@@ -224,7 +224,7 @@ TEST_F(IdentityStoreTest, PutScopeMapReplacesEntriesAndKeepsCreatedAt) {
   EXPECT_EQ(snap().scope_maps.at(1).name, "ci");
 }
 
-TEST_F(IdentityStoreTest, ScopeMapInUseCannotBeDeleted) {
+TEST_P(IdentityStoreTest, ScopeMapInUseCannotBeDeleted) {
   ASSERT_TRUE(ok(store_->putScopeMap(scopeMap("ci"))));
   ASSERT_TRUE(ok(store_->createIdentity(token("t1", "ci"))));
   EXPECT_TRUE(fails(store_->deleteScopeMap("ci"), Code::kConflict));
@@ -238,7 +238,7 @@ TEST_F(IdentityStoreTest, ScopeMapInUseCannotBeDeleted) {
   EXPECT_TRUE(fails(store_->deleteScopeMap("ci"), Code::kNotFound));
 }
 
-TEST_F(IdentityStoreTest, TokenNamingAnUnknownScopeMapIsRefused) {
+TEST_P(IdentityStoreTest, TokenNamingAnUnknownScopeMapIsRefused) {
   EXPECT_TRUE(fails(store_->createIdentity(token("t1", "missing")), Code::kInvalidArgument));
   EXPECT_TRUE(snap().identities.empty());
 
@@ -256,7 +256,7 @@ TEST_F(IdentityStoreTest, TokenNamingAnUnknownScopeMapIsRefused) {
   ASSERT_TRUE(ok(store_->deleteScopeMap("ci")));
 }
 
-TEST_F(IdentityStoreTest, MalformedRecordsAreInvalidArguments) {
+TEST_P(IdentityStoreTest, MalformedRecordsAreInvalidArguments) {
   ASSERT_TRUE(ok(store_->putScopeMap(scopeMap("ci"))));
   IdentityRecord no_name = identity("", IdentityKind::kUser);
   EXPECT_TRUE(fails(store_->createIdentity(no_name), Code::kInvalidArgument));
@@ -282,7 +282,7 @@ TEST_F(IdentityStoreTest, MalformedRecordsAreInvalidArguments) {
   EXPECT_EQ(s.generation, 1) << "only the scope map was written";
 }
 
-TEST_F(IdentityStoreTest, SettingsSetReplaceAndRemove) {
+TEST_P(IdentityStoreTest, SettingsSetReplaceAndRemove) {
   ASSERT_TRUE(ok(store_->setSetting("anonymous_pull", "true")));
   ASSERT_TRUE(ok(store_->setSetting("network_rules", "[]")));
   ASSERT_TRUE(ok(store_->setSetting("anonymous_pull", "false")));
@@ -295,7 +295,7 @@ TEST_F(IdentityStoreTest, SettingsSetReplaceAndRemove) {
   EXPECT_EQ(snap().settings.at("empty"), "");
 }
 
-TEST_F(IdentityStoreTest, GenerationMovesOnEveryMutationAndOnlyThen) {
+TEST_P(IdentityStoreTest, GenerationMovesOnEveryMutationAndOnlyThen) {
   auto generation = [&] {
     auto g = store_->generation();
     EXPECT_TRUE(g.ok()) << g.error().message;
@@ -334,6 +334,10 @@ TEST_F(IdentityStoreTest, GenerationMovesOnEveryMutationAndOnlyThen) {
   EXPECT_TRUE(fails(store_->createIdentity(token("t", "ci")), Code::kInvalidArgument));
   EXPECT_EQ(generation(), last);
 }
+
+// Also runs the IdentityStoreTest cases of sqlite_identity_store_test.cpp that are not
+// SQLite's own (reopen, sharing the database, concurrency).
+INSTANTIATE_TEST_SUITE_P(Drivers, IdentityStoreTest, allStores(), storeFactoryName);
 
 }  // namespace
 }  // namespace berth::meta::testing

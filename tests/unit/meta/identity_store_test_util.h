@@ -1,14 +1,13 @@
 #pragma once
-// Records, assertions and a fixture (a fresh SQLite file per test) for the IdentityStore
-// tests.
+// Records, assertions and a fixture (fresh storage per test, on every driver) for the
+// IdentityStore tests.
 #include <gtest/gtest.h>
 
 #include <memory>
 #include <string>
 
 #include "meta/identity_store.h"
-#include "meta/sqlite/sqlite_meta_store.h"
-#include "sqlite_test_files.h"
+#include "meta_store_contract.h"
 
 namespace berth::meta::testing {
 
@@ -71,15 +70,22 @@ inline bool sameSnapshot(const IdentitySnapshot& a, const IdentitySnapshot& b) {
          a.scope_maps == b.scope_maps && a.settings == b.settings;
 }
 
-class IdentityStoreTest : public ::testing::Test {
+// store_ (the IdentityStore) hides StoreTest's MetaStore, which SetUp closes: meta_ is the
+// MetaStore here.
+class IdentityStoreTest : public StoreTest {
  protected:
-  void SetUp() override { reopen(); }
+  void SetUp() override {
+    StoreTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    StoreTest::store_.reset();
+    reopen();
+  }
 
-  // Closes both stores and opens the file again.
+  // Closes both stores and opens the storage again.
   void reopen() {
     store_.reset();
     meta_.reset();
-    auto meta = SqliteMetaStore::open(dir_.db());
+    auto meta = env_->open();
     ASSERT_TRUE(meta.ok()) << meta.error().message;
     meta_ = std::move(*meta);
     store_ = meta_->identityStore();
@@ -91,8 +97,7 @@ class IdentityStoreTest : public ::testing::Test {
     return s.ok() ? std::move(*s) : IdentitySnapshot{};
   }
 
-  TempDir dir_;
-  std::unique_ptr<SqliteMetaStore> meta_;
+  std::unique_ptr<MetaStore> meta_;
   std::unique_ptr<IdentityStore> store_;
 };
 

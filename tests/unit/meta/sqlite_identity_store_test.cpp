@@ -1,5 +1,6 @@
-// What only the SQLite IdentityStore has: one file shared with the MetaStore, persistence,
-// the v1 -> v2 migration, full storage, and concurrent writers and readers.
+// The IdentityStore sharing its database with the MetaStore, persistence and concurrent
+// writers and readers (IdentityStoreTest: every driver, instantiated in
+// identity_store_test.cpp); and what only SQLite has: the v1 -> v2 migration, full storage.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -10,13 +11,15 @@
 
 #include "identity_store_test_util.h"
 #include "meta/sqlite/sqlite_db.h"
+#include "meta/sqlite/sqlite_meta_store.h"
+#include "sqlite_test_files.h"
 #include "oci/digest.h"
 #include "sqlite_fault_vfs.h"
 
 namespace berth::meta::testing {
 namespace {
 
-TEST_F(IdentityStoreTest, SnapshotSurvivesReopen) {
+TEST_P(IdentityStoreTest, SnapshotSurvivesReopen) {
   ASSERT_TRUE(ok(store_->putScopeMap(scopeMap("ci"))));
   ASSERT_TRUE(ok(store_->createIdentity(identity("alice", IdentityKind::kUser))));
   ASSERT_TRUE(ok(store_->createIdentity(token("deploy", "ci"))));
@@ -31,7 +34,7 @@ TEST_F(IdentityStoreTest, SnapshotSurvivesReopen) {
   EXPECT_EQ(after.generation, 5);
 }
 
-TEST_F(IdentityStoreTest, SharesTheFileWithTheMetaStoreAndMayOutliveIt) {
+TEST_P(IdentityStoreTest, SharesTheFileWithTheMetaStoreAndMayOutliveIt) {
   ASSERT_TRUE(ok(meta_->linkBlob("team/app", oci::digestOf("layer"), 5)));
   ASSERT_TRUE(ok(store_->createIdentity(identity("alice", IdentityKind::kUser))));
   auto second = meta_->identityStore();  // another handle on the same database
@@ -43,7 +46,7 @@ TEST_F(IdentityStoreTest, SharesTheFileWithTheMetaStoreAndMayOutliveIt) {
   second.reset();
   store_.reset();
 
-  auto reopened = SqliteMetaStore::open(dir_.db());
+  auto reopened = env_->open();
   ASSERT_TRUE(reopened.ok()) << reopened.error().message;
   EXPECT_EQ(*(*reopened)->repositoryBlob("team/app", oci::digestOf("layer")), 5u);
   auto ids = (*reopened)->identityStore()->snapshot();
@@ -157,7 +160,7 @@ TEST(SqliteIdentityStoreFaults, FullStorageIsReportedAndRolledBack) {
 // role) while readers snapshot. Every snapshot must be one committed state: each token's
 // row and credentials from the same write, generation never going back, and two
 // snapshots of one generation identical. Meta store writes share the writer queue.
-TEST_F(IdentityStoreTest, ConcurrentWritersAndReadersSeeWholeCommits) {
+TEST_P(IdentityStoreTest, ConcurrentWritersAndReadersSeeWholeCommits) {
   ASSERT_TRUE(ok(store_->putScopeMap(scopeMap("ci"))));
   const int64_t start = *store_->generation();
   constexpr int kWriters = 3;

@@ -19,30 +19,9 @@
 namespace berth::meta::testing {
 namespace {
 
-class SqliteEnv : public StoreEnv {
- public:
-  Result<std::unique_ptr<MetaStore>> open() override {
-    auto store = SqliteMetaStore::open(dir_.db());
-    if (!store) return store.takeError();
-    return std::unique_ptr<MetaStore>(std::move(*store));
-  }
-
- private:
-  TempDir dir_;
-};
-
-INSTANTIATE_TEST_SUITE_P(Sqlite, MetaStoreContract,
-                         ::testing::Values(StoreFactory{
-                             "Sqlite", [] { return std::make_unique<SqliteEnv>(); }}),
-                         storeFactoryName);
-INSTANTIATE_TEST_SUITE_P(Sqlite, RulesContract,
-                         ::testing::Values(StoreFactory{
-                             "Sqlite", [] { return std::make_unique<SqliteEnv>(); }}),
-                         storeFactoryName);
-INSTANTIATE_TEST_SUITE_P(Sqlite, FleetContract,
-                         ::testing::Values(StoreFactory{
-                             "Sqlite", [] { return std::make_unique<SqliteEnv>(); }}),
-                         storeFactoryName);
+INSTANTIATE_TEST_SUITE_P(Sqlite, MetaStoreContract, ::testing::Values(sqliteFactory()), storeFactoryName);
+INSTANTIATE_TEST_SUITE_P(Sqlite, RulesContract, ::testing::Values(sqliteFactory()), storeFactoryName);
+INSTANTIATE_TEST_SUITE_P(Sqlite, FleetContract, ::testing::Values(sqliteFactory()), storeFactoryName);
 
 PutManifestRequest manifest(std::string_view repository, std::string bytes,
                             std::optional<std::string> tag = std::nullopt) {

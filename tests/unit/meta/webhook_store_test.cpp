@@ -1,11 +1,12 @@
-// The event outbox (written in the manifest transactions) and SqliteWebhookStore.
-#include "meta/sqlite/sqlite_webhook_store.h"
+// The event outbox (written in the manifest transactions) and the WebhookStore, on every
+// driver (SQLite, PostgreSQL).
+#include "meta/webhook_store.h"
 
 #include <gtest/gtest.h>
 
-#include "meta/sqlite/sqlite_meta_store.h"
+#include "meta_store_contract.h"
+
 #include "oci/digest.h"
-#include "sqlite_test_files.h"
 
 namespace berth::meta::testing {
 namespace {
@@ -30,12 +31,12 @@ PutManifestRequest manifest(std::string_view repository, std::string bytes,
   return req;
 }
 
-class WebhookStoreTest : public ::testing::Test {
+class WebhookStoreTest : public StoreTest {
  protected:
   void SetUp() override {
-    auto opened = SqliteMetaStore::open(dir_.db());
-    ASSERT_TRUE(opened.ok()) << opened.error().message;
-    meta_ = std::move(*opened);
+    StoreTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    meta_ = std::move(store_);
     hooks_ = meta_->webhookStore();
   }
   std::vector<EventRecord> all() {
@@ -43,12 +44,11 @@ class WebhookStoreTest : public ::testing::Test {
     EXPECT_TRUE(e.ok());
     return e.ok() ? *e : std::vector<EventRecord>{};
   }
-  TempDir dir_;
-  std::unique_ptr<SqliteMetaStore> meta_;
+  std::unique_ptr<MetaStore> meta_;
   std::unique_ptr<WebhookStore> hooks_;
 };
 
-TEST_F(WebhookStoreTest, EventsCommitWithTheirChangesAndNotWithoutThem) {
+TEST_P(WebhookStoreTest, EventsCommitWithTheirChangesAndNotWithoutThem) {
   auto push = manifest("team/app", R"({"schemaVersion":2,"n":1})", "v1");
   push.event = event("push", "team/app", "v1");
   ASSERT_TRUE(meta_->putManifest(push).ok());
@@ -77,7 +77,7 @@ TEST_F(WebhookStoreTest, EventsCommitWithTheirChangesAndNotWithoutThem) {
   EXPECT_GT(events[0].created_at, 0);
 }
 
-TEST_F(WebhookStoreTest, NewWebhookStartsAfterExistingEventsAndCursorOnlyMovesForward) {
+TEST_P(WebhookStoreTest, NewWebhookStartsAfterExistingEventsAndCursorOnlyMovesForward) {
   auto push = manifest("a", R"({"schemaVersion":2})");
   push.event = event("push", "a");
   ASSERT_TRUE(meta_->putManifest(push).ok());
@@ -109,7 +109,7 @@ TEST_F(WebhookStoreTest, NewWebhookStartsAfterExistingEventsAndCursorOnlyMovesFo
   EXPECT_EQ(hooks_->getWebhook("hook1")->format, "cloudevents");
 }
 
-TEST_F(WebhookStoreTest, DeliveryRecordsMoveTheCursorOnlyWhenDeliveredAndArePruned) {
+TEST_P(WebhookStoreTest, DeliveryRecordsMoveTheCursorOnlyWhenDeliveredAndArePruned) {
   WebhookRecord w;
   w.name = "hook1";
   w.uri = "http://example.test/";
@@ -148,7 +148,7 @@ TEST_F(WebhookStoreTest, DeliveryRecordsMoveTheCursorOnlyWhenDeliveredAndArePrun
   EXPECT_EQ(hooks_->listDeliveries("hook1", 10)->size(), 0u);
 }
 
-TEST_F(WebhookStoreTest, PruneKeepsEventsAWebhookStillNeeds) {
+TEST_P(WebhookStoreTest, PruneKeepsEventsAWebhookStillNeeds) {
   for (int i = 0; i < 3; ++i) {
     auto push = manifest("a", R"({"schemaVersion":2,"i":)" + std::to_string(i) + "}");
     push.event = event("push", "a");
@@ -174,6 +174,8 @@ TEST_F(WebhookStoreTest, PruneKeepsEventsAWebhookStillNeeds) {
   ASSERT_TRUE(hooks_->pruneEvents(200).ok());
   EXPECT_EQ(all().size(), 1u);  // hook1 has not delivered it yet
 }
+
+INSTANTIATE_TEST_SUITE_P(Drivers, WebhookStoreTest, allStores(), storeFactoryName);
 
 }  // namespace
 }  // namespace berth::meta::testing

@@ -1,8 +1,8 @@
-// The recycle bin on real SQLite: deletes (manifest with tags, tag, index with children,
+// The recycle bin on every driver (SQLite, PostgreSQL): deletes (manifest with tags, tag, index with children,
 // repository) move everything into the bin and out of every live query; restore gives
 // back the same digests, tags, times and attributes; conflicts, expiry, purge, filters,
 // recycle_blob_refs and the restore's outbox events.
-#include "meta/sqlite/sqlite_recycle_store.h"
+#include "meta/recycle_store.h"
 
 #include <gtest/gtest.h>
 
@@ -11,10 +11,11 @@
 #include <string>
 #include <vector>
 
-#include "meta/sqlite/sqlite_meta_store.h"
-#include "oci/digest.h"
 #include "manifest_fixtures.h"
-#include "sqlite_test_files.h"
+#include "meta/properties_store.h"
+#include "meta/quota_store.h"
+#include "meta_store_contract.h"
+#include "oci/digest.h"
 
 namespace berth::meta::testing {
 namespace {
@@ -37,12 +38,12 @@ RecycleQuery query(std::string repository, std::optional<RecycleKind> kind = std
     ASSERT_TRUE(r_.ok()) << #expr << ": " << r_.error().message; \
   } while (0)
 
-class RecycleBinTest : public ::testing::Test {
+class RecycleBinTest : public StoreTest {
  protected:
   void SetUp() override {
-    auto opened = SqliteMetaStore::open(dir_.db());
-    ASSERT_TRUE(opened.ok()) << opened.error().message;
-    meta_ = std::move(*opened);
+    StoreTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    meta_ = std::move(store_);
     meta_->setRecycleBin({true, 7 * kDay});
     bin_ = meta_->recycleStore();
     props_ = meta_->propertiesStore();
@@ -67,30 +68,25 @@ class RecycleBinTest : public ::testing::Test {
 
   std::set<std::string> blobRefs(int64_t item) {
     std::set<std::string> out;
-    const std::string all = rawQuery(dir_.db(), "SELECT group_concat(digest, ' ') FROM (SELECT digest FROM "
-                                                "recycle_blob_refs WHERE item_id = " +
-                                                    std::to_string(item) + " ORDER BY digest)");
-    size_t start = 0;
-    while (start < all.size()) {
-      size_t end = all.find(' ', start);
-      if (end == std::string::npos) end = all.size();
-      out.insert(all.substr(start, end - start));
-      start = end + 1;
+    for (int row = 0;; ++row) {
+      const std::string digest = rawQuery("SELECT digest FROM recycle_blob_refs WHERE item_id = " +
+                                          std::to_string(item) + " ORDER BY digest LIMIT 1 OFFSET " +
+                                          std::to_string(row));
+      if (digest.empty()) return out;
+      out.insert(digest);
     }
-    return out;
   }
 
-  std::string count(const std::string& table) { return rawQuery(dir_.db(), "SELECT COUNT(*) FROM " + table); }
+  std::string count(const std::string& table) { return rawQuery("SELECT COUNT(*) FROM " + table); }
 
   Result<RestoredItem> restore(int64_t id) { return bin_->restore(id, nullptr); }
 
-  TempDir dir_;
-  std::unique_ptr<SqliteMetaStore> meta_;
+  std::unique_ptr<MetaStore> meta_;
   std::unique_ptr<RecycleStore> bin_;
   std::unique_ptr<PropertiesStore> props_;
 };
 
-TEST_F(RecycleBinTest, ManifestWithTagsRoundTrip) {
+TEST_P(RecycleBinTest, ManifestWithTagsRoundTrip) {
   const auto m = image("team/app", "m", {"layer-1", "config-1"}, "v1");
   ASSERT_OK(meta_->putManifest([&] {
     PutManifestRequest r;
@@ -146,7 +142,7 @@ TEST_F(RecycleBinTest, ManifestWithTagsRoundTrip) {
   EXPECT_EQ(restore(list[0].id).code(), Code::kNotFound);
 }
 
-TEST_F(RecycleBinTest, ManifestAttributesComeBack) {
+TEST_P(RecycleBinTest, ManifestAttributesComeBack) {
   const auto m = image("a", "m", {"l"}, "v1");
   ASSERT_OK(props_->updateManifest("a", m, AttributesPatch{std::nullopt, false, std::nullopt, std::nullopt}));
   ASSERT_OK(props_->updateTag("a", "v1", AttributesPatch{std::nullopt, std::nullopt, false, std::nullopt}));
@@ -161,7 +157,7 @@ TEST_F(RecycleBinTest, ManifestAttributesComeBack) {
   EXPECT_TRUE(tag->attributes.write_enabled);
 }
 
-TEST_F(RecycleBinTest, TagAloneRoundTripEvenAfterItsManifestWentForGood) {
+TEST_P(RecycleBinTest, TagAloneRoundTripEvenAfterItsManifestWentForGood) {
   const auto m = image("a", "m", {"l1"}, "v1");
   ASSERT_OK(meta_->deleteTag("a", "v1"));
   EXPECT_EQ(meta_->resolveTag("a", "v1").code(), Code::kManifestUnknown);
@@ -187,7 +183,7 @@ TEST_F(RecycleBinTest, TagAloneRoundTripEvenAfterItsManifestWentForGood) {
   EXPECT_EQ(meta_->repositoryBlob("a", oci::digestOf("l1")).value(), 2u);  // the link came back
 }
 
-TEST_F(RecycleBinTest, IndexComesBackWithItsChildren) {
+TEST_P(RecycleBinTest, IndexComesBackWithItsChildren) {
   const auto c1 = image("multi", "amd", {"amd-layer", "amd-config"});
   const auto c2 = image("multi", "arm", {"arm-layer"});
   const auto idx = index("multi", "both", {c1, c2}, "latest");
@@ -221,14 +217,14 @@ TEST_F(RecycleBinTest, IndexComesBackWithItsChildren) {
   EXPECT_GT(props->image_size, std::string("{\"index\":\"both\"}").size());
 }
 
-TEST_F(RecycleBinTest, WholeRepositoryRoundTrip) {
+TEST_P(RecycleBinTest, WholeRepositoryRoundTrip) {
   const auto a = image("team/app", "a", {"l1", "cfg"}, "v1");
   const auto b = image("team/app", "bb", {"l1"}, "v2");
   ASSERT_OK(meta_->linkBlob("team/app", oci::digestOf("loose"), 5));
   ASSERT_OK(props_->updateRepository("team/app", AttributesPatch{std::nullopt, false, std::nullopt, std::nullopt}));
   auto before = props_->repository("team/app");
   ASSERT_OK(before);
-  const std::string created = rawQuery(dir_.db(), "SELECT created_at FROM repositories WHERE name = 'team/app'");
+  const std::string created = rawQuery("SELECT created_at FROM repositories WHERE name = 'team/app'");
 
   auto deleted = meta_->deleteRepository("team/app", nullptr);
   ASSERT_OK(deleted);
@@ -256,7 +252,7 @@ TEST_F(RecycleBinTest, WholeRepositoryRoundTrip) {
   EXPECT_EQ(after->manifest_count, 2u);
   EXPECT_EQ(after->tag_count, 2u);
   EXPECT_FALSE(after->attributes.write_enabled);
-  EXPECT_EQ(rawQuery(dir_.db(), "SELECT created_at FROM repositories WHERE name = 'team/app'"), created);
+  EXPECT_EQ(rawQuery("SELECT created_at FROM repositories WHERE name = 'team/app'"), created);
   EXPECT_EQ(meta_->resolveTag("team/app", "v1").value(), a);
   EXPECT_EQ(meta_->resolveTag("team/app", "v2").value(), b);
   EXPECT_EQ(meta_->repositoryBlob("team/app", oci::digestOf("loose")).value(), 5u);
@@ -265,7 +261,7 @@ TEST_F(RecycleBinTest, WholeRepositoryRoundTrip) {
   EXPECT_EQ(count("recycle_blob_links"), "0");
 }
 
-TEST_F(RecycleBinTest, RestoreIntoRepositoryWithNewContent) {
+TEST_P(RecycleBinTest, RestoreIntoRepositoryWithNewContent) {
   const auto old = image("r", "old", {"l-old"}, "v1");
   ASSERT_OK(meta_->deleteRepository("r", nullptr));
   const auto fresh = image("r", "fresh", {"l-new"}, "v2");
@@ -278,7 +274,7 @@ TEST_F(RecycleBinTest, RestoreIntoRepositoryWithNewContent) {
   EXPECT_TRUE(meta_->repositoryBlob("r", oci::digestOf("l-new")).ok());
 }
 
-TEST_F(RecycleBinTest, TagNowUsedByAnotherManifestIsAConflict) {
+TEST_P(RecycleBinTest, TagNowUsedByAnotherManifestIsAConflict) {
   const auto a = image("r", "a", {"la"}, "v1");
   ASSERT_OK(meta_->deleteManifest("r", a));
   const auto b = image("r", "b", {"lb"}, "v1");
@@ -312,7 +308,7 @@ TEST_F(RecycleBinTest, TagNowUsedByAnotherManifestIsAConflict) {
   EXPECT_EQ(meta_->resolveTag("r", "v1").value(), a);
 }
 
-TEST_F(RecycleBinTest, ExpiredItemsArePurgedWithTheirBlobRefs) {
+TEST_P(RecycleBinTest, ExpiredItemsArePurgedWithTheirBlobRefs) {
   meta_->setRecycleBin({true, 60});
   image("r", "a", {"la"}, "v1");
   ASSERT_OK(meta_->deleteTag("r", "v1"));
@@ -326,7 +322,7 @@ TEST_F(RecycleBinTest, ExpiredItemsArePurgedWithTheirBlobRefs) {
   EXPECT_EQ(count("recycle_tags"), "0");
 }
 
-TEST_F(RecycleBinTest, PurgeExpiredWorksInBatches) {
+TEST_P(RecycleBinTest, PurgeExpiredWorksInBatches) {
   meta_->setRecycleBin({true, 1});
   for (int i = 0; i < 5; ++i) image("r", "m" + std::to_string(i), {"l" + std::to_string(i)}, "t" + std::to_string(i));
   for (int i = 0; i < 5; ++i) ASSERT_OK(meta_->deleteTag("r", "t" + std::to_string(i)));
@@ -337,7 +333,7 @@ TEST_F(RecycleBinTest, PurgeExpiredWorksInBatches) {
   EXPECT_EQ(count("recycle_items"), "0");
 }
 
-TEST_F(RecycleBinTest, BinOffDeletesForGood) {
+TEST_P(RecycleBinTest, BinOffDeletesForGood) {
   meta_->setRecycleBin({false, 7 * kDay});
   const auto a = image("r", "a", {"la"}, "v1");
   image("r", "b", {"lb"}, "v2");
@@ -348,7 +344,7 @@ TEST_F(RecycleBinTest, BinOffDeletesForGood) {
   EXPECT_EQ(count("recycle_blob_refs"), "0");
 }
 
-TEST_F(RecycleBinTest, FailedDeleteLeavesNoItem) {
+TEST_P(RecycleBinTest, FailedDeleteLeavesNoItem) {
   image("r", "a", {"la"}, "v1");
   EXPECT_EQ(meta_->deleteTag("r", "nope").code(), Code::kManifestUnknown);
   EXPECT_EQ(meta_->deleteManifest("r", oci::digestOf("nope")).code(), Code::kManifestUnknown);
@@ -357,7 +353,7 @@ TEST_F(RecycleBinTest, FailedDeleteLeavesNoItem) {
   EXPECT_EQ(count("recycle_blob_refs"), "0");
 }
 
-TEST_F(RecycleBinTest, ListingFiltersAndPages) {
+TEST_P(RecycleBinTest, ListingFiltersAndPages) {
   const auto a = image("one", "a", {"la"}, "v1");
   image("two", "b", {"lb"}, "v2");
   ASSERT_OK(meta_->deleteTag("one", "v1"));
@@ -384,7 +380,7 @@ TEST_F(RecycleBinTest, ListingFiltersAndPages) {
   EXPECT_EQ(bin_->purge(12345).code(), Code::kNotFound);
 }
 
-TEST_F(RecycleBinTest, RestoreAppendsPushEvents) {
+TEST_P(RecycleBinTest, RestoreAppendsPushEvents) {
   const auto a = image("r", "a", {"la"}, "v1");
   image("r", "b", {"lb"});
   ASSERT_OK(meta_->deleteRepository("r", nullptr));
@@ -410,13 +406,13 @@ TEST_F(RecycleBinTest, RestoreAppendsPushEvents) {
   EXPECT_EQ(std::stoi(count("events")) - std::stoi(before), 2);
 }
 
-TEST_F(RecycleBinTest, BinSurvivesReopen) {
+TEST_P(RecycleBinTest, BinSurvivesReopen) {
   const auto a = image("r", "a", {"la"}, "v1");
   ASSERT_OK(meta_->deleteManifest("r", a));
   bin_.reset();
   props_.reset();
   meta_.reset();
-  auto reopened = SqliteMetaStore::open(dir_.db());
+  auto reopened = env_->open();
   ASSERT_OK(reopened);
   auto bin = (*reopened)->recycleStore();
   auto list = bin->list({});
@@ -432,7 +428,7 @@ TEST_F(RecycleBinTest, BinSurvivesReopen) {
 namespace berth::meta::testing {
 namespace {
 
-TEST_F(RecycleBinTest, RestoreHoldsTheRepositoryWriteLock) {
+TEST_P(RecycleBinTest, RestoreHoldsTheRepositoryWriteLock) {
   image("r", "keep", {"layer-keep"}, "v0");  // keeps the repository alive after the delete
   const auto a = image("r", "a", {"layer-a"}, "v1");
   ASSERT_OK(meta_->deleteManifest("r", a));
@@ -453,7 +449,7 @@ TEST_F(RecycleBinTest, RestoreHoldsTheRepositoryWriteLock) {
   EXPECT_EQ(*meta_->resolveTag("r", "v1"), a);
 }
 
-TEST_F(RecycleBinTest, RestoreHoldsQuotas) {
+TEST_P(RecycleBinTest, RestoreHoldsQuotas) {
   image("q", "keep", {"layer-keep"}, "v0");
   const auto a = image("q", "a", {"layer-a"}, "v1");
   ASSERT_OK(meta_->deleteManifest("q", a));
@@ -510,7 +506,7 @@ class RecycledViewTest : public RecycleBinTest {
   }
 };
 
-TEST_F(RecycledViewTest, ListsWhatEachKindOfDeleteLeft) {
+TEST_P(RecycledViewTest, ListsWhatEachKindOfDeleteLeft) {
   const auto a = image("one", "a", {"la"}, "v1");
   ASSERT_OK(meta_->putManifest([&] {
     PutManifestRequest r;
@@ -569,7 +565,7 @@ TEST_F(RecycledViewTest, ListsWhatEachKindOfDeleteLeft) {
   EXPECT_TRUE(tags("three").empty());
 }
 
-TEST_F(RecycledViewTest, PagesByKeyThenItem) {
+TEST_P(RecycledViewTest, PagesByKeyThenItem) {
   const auto a = image("r", "a", {"la"}, "v1");
   ASSERT_OK(meta_->deleteManifest("r", a));
   image("r", "a", {"la"}, "v1");
@@ -610,7 +606,7 @@ TEST_F(RecycledViewTest, PagesByKeyThenItem) {
   EXPECT_EQ(names(tags("r", {}, 2)), (std::vector<std::string>{"v1", "v1"}));
 }
 
-TEST_F(RecycledViewTest, FindsTheItemARestoreMeans) {
+TEST_P(RecycledViewTest, FindsTheItemARestoreMeans) {
   const auto a = image("r", "a", {"la"}, "v1");
   ASSERT_OK(meta_->putManifest([&] {
     PutManifestRequest req;
@@ -649,6 +645,9 @@ TEST_F(RecycledViewTest, FindsTheItemARestoreMeans) {
   ASSERT_OK(restore(bin_->findRecycledManifest("gone", c.str(), "").value()));
   EXPECT_EQ(repositories(), (std::vector<std::string>{"r"}));
 }
+
+INSTANTIATE_TEST_SUITE_P(Drivers, RecycleBinTest, allStores(), storeFactoryName);
+INSTANTIATE_TEST_SUITE_P(Drivers, RecycledViewTest, allStores(), storeFactoryName);
 
 }  // namespace
 }  // namespace berth::meta::testing

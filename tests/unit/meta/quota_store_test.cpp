@@ -1,7 +1,7 @@
-// SqliteQuotaStore and the quota checks of SqliteMetaStore's commits, on real SQLite:
-// exact boundaries for the registry and a pattern, deduplication, manifests, deletes
-// keeping the counters right, and racing commits that must not overshoot.
-#include "meta/sqlite/sqlite_quota_store.h"
+// The QuotaStore and the quota checks of the MetaStore's commits, on every driver (SQLite,
+// PostgreSQL): exact boundaries for the registry and a pattern, deduplication, manifests,
+// deletes keeping the counters right, and racing commits that must not overshoot.
+#include "meta/quota_store.h"
 
 #include <gtest/gtest.h>
 
@@ -9,21 +9,21 @@
 #include <random>
 #include <thread>
 
-#include "meta/sqlite/sqlite_meta_store.h"
+#include "meta/usage_store.h"
+#include "meta_store_contract.h"
 #include "oci/digest.h"
-#include "sqlite_test_files.h"
 
 namespace berth::meta::testing {
 namespace {
 
 oci::Digest d(std::string_view name) { return oci::digestOf(name); }
 
-class QuotaStoreTest : public ::testing::Test {
+class QuotaStoreTest : public StoreTest {
  protected:
   void SetUp() override {
-    auto opened = SqliteMetaStore::open(dir_.db());
-    ASSERT_TRUE(opened.ok()) << opened.error().message;
-    meta_ = std::move(*opened);
+    StoreTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    meta_ = store_.get();
     quotas_ = meta_->quotaStore();
     usage_ = meta_->usageStore();
   }
@@ -61,13 +61,12 @@ class QuotaStoreTest : public ::testing::Test {
     return meta_->putManifest(req);
   }
 
-  TempDir dir_;
-  std::unique_ptr<SqliteMetaStore> meta_;
+  MetaStore* meta_ = nullptr;
   std::unique_ptr<QuotaStore> quotas_;
   std::unique_ptr<UsageStore> usage_;
 };
 
-TEST_F(QuotaStoreTest, RegistryQuotaAllowsExactlyTheLimitAndRefusesOneByteMore) {
+TEST_P(QuotaStoreTest, RegistryQuotaAllowsExactlyTheLimitAndRefusesOneByteMore) {
   set("*", 1000);
   ASSERT_TRUE(link("a", "b1", 600).ok());
   ASSERT_TRUE(link("b", "b2", 400).ok());  // 1000 == limit
@@ -87,7 +86,7 @@ TEST_F(QuotaStoreTest, RegistryQuotaAllowsExactlyTheLimitAndRefusesOneByteMore) 
   EXPECT_EQ(usage_->storageTotals()->bytes, 1000u);
 }
 
-TEST_F(QuotaStoreTest, PatternQuotaCoversItsNamespaceOnly) {
+TEST_P(QuotaStoreTest, PatternQuotaCoversItsNamespaceOnly) {
   set("team-a/*", 1000);
   ASSERT_TRUE(link("team-a/x", "b1", 700).ok());
   ASSERT_TRUE(link("team-a/deep/y", "b2", 300).ok());
@@ -103,7 +102,7 @@ TEST_F(QuotaStoreTest, PatternQuotaCoversItsNamespaceOnly) {
   EXPECT_EQ(used("team-a/*"), 1000u);
 }
 
-TEST_F(QuotaStoreTest, ExactNameQuotaAndTheTightestQuotaIsNamed) {
+TEST_P(QuotaStoreTest, ExactNameQuotaAndTheTightestQuotaIsNamed) {
   set("*", 10000);
   set("team/app", 500);
   ASSERT_TRUE(link("team/app", "b1", 500).ok());
@@ -115,7 +114,7 @@ TEST_F(QuotaStoreTest, ExactNameQuotaAndTheTightestQuotaIsNamed) {
   EXPECT_EQ(used("team/app"), 500u);
 }
 
-TEST_F(QuotaStoreTest, ADigestAlreadyCountedCostsNothing) {
+TEST_P(QuotaStoreTest, ADigestAlreadyCountedCostsNothing) {
   set("*", 1000);
   ASSERT_TRUE(link("a", "shared", 1000).ok());
   // The registry is full, yet the same blob links anywhere, again and again.
@@ -125,7 +124,7 @@ TEST_F(QuotaStoreTest, ADigestAlreadyCountedCostsNothing) {
   EXPECT_EQ(link("c", "new", 1).code(), Code::kDenied);
 }
 
-TEST_F(QuotaStoreTest, MountIntoAPatternCostsOnlyWhatIsNewToThePattern) {
+TEST_P(QuotaStoreTest, MountIntoAPatternCostsOnlyWhatIsNewToThePattern) {
   ASSERT_TRUE(link("outside", "big", 800).ok());
   ASSERT_TRUE(link("team-a/x", "inside", 900).ok());
   set("team-a/*", 1000);
@@ -145,7 +144,7 @@ TEST_F(QuotaStoreTest, MountIntoAPatternCostsOnlyWhatIsNewToThePattern) {
   EXPECT_TRUE(link("team-a/y", "big", 800).ok());
 }
 
-TEST_F(QuotaStoreTest, ManifestsCountTheirBytesOnceAndAreRefusedOverTheLimit) {
+TEST_P(QuotaStoreTest, ManifestsCountTheirBytesOnceAndAreRefusedOverTheLimit) {
   const std::string m1 = R"({"schemaVersion":2,"n":1})";
   const std::string m2 = R"({"schemaVersion":2,"n":22})";
   ASSERT_TRUE(link("a", "layer", 100).ok());
@@ -165,7 +164,7 @@ TEST_F(QuotaStoreTest, ManifestsCountTheirBytesOnceAndAreRefusedOverTheLimit) {
   EXPECT_EQ(used("*"), 100 + m1.size());
 }
 
-TEST_F(QuotaStoreTest, UploadsInProgressCountNothingAndACompletedUploadIsChecked) {
+TEST_P(QuotaStoreTest, UploadsInProgressCountNothingAndACompletedUploadIsChecked) {
   set("*", 100);
   UploadRecord up{"u1", "repo", 0, 1, 1};
   ASSERT_TRUE(meta_->createUpload(up).ok());
@@ -183,7 +182,7 @@ TEST_F(QuotaStoreTest, UploadsInProgressCountNothingAndACompletedUploadIsChecked
   EXPECT_EQ(used("*"), 100u);
 }
 
-TEST_F(QuotaStoreTest, CountersFollowEveryKindOfDeleteAndMatchARecount) {
+TEST_P(QuotaStoreTest, CountersFollowEveryKindOfDeleteAndMatchARecount) {
   set("*", 1u << 30);
   set("t/*", 1u << 30);
   set("t/a", 1u << 30);
@@ -220,7 +219,7 @@ TEST_F(QuotaStoreTest, CountersFollowEveryKindOfDeleteAndMatchARecount) {
   for (const char* p : {"*", "t/*", "t/a"}) EXPECT_EQ(used(p), 0u) << p;
 }
 
-TEST_F(QuotaStoreTest, ALimitBelowTheUsageRefusesGrowthButNotDeletesOrDuplicates) {
+TEST_P(QuotaStoreTest, ALimitBelowTheUsageRefusesGrowthButNotDeletesOrDuplicates) {
   ASSERT_TRUE(link("a", "b1", 500).ok());
   set("*", 100);
   EXPECT_EQ(used("*"), 500u);
@@ -233,7 +232,7 @@ TEST_F(QuotaStoreTest, ALimitBelowTheUsageRefusesGrowthButNotDeletesOrDuplicates
   EXPECT_TRUE(link("a", "b2", 100).ok());
 }
 
-TEST_F(QuotaStoreTest, SetChangesTheLimitAndDeleteLiftsIt) {
+TEST_P(QuotaStoreTest, SetChangesTheLimitAndDeleteLiftsIt) {
   bool created = false;
   auto q = quotas_->setQuota("team-a/*", 10, &created);
   ASSERT_TRUE(q.ok());
@@ -256,7 +255,7 @@ TEST_F(QuotaStoreTest, SetChangesTheLimitAndDeleteLiftsIt) {
   EXPECT_TRUE(list->empty());
 }
 
-TEST_F(QuotaStoreTest, InvalidPatternsAreRefused) {
+TEST_P(QuotaStoreTest, InvalidPatternsAreRefused) {
   for (const char* p : {"", "a*", "*/x", "a/*/b", "/a", "a/", "A B", "team-a/**"}) {
     EXPECT_EQ(quotas_->setQuota(p, 1).code(), Code::kInvalidArgument) << p;
   }
@@ -271,7 +270,7 @@ TEST_F(QuotaStoreTest, InvalidPatternsAreRefused) {
 
 // Threads race distinct 100-byte blobs into covered repositories: exactly as many as fit
 // commit, and the counter and a recount agree on a total at the limit, never over it.
-TEST_F(QuotaStoreTest, ConcurrentCommitsCannotOvershoot) {
+TEST_P(QuotaStoreTest, ConcurrentCommitsCannotOvershoot) {
   constexpr uint64_t kLimit = 2550;
   set("*", 100000);
   set("race/*", kLimit);
@@ -309,6 +308,8 @@ TEST_F(QuotaStoreTest, ConcurrentCommitsCannotOvershoot) {
   EXPECT_LE(used("race/*"), kLimit);
   EXPECT_EQ(usage_->storageTotals()->bytes, 2500u);
 }
+
+INSTANTIATE_TEST_SUITE_P(Drivers, QuotaStoreTest, allStores(), storeFactoryName);
 
 }  // namespace
 }  // namespace berth::meta::testing

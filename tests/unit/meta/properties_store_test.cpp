@@ -1,9 +1,11 @@
-// PropertiesStore (ACR metadata) on SQLite: counts, image sizes, platform, the changeable
-// attributes, time order and paging, the v3 -> v4 backfill, and MetaStore's
+// PropertiesStore (ACR metadata) on every driver (SQLite, PostgreSQL): counts, image sizes, platform, the changeable
+// attributes, time order and paging, the SQLite v3 -> v4 backfill, and MetaStore's
 // deleteRepository with its outbox events.
 #include "meta/sqlite/sqlite_properties_store.h"
 
 #include <gtest/gtest.h>
+
+#include "meta_store_contract.h"
 
 #include <string>
 #include <vector>
@@ -18,12 +20,12 @@ namespace {
 
 constexpr const char* kImage = "application/vnd.oci.image.manifest.v1+json";
 
-class PropertiesStoreTest : public ::testing::Test {
+class PropertiesStoreTest : public StoreTest {
  protected:
   void SetUp() override {
-    auto opened = SqliteMetaStore::open(dir_.db());
-    ASSERT_TRUE(opened.ok()) << opened.error().message;
-    meta_ = std::move(*opened);
+    StoreTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    meta_ = std::move(store_);
     props_ = meta_->propertiesStore();
   }
 
@@ -58,12 +60,11 @@ class PropertiesStoreTest : public ::testing::Test {
     return out;
   }
 
-  TempDir dir_;
-  std::unique_ptr<SqliteMetaStore> meta_;
+  std::unique_ptr<MetaStore> meta_;
   std::unique_ptr<PropertiesStore> props_;
 };
 
-TEST_F(PropertiesStoreTest, RepositoryCountsAndAttributes) {
+TEST_P(PropertiesStoreTest, RepositoryCountsAndAttributes) {
   const auto a = push("team/app", "a", {{"l1", 100}, {"cfg", 10}}, "v1");
   push("team/app", "b", {{"l1", 100}}, "v2");
   EXPECT_TRUE(meta_->putManifest([&] {
@@ -99,7 +100,7 @@ TEST_F(PropertiesStoreTest, RepositoryCountsAndAttributes) {
   EXPECT_EQ(props_->updateRepository("team/none", patch).code(), Code::kNameUnknown);
 }
 
-TEST_F(PropertiesStoreTest, ManifestSizePlatformTagsAndAttributes) {
+TEST_P(PropertiesStoreTest, ManifestSizePlatformTagsAndAttributes) {
   const auto d = push("team/app", "a", {{"l1", 100}, {"l2", 50}, {"cfg", 7}}, "v1", "arm64");
   push("other/app", "x", {{"l1", 100}}, "v1");  // another repository does not count
   auto m = props_->manifest("team/app", d);
@@ -131,10 +132,10 @@ TEST_F(PropertiesStoreTest, ManifestSizePlatformTagsAndAttributes) {
   EXPECT_EQ(props_->updateTag("team/app", "nope", patch).code(), Code::kManifestUnknown);
 }
 
-TEST_F(PropertiesStoreTest, TagPagesByNameAndByTime) {
+TEST_P(PropertiesStoreTest, TagPagesByNameAndByTime) {
   for (const char* t : {"c", "a", "d", "b"}) push("team/app", t, {}, t);
   // Times the test controls: c oldest ... b newest; a and d share a second.
-  rawQuery(dir_.db(),
+  rawQuery(
            "UPDATE tags SET updated_at = CASE name WHEN 'c' THEN 10 WHEN 'a' THEN 20"
            " WHEN 'd' THEN 20 ELSE 30 END");
   EXPECT_EQ(tagNames("team/app", PropertiesOrder::kName, "", 10), (std::vector<std::string>{"a", "b", "c", "d"}));
@@ -152,7 +153,7 @@ TEST_F(PropertiesStoreTest, TagPagesByNameAndByTime) {
   EXPECT_EQ(props_->listTags("team/none", PageRequest{}, std::nullopt).code(), Code::kNameUnknown);
 }
 
-TEST_F(PropertiesStoreTest, DeleteRepositoryRemovesEverythingWithOneEventPerManifest) {
+TEST_P(PropertiesStoreTest, DeleteRepositoryRemovesEverythingWithOneEventPerManifest) {
   const auto a = push("team/app", "a", {{"l1", 100}}, "v1");
   const auto b = push("team/app", "b", {{"l2", 10}}, "v2");
   push("team/keep", "a", {{"l1", 100}}, "v1");
@@ -173,17 +174,17 @@ TEST_F(PropertiesStoreTest, DeleteRepositoryRemovesEverythingWithOneEventPerMani
   EXPECT_EQ(deleted->manifests, expected);
   EXPECT_EQ(deleted->tags, (std::vector<std::string>{"v1", "v2"}));
   EXPECT_EQ(events.size(), 2u);
-  EXPECT_EQ(rawQuery(dir_.db(), "SELECT count(*) FROM events WHERE repository = 'team/app'"), "2");
+  EXPECT_EQ(rawQuery("SELECT count(*) FROM events WHERE repository = 'team/app'"), "2");
   EXPECT_EQ(*meta_->repositoryExists("team/app"), false);
   EXPECT_EQ(meta_->repositoryBlob("team/app", oci::digestOf("l1")).code(), Code::kBlobUnknown);
   EXPECT_EQ(*meta_->repositoryBlob("team/keep", oci::digestOf("l1")), 100u);
-  EXPECT_EQ(rawQuery(dir_.db(), "SELECT count(*) FROM manifest_blob_refs"), "1");
+  EXPECT_EQ(rawQuery("SELECT count(*) FROM manifest_blob_refs"), "1");
   EXPECT_EQ(meta_->deleteRepository("team/app", nullptr).code(), Code::kNameUnknown);
 }
 
 // A mount without `from` (Registry::mountBlob) takes the blob from anyBlob: a read-locked
 // repository must not lend it.
-TEST_F(PropertiesStoreTest, AnyBlobSkipsReadLockedRepositories) {
+TEST_P(PropertiesStoreTest, AnyBlobSkipsReadLockedRepositories) {
   push("team/locked", "a", {{"only-here", 10}, {"shared", 20}}, "v1");
   push("team/open", "b", {{"shared", 20}}, "v1");
   AttributesPatch no_read;
@@ -197,7 +198,7 @@ TEST_F(PropertiesStoreTest, AnyBlobSkipsReadLockedRepositories) {
   EXPECT_EQ(*meta_->anyBlob(oci::digestOf("only-here")), 10u);
 }
 
-TEST_F(PropertiesStoreTest, LocksAreCheckedInTheStoreTransactions) {
+TEST_P(PropertiesStoreTest, LocksAreCheckedInTheStoreTransactions) {
   const auto a = push("team/app", "a", {{"l1", 10}}, "v1");
   const auto b = push("team/app", "b", {{"l2", 10}}, "v2");
   AttributesPatch no_write, no_delete, no_read, no_list;
@@ -293,6 +294,8 @@ TEST(SqlitePropertiesMigration, BackfillsAVersion3File) {
   EXPECT_EQ(manifest->image_size, bytes.size() + 5);
   EXPECT_EQ(manifest->architecture, "");
 }
+
+INSTANTIATE_TEST_SUITE_P(Drivers, PropertiesStoreTest, allStores(), storeFactoryName);
 
 }  // namespace
 }  // namespace berth::meta::testing

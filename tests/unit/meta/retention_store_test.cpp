@@ -1,10 +1,12 @@
 // Retention on real SQLite: MetaStore's deletes with a DeleteGuard (each precondition
 // holding and failing; a failed guard changes nothing, not even the outbox or the recycle
-// bin; ignore_item_locks), and the SqliteRetentionStore (snapshots, blobsOf, referencedBy,
+// bin; ignore_item_locks), and the RetentionStore on every driver (snapshots, blobsOf, referencedBy,
 // stored policies).
-#include "meta/sqlite/sqlite_retention_store.h"
+#include "meta/retention_store.h"
 
 #include <gtest/gtest.h>
+
+#include "meta_store_contract.h"
 
 #include <algorithm>
 #include <memory>
@@ -13,10 +15,10 @@
 #include <utility>
 #include <vector>
 
-#include "meta/sqlite/sqlite_meta_store.h"
+#include "meta/properties_store.h"
+#include "meta/recycle_store.h"
 #include "oci/digest.h"
 #include "manifest_fixtures.h"
-#include "sqlite_test_files.h"
 
 namespace berth::meta::testing {
 namespace {
@@ -44,12 +46,17 @@ std::optional<EventRecord> deleteEvent(const std::string& repository) {
   return e;
 }
 
-class RetentionTest : public ::testing::Test {
+class RetentionTest : public StoreTest {
  protected:
-  void SetUp() override { open(); }
+  void SetUp() override {
+    StoreTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    store_.reset();
+    open();
+  }
 
   void open() {
-    auto opened = SqliteMetaStore::open(dir_.db());
+    auto opened = env_->open();
     ASSERT_TRUE(opened.ok()) << opened.error().message;
     meta_ = std::move(*opened);
     meta_->setRecycleBin({true, 7 * kDay});
@@ -72,7 +79,7 @@ class RetentionTest : public ::testing::Test {
   }
 
   int count(const std::string& table) {
-    return std::stoi(rawQuery(dir_.db(), "SELECT COUNT(*) FROM " + table));
+    return std::stoi(rawQuery("SELECT COUNT(*) FROM " + table));
   }
   size_t binned() {
     auto list = bin_->list(RecycleQuery{});
@@ -107,8 +114,7 @@ class RetentionTest : public ::testing::Test {
     EXPECT_EQ(binned(), in_bin);
   }
 
-  TempDir dir_;
-  std::unique_ptr<SqliteMetaStore> meta_;
+  std::unique_ptr<MetaStore> meta_;
   std::unique_ptr<RetentionStore> retention_;
   std::unique_ptr<PropertiesStore> props_;
   std::unique_ptr<RecycleStore> bin_;
@@ -116,7 +122,7 @@ class RetentionTest : public ::testing::Test {
 
 // --- DeleteGuard on deleteTag ---
 
-TEST_F(RetentionTest, TagGuardDigestHolds) {
+TEST_P(RetentionTest, TagGuardDigestHolds) {
   const auto m = image("r", "m", {"l"}, "v1");
   DeleteGuard g;
   g.digest = m;
@@ -126,7 +132,7 @@ TEST_F(RetentionTest, TagGuardDigestHolds) {
   EXPECT_EQ(binned(), 1u);
 }
 
-TEST_F(RetentionTest, TagGuardFailsWhenTheTagMoved) {
+TEST_P(RetentionTest, TagGuardFailsWhenTheTagMoved) {
   const auto m1 = image("r", "m1", {"l"}, "v1");
   const auto m2 = image("r", "m2", {"l"}, "v1");  // v1 moves on
   DeleteGuard g;
@@ -137,7 +143,7 @@ TEST_F(RetentionTest, TagGuardFailsWhenTheTagMoved) {
   EXPECT_EQ(*now, m2);
 }
 
-TEST_F(RetentionTest, TagGuardUpdatedAt) {
+TEST_P(RetentionTest, TagGuardUpdatedAt) {
   image("r", "m", {"l"}, "v1");
   const int64_t planned = tagUpdatedAt("r", "v1");
   DeleteGuard stale;
@@ -151,7 +157,7 @@ TEST_F(RetentionTest, TagGuardUpdatedAt) {
   EXPECT_EQ(meta_->resolveTag("r", "v1").code(), Code::kManifestUnknown);
 }
 
-TEST_F(RetentionTest, TagGuardOnAMissingTagIsManifestUnknown) {
+TEST_P(RetentionTest, TagGuardOnAMissingTagIsManifestUnknown) {
   const auto m = image("r", "m", {"l"}, "v1");
   DeleteGuard g;
   g.digest = m;
@@ -162,7 +168,7 @@ TEST_F(RetentionTest, TagGuardOnAMissingTagIsManifestUnknown) {
 
 // --- DeleteGuard on deleteManifest ---
 
-TEST_F(RetentionTest, ManifestGuardUpdatedAt) {
+TEST_P(RetentionTest, ManifestGuardUpdatedAt) {
   const auto m = image("r", "m", {"l"});
   image("r", "keep", {"l"});  // keeps the repository
   const int64_t planned = manifestUpdatedAt("r", m);
@@ -181,7 +187,7 @@ TEST_F(RetentionTest, ManifestGuardUpdatedAt) {
   EXPECT_EQ(binned(), 1u);
 }
 
-TEST_F(RetentionTest, UnreferencedFailsWhileATagNamesTheManifest) {
+TEST_P(RetentionTest, UnreferencedFailsWhileATagNamesTheManifest) {
   const auto m = image("r", "m", {"l"}, "v1");
   DeleteGuard g;
   g.unreferenced = true;
@@ -195,7 +201,7 @@ TEST_F(RetentionTest, UnreferencedFailsWhileATagNamesTheManifest) {
   EXPECT_FALSE(hasManifest("r", m));
 }
 
-TEST_F(RetentionTest, UnreferencedFailsWhileAnIndexOfTheRepositoryListsIt) {
+TEST_P(RetentionTest, UnreferencedFailsWhileAnIndexOfTheRepositoryListsIt) {
   const auto child = image("r", "child", {"l"});
   const auto idx = index("r", "idx", {child});
   // The same child under an index in another repository does not count.
@@ -213,7 +219,7 @@ TEST_F(RetentionTest, UnreferencedFailsWhileAnIndexOfTheRepositoryListsIt) {
   EXPECT_TRUE(hasManifest("other", child));
 }
 
-TEST_F(RetentionTest, UnreferencedFailsWhileTheSubjectIsInTheRepository) {
+TEST_P(RetentionTest, UnreferencedFailsWhileTheSubjectIsInTheRepository) {
   const auto subject = image("r", "subject", {"l"});
   const auto sig = image("r", "sig", {"s"}, std::nullopt, subject);
   // A referrer whose subject was never pushed here is unreferenced.
@@ -235,7 +241,7 @@ TEST_F(RetentionTest, UnreferencedFailsWhileTheSubjectIsInTheRepository) {
 // A planned manifest that is gone by the delete is kManifestUnknown ("already gone"), not
 // kConflict, although it changed before it went: the same guard refused it while it was
 // there (without that the test could not tell the guard's answer from the unguarded one).
-TEST_F(RetentionTest, ManifestGuardOnAMissingManifestIsManifestUnknown) {
+TEST_P(RetentionTest, ManifestGuardOnAMissingManifestIsManifestUnknown) {
   const auto m = image("r", "m", {"l"});
   image("r", "keep", {"l"});  // keeps the repository
   DeleteGuard g;
@@ -257,7 +263,7 @@ TEST_F(RetentionTest, ManifestGuardOnAMissingManifestIsManifestUnknown) {
 
 // --- ignore_item_locks ---
 
-TEST_F(RetentionTest, IgnoreItemLocksDeletesALockedTag) {
+TEST_P(RetentionTest, IgnoreItemLocksDeletesALockedTag) {
   image("r", "m", {"l"}, "v1");
   ASSERT_OK(props_->updateTag("r", "v1", deleteEnabled(false)));
   auto denied = meta_->deleteTag("r", "v1");
@@ -270,7 +276,7 @@ TEST_F(RetentionTest, IgnoreItemLocksDeletesALockedTag) {
   EXPECT_EQ(meta_->resolveTag("r", "v1").code(), Code::kManifestUnknown);
 }
 
-TEST_F(RetentionTest, IgnoreItemLocksDeletesALockedManifestWithALockedTag) {
+TEST_P(RetentionTest, IgnoreItemLocksDeletesALockedManifestWithALockedTag) {
   const auto m = image("r", "m", {"l"}, "v1");
   image("r", "keep", {"l"});
   ASSERT_OK(props_->updateManifest("r", m, deleteEnabled(false)));
@@ -289,7 +295,7 @@ TEST_F(RetentionTest, IgnoreItemLocksDeletesALockedManifestWithALockedTag) {
   EXPECT_EQ(meta_->resolveTag("r", "v1").code(), Code::kManifestUnknown);
 }
 
-TEST_F(RetentionTest, IgnoreItemLocksStillHonoursTheRepositoryLock) {
+TEST_P(RetentionTest, IgnoreItemLocksStillHonoursTheRepositoryLock) {
   const auto m = image("r", "m", {"l"}, "v1");
   ASSERT_OK(props_->updateRepository("r", deleteEnabled(false)));
   DeleteGuard g;
@@ -303,7 +309,7 @@ TEST_F(RetentionTest, IgnoreItemLocksStillHonoursTheRepositoryLock) {
   EXPECT_EQ(binned(), 0u);
 }
 
-TEST_F(RetentionTest, DefaultGuardDeletesAsBefore) {
+TEST_P(RetentionTest, DefaultGuardDeletesAsBefore) {
   // Tagged, listed by an index, a referrer's subject, updated since: none of it matters
   // without a guard. The manifest goes with its tags.
   const auto m = image("r", "m", {"l"}, "v1");
@@ -320,7 +326,7 @@ TEST_F(RetentionTest, DefaultGuardDeletesAsBefore) {
 
 // --- snapshot ---
 
-TEST_F(RetentionTest, RepositoriesListsEveryNameSortedHiddenIncluded) {
+TEST_P(RetentionTest, RepositoriesListsEveryNameSortedHiddenIncluded) {
   image("b/app", "m", {"l"});
   image("a", "m", {"l"});
   image("c", "m", {"l"});
@@ -333,7 +339,7 @@ TEST_F(RetentionTest, RepositoriesListsEveryNameSortedHiddenIncluded) {
   EXPECT_EQ(*all, (std::vector<std::string>{"a", "b/app", "c"}));
 }
 
-TEST_F(RetentionTest, SnapshotHasEveryManifestAndTagWithTimesAndAttributes) {
+TEST_P(RetentionTest, SnapshotHasEveryManifestAndTagWithTimesAndAttributes) {
   const auto a = image("r", "a", {"la", "config"}, "v1");
   const auto b = image("r", "bb", {"lb", "config"}, "hidden");
   const auto idx = index("r", "idx", {a, b}, "multi");
@@ -406,7 +412,7 @@ TEST_F(RetentionTest, SnapshotHasEveryManifestAndTagWithTimesAndAttributes) {
   EXPECT_EQ(retention_->snapshot("absent").code(), Code::kNameUnknown);
 }
 
-TEST_F(RetentionTest, SnapshotOfARepositoryWithOnlyBlobs) {
+TEST_P(RetentionTest, SnapshotOfARepositoryWithOnlyBlobs) {
   ASSERT_OK(meta_->linkBlob("blobs-only", oci::digestOf("x"), 1));
   auto snap = retention_->snapshot("blobs-only");
   ASSERT_OK(snap);
@@ -416,7 +422,7 @@ TEST_F(RetentionTest, SnapshotOfARepositoryWithOnlyBlobs) {
 
 // --- blobsOf and referencedBy ---
 
-TEST_F(RetentionTest, BlobsOfListsEachBlobOnceWithItsSize) {
+TEST_P(RetentionTest, BlobsOfListsEachBlobOnceWithItsSize) {
   // The same digest linked with another size elsewhere (first, so the digest index lists
   // that link first): the manifest's repository wins.
   ASSERT_OK(meta_->linkBlob("elsewhere", oci::digestOf("shared"), 999));
@@ -440,7 +446,7 @@ TEST_F(RetentionTest, BlobsOfListsEachBlobOnceWithItsSize) {
   EXPECT_TRUE(none->empty());
 }
 
-TEST_F(RetentionTest, BlobsOfTakesTheSizeFromAnotherRepositoryWhenItsOwnLinkIsGone) {
+TEST_P(RetentionTest, BlobsOfTakesTheSizeFromAnotherRepositoryWhenItsOwnLinkIsGone) {
   const auto a = image("r", "a", {"layer"});
   ASSERT_OK(meta_->linkBlob("other", oci::digestOf("layer"), 5));
   ASSERT_OK(meta_->unlinkBlob("r", oci::digestOf("layer")));
@@ -450,7 +456,7 @@ TEST_F(RetentionTest, BlobsOfTakesTheSizeFromAnotherRepositoryWhenItsOwnLinkIsGo
   EXPECT_EQ(blobs->at(0).size, 5u);
 }
 
-TEST_F(RetentionTest, ReferencedByCountsLiveManifestsNotExcluded) {
+TEST_P(RetentionTest, ReferencedByCountsLiveManifestsNotExcluded) {
   const auto a = image("r", "a", {"only-a", "shared"});
   const auto b = image("other", "b", {"shared"});
   // The same manifest digest in two repositories: exclusion is per repository.
@@ -501,7 +507,7 @@ RetentionPolicy policy(std::string name) {
   return p;
 }
 
-TEST_F(RetentionTest, PolicyCrud) {
+TEST_P(RetentionTest, PolicyCrud) {
   auto empty = retention_->listPolicies();
   ASSERT_OK(empty);
   EXPECT_TRUE(empty->empty());
@@ -523,7 +529,7 @@ TEST_F(RetentionTest, PolicyCrud) {
   EXPECT_EQ(put->updated_at, put->created_at);
 
   // Rules not set stay unset; a replace keeps created_at and replaces every rule.
-  rawQuery(dir_.db(),
+  rawQuery(
            "UPDATE retention_policies SET created_at = 5, updated_at = 5 WHERE name = 'nightly'");
   RetentionPolicy sparse;
   sparse.name = "nightly";
@@ -566,7 +572,7 @@ TEST_F(RetentionTest, PolicyCrud) {
   EXPECT_EQ(left->at(0).name, "a-zero");
 }
 
-TEST_F(RetentionTest, PoliciesSurviveReopen) {
+TEST_P(RetentionTest, PoliciesSurviveReopen) {
   ASSERT_OK(retention_->putPolicy(policy("nightly"), nullptr));
   auto before = retention_->getPolicy("nightly");
   ASSERT_OK(before);
@@ -584,9 +590,9 @@ TEST_F(RetentionTest, PoliciesSurviveReopen) {
   EXPECT_EQ(after->keep_tags, before->keep_tags);
   EXPECT_EQ(after->enabled, before->enabled);
   EXPECT_EQ(after->created_at, before->created_at);
-  EXPECT_EQ(rawQuery(dir_.db(), "PRAGMA user_version"),
-            std::to_string(SqliteMetaStore::schemaVersion()));
 }
+
+INSTANTIATE_TEST_SUITE_P(Drivers, RetentionTest, allStores(), storeFactoryName);
 
 }  // namespace
 }  // namespace berth::meta::testing

@@ -1,12 +1,12 @@
-// SqliteUsageStore: storage numbers on a known set of manifests and blobs with layers shared
+// UsageStore on every driver (SQLite, PostgreSQL): storage numbers on a known set of manifests and blobs with layers shared
 // across repositories, and the traffic rows' arithmetic.
-#include "meta/sqlite/sqlite_usage_store.h"
+#include "meta/usage_store.h"
 
 #include <gtest/gtest.h>
 
-#include "meta/sqlite/sqlite_meta_store.h"
+#include "meta_store_contract.h"
+
 #include "oci/digest.h"
-#include "sqlite_test_files.h"
 
 namespace berth::meta::testing {
 namespace {
@@ -18,12 +18,12 @@ struct Blob {
 
 Blob blob(std::string_view name, uint64_t size) { return {oci::digestOf(name), size}; }
 
-class UsageStoreTest : public ::testing::Test {
+class UsageStoreTest : public StoreTest {
  protected:
   void SetUp() override {
-    auto opened = SqliteMetaStore::open(dir_.db());
-    ASSERT_TRUE(opened.ok()) << opened.error().message;
-    meta_ = std::move(*opened);
+    StoreTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    meta_ = std::move(store_);
     usage_ = meta_->usageStore();
   }
 
@@ -46,12 +46,11 @@ class UsageStoreTest : public ::testing::Test {
     return req.manifest.digest;
   }
 
-  TempDir dir_;
-  std::unique_ptr<SqliteMetaStore> meta_;
+  std::unique_ptr<MetaStore> meta_;
   std::unique_ptr<UsageStore> usage_;
 };
 
-TEST_F(UsageStoreTest, EmptyRegistryIsAllZeros) {
+TEST_P(UsageStoreTest, EmptyRegistryIsAllZeros) {
   auto t = usage_->storageTotals();
   ASSERT_TRUE(t.ok());
   EXPECT_EQ(t->bytes, 0u);
@@ -66,7 +65,7 @@ TEST_F(UsageStoreTest, EmptyRegistryIsAllZeros) {
 // a: config A, layers L1 L2 (manifest ma, tag v1)
 // b: config B, layers L1 L3 (manifest mb, tags v1, latest)
 // c: the same mb (B, L1, L3), an index ic over mb (tag multi), and a loose blob D
-TEST_F(UsageStoreTest, SharedLayersCountOnceInTheTotalAndAsSharedPerRepository) {
+TEST_P(UsageStoreTest, SharedLayersCountOnceInTheTotalAndAsSharedPerRepository) {
   const Blob A = blob("A", 100), L1 = blob("L1", 1000), L2 = blob("L2", 2000), B = blob("B", 150),
              L3 = blob("L3", 3000), D = blob("D", 50);
   for (const auto& b : {A, L1, L2}) link("a", b);
@@ -170,7 +169,7 @@ TEST_F(UsageStoreTest, SharedLayersCountOnceInTheTotalAndAsSharedPerRepository) 
   EXPECT_EQ(t2->tags, 2u);
 }
 
-TEST_F(UsageStoreTest, TrafficRowsAddCountersAndKeepTheLatestTimes) {
+TEST_P(UsageStoreTest, TrafficRowsAddCountersAndKeepTheLatestTimes) {
   Traffic first;
   first.pulls = 3;
   first.bytes_served = 300;
@@ -211,12 +210,14 @@ TEST_F(UsageStoreTest, TrafficRowsAddCountersAndKeepTheLatestTimes) {
   // The rows survive a reopen.
   usage_.reset();
   meta_.reset();
-  auto reopened = SqliteMetaStore::open(dir_.db());
+  auto reopened = env_->open();
   ASSERT_TRUE(reopened.ok());
   auto again = (*reopened)->usageStore()->traffic(TrafficKind::kManifest, "a", "sha256:x");
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->pulls, 3u);
 }
+
+INSTANTIATE_TEST_SUITE_P(Drivers, UsageStoreTest, allStores(), storeFactoryName);
 
 }  // namespace
 }  // namespace berth::meta::testing
