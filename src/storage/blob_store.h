@@ -39,7 +39,10 @@ class BlobReader {
 };
 
 // Appends to an upload in progress. Not thread safe: one writer per upload at a time
-// (the caller serializes requests on one upload session).
+// (the caller serializes requests on one upload session). Written bytes reach the store
+// (hashUpload, commitUpload and openUpload see them, in this process or another) once
+// sync() returned or the writer was destroyed: an object store buffers up to one part in
+// memory until then. Destroy the writer before committing the upload.
 class UploadWriter {
  public:
   virtual ~UploadWriter() = default;
@@ -48,7 +51,8 @@ class UploadWriter {
   virtual Status write(std::string_view data) = 0;
   // Bytes in the upload so far.
   virtual uint64_t size() const = 0;
-  // Makes everything written so far durable (fsync).
+  // Makes everything written so far durable (fsync; stored in the bucket): after it,
+  // any process may openUpload at size().
   virtual Status sync() = 0;
 };
 

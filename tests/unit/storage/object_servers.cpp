@@ -1,0 +1,161 @@
+#include "object_servers.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace berth::storage::testing {
+namespace {
+
+const std::string kBin = std::string(BERTH_SOURCE_DIR) + "/tests/e2e/js/node_modules/.bin/";
+const char kAzureKey[] =
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+int freePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+bool answers(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return ok;
+}
+
+// One server process, killed (with its temp directory removed) when the binary exits.
+class Server {
+ public:
+  ~Server() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    if (!dir_.empty()) {
+      std::error_code ec;
+      std::filesystem::remove_all(dir_, ec);
+    }
+  }
+
+  // Starts `program` with `args` (where "{port}" and "{dir}" are filled in) once.
+  std::optional<std::string> ensure(const std::string& program, std::vector<std::string> args) {
+    std::lock_guard lock(mu_);
+    if (tried_) return failure_;
+    tried_ = true;
+    const std::string path = kBin + program;
+    if (::access(path.c_str(), X_OK) != 0) {
+      failure_ = path + " is missing: run scripts/install-npm.sh";
+      return failure_;
+    }
+    std::string tmpl = "/tmp/berth-" + program + "-XXXXXX";
+    if (::mkdtemp(tmpl.data()) == nullptr) return failure_ = "mkdtemp failed";
+    dir_ = tmpl;
+    port_ = freePort();
+    for (auto& a : args) {
+      if (a == "{port}") a = std::to_string(port_);
+      if (a == "{dir}") a = dir_;
+    }
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a crashed test binary
+      std::vector<char*> argv{const_cast<char*>(path.c_str())};
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(path.c_str(), argv.data());
+      ::_exit(127);
+    }
+    for (int i = 0; i < 300; ++i) {
+      if (answers(port_)) return std::nullopt;
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return failure_ = program + " exited before answering";
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return failure_ = program + " did not answer on port " + std::to_string(port_) + " within 30 s";
+  }
+  int port() const { return port_; }
+
+ private:
+  std::mutex mu_;
+  bool tried_ = false;
+  std::optional<std::string> failure_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+  std::string dir_;
+};
+
+Server& s3Server() {
+  static Server server;
+  return server;
+}
+Server& azureServer() {
+  static Server server;
+  return server;
+}
+
+std::string uniqueName(const char* prefix) {
+  static std::atomic<int> counter{0};
+  return std::string(prefix) + std::to_string(::getpid()) + "-" + std::to_string(++counter);
+}
+
+}  // namespace
+
+bool serversRequired() {
+  const char* ci = std::getenv("CI");
+  return ci != nullptr && std::string_view(ci) == "true";
+}
+
+std::optional<std::string> s3Unavailable() {
+  return s3Server().ensure("s3rver", {"--directory", "{dir}", "--port", "{port}", "--address",
+                                      "127.0.0.1", "--silent"});
+}
+
+std::optional<std::string> azureUnavailable() {
+  return azureServer().ensure("azurite-blob", {"--blobHost", "127.0.0.1", "--blobPort", "{port}", "--location",
+                                               "{dir}", "--skipApiVersionCheck", "--silent",
+                                               "--disableTelemetry"});
+}
+
+S3Options s3ServerOptions() {
+  S3Options o;
+  o.endpoint = "http://127.0.0.1:" + std::to_string(s3Server().port());
+  o.path_style = true;
+  o.access_key = "S3RVER";
+  o.secret_key = "S3RVER";
+  return o;
+}
+
+S3Options freshS3Bucket() {
+  S3Options o = s3ServerOptions();
+  o.bucket = uniqueName("berth-test-");
+  Status s = S3BlobStore::createBucket(o);
+  if (!s) o.bucket += "-create-failed-" + s.error().message;
+  return o;
+}
+
+}  // namespace berth::storage::testing
