@@ -14,6 +14,7 @@
 
 #include "storage/blob_store.h"
 #include "object_servers.h"
+#include "storage/azure/azure_blob_store.h"
 #include "storage/filesystem/fs_blob_store.h"
 #include "storage/s3/s3_blob_store.h"
 
@@ -383,12 +384,24 @@ std::unique_ptr<BlobStore> makeS3Store(const std::string&) {
   return std::move(s).value();
 }
 
+std::unique_ptr<BlobStore> makeAzureStore(const std::string&) {
+  auto s = AzureBlobStore::open(testing::freshAzureContainer());
+  EXPECT_TRUE(s.ok()) << s.error().message;
+  if (!s.ok()) return nullptr;
+  return std::move(s).value();
+}
+
 INSTANTIATE_TEST_SUITE_P(Filesystem, BlobStoreContractTest,
                          ::testing::Values(BlobStoreFactory{"FsBlobStore", makeFsStore, nullptr}),
                          [](const auto& info) { return info.param.name; });
 INSTANTIATE_TEST_SUITE_P(S3, BlobStoreContractTest,
                          ::testing::Values(BlobStoreFactory{"S3BlobStore", makeS3Store,
                                                             testing::s3Unavailable}),
+                         [](const auto& info) { return info.param.name; });
+
+INSTANTIATE_TEST_SUITE_P(Azure, BlobStoreContractTest,
+                         ::testing::Values(BlobStoreFactory{"AzureBlobStore", makeAzureStore,
+                                                            testing::azureUnavailable}),
                          [](const auto& info) { return info.param.name; });
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "object_servers.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -81,6 +82,8 @@ class Server {
     pid_ = ::fork();
     if (pid_ == 0) {
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a crashed test binary
+      int devnull = ::open("/dev/null", O_WRONLY);
+      if (devnull >= 0) ::dup2(devnull, STDOUT_FILENO);  // start-up banners; errors stay on stderr
       std::vector<char*> argv{const_cast<char*>(path.c_str())};
       for (auto& a : args) argv.push_back(a.data());
       argv.push_back(nullptr);
@@ -155,6 +158,22 @@ S3Options freshS3Bucket() {
   o.bucket = uniqueName("berth-test-");
   Status s = S3BlobStore::createBucket(o);
   if (!s) o.bucket += "-create-failed-" + s.error().message;
+  return o;
+}
+
+AzureOptions azureServerOptions() {
+  AzureOptions o;
+  o.endpoint = "http://127.0.0.1:" + std::to_string(azureServer().port()) + "/devstoreaccount1";
+  o.account = "devstoreaccount1";
+  o.key = kAzureKey;
+  return o;
+}
+
+AzureOptions freshAzureContainer() {
+  AzureOptions o = azureServerOptions();
+  o.container = uniqueName("berth-test-");
+  Status s = AzureBlobStore::createContainer(o);
+  if (!s) o.container += "-create-failed";
   return o;
 }
 

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "storage/azure/azure_blob_store.h"
 #include "storage/s3/s3_blob_store.h"
 
 namespace berth::storage::testing {
@@ -16,8 +17,10 @@ std::optional<std::string> azureUnavailable();
 
 // Options for a fresh, empty bucket (or container) on the running server.
 S3Options freshS3Bucket();
+AzureOptions freshAzureContainer();
 // Options naming the running server with no bucket/container of their own.
 S3Options s3ServerOptions();
+AzureOptions azureServerOptions();
 
 // Whether a missing server fails the test instead of skipping it (CI=true).
 bool serversRequired();
