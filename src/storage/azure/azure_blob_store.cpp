@@ -122,7 +122,10 @@ AzureBlobStore::AzureBlobStore(AzureOptions options, std::string key)
 
 std::string AzureBlobStore::path(std::string_view key) const {
   std::string p = base_path_ + "/" + http::uriEncode(options_.container, false);
-  if (!key.empty()) p += "/" + http::uriEncode(key, true);
+  if (!key.empty()) {
+    p += '/';
+    p += http::uriEncode(key, true);
+  }
   return p;
 }
 
@@ -143,11 +146,13 @@ Result<http::Response> AzureBlobStore::send(const Call& call) const {
       };
     }
     std::string query;
-    for (const auto& [k, v] : call.query) {
-      query += (query.empty() ? "" : "&") + http::uriEncode(k, false) + "=" + http::uriEncode(v, false);
-    }
-    if (!sas_.empty()) query += (query.empty() ? "" : "&") + sas_;
-    req.url = url(call.key) + (query.empty() ? "" : "?" + query);
+    auto append = [&](std::string_view param) {
+      query += query.empty() ? '?' : '&';
+      query += param;
+    };
+    for (const auto& [k, v] : call.query) append(http::uriEncode(k, false) + "=" + http::uriEncode(v, false));
+    if (!sas_.empty()) append(sas_);
+    req.url = url(call.key) + query;
     req.headers = call.headers;
     req.headers.push_back({"x-ms-date", azure::rfc1123(unixNow())});
     req.headers.push_back({"x-ms-version", kVersion});
@@ -195,7 +200,10 @@ Result<std::unique_ptr<AzureBlobStore>> AzureBlobStore::open(const AzureOptions&
     key = std::move(*decoded);
   }
   std::unique_ptr<AzureBlobStore> store(new AzureBlobStore(options, std::move(key)));
-  auto r = store->send(Call("HEAD", "", {{"restype", "container"}}));
+  // A SAS (service or account) may list blobs but not read the container's properties.
+  auto r = options.sas.empty()
+               ? store->send(Call("HEAD", "", {{"restype", "container"}}))
+               : store->send(Call("GET", "", {{"restype", "container"}, {"comp", "list"}, {"maxresults", "1"}}));
   if (!r) return makeError(Code::kUnavailable, "storage.azure.endpoint: cannot connect: " + r.error().message);
   const std::string container = "storage.azure.container \"" + options.container + "\"";
   switch (r->status) {
@@ -334,6 +342,18 @@ Status AzureBlobStore::listBlobs(const std::string& prefix, const std::function<
   return okStatus();
 }
 
+std::mutex& AzureBlobStore::digestLock(const oci::Digest& digest) {
+  return digest_locks_[std::hash<std::string>{}(digest.str()) % digest_locks_.size()];
+}
+
+Status AzureBlobStore::writeOnce(const oci::Digest& digest, const std::function<Status()>& write) {
+  std::lock_guard lock(digestLock(digest));
+  auto existing = stat(digest);
+  if (existing) return okStatus();
+  if (existing.code() != Code::kBlobUnknown) return existing.takeError();
+  return write();
+}
+
 Result<std::unique_ptr<UploadWriter>> AzureBlobStore::openUpload(std::string_view id, uint64_t offset) {
   if (!validUploadId(id)) return badUploadId();
   const std::string key = stagingKey(id);
@@ -409,11 +429,7 @@ Status AzureBlobStore::commitUpload(std::string_view id, const oci::Digest& dige
   if (!r) return r.takeError();
   if (r->status == 404) return uploadUnknown(id);
   if (r->status != 200) return failure(*r, "Get Blob Properties " + key);
-  auto existing = stat(digest);
-  if (!existing && existing.code() != Code::kBlobUnknown) return existing.takeError();
-  if (!existing) {
-    if (Status s = copyBlob(key, blobKey(digest)); !s) return s;
-  }
+  if (Status s = writeOnce(digest, [&] { return copyBlob(key, blobKey(digest)); }); !s) return s;
   return deleteBlob(key);
 }
 
@@ -430,8 +446,8 @@ Status AzureBlobStore::put(const oci::Digest& digest, std::string_view bytes) {
                      "digest mismatch: content hashes to " + actual.str() + ", not " + digest.str(),
                      "{\"digest\":\"" + digest.str() + "\"}");
   }
-  // Put Blob replaces the blob atomically: no temp blob needed.
-  return putBlob(blobKey(digest), bytes);
+  // One Put Blob makes the blob whole at once: no temp blob needed.
+  return writeOnce(digest, [&] { return putBlob(blobKey(digest), bytes); });
 }
 
 Result<BlobInfo> AzureBlobStore::stat(const oci::Digest& digest) {

@@ -11,8 +11,12 @@
 // blocks before it (the one across it re-put, cut short). commitUpload copies the staging
 // blob server side to its final name (Copy Blob; a copy still pending is not visible:
 // stat/open report the blob unknown until it succeeded), then deletes the staging blob.
-// The store holds no mutable state: every method is safe from any thread.
+// Every method is safe from any thread. Writes of one digest are serialized within the
+// process and skipped when the blob exists (blobs are immutable): fewer requests, and no
+// overwrite under a reader on servers whose overwrites are not atomic (s3rver).
+#include <array>
 #include <cstdint>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <vector>
@@ -101,6 +105,11 @@ class AzureBlobStore : public BlobStore {
   };
   Status listBlobs(const std::string& prefix, const std::function<void(const Listed&)>& fn) const;
 
+  std::mutex& digestLock(const oci::Digest& digest);
+  // Writes the blob with `write` unless it exists, under the digest's lock.
+  Status writeOnce(const oci::Digest& digest, const std::function<Status()>& write);
+
+  std::array<std::mutex, 64> digest_locks_;
   AzureOptions options_;
   std::string key_;  // decoded account key ("" when a SAS is used)
   std::string sas_;  // without '?'

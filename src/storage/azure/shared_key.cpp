@@ -92,15 +92,17 @@ std::string authorization(const RequestToSign& request, std::string_view account
 }
 
 std::string sasStringToSign(const ServiceSas& sas, std::string_view account) {
-  const std::string resource = "/blob/" + std::string(account) + "/" + sas.container + "/" + sas.blob;
+  std::string resource = "/blob/" + std::string(account) + "/" + sas.container;
+  if (!sas.blob.empty()) resource += "/" + sas.blob;
   // permissions, start, expiry, resource, identifier, IP, protocol, version, resource type
   // "b", snapshot time, encryption scope, then the five response header overrides.
-  return sas.permissions + "\n\n" + sas.expiry + "\n" + resource + "\n\n\n\n" + sas.version + "\nb\n\n\n\n\n\n\n";
+  return sas.permissions + "\n\n" + sas.expiry + "\n" + resource + "\n\n\n\n" + sas.version + "\n" +
+         (sas.blob.empty() ? "c" : "b") + "\n\n\n\n\n\n\n";
 }
 
 std::string sasQuery(const ServiceSas& sas, std::string_view account, std::string_view key) {
   const std::string sig = http::base64Encode(http::hmacSha256(key, sasStringToSign(sas, account)));
-  return "sv=" + sas.version + "&sr=b&sp=" + http::uriEncode(sas.permissions, false) +
+  return "sv=" + sas.version + "&sr=" + (sas.blob.empty() ? "c" : "b") + "&sp=" + http::uriEncode(sas.permissions, false) +
          "&se=" + http::uriEncode(sas.expiry, false) + "&sig=" + http::uriEncode(sig, false);
 }
 

@@ -36,10 +36,10 @@ struct ServiceSas {
   std::string permissions = "r";
   std::string expiry;  // "2026-12-01T10:00:00Z"
   std::string container;
-  std::string blob;
+  std::string blob;  // "" for a container SAS (sr=c)
   std::string version = "2020-12-06";
 };
-// The string-to-sign of a blob service SAS (version 2020-12-06 and later).
+// The string-to-sign of a blob (or container) service SAS (version 2020-12-06 and later).
 std::string sasStringToSign(const ServiceSas& sas, std::string_view account);
 // The SAS query ("sv=...&sr=b&sp=r&se=...&sig=..."), signed with the decoded account key.
 std::string sasQuery(const ServiceSas& sas, std::string_view account, std::string_view key);

@@ -371,6 +371,18 @@ Status S3BlobStore::multipartCopy(const std::vector<Chunk>& chunks, const std::s
   return s;
 }
 
+std::mutex& S3BlobStore::digestLock(const oci::Digest& digest) {
+  return digest_locks_[std::hash<std::string>{}(digest.str()) % digest_locks_.size()];
+}
+
+Status S3BlobStore::writeOnce(const oci::Digest& digest, const std::function<Status()>& write) {
+  std::lock_guard lock(digestLock(digest));
+  auto existing = stat(digest);
+  if (existing) return okStatus();
+  if (existing.code() != Code::kBlobUnknown) return existing.takeError();
+  return write();
+}
+
 Result<std::unique_ptr<UploadWriter>> S3BlobStore::openUpload(std::string_view id, uint64_t offset) {
   if (!validUploadId(id)) return badUploadId();
   auto st = staged(id);
@@ -434,20 +446,13 @@ Status S3BlobStore::commitUpload(std::string_view id, const oci::Digest& digest)
   auto st = staged(id);
   if (!st) return st.takeError();
   if (!st->exists) return uploadUnknown(id);
-  auto existing = stat(digest);
-  if (!existing && existing.code() != Code::kBlobUnknown) return existing.takeError();
-  if (!existing) {
+  Status s = writeOnce(digest, [&]() -> Status {
     const std::string key = blobKey(digest);
-    Status s;
-    if (st->chunks.empty()) {
-      s = putObject(key, "");
-    } else if (st->chunks.size() == 1) {
-      s = copyObject(st->chunks.front().key, key);
-    } else {
-      s = multipartCopy(st->chunks, key);
-    }
-    if (!s) return s;
-  }
+    if (st->chunks.empty()) return putObject(key, "");
+    if (st->chunks.size() == 1) return copyObject(st->chunks.front().key, key);
+    return multipartCopy(st->chunks, key);
+  });
+  if (!s) return s;
   return removeUpload(id);
 }
 
@@ -476,8 +481,8 @@ Status S3BlobStore::put(const oci::Digest& digest, std::string_view bytes) {
                      "digest mismatch: content hashes to " + actual.str() + ", not " + digest.str(),
                      "{\"digest\":\"" + digest.str() + "\"}");
   }
-  // A PUT replaces the object atomically: no temp object needed.
-  return putObject(blobKey(digest), bytes);
+  // One PUT makes the object whole at once: no temp object needed.
+  return writeOnce(digest, [&] { return putObject(blobKey(digest), bytes); });
 }
 
 Result<BlobInfo> S3BlobStore::stat(const oci::Digest& digest) {

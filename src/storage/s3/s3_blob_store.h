@@ -12,8 +12,12 @@
 // a single chunk server side, or streams the chunks through one part buffer into a
 // multipart upload (parts of kPartSize, over S3's 5 MiB minimum); either way the blob
 // appears whole, at once. A blob is at most 10,000 parts (80 GiB).
-// The store holds no mutable state: every method is safe from any thread.
+// Every method is safe from any thread. Writes of one digest are serialized within the
+// process and skipped when the blob exists (blobs are immutable): fewer requests, and no
+// overwrite under a reader on servers whose overwrites are not atomic (s3rver).
+#include <array>
 #include <cstdint>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <vector>
@@ -110,6 +114,11 @@ class S3BlobStore : public BlobStore {
   Status copyObject(const std::string& from, const std::string& to) const;
   Status multipartCopy(const std::vector<Chunk>& chunks, const std::string& to) const;
 
+  std::mutex& digestLock(const oci::Digest& digest);
+  // Writes the blob with `write` unless it exists, under the digest's lock.
+  Status writeOnce(const oci::Digest& digest, const std::function<Status()>& write);
+
+  std::array<std::mutex, 64> digest_locks_;
   S3Options options_;
   s3::Credentials credentials_;
   std::string scheme_;  // "https"
