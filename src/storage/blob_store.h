@@ -27,7 +27,8 @@ struct StagingFile {
   int64_t modified_at = 0;  // unix seconds of the last write
 };
 
-// A readable blob. fd() is valid for the reader's lifetime so the server can sendfile(2).
+// A readable blob. fd() is valid for the reader's lifetime so the server can sendfile(2);
+// without one (-1: an object store) the server streams readAt() in large sequential reads.
 class BlobReader {
  public:
   virtual ~BlobReader() = default;
@@ -102,6 +103,9 @@ class BlobStore {
                                                   std::chrono::seconds ttl) {
     return std::nullopt;
   }
+  // Whether open() and stat() are local system calls, no network round trip: cheap enough
+  // for the server to call on an I/O thread (the filesystem). Object stores say no.
+  virtual bool local() const { return false; }
   // Bytes still free for new blobs, when the store can tell (readiness checks).
   virtual std::optional<uint64_t> availableBytes() { return std::nullopt; }
 };
