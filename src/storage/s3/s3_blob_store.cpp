@@ -149,7 +149,8 @@ Result<http::Response> S3BlobStore::send(const Call& call) const {
     req.headers = sig.headers;
     req.headers.push_back({"Authorization", signature.authorization});
     result = http::perform(req);
-    if (!retryable(result) || delivered > 0) break;
+    // POSTs (start or complete a multipart upload) are not idempotent: never repeated.
+    if (!retryable(result) || delivered > 0 || call.method == "POST") break;
   }
   return result;
 }

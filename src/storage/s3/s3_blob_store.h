@@ -62,7 +62,7 @@ class S3BlobStore : public BlobStore {
                                           std::chrono::seconds ttl) override;
 
   // One signed request on the bucket (key "" = the bucket itself). Retries connection
-  // errors and 5xx while nothing was handed to the sink. Public for tests and tools
+  // errors and 5xx (not of a POST) while nothing was handed to the sink. Public for tests and tools
   // (creating a bucket).
   struct Call {
     Call() = default;

@@ -81,7 +81,9 @@ class Server {
     }
     pid_ = ::fork();
     if (pid_ == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a crashed test binary
+      // Never outlive a crashed test binary. (The signal follows the forking thread: the
+      // servers are first asked for from a test body, on gtest's main thread.)
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       int devnull = ::open("/dev/null", O_WRONLY);
       if (devnull >= 0) ::dup2(devnull, STDOUT_FILENO);  // start-up banners; errors stay on stderr
       std::vector<char*> argv{const_cast<char*>(path.c_str())};
