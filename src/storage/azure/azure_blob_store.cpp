@@ -9,6 +9,7 @@
 
 #include "common/text.h"
 #include "storage/blob_layout.h"
+#include "storage/buffered_upload_writer.h"
 #include "storage/http/crypto.h"
 #include "storage/http/xml.h"
 #include "storage/remote_blob_reader.h"
@@ -48,64 +49,34 @@ bool copyDone(const http::Response& r) {
 
 }  // namespace
 
-class AzureBlobStore::Writer : public UploadWriter {
+// Each part it stores is a block (its id the part's offset); publishing commits the list.
+class AzureBlobStore::Writer : public BufferedUploadWriter {
  public:
   Writer(const AzureBlobStore& store, std::string id, std::vector<Block> blocks, uint64_t offset)
-      : store_(store), id_(std::move(id)), key_(stagingKey(id_)), blocks_(std::move(blocks)), flushed_(offset) {}
-  ~Writer() override {
-    if (!failed_) (void)sync();
-  }
+      : BufferedUploadWriter(std::move(id), offset, kBlockSize),
+        store_(store),
+        key_(stagingKey(this->id())),
+        blocks_(std::move(blocks)) {}
+  ~Writer() override { finish(); }
 
-  Status write(std::string_view data) override {
-    if (failed_) return makeError(Code::kIoError, "upload " + id_ + ": an earlier write failed");
-    while (!data.empty()) {
-      size_t n = std::min(data.size(), kBlockSize - buffer_.size());
-      if (buffer_.capacity() < kBlockSize && buffer_.size() + n > buffer_.capacity()) {
-        buffer_.reserve(std::min<size_t>(kBlockSize, std::max(buffer_.size() + n, 2 * buffer_.capacity())));
-      }
-      buffer_.append(data.data(), n);
-      data.remove_prefix(n);
-      if (buffer_.size() == kBlockSize) {
-        if (Status s = flush(); !s) return s;
-      }
-    }
+ private:
+  Status storePart(uint64_t offset, std::string_view bytes) override {
+    if (Status s = store_.putBlock(key_, offset, bytes); !s) return s;
+    blocks_.push_back({blockId(offset), bytes.size()});
+    dirty_ = true;
     return okStatus();
   }
-  uint64_t size() const override { return flushed_ + buffer_.size(); }
-  Status sync() override {
-    if (failed_) return makeError(Code::kIoError, "upload " + id_ + ": an earlier write failed");
-    if (Status s = flush(); !s) return s;
+  Status publish() override {
     if (!dirty_) return okStatus();
-    if (Status s = store_.putBlockList(key_, blocks_); !s) {
-      failed_ = true;
-      return s;
-    }
+    if (Status s = store_.putBlockList(key_, blocks_); !s) return s;
     dirty_ = false;
     return okStatus();
   }
 
- private:
-  Status flush() {
-    if (buffer_.empty()) return okStatus();
-    if (Status s = store_.putBlock(key_, flushed_, buffer_); !s) {
-      failed_ = true;
-      return s;
-    }
-    blocks_.push_back({blockId(flushed_), buffer_.size()});
-    flushed_ += buffer_.size();
-    buffer_.clear();
-    dirty_ = true;
-    return okStatus();
-  }
-
   const AzureBlobStore& store_;
-  std::string id_;
   std::string key_;
-  std::vector<Block> blocks_;  // committed, then put but not yet committed
-  uint64_t flushed_;
-  std::string buffer_;
+  std::vector<Block> blocks_;  // committed, then stored but not yet committed
   bool dirty_ = false;
-  bool failed_ = false;
 };
 
 AzureBlobStore::AzureBlobStore(AzureOptions options, std::string key)

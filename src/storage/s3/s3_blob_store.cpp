@@ -10,6 +10,7 @@
 
 #include "common/text.h"
 #include "storage/blob_layout.h"
+#include "storage/buffered_upload_writer.h"
 #include "storage/http/crypto.h"
 #include "storage/http/xml.h"
 #include "storage/remote_blob_reader.h"
@@ -42,55 +43,19 @@ int64_t httpDate(std::string_view text) {
 
 }  // namespace
 
-// Buffers up to kPartSize bytes; stores them as the chunk at flushed_ when full, on sync()
-// and on destruction.
-class S3BlobStore::Writer : public UploadWriter {
+// Each part it stores is the chunk object at its offset.
+class S3BlobStore::Writer : public BufferedUploadWriter {
  public:
   Writer(const S3BlobStore& store, std::string id, uint64_t offset)
-      : store_(store), id_(std::move(id)), flushed_(offset) {}
-  ~Writer() override {
-    if (!failed_) (void)flush();
-  }
-
-  Status write(std::string_view data) override {
-    if (failed_) return makeError(Code::kIoError, "upload " + id_ + ": an earlier write failed");
-    while (!data.empty()) {
-      size_t n = std::min(data.size(), kPartSize - buffer_.size());
-      if (buffer_.capacity() < kPartSize && buffer_.size() + n > buffer_.capacity()) {
-        buffer_.reserve(std::min<size_t>(kPartSize, std::max(buffer_.size() + n, 2 * buffer_.capacity())));
-      }
-      buffer_.append(data.data(), n);
-      data.remove_prefix(n);
-      if (buffer_.size() == kPartSize) {
-        if (Status s = flush(); !s) return s;
-      }
-    }
-    return okStatus();
-  }
-  uint64_t size() const override { return flushed_ + buffer_.size(); }
-  Status sync() override {
-    if (failed_) return makeError(Code::kIoError, "upload " + id_ + ": an earlier write failed");
-    return flush();
-  }
+      : BufferedUploadWriter(std::move(id), offset, kPartSize), store_(store) {}
+  ~Writer() override { finish(); }
 
  private:
-  Status flush() {
-    if (buffer_.empty()) return okStatus();
-    Status s = store_.putObject(chunkKey(id_, flushed_), buffer_);
-    if (!s) {
-      failed_ = true;
-      return s;
-    }
-    flushed_ += buffer_.size();
-    buffer_.clear();
-    return okStatus();
+  Status storePart(uint64_t offset, std::string_view bytes) override {
+    return store_.putObject(chunkKey(id(), offset), bytes);
   }
 
   const S3BlobStore& store_;
-  std::string id_;
-  uint64_t flushed_;
-  std::string buffer_;
-  bool failed_ = false;
 };
 
 S3BlobStore::S3BlobStore(S3Options options) : options_(std::move(options)) {
