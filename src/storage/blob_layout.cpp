@@ -1,5 +1,7 @@
 #include "storage/blob_layout.h"
 
+#include "storage/blob_store.h"
+
 namespace berth::storage {
 
 namespace {
@@ -35,6 +37,30 @@ std::optional<oci::Digest> digestOfBlobKey(std::string_view key) {
   auto digest = oci::Digest::parse(std::string(alg) + ":" + std::string(hex));
   if (!digest) return std::nullopt;
   return *digest;
+}
+
+Status checkDigest(const oci::Digest& digest, std::string_view bytes) {
+  if (digest.empty()) return makeError(Code::kDigestInvalid, "put needs a digest");
+  oci::Digest actual = oci::digestOf(bytes, digest.algorithm());
+  if (actual != digest) {
+    return makeError(Code::kDigestInvalid,
+                     "digest mismatch: content hashes to " + actual.str() + ", not " + digest.str(),
+                     "{\"digest\":\"" + digest.str() + "\"}");
+  }
+  return okStatus();
+}
+
+std::mutex& DigestLocks::of(const oci::Digest& digest) {
+  return locks_[std::hash<std::string_view>{}(digest.hex()) % locks_.size()];
+}
+
+Status writeOnce(BlobStore& store, DigestLocks& locks, const oci::Digest& digest,
+                 const std::function<Status()>& write) {
+  std::lock_guard lock(locks.of(digest));
+  auto existing = store.stat(digest);
+  if (existing) return okStatus();
+  if (existing.code() != Code::kBlobUnknown) return existing.takeError();
+  return write();
 }
 
 Error badUploadId() {

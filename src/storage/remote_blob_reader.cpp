@@ -5,6 +5,18 @@
 
 namespace berth::storage {
 
+RemoteBlobReader::Fetch RemoteBlobReader::fromRangeGet(RangeGet get) {
+  return [get = std::move(get)](uint64_t offset, size_t len, char* out) {
+    size_t done = 0;
+    return get(offset, len, [&](std::string_view piece) {
+      if (piece.size() > len - done) return false;  // more than asked for
+      std::memcpy(out + done, piece.data(), piece.size());
+      done += piece.size();
+      return true;
+    });
+  };
+}
+
 Result<size_t> RemoteBlobReader::readAt(uint64_t offset, void* buf, size_t len) {
   if (offset >= size_ || len == 0) return size_t{0};
   len = static_cast<size_t>(std::min<uint64_t>(len, size_ - offset));

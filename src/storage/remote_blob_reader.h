@@ -16,6 +16,12 @@ class RemoteBlobReader : public BlobReader {
   // Reads exactly `len` bytes at `offset` (both within the blob) into `out`.
   using Fetch = std::function<Status(uint64_t offset, size_t len, char* out)>;
 
+  // A ranged GET: hands [offset, offset + len) to the sink in pieces.
+  using RangeGet = std::function<Status(uint64_t offset, uint64_t len,
+                                        const std::function<bool(std::string_view)>& sink)>;
+  // The Fetch of a ranged GET, copying the pieces into place.
+  static Fetch fromRangeGet(RangeGet get);
+
   RemoteBlobReader(uint64_t size, Fetch fetch) : size_(size), fetch_(std::move(fetch)) {}
   uint64_t size() const override { return size_; }
   int fd() const override { return -1; }

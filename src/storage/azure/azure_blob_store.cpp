@@ -1,7 +1,5 @@
 #include "storage/azure/azure_blob_store.h"
 
-#include <curl/curl.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -17,7 +15,6 @@
 namespace berth::storage {
 namespace {
 
-constexpr int kAttempts = 3;
 constexpr const char* kVersion = "2021-08-06";
 // How long commitUpload waits for a copy the service reports pending.
 constexpr auto kCopyWait = std::chrono::minutes(5);
@@ -28,17 +25,6 @@ std::string blockId(uint64_t start) {
   char buf[24];
   std::snprintf(buf, sizeof buf, "%020llu", static_cast<unsigned long long>(start));
   return http::base64Encode(buf);
-}
-
-bool retryable(const Result<http::Response>& r) {
-  if (!r) return r.code() == Code::kUnavailable;
-  return r->status >= 500;
-}
-
-int64_t httpDate(std::string_view text) {
-  if (text.empty()) return 0;
-  time_t t = curl_getdate(std::string(text).c_str(), nullptr);
-  return t < 0 ? 0 : static_cast<int64_t>(t);
 }
 
 // A copy that has not (yet) succeeded is not a blob.
@@ -103,38 +89,31 @@ std::string AzureBlobStore::path(std::string_view key) const {
 std::string AzureBlobStore::url(std::string_view key) const { return scheme_host_ + path(key); }
 
 Result<http::Response> AzureBlobStore::send(const Call& call) const {
-  Result<http::Response> result = makeError(Code::kInternal, "no attempt");
-  for (int attempt = 0; attempt < kAttempts; ++attempt) {
-    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100 << (2 * attempt)));
-    http::Request req;
-    req.method = call.method;
-    req.body = call.body;
-    uint64_t delivered = 0;
-    if (call.sink) {
-      req.sink = [&](std::string_view piece) {
-        delivered += piece.size();
-        return call.sink(piece);
-      };
-    }
-    std::string query;
-    auto append = [&](std::string_view param) {
-      query += query.empty() ? '?' : '&';
-      query += param;
-    };
-    for (const auto& [k, v] : call.query) append(http::uriEncode(k, false) + "=" + http::uriEncode(v, false));
-    if (!sas_.empty()) append(sas_);
-    req.url = url(call.key) + query;
-    req.headers = call.headers;
-    req.headers.push_back({"x-ms-date", azure::rfc1123(unixNow())});
-    req.headers.push_back({"x-ms-version", kVersion});
-    if (sas_.empty()) {
-      azure::RequestToSign sig{call.method, path(call.key), call.query, req.headers, call.body.size()};
-      req.headers.push_back({"Authorization", azure::authorization(sig, options_.account, key_)});
-    }
-    result = http::perform(req);
-    if (!retryable(result) || delivered > 0) break;
-  }
-  return result;
+  // Every operation used is a PUT, GET, HEAD or DELETE that may be repeated.
+  return http::performWithRetries(
+      [&] {
+        http::Request req;
+        req.method = call.method;
+        req.body = call.body;
+        req.sink = call.sink;
+        std::string query;
+        auto append = [&](std::string_view param) {
+          query += query.empty() ? '?' : '&';
+          query += param;
+        };
+        for (const auto& [k, v] : call.query) append(http::uriEncode(k, false) + "=" + http::uriEncode(v, false));
+        if (!sas_.empty()) append(sas_);
+        req.url = url(call.key) + query;
+        req.headers = call.headers;
+        req.headers.push_back({"x-ms-date", azure::rfc1123(unixNow())});
+        req.headers.push_back({"x-ms-version", kVersion});
+        if (sas_.empty()) {
+          azure::RequestToSign sig{call.method, path(call.key), call.query, req.headers, call.body.size()};
+          req.headers.push_back({"Authorization", azure::authorization(sig, options_.account, key_)});
+        }
+        return req;
+      },
+      true);
 }
 
 Error AzureBlobStore::failure(const http::Response& response, std::string_view what) const {
@@ -304,25 +283,13 @@ Status AzureBlobStore::listBlobs(const std::string& prefix, const std::function<
       Listed l;
       l.name = http::xmlText(b, "Name");
       l.size = std::strtoull(http::xmlText(b, "Content-Length").c_str(), nullptr, 10);
-      l.modified_at = httpDate(http::xmlText(b, "Last-Modified"));
+      l.modified_at = http::parseHttpDate(http::xmlText(b, "Last-Modified"));
       fn(l);
     }
     marker = http::xmlText(r->body, "NextMarker");
     if (marker.empty()) break;
   }
   return okStatus();
-}
-
-std::mutex& AzureBlobStore::digestLock(const oci::Digest& digest) {
-  return digest_locks_[std::hash<std::string>{}(digest.str()) % digest_locks_.size()];
-}
-
-Status AzureBlobStore::writeOnce(const oci::Digest& digest, const std::function<Status()>& write) {
-  std::lock_guard lock(digestLock(digest));
-  auto existing = stat(digest);
-  if (existing) return okStatus();
-  if (existing.code() != Code::kBlobUnknown) return existing.takeError();
-  return write();
 }
 
 Result<std::unique_ptr<UploadWriter>> AzureBlobStore::openUpload(std::string_view id, uint64_t offset) {
@@ -400,7 +367,7 @@ Status AzureBlobStore::commitUpload(std::string_view id, const oci::Digest& dige
   if (!r) return r.takeError();
   if (r->status == 404) return uploadUnknown(id);
   if (r->status != 200) return failure(*r, "Get Blob Properties " + key);
-  if (Status s = writeOnce(digest, [&] { return copyBlob(key, blobKey(digest)); }); !s) return s;
+  if (Status s = writeOnce(*this, digest_locks_, digest, [&] { return copyBlob(key, blobKey(digest)); }); !s) return s;
   return deleteBlob(key);
 }
 
@@ -410,15 +377,9 @@ Status AzureBlobStore::removeUpload(std::string_view id) {
 }
 
 Status AzureBlobStore::put(const oci::Digest& digest, std::string_view bytes) {
-  if (digest.empty()) return makeError(Code::kDigestInvalid, "put needs a digest");
-  oci::Digest actual = oci::digestOf(bytes, digest.algorithm());
-  if (actual != digest) {
-    return makeError(Code::kDigestInvalid,
-                     "digest mismatch: content hashes to " + actual.str() + ", not " + digest.str(),
-                     "{\"digest\":\"" + digest.str() + "\"}");
-  }
+  if (Status s = checkDigest(digest, bytes); !s) return s;
   // One Put Blob makes the blob whole at once: no temp blob needed.
-  return writeOnce(digest, [&] { return putBlob(blobKey(digest), bytes); });
+  return writeOnce(*this, digest_locks_, digest, [&] { return putBlob(blobKey(digest), bytes); });
 }
 
 Result<BlobInfo> AzureBlobStore::stat(const oci::Digest& digest) {
@@ -428,7 +389,7 @@ Result<BlobInfo> AzureBlobStore::stat(const oci::Digest& digest) {
   if (r->status == 404 || (r->status == 200 && !copyDone(*r))) return blobUnknown(digest);
   if (r->status != 200) return failure(*r, "Get Blob Properties " + blobKey(digest));
   return BlobInfo{std::strtoull(std::string(r->header("content-length")).c_str(), nullptr, 10),
-                  httpDate(r->header("last-modified"))};
+                  http::parseHttpDate(r->header("last-modified"))};
 }
 
 Result<std::unique_ptr<BlobReader>> AzureBlobStore::open(const oci::Digest& digest) {
@@ -436,15 +397,10 @@ Result<std::unique_ptr<BlobReader>> AzureBlobStore::open(const oci::Digest& dige
   if (!info) return info.takeError();
   std::string key = blobKey(digest);
   return std::unique_ptr<BlobReader>(
-      new RemoteBlobReader(info->size, [this, key](uint64_t offset, size_t len, char* out) {
-        size_t done = 0;
-        return getRange(key, offset, len, [&](std::string_view piece) {
-          if (piece.size() > len - done) return false;
-          std::copy(piece.begin(), piece.end(), out + done);
-          done += piece.size();
-          return true;
-        });
-      }));
+      new RemoteBlobReader(info->size, RemoteBlobReader::fromRangeGet([this, key](uint64_t offset, uint64_t len,
+                                                                                   const auto& sink) {
+        return getRange(key, offset, len, sink);
+      })));
 }
 
 Status AzureBlobStore::remove(const oci::Digest& digest) {

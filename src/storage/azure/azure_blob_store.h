@@ -14,14 +14,13 @@
 // Every method is safe from any thread. Writes of one digest are serialized within the
 // process and skipped when the blob exists (blobs are immutable): fewer requests, and no
 // overwrite under a reader on servers whose overwrites are not atomic (s3rver).
-#include <array>
 #include <cstdint>
-#include <mutex>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "storage/azure/shared_key.h"
+#include "storage/blob_layout.h"
 #include "storage/blob_store.h"
 #include "storage/http/http_client.h"
 
@@ -105,11 +104,7 @@ class AzureBlobStore : public BlobStore {
   };
   Status listBlobs(const std::string& prefix, const std::function<void(const Listed&)>& fn) const;
 
-  std::mutex& digestLock(const oci::Digest& digest);
-  // Writes the blob with `write` unless it exists, under the digest's lock.
-  Status writeOnce(const oci::Digest& digest, const std::function<Status()>& write);
-
-  std::array<std::mutex, 64> digest_locks_;
+  DigestLocks digest_locks_;
   AzureOptions options_;
   std::string key_;  // decoded account key ("" when a SAS is used)
   std::string sas_;  // without '?'

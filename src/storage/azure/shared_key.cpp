@@ -9,16 +9,9 @@
 namespace berth::storage::azure {
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 std::string headerValue(const std::vector<http::Header>& headers, std::string_view name) {
   for (const auto& h : headers) {
-    if (lower(h.name) == name) return h.value;
+    if (http::lowercase(h.name) == name) return h.value;
   }
   return {};
 }
@@ -41,7 +34,7 @@ std::string rfc1123(int64_t unix_seconds) {
 std::string canonicalizedHeaders(const std::vector<http::Header>& headers) {
   std::map<std::string, std::string> ms;
   for (const auto& h : headers) {
-    std::string name = lower(h.name);
+    std::string name = http::lowercase(h.name);
     if (!name.starts_with("x-ms-")) continue;
     // Trimmed, runs of whitespace folded to one space.
     std::string value;
@@ -65,7 +58,7 @@ std::string canonicalizedHeaders(const std::vector<http::Header>& headers) {
 std::string canonicalizedResource(std::string_view account, std::string_view path, const QueryParams& query) {
   std::string out = "/" + std::string(account) + std::string(path.empty() ? "/" : path);
   std::map<std::string, std::vector<std::string>> params;
-  for (const auto& [k, v] : query) params[lower(k)].push_back(v);
+  for (const auto& [k, v] : query) params[http::lowercase(k)].push_back(v);
   for (auto& [name, values] : params) {
     std::sort(values.begin(), values.end());
     out += "\n" + name + ":";

@@ -389,13 +389,7 @@ Status FsBlobStore::removeUpload(std::string_view id) {
 }
 
 Status FsBlobStore::put(const oci::Digest& digest, std::string_view bytes) {
-  if (digest.empty()) return makeError(Code::kDigestInvalid, "put needs a digest");
-  oci::Digest actual = oci::digestOf(bytes, digest.algorithm());
-  if (actual != digest) {
-    return makeError(Code::kDigestInvalid,
-                     "digest mismatch: content hashes to " + actual.str() + ", not " + digest.str(),
-                     "{\"digest\":\"" + digest.str() + "\"}");
-  }
+  if (Status s = checkDigest(digest, bytes); !s) return s;
   std::string tmpl = abs("tmp/put-XXXXXX");
   Fd fd(::mkostemp(tmpl.data(), O_CLOEXEC));
   if (!fd.valid()) return errnoError(errno, "create", "tmp");

@@ -3,8 +3,10 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <chrono>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 namespace berth::storage::http {
 namespace {
@@ -46,9 +48,7 @@ size_t onHeader(char* data, size_t size, size_t n, void* user) {
   }
   auto colon = line.find(':');
   if (colon == std::string_view::npos) return size * n;
-  std::string name(line.substr(0, colon));
-  std::transform(name.begin(), name.end(), name.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::string name = lowercase(line.substr(0, colon));
   std::string_view value = line.substr(colon + 1);
   while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
   while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) {
@@ -151,6 +151,38 @@ Result<Response> perform(const Request& request) {
   }
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
   return response;
+}
+
+Result<Response> performWithRetries(const std::function<Request()>& make, bool idempotent, int attempts) {
+  Result<Response> result = makeError(Code::kInternal, "no attempt");
+  for (int attempt = 0; attempt < attempts; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100 << (2 * attempt)));
+    Request req = make();
+    uint64_t delivered = 0;
+    if (req.sink) {
+      req.sink = [&delivered, sink = std::move(req.sink)](std::string_view piece) {
+        delivered += piece.size();
+        return sink(piece);
+      };
+    }
+    result = perform(req);
+    const bool failed = result ? result->status >= 500 : result.code() == Code::kUnavailable;
+    if (!failed || !idempotent || delivered > 0) break;
+  }
+  return result;
+}
+
+int64_t parseHttpDate(std::string_view text) {
+  if (text.empty()) return 0;
+  time_t t = curl_getdate(std::string(text).c_str(), nullptr);
+  return t < 0 ? 0 : static_cast<int64_t>(t);
+}
+
+std::string lowercase(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
 }
 
 std::string uriEncode(std::string_view text, bool keep_slash) {

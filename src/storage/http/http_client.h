@@ -45,6 +45,17 @@ struct Response {
 // credential); any HTTP status is a successful Response.
 Result<Response> perform(const Request& request);
 
+// Sends the request make() builds (again, re-made so re-signed, up to `attempts` times in
+// all) while it fails to connect or answers 5xx, if `idempotent` and no body byte reached
+// its sink yet. Backs off 0.4 s, then 1.6 s.
+Result<Response> performWithRetries(const std::function<Request()>& make, bool idempotent, int attempts = 3);
+
+// Unix seconds of an HTTP date ("Sun, 06 Nov 1994 08:49:37 GMT"); 0 when empty or malformed.
+int64_t parseHttpDate(std::string_view text);
+
+// ASCII lowercase (header names).
+std::string lowercase(std::string_view text);
+
 // Percent-encodes everything but RFC 3986 unreserved characters (and '/' when keep_slash).
 std::string uriEncode(std::string_view text, bool keep_slash);
 

@@ -1,12 +1,8 @@
 #include "storage/s3/s3_blob_store.h"
 
-#include <curl/curl.h>
-
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <map>
-#include <thread>
 
 #include "common/text.h"
 #include "storage/blob_layout.h"
@@ -18,7 +14,6 @@
 namespace berth::storage {
 namespace {
 
-constexpr int kAttempts = 3;
 constexpr int kMaxParts = 10000;
 const std::string kEmptySha256 = http::sha256Hex("");
 
@@ -28,17 +23,6 @@ std::string chunkKey(std::string_view id, uint64_t start) {
   char buf[24];
   std::snprintf(buf, sizeof buf, "c%020llu", static_cast<unsigned long long>(start));
   return uploadPrefix(id) + buf;
-}
-
-bool retryable(const Result<http::Response>& r) {
-  if (!r) return r.code() == Code::kUnavailable;
-  return r->status >= 500;
-}
-
-int64_t httpDate(std::string_view text) {
-  if (text.empty()) return 0;
-  time_t t = curl_getdate(std::string(text).c_str(), nullptr);
-  return t < 0 ? 0 : static_cast<int64_t>(t);
 }
 
 }  // namespace
@@ -70,54 +54,52 @@ S3BlobStore::S3BlobStore(S3Options options) : options_(std::move(options)) {
 }
 
 std::string S3BlobStore::objectPath(std::string_view key) const {
-  std::string path = options_.path_style ? "/" + http::uriEncode(options_.bucket, false) : "";
-  path += "/" + http::uriEncode(key, true);
+  std::string path;
+  if (options_.path_style) {
+    path += '/';
+    path += http::uriEncode(options_.bucket, false);
+  }
+  path += '/';
+  path += http::uriEncode(key, true);
   return path;
 }
 
 std::string S3BlobStore::objectUrl(std::string_view key, const s3::QueryParams& query) const {
   std::string url = scheme_ + "://" + host_ + objectPath(key);
-  if (!query.empty()) url += "?" + s3::canonicalQuery(query);
+  if (!query.empty()) {
+    url += '?';
+    url += s3::canonicalQuery(query);
+  }
   return url;
 }
 
 Result<http::Response> S3BlobStore::send(const Call& call) const {
-  Result<http::Response> result = makeError(Code::kInternal, "no attempt");
-  for (int attempt = 0; attempt < kAttempts; ++attempt) {
-    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100 << (2 * attempt)));
-    http::Request req;
-    req.method = call.method;
-    req.url = objectUrl(call.key, call.query);
-    req.body = call.body;
-    uint64_t delivered = 0;
-    if (call.sink) {
-      req.sink = [&](std::string_view piece) {
-        delivered += piece.size();
-        return call.sink(piece);
-      };
-    }
-    s3::RequestToSign sig;
-    sig.method = call.method;
-    sig.path = objectPath(call.key);
-    sig.query = call.query;
-    sig.payload_hash = call.body.empty() ? kEmptySha256 : http::sha256Hex(call.body);
-    sig.headers = call.headers;
-    sig.headers.push_back({"host", host_});
-    const std::string date = s3::amzDate(unixNow());
-    sig.headers.push_back({"x-amz-date", date});
-    sig.headers.push_back({"x-amz-content-sha256", sig.payload_hash});
-    if (!credentials_.session_token.empty()) {
-      sig.headers.push_back({"x-amz-security-token", credentials_.session_token});
-    }
-    s3::Signature signature =
-        s3::sign(sig, credentials_, {options_.region, "s3", date});
-    req.headers = sig.headers;
-    req.headers.push_back({"Authorization", signature.authorization});
-    result = http::perform(req);
-    // POSTs (start or complete a multipart upload) are not idempotent: never repeated.
-    if (!retryable(result) || delivered > 0 || call.method == "POST") break;
-  }
-  return result;
+  // POSTs (start or complete a multipart upload) are not idempotent: never repeated.
+  return http::performWithRetries(
+      [&] {
+        http::Request req;
+        req.method = call.method;
+        req.url = objectUrl(call.key, call.query);
+        req.body = call.body;
+        req.sink = call.sink;
+        s3::RequestToSign sig;
+        sig.method = call.method;
+        sig.path = objectPath(call.key);
+        sig.query = call.query;
+        sig.payload_hash = call.body.empty() ? kEmptySha256 : http::sha256Hex(call.body);
+        sig.headers = call.headers;
+        const std::string date = s3::amzDate(unixNow());
+        sig.headers.push_back({"host", host_});
+        sig.headers.push_back({"x-amz-date", date});
+        sig.headers.push_back({"x-amz-content-sha256", sig.payload_hash});
+        if (!credentials_.session_token.empty()) {
+          sig.headers.push_back({"x-amz-security-token", credentials_.session_token});
+        }
+        req.headers = sig.headers;
+        req.headers.push_back({"Authorization", s3::sign(sig, credentials_, {options_.region, "s3", date}).authorization});
+        return req;
+      },
+      call.method != "POST");
 }
 
 Error S3BlobStore::failure(const http::Response& response, std::string_view what) const {
@@ -337,18 +319,6 @@ Status S3BlobStore::multipartCopy(const std::vector<Chunk>& chunks, const std::s
   return s;
 }
 
-std::mutex& S3BlobStore::digestLock(const oci::Digest& digest) {
-  return digest_locks_[std::hash<std::string>{}(digest.str()) % digest_locks_.size()];
-}
-
-Status S3BlobStore::writeOnce(const oci::Digest& digest, const std::function<Status()>& write) {
-  std::lock_guard lock(digestLock(digest));
-  auto existing = stat(digest);
-  if (existing) return okStatus();
-  if (existing.code() != Code::kBlobUnknown) return existing.takeError();
-  return write();
-}
-
 Result<std::unique_ptr<UploadWriter>> S3BlobStore::openUpload(std::string_view id, uint64_t offset) {
   if (!validUploadId(id)) return badUploadId();
   auto st = staged(id);
@@ -412,7 +382,7 @@ Status S3BlobStore::commitUpload(std::string_view id, const oci::Digest& digest)
   auto st = staged(id);
   if (!st) return st.takeError();
   if (!st->exists) return uploadUnknown(id);
-  Status s = writeOnce(digest, [&]() -> Status {
+  Status s = writeOnce(*this, digest_locks_, digest, [&]() -> Status {
     const std::string key = blobKey(digest);
     if (st->chunks.empty()) return putObject(key, "");
     if (st->chunks.size() == 1) return copyObject(st->chunks.front().key, key);
@@ -440,15 +410,9 @@ Status S3BlobStore::removeUpload(std::string_view id) {
 }
 
 Status S3BlobStore::put(const oci::Digest& digest, std::string_view bytes) {
-  if (digest.empty()) return makeError(Code::kDigestInvalid, "put needs a digest");
-  oci::Digest actual = oci::digestOf(bytes, digest.algorithm());
-  if (actual != digest) {
-    return makeError(Code::kDigestInvalid,
-                     "digest mismatch: content hashes to " + actual.str() + ", not " + digest.str(),
-                     "{\"digest\":\"" + digest.str() + "\"}");
-  }
+  if (Status s = checkDigest(digest, bytes); !s) return s;
   // One PUT makes the object whole at once: no temp object needed.
-  return writeOnce(digest, [&] { return putObject(blobKey(digest), bytes); });
+  return writeOnce(*this, digest_locks_, digest, [&] { return putObject(blobKey(digest), bytes); });
 }
 
 Result<BlobInfo> S3BlobStore::stat(const oci::Digest& digest) {
@@ -458,7 +422,7 @@ Result<BlobInfo> S3BlobStore::stat(const oci::Digest& digest) {
   if (r->status == 404) return blobUnknown(digest);
   if (r->status != 200) return failure(*r, "HEAD " + blobKey(digest));
   return BlobInfo{std::strtoull(std::string(r->header("content-length")).c_str(), nullptr, 10),
-                  httpDate(r->header("last-modified"))};
+                  http::parseHttpDate(r->header("last-modified"))};
 }
 
 Result<std::unique_ptr<BlobReader>> S3BlobStore::open(const oci::Digest& digest) {
@@ -466,16 +430,10 @@ Result<std::unique_ptr<BlobReader>> S3BlobStore::open(const oci::Digest& digest)
   if (!info) return info.takeError();
   std::string key = blobKey(digest);
   return std::unique_ptr<BlobReader>(
-      new RemoteBlobReader(info->size, [this, key](uint64_t offset, size_t len, char* out) {
-        size_t done = 0;
-        Status s = getRange(key, offset, len, [&](std::string_view piece) {
-          if (piece.size() > len - done) return false;
-          std::copy(piece.begin(), piece.end(), out + done);
-          done += piece.size();
-          return true;
-        });
-        return s;
-      }));
+      new RemoteBlobReader(info->size, RemoteBlobReader::fromRangeGet([this, key](uint64_t offset, uint64_t len,
+                                                                                   const auto& sink) {
+        return getRange(key, offset, len, sink);
+      })));
 }
 
 Status S3BlobStore::remove(const oci::Digest& digest) {

@@ -15,13 +15,12 @@
 // Every method is safe from any thread. Writes of one digest are serialized within the
 // process and skipped when the blob exists (blobs are immutable): fewer requests, and no
 // overwrite under a reader on servers whose overwrites are not atomic (s3rver).
-#include <array>
 #include <cstdint>
-#include <mutex>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "storage/blob_layout.h"
 #include "storage/blob_store.h"
 #include "storage/http/http_client.h"
 #include "storage/s3/sigv4.h"
@@ -114,11 +113,7 @@ class S3BlobStore : public BlobStore {
   Status copyObject(const std::string& from, const std::string& to) const;
   Status multipartCopy(const std::vector<Chunk>& chunks, const std::string& to) const;
 
-  std::mutex& digestLock(const oci::Digest& digest);
-  // Writes the blob with `write` unless it exists, under the digest's lock.
-  Status writeOnce(const oci::Digest& digest, const std::function<Status()>& write);
-
-  std::array<std::mutex, 64> digest_locks_;
+  DigestLocks digest_locks_;
   S3Options options_;
   s3::Credentials credentials_;
   std::string scheme_;  // "https"

@@ -8,13 +8,6 @@
 namespace berth::storage::s3 {
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 // Trimmed, with runs of spaces folded to one (the canonical header value).
 std::string canonicalValue(std::string_view v) {
   std::string out;
@@ -60,7 +53,7 @@ std::string canonicalQuery(const QueryParams& query) {
 Signature sign(const RequestToSign& request, const Credentials& credentials, const Scope& scope) {
   std::vector<std::pair<std::string, std::string>> headers;
   for (const auto& h : request.headers) {
-    std::string name = lower(h.name);
+    std::string name = http::lowercase(h.name);
     std::string value = canonicalValue(h.value);
     auto it = std::find_if(headers.begin(), headers.end(), [&](const auto& p) { return p.first == name; });
     if (it != headers.end()) {
