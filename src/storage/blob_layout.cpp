@@ -1,7 +1,5 @@
 #include "storage/blob_layout.h"
 
-#include "storage/blob_store.h"
-
 namespace berth::storage {
 
 namespace {
@@ -52,15 +50,6 @@ Status checkDigest(const oci::Digest& digest, std::string_view bytes) {
 
 std::mutex& DigestLocks::of(const oci::Digest& digest) {
   return locks_[std::hash<std::string_view>{}(digest.hex()) % locks_.size()];
-}
-
-Status writeOnce(BlobStore& store, DigestLocks& locks, const oci::Digest& digest,
-                 const std::function<Status()>& write) {
-  std::lock_guard lock(locks.of(digest));
-  auto existing = store.stat(digest);
-  if (existing) return okStatus();
-  if (existing.code() != Code::kBlobUnknown) return existing.takeError();
-  return write();
 }
 
 Error badUploadId() {

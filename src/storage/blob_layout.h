@@ -3,7 +3,6 @@
 // ("blobs/<alg>/<first 2 hex>/<hex>", the same in a directory and in a bucket), and the
 // errors of the contract.
 #include <array>
-#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -24,7 +23,6 @@ std::optional<oci::Digest> digestOfBlobKey(std::string_view key);
 // kDigestInvalid unless `bytes` hash to `digest` (put()).
 Status checkDigest(const oci::Digest& digest, std::string_view bytes);
 
-class BlobStore;
 // Serializes the writes of one digest within a process (striped, never one global lock).
 class DigestLocks {
  public:
@@ -33,11 +31,6 @@ class DigestLocks {
  private:
   std::array<std::mutex, 64> locks_;
 };
-// Writes blob `digest` with `write` unless store.stat() finds it, under the digest's lock.
-// Blobs are immutable: an existing one is never written again (on servers whose overwrites
-// are not atomic, a reader could see it half written).
-Status writeOnce(BlobStore& store, DigestLocks& locks, const oci::Digest& digest,
-                 const std::function<Status()>& write);
 
 Error badUploadId();
 Error uploadUnknown(std::string_view id);

@@ -10,7 +10,6 @@
 #include "storage/buffered_upload_writer.h"
 #include "storage/http/crypto.h"
 #include "storage/http/xml.h"
-#include "storage/remote_blob_reader.h"
 
 namespace berth::storage {
 namespace {
@@ -181,7 +180,7 @@ Status AzureBlobStore::createContainer(const AzureOptions& options) {
   return store.failure(*r, "create container");
 }
 
-Status AzureBlobStore::putBlob(const std::string& key, std::string_view body) const {
+Status AzureBlobStore::putObject(const std::string& key, std::string_view body) const {
   Call call("PUT", key, {}, body);
   call.headers = {{"x-ms-blob-type", "BlockBlob"}};
   auto r = send(call);
@@ -190,7 +189,7 @@ Status AzureBlobStore::putBlob(const std::string& key, std::string_view body) co
   return okStatus();
 }
 
-Status AzureBlobStore::deleteBlob(const std::string& key) const {
+Status AzureBlobStore::deleteObject(const std::string& key) const {
   auto r = send(Call("DELETE", key));
   if (!r) return r.takeError();
   if (r->status != 202 && r->status != 200 && r->status != 404) return failure(*r, "Delete Blob " + key);
@@ -228,8 +227,7 @@ Result<std::vector<AzureBlobStore::Block>> AzureBlobStore::committedBlocks(const
   return out;
 }
 
-Status AzureBlobStore::getRange(const std::string& key, uint64_t offset, uint64_t len,
-                                const std::function<bool(std::string_view)>& sink) const {
+Status AzureBlobStore::getRange(const std::string& key, uint64_t offset, uint64_t len, const Sink& sink) const {
   if (len == 0) return okStatus();
   Call call("GET", key);
   call.headers = {{"x-ms-range", "bytes=" + std::to_string(offset) + "-" + std::to_string(offset + len - 1)}};
@@ -271,7 +269,8 @@ Status AzureBlobStore::copyBlob(const std::string& from, const std::string& to) 
   return okStatus();
 }
 
-Status AzureBlobStore::listBlobs(const std::string& prefix, const std::function<void(const Listed&)>& fn) const {
+Status AzureBlobStore::listObjects(const std::string& prefix,
+                                   const std::function<void(const ObjectInfo&)>& fn) const {
   std::string marker;
   while (true) {
     Call call("GET", "", {{"restype", "container"}, {"comp", "list"}, {"prefix", prefix}});
@@ -280,11 +279,8 @@ Status AzureBlobStore::listBlobs(const std::string& prefix, const std::function<
     if (!r) return r.takeError();
     if (r->status != 200) return failure(*r, "List Blobs " + prefix);
     for (std::string_view b : http::xmlElements(r->body, "Blob")) {
-      Listed l;
-      l.name = http::xmlText(b, "Name");
-      l.size = std::strtoull(http::xmlText(b, "Content-Length").c_str(), nullptr, 10);
-      l.modified_at = http::parseHttpDate(http::xmlText(b, "Last-Modified"));
-      fn(l);
+      fn(ObjectInfo{http::xmlText(b, "Name"), std::strtoull(http::xmlText(b, "Content-Length").c_str(), nullptr, 10),
+                    http::parseHttpDate(http::xmlText(b, "Last-Modified"))});
     }
     marker = http::xmlText(r->body, "NextMarker");
     if (marker.empty()) break;
@@ -292,12 +288,21 @@ Status AzureBlobStore::listBlobs(const std::string& prefix, const std::function<
   return okStatus();
 }
 
+Result<AzureBlobStore::ObjectInfo> AzureBlobStore::headObject(const std::string& key) const {
+  auto r = send(Call("HEAD", key));
+  if (!r) return r.takeError();
+  if (r->status == 404 || (r->status == 200 && !copyDone(*r))) return makeError(Code::kNotFound, key);
+  if (r->status != 200) return failure(*r, "Get Blob Properties " + key);
+  return ObjectInfo{key, std::strtoull(std::string(r->header("content-length")).c_str(), nullptr, 10),
+                    http::parseHttpDate(r->header("last-modified"))};
+}
+
 Result<std::unique_ptr<UploadWriter>> AzureBlobStore::openUpload(std::string_view id, uint64_t offset) {
   if (!validUploadId(id)) return badUploadId();
   const std::string key = stagingKey(id);
   if (offset == 0) {
     // A new empty blob: drops the committed blocks and any uncommitted ones.
-    if (Status s = putBlob(key, ""); !s) return s.takeError();
+    if (Status s = putObject(key, ""); !s) return s.takeError();
     return std::unique_ptr<UploadWriter>(new Writer(*this, std::string(id), {}, 0));
   }
   auto blocks = committedBlocks(key);
@@ -340,11 +345,9 @@ Result<std::unique_ptr<UploadWriter>> AzureBlobStore::openUpload(std::string_vie
 Result<oci::Digest> AzureBlobStore::hashUpload(std::string_view id, uint64_t length, oci::DigestAlgorithm alg) {
   if (!validUploadId(id)) return badUploadId();
   const std::string key = stagingKey(id);
-  auto r = send(Call("HEAD", key));
-  if (!r) return r.takeError();
-  if (r->status == 404) return uploadUnknown(id);
-  if (r->status != 200) return failure(*r, "Get Blob Properties " + key);
-  const uint64_t size = std::strtoull(std::string(r->header("content-length")).c_str(), nullptr, 10);
+  auto staging = headObject(key);
+  if (!staging) return staging.code() == Code::kNotFound ? uploadUnknown(id) : staging.takeError();
+  const uint64_t size = staging->size;
   if (size < length) {
     return makeError(Code::kBlobUploadInvalid, "blob upload invalid: " + std::string(id) + " has " +
                                                    std::to_string(size) + " bytes, expected " +
@@ -363,68 +366,27 @@ Status AzureBlobStore::commitUpload(std::string_view id, const oci::Digest& dige
   if (!validUploadId(id)) return badUploadId();
   if (digest.empty()) return makeError(Code::kDigestInvalid, "commit needs a digest");
   const std::string key = stagingKey(id);
-  auto r = send(Call("HEAD", key));
-  if (!r) return r.takeError();
-  if (r->status == 404) return uploadUnknown(id);
-  if (r->status != 200) return failure(*r, "Get Blob Properties " + key);
-  if (Status s = writeOnce(*this, digest_locks_, digest, [&] { return copyBlob(key, blobKey(digest)); }); !s) return s;
-  return deleteBlob(key);
+  if (auto staging = headObject(key); !staging) {
+    return staging.code() == Code::kNotFound ? uploadUnknown(id) : staging.takeError();
+  }
+  if (Status s = writeOnce(digest, [&] { return copyBlob(key, blobKey(digest)); }); !s) return s;
+  return deleteObject(key);
 }
 
 Status AzureBlobStore::removeUpload(std::string_view id) {
   if (!validUploadId(id)) return badUploadId();
-  return deleteBlob(stagingKey(id));
-}
-
-Status AzureBlobStore::put(const oci::Digest& digest, std::string_view bytes) {
-  if (Status s = checkDigest(digest, bytes); !s) return s;
-  // One Put Blob makes the blob whole at once: no temp blob needed.
-  return writeOnce(*this, digest_locks_, digest, [&] { return putBlob(blobKey(digest), bytes); });
-}
-
-Result<BlobInfo> AzureBlobStore::stat(const oci::Digest& digest) {
-  if (digest.empty()) return blobUnknown(digest);
-  auto r = send(Call("HEAD", blobKey(digest)));
-  if (!r) return r.takeError();
-  if (r->status == 404 || (r->status == 200 && !copyDone(*r))) return blobUnknown(digest);
-  if (r->status != 200) return failure(*r, "Get Blob Properties " + blobKey(digest));
-  return BlobInfo{std::strtoull(std::string(r->header("content-length")).c_str(), nullptr, 10),
-                  http::parseHttpDate(r->header("last-modified"))};
-}
-
-Result<std::unique_ptr<BlobReader>> AzureBlobStore::open(const oci::Digest& digest) {
-  auto info = stat(digest);
-  if (!info) return info.takeError();
-  std::string key = blobKey(digest);
-  return std::unique_ptr<BlobReader>(
-      new RemoteBlobReader(info->size, RemoteBlobReader::fromRangeGet([this, key](uint64_t offset, uint64_t len,
-                                                                                   const auto& sink) {
-        return getRange(key, offset, len, sink);
-      })));
-}
-
-Status AzureBlobStore::remove(const oci::Digest& digest) {
-  if (digest.empty()) return okStatus();
-  return deleteBlob(blobKey(digest));
-}
-
-Status AzureBlobStore::list(const std::function<void(const oci::Digest&, uint64_t size)>& fn) {
-  return listBlobs("blobs/", [&](const Listed& l) {
-    if (auto d = digestOfBlobKey(l.name)) fn(*d, l.size);
-  });
+  return deleteObject(stagingKey(id));
 }
 
 Status AzureBlobStore::listStaging(const std::function<void(const StagingFile&)>& uploads,
                                    const std::function<void(const StagingFile&)>& temps) {
-  return listBlobs("uploads/", [&](const Listed& l) {
-    std::string id = l.name.substr(8);
-    if (validUploadId(id)) uploads(StagingFile{std::move(id), l.modified_at});
-  });
+  return listObjects("uploads/", [&](const ObjectInfo& o) {
+    std::string id = o.key.substr(8);
+    if (validUploadId(id)) uploads(StagingFile{std::move(id), o.modified_at});
+  });  // put() writes in one request: no temp blobs
 }
 
-std::optional<std::string> AzureBlobStore::presignedGet(const oci::Digest& digest, std::chrono::seconds ttl) {
-  if (digest.empty()) return std::nullopt;
-  const std::string key = blobKey(digest);
+std::string AzureBlobStore::presignedUrl(const std::string& key, std::chrono::seconds ttl) const {
   if (!sas_.empty()) return url(key) + "?" + sas_;
   azure::ServiceSas sas;
   sas.expiry = formatRfc3339(unixNow() + std::max<int64_t>(ttl.count(), 1));

@@ -20,8 +20,7 @@
 #include <vector>
 
 #include "storage/azure/shared_key.h"
-#include "storage/blob_layout.h"
-#include "storage/blob_store.h"
+#include "storage/object_blob_store.h"
 #include "storage/http/http_client.h"
 
 namespace berth::storage {
@@ -34,7 +33,7 @@ struct AzureOptions {
   std::string sas;  // alternative to key: a SAS token (query string, with or without '?')
 };
 
-class AzureBlobStore : public BlobStore {
+class AzureBlobStore : public ObjectBlobStore {
  public:
   static constexpr size_t kBlockSize = 8 << 20;
 
@@ -47,17 +46,8 @@ class AzureBlobStore : public BlobStore {
                                  oci::DigestAlgorithm alg) override;
   Status commitUpload(std::string_view id, const oci::Digest& digest) override;
   Status removeUpload(std::string_view id) override;
-  Status put(const oci::Digest& digest, std::string_view bytes) override;
-  Result<BlobInfo> stat(const oci::Digest& digest) override;
-  Result<std::unique_ptr<BlobReader>> open(const oci::Digest& digest) override;
-  Status remove(const oci::Digest& digest) override;
-  Status list(const std::function<void(const oci::Digest&, uint64_t size)>& fn) override;
   Status listStaging(const std::function<void(const StagingFile&)>& uploads,
                      const std::function<void(const StagingFile&)>& temps) override;
-  // A service SAS URL (sp=r) signed with the account key, or the blob's URL with the
-  // configured SAS appended (valid as long as that SAS is, whatever `ttl`).
-  std::optional<std::string> presignedGet(const oci::Digest& digest,
-                                          std::chrono::seconds ttl) override;
 
   // Makes the container (Create Container); ok if it exists.
   static Status createContainer(const AzureOptions& options);
@@ -89,22 +79,21 @@ class AzureBlobStore : public BlobStore {
   std::string path(std::string_view key) const;  // the URI path, percent-encoded
   std::string url(std::string_view key) const;   // without query
   Error failure(const http::Response& response, std::string_view what) const;
-  Status putBlob(const std::string& key, std::string_view body) const;
-  Status deleteBlob(const std::string& key) const;
   Status putBlock(const std::string& key, uint64_t start, std::string_view bytes) const;
   Status putBlockList(const std::string& key, const std::vector<Block>& blocks) const;
   Result<std::vector<Block>> committedBlocks(const std::string& key) const;
-  Status getRange(const std::string& key, uint64_t offset, uint64_t len,
-                  const std::function<bool(std::string_view)>& sink) const;
   Status copyBlob(const std::string& from, const std::string& to) const;
-  struct Listed {
-    std::string name;
-    uint64_t size = 0;
-    int64_t modified_at = 0;
-  };
-  Status listBlobs(const std::string& prefix, const std::function<void(const Listed&)>& fn) const;
 
-  DigestLocks digest_locks_;
+  // kNotFound also while a copy to it is pending (or failed): not a whole blob.
+  Result<ObjectInfo> headObject(const std::string& key) const override;
+  Status putObject(const std::string& key, std::string_view body) const override;
+  Status deleteObject(const std::string& key) const override;
+  Status getRange(const std::string& key, uint64_t offset, uint64_t len, const Sink& sink) const override;
+  Status listObjects(const std::string& prefix, const std::function<void(const ObjectInfo&)>& fn) const override;
+  // A service SAS URL (sp=r) signed with the account key, or the blob's URL with the
+  // configured SAS appended (valid as long as that SAS is, whatever `ttl`).
+  std::string presignedUrl(const std::string& key, std::chrono::seconds ttl) const override;
+
   AzureOptions options_;
   std::string key_;  // decoded account key ("" when a SAS is used)
   std::string sas_;  // without '?'

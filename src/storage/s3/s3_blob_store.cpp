@@ -9,7 +9,6 @@
 #include "storage/buffered_upload_writer.h"
 #include "storage/http/crypto.h"
 #include "storage/http/xml.h"
-#include "storage/remote_blob_reader.h"
 
 namespace berth::storage {
 namespace {
@@ -163,8 +162,7 @@ Status S3BlobStore::createBucket(const S3Options& options) {
   return store.failure(*r, "create bucket");
 }
 
-Result<std::vector<S3BlobStore::Object>> S3BlobStore::listObjects(const std::string& prefix) const {
-  std::vector<Object> out;
+Status S3BlobStore::listObjects(const std::string& prefix, const std::function<void(const ObjectInfo&)>& fn) const {
   std::string token;
   while (true) {
     Call call;
@@ -174,33 +172,38 @@ Result<std::vector<S3BlobStore::Object>> S3BlobStore::listObjects(const std::str
     if (!r) return r.takeError();
     if (r->status != 200) return failure(*r, "list " + prefix);
     for (std::string_view c : http::xmlElements(r->body, "Contents")) {
-      Object o;
-      o.key = http::xmlText(c, "Key");
-      o.size = std::strtoull(http::xmlText(c, "Size").c_str(), nullptr, 10);
-      o.modified_at = parseRfc3339(http::xmlText(c, "LastModified")).value_or(0);
-      out.push_back(std::move(o));
+      fn(ObjectInfo{http::xmlText(c, "Key"), std::strtoull(http::xmlText(c, "Size").c_str(), nullptr, 10),
+                    parseRfc3339(http::xmlText(c, "LastModified")).value_or(0)});
     }
     if (http::xmlText(r->body, "IsTruncated") != "true") break;
     token = http::xmlText(r->body, "NextContinuationToken");
     if (token.empty()) break;
   }
-  return out;
+  return okStatus();
+}
+
+Result<S3BlobStore::ObjectInfo> S3BlobStore::headObject(const std::string& key) const {
+  auto r = send(Call("HEAD", key));
+  if (!r) return r.takeError();
+  if (r->status == 404) return makeError(Code::kNotFound, key);
+  if (r->status != 200) return failure(*r, "HEAD " + key);
+  return ObjectInfo{key, std::strtoull(std::string(r->header("content-length")).c_str(), nullptr, 10),
+                    http::parseHttpDate(r->header("last-modified"))};
 }
 
 Result<S3BlobStore::Staged> S3BlobStore::staged(std::string_view id) const {
-  auto objects = listObjects(uploadPrefix(id));
-  if (!objects) return objects.takeError();
   Staged st;
   std::vector<Chunk> chunks;
   const std::string prefix = uploadPrefix(id);
-  for (auto& o : *objects) {
+  Status listed = listObjects(prefix, [&](const ObjectInfo& o) {
     std::string_view name = std::string_view(o.key).substr(prefix.size());
     if (name == "info") {
       st.exists = true;
     } else if (name.size() == 21 && name[0] == 'c') {
       chunks.push_back({std::strtoull(std::string(name.substr(1)).c_str(), nullptr, 10), o.size, o.key});
     }
-  }
+  });
+  if (!listed) return listed.takeError();
   std::sort(chunks.begin(), chunks.end(), [](const Chunk& a, const Chunk& b) { return a.start < b.start; });
   for (auto& c : chunks) {
     if (c.start == st.size && c.size > 0) {
@@ -227,8 +230,7 @@ Status S3BlobStore::deleteObject(const std::string& key) const {
   return okStatus();
 }
 
-Status S3BlobStore::getRange(const std::string& key, uint64_t offset, uint64_t len,
-                             const std::function<bool(std::string_view)>& sink) const {
+Status S3BlobStore::getRange(const std::string& key, uint64_t offset, uint64_t len, const Sink& sink) const {
   if (len == 0) return okStatus();
   Call call;
   call.key = key;
@@ -382,7 +384,7 @@ Status S3BlobStore::commitUpload(std::string_view id, const oci::Digest& digest)
   auto st = staged(id);
   if (!st) return st.takeError();
   if (!st->exists) return uploadUnknown(id);
-  Status s = writeOnce(*this, digest_locks_, digest, [&]() -> Status {
+  Status s = writeOnce(digest, [&]() -> Status {
     const std::string key = blobKey(digest);
     if (st->chunks.empty()) return putObject(key, "");
     if (st->chunks.size() == 1) return copyObject(st->chunks.front().key, key);
@@ -394,83 +396,36 @@ Status S3BlobStore::commitUpload(std::string_view id, const oci::Digest& digest)
 
 Status S3BlobStore::removeUpload(std::string_view id) {
   if (!validUploadId(id)) return badUploadId();
-  auto objects = listObjects(uploadPrefix(id));
-  if (!objects) return objects.takeError();
+  std::vector<std::string> keys;
+  if (Status s = listObjects(uploadPrefix(id), [&](const ObjectInfo& o) { keys.push_back(o.key); }); !s) return s;
   // The info object last: a removal cut short is still an upload to sweep.
   const std::string info = infoKey(id);
-  bool has_info = false;
-  for (const Object& o : *objects) {
-    if (o.key == info) {
-      has_info = true;
-      continue;
-    }
-    if (Status s = deleteObject(o.key); !s) return s;
-  }
-  return has_info ? deleteObject(info) : okStatus();
-}
-
-Status S3BlobStore::put(const oci::Digest& digest, std::string_view bytes) {
-  if (Status s = checkDigest(digest, bytes); !s) return s;
-  // One PUT makes the object whole at once: no temp object needed.
-  return writeOnce(*this, digest_locks_, digest, [&] { return putObject(blobKey(digest), bytes); });
-}
-
-Result<BlobInfo> S3BlobStore::stat(const oci::Digest& digest) {
-  if (digest.empty()) return blobUnknown(digest);
-  auto r = send(Call("HEAD", blobKey(digest)));
-  if (!r) return r.takeError();
-  if (r->status == 404) return blobUnknown(digest);
-  if (r->status != 200) return failure(*r, "HEAD " + blobKey(digest));
-  return BlobInfo{std::strtoull(std::string(r->header("content-length")).c_str(), nullptr, 10),
-                  http::parseHttpDate(r->header("last-modified"))};
-}
-
-Result<std::unique_ptr<BlobReader>> S3BlobStore::open(const oci::Digest& digest) {
-  auto info = stat(digest);
-  if (!info) return info.takeError();
-  std::string key = blobKey(digest);
-  return std::unique_ptr<BlobReader>(
-      new RemoteBlobReader(info->size, RemoteBlobReader::fromRangeGet([this, key](uint64_t offset, uint64_t len,
-                                                                                   const auto& sink) {
-        return getRange(key, offset, len, sink);
-      })));
-}
-
-Status S3BlobStore::remove(const oci::Digest& digest) {
-  if (digest.empty()) return okStatus();
-  return deleteObject(blobKey(digest));
-}
-
-Status S3BlobStore::list(const std::function<void(const oci::Digest&, uint64_t size)>& fn) {
-  auto objects = listObjects("blobs/");
-  if (!objects) return objects.takeError();
-  for (const Object& o : *objects) {
-    if (auto d = digestOfBlobKey(o.key)) fn(*d, o.size);
+  std::stable_partition(keys.begin(), keys.end(), [&](const std::string& k) { return k != info; });
+  for (const std::string& key : keys) {
+    if (Status s = deleteObject(key); !s) return s;
   }
   return okStatus();
 }
 
 Status S3BlobStore::listStaging(const std::function<void(const StagingFile&)>& uploads,
                                 const std::function<void(const StagingFile&)>& temps) {
-  auto objects = listObjects("uploads/");
-  if (!objects) return objects.takeError();
   std::map<std::string, int64_t> latest;
-  for (const Object& o : *objects) {
+  Status s = listObjects("uploads/", [&](const ObjectInfo& o) {
     std::string_view rest = std::string_view(o.key).substr(8);
     std::string id(rest.substr(0, rest.find('/')));
-    if (!validUploadId(id)) continue;
+    if (!validUploadId(id)) return;
     auto [it, fresh] = latest.emplace(id, o.modified_at);
     if (!fresh) it->second = std::max(it->second, o.modified_at);
-  }
+  });
+  if (!s) return s;
   for (const auto& [id, modified] : latest) uploads(StagingFile{id, modified});
   return okStatus();  // put() writes in one request: no temp objects
 }
 
-std::optional<std::string> S3BlobStore::presignedGet(const oci::Digest& digest, std::chrono::seconds ttl) {
-  if (digest.empty()) return std::nullopt;
+std::string S3BlobStore::presignedUrl(const std::string& key, std::chrono::seconds ttl) const {
   // SigV4 presigned URLs live at most 7 days.
   const int64_t expires = std::clamp<int64_t>(ttl.count(), 1, 7 * 24 * 3600);
-  const std::string path = objectPath(blobKey(digest));
+  const std::string path = objectPath(key);
   return scheme_ + "://" + host_ + path + "?" +
          s3::presignQuery(host_, path, credentials_, {options_.region, "s3", s3::amzDate(unixNow())}, expires);
 }

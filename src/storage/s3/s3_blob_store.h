@@ -20,8 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "storage/blob_layout.h"
-#include "storage/blob_store.h"
+#include "storage/object_blob_store.h"
 #include "storage/http/http_client.h"
 #include "storage/s3/sigv4.h"
 
@@ -37,7 +36,7 @@ struct S3Options {
   std::string session_token;
 };
 
-class S3BlobStore : public BlobStore {
+class S3BlobStore : public ObjectBlobStore {
  public:
   static constexpr size_t kPartSize = 8 << 20;
 
@@ -50,15 +49,8 @@ class S3BlobStore : public BlobStore {
                                  oci::DigestAlgorithm alg) override;
   Status commitUpload(std::string_view id, const oci::Digest& digest) override;
   Status removeUpload(std::string_view id) override;
-  Status put(const oci::Digest& digest, std::string_view bytes) override;
-  Result<BlobInfo> stat(const oci::Digest& digest) override;
-  Result<std::unique_ptr<BlobReader>> open(const oci::Digest& digest) override;
-  Status remove(const oci::Digest& digest) override;
-  Status list(const std::function<void(const oci::Digest&, uint64_t size)>& fn) override;
   Status listStaging(const std::function<void(const StagingFile&)>& uploads,
                      const std::function<void(const StagingFile&)>& temps) override;
-  std::optional<std::string> presignedGet(const oci::Digest& digest,
-                                          std::chrono::seconds ttl) override;
 
   // One signed request on the bucket (key "" = the bucket itself). Retries connection
   // errors and 5xx (not of a POST) while nothing was handed to the sink. Public for tests and tools
@@ -80,11 +72,6 @@ class S3BlobStore : public BlobStore {
 
  private:
   class Writer;
-  struct Object {
-    std::string key;
-    uint64_t size = 0;
-    int64_t modified_at = 0;
-  };
   struct Chunk {
     uint64_t start = 0;
     uint64_t size = 0;
@@ -103,17 +90,17 @@ class S3BlobStore : public BlobStore {
   std::string objectPath(std::string_view key) const;  // the URI path, percent-encoded
   // An error for an unexpected response to `what`.
   Error failure(const http::Response& response, std::string_view what) const;
-  Result<std::vector<Object>> listObjects(const std::string& prefix) const;
   Result<Staged> staged(std::string_view id) const;
-  Status putObject(const std::string& key, std::string_view body) const;
-  Status deleteObject(const std::string& key) const;
-  // Reads [offset, offset + len) of `key` into the sink.
-  Status getRange(const std::string& key, uint64_t offset, uint64_t len,
-                  const std::function<bool(std::string_view)>& sink) const;
+
+  Result<ObjectInfo> headObject(const std::string& key) const override;
+  Status putObject(const std::string& key, std::string_view body) const override;
+  Status deleteObject(const std::string& key) const override;
+  Status getRange(const std::string& key, uint64_t offset, uint64_t len, const Sink& sink) const override;
+  Status listObjects(const std::string& prefix, const std::function<void(const ObjectInfo&)>& fn) const override;
+  std::string presignedUrl(const std::string& key, std::chrono::seconds ttl) const override;
   Status copyObject(const std::string& from, const std::string& to) const;
   Status multipartCopy(const std::vector<Chunk>& chunks, const std::string& to) const;
 
-  DigestLocks digest_locks_;
   S3Options options_;
   s3::Credentials credentials_;
   std::string scheme_;  // "https"
