@@ -74,34 +74,39 @@ class Server {
     std::string tmpl = "/tmp/berth-" + program + "-XXXXXX";
     if (::mkdtemp(tmpl.data()) == nullptr) return failure_ = "mkdtemp failed";
     dir_ = tmpl;
-    port_ = freePort();
-    for (auto& a : args) {
-      if (a == "{port}") a = std::to_string(port_);
-      if (a == "{dir}") a = dir_;
-    }
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      // Never outlive a crashed test binary. (The signal follows the forking thread: the
-      // servers are first asked for from a test body, on gtest's main thread.)
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      int devnull = ::open("/dev/null", O_WRONLY);
-      if (devnull >= 0) ::dup2(devnull, STDOUT_FILENO);  // start-up banners; errors stay on stderr
-      std::vector<char*> argv{const_cast<char*>(path.c_str())};
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(path.c_str(), argv.data());
-      ::_exit(127);
-    }
-    for (int i = 0; i < 300; ++i) {
-      if (answers(port_)) return std::nullopt;
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return failure_ = program + " exited before answering";
+    // Another test process may take the port between freePort() and the server's bind:
+    // then our server exits, and we try another port.
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      port_ = freePort();
+      std::vector<std::string> argv_text;
+      for (const auto& a : args) argv_text.push_back(a == "{port}" ? std::to_string(port_) : a == "{dir}" ? dir_ : a);
+      pid_ = ::fork();
+      if (pid_ == 0) {
+        // Never outlive a crashed test binary. (The signal follows the forking thread: the
+        // servers are first asked for from a test body, on gtest's main thread.)
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        int devnull = ::open("/dev/null", O_WRONLY);
+        if (devnull >= 0) ::dup2(devnull, STDOUT_FILENO);  // start-up banners; errors stay on stderr
+        std::vector<char*> argv{const_cast<char*>(path.c_str())};
+        for (auto& a : argv_text) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        ::execv(path.c_str(), argv.data());
+        ::_exit(127);
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      for (int i = 0; i < 300 && pid_ > 0; ++i) {
+        int status = 0;
+        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+          pid_ = -1;  // exited (the port was taken?): next attempt
+          break;
+        }
+        if (answers(port_)) return std::nullopt;  // our server, alive, answers
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      if (pid_ > 0) {
+        return failure_ = program + " did not answer on port " + std::to_string(port_) + " within 30 s";
+      }
     }
-    return failure_ = program + " did not answer on port " + std::to_string(port_) + " within 30 s";
+    return failure_ = program + " exited before answering (3 tries)";
   }
   int port() const { return port_; }
 
