@@ -465,7 +465,9 @@ TEST_P(BlobStoreContractTest, LargeBlobInManyParts) {
   ::getrusage(RUSAGE_SELF, &after);
   // ru_maxrss is in KiB: the peak grew by less than the blob. (AddressSanitizer keeps freed
   // memory in quarantine, so there the peak says nothing.)
-  if (!kSanitized) EXPECT_LT(static_cast<size_t>(after.ru_maxrss - before.ru_maxrss) * 1024, kTotal);
+  if (!kSanitized) {
+    EXPECT_LT(static_cast<size_t>(after.ru_maxrss - before.ru_maxrss) * 1024, kTotal);
+  }
 }
 
 std::unique_ptr<BlobStore> makeFsStore(const std::string& scratch) {
