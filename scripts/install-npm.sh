@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the end-to-end tests' npm packages (the Azure SDK for JavaScript) from the
-# committed lock file, when node_modules is missing or older than the lock. Idempotent.
+# Installs the tests' npm packages (the Azure SDK for JavaScript; s3rver and Azurite, the
+# object-store servers of the storage tests) from the committed lock file, when
+# node_modules is missing or older than the lock. Idempotent.
 set -euo pipefail
 dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/e2e/js"
 lock="$dir/package-lock.json"

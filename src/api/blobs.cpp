@@ -49,7 +49,8 @@ Task<void> Blobs::blob(Exchange& ex, const Call& call) {
     co_return co_await ex.send(std::move(res));
   }
   // Hot path: a repository link already seen is answered from the cache on the I/O thread
-  // (for GET, one open(2) of a committed, immutable blob).
+  // (for GET, one open(2) of a committed, immutable blob; an object store's open is a
+  // network round trip, made on the blocking pool).
   const auto cached_size = registry_.cachedBlobSize(route.name, *digest);
   if (method == http::verb::head) {
     if (cached_size) co_return co_await ex.sendHeaders(blobHeaders(http::status::ok, *digest), *cached_size);
@@ -70,15 +71,16 @@ Task<void> Blobs::blob(Exchange& ex, const Call& call) {
     co_return;
   }
   std::optional<Result<std::unique_ptr<storage::BlobReader>>> opened;
-  if (cached_size) {
+  if (cached_size && registry_.blobStore().local()) {
     opened.emplace(registry_.blobStore().open(*digest));
+  } else if (cached_size) {
+    opened.emplace(co_await ex.blocking([&] { return registry_.blobStore().open(*digest); }));
   } else {
     opened.emplace(co_await ex.blocking([&] { return registry_.openBlob(route.name, *digest); }));
   }
   auto& reader = *opened;
   if (!reader) co_return co_await ex.sendError(reader.error());
   const uint64_t size = (*reader)->size();
-  if ((*reader)->fd() < 0) co_return co_await ex.sendError(makeError(Code::kInternal, "blob store has no file descriptor"));
   uint64_t offset = 0, length = size;
   auto status = http::status::ok;
   if (auto range_header = ex.header(http::field::range); !range_header.empty()) {
@@ -98,7 +100,14 @@ Task<void> Blobs::blob(Exchange& ex, const Call& call) {
     res.set(http::field::content_range, "bytes " + std::to_string(offset) + "-" + std::to_string(offset + length - 1) +
                                             "/" + std::to_string(size));
   }
-  co_await ex.sendFile(std::move(res), (*reader)->fd(), offset, length);
+  if (const int fd = (*reader)->fd(); fd >= 0) {
+    co_await ex.sendFile(std::move(res), fd, offset, length);
+  } else {
+    storage::BlobReader& blob = **reader;
+    co_await ex.sendRead(
+        std::move(res), [&blob](uint64_t at, char* buf, size_t len) { return blob.readAt(at, buf, len); }, offset,
+        length);
+  }
   usage_.served(route.name, ex.bytesOut());
 }
 

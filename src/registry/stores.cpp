@@ -1,14 +1,22 @@
 #include "registry/stores.h"
 
+#include <cstdlib>
 #include <filesystem>
 
 #include "meta/postgres/pg_meta_store.h"
 #include "meta/sqlite/sqlite_meta_store.h"
+#include "storage/azure/azure_blob_store.h"
 #include "storage/filesystem/fs_blob_store.h"
+#include "storage/s3/s3_blob_store.h"
 
 namespace berth::registry {
 
 namespace {
+
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr ? v : "";
+}
 
 Error named(std::string_view setting, const Error& e) {
   return makeError(e.code, std::string(setting) + ": " + e.message);
@@ -21,7 +29,38 @@ Result<std::shared_ptr<storage::BlobStore>> openBlobStore(const Config& config) 
     if (!fs) return named("data", fs.error());
     return std::shared_ptr<storage::BlobStore>(std::move(*fs));
   }
-  return makeError(Code::kUnsupported, "storage.driver: " + s.driver + " is not available in this build");
+  if (s.driver == "s3") {
+    storage::S3Options o;
+    o.bucket = s.s3.bucket;
+    o.region = s.s3.region;
+    o.endpoint = s.s3.endpoint;
+    o.path_style = s.s3.path_style;
+    o.access_key = env("AWS_ACCESS_KEY_ID");
+    o.secret_key = env("AWS_SECRET_ACCESS_KEY");
+    o.session_token = env("AWS_SESSION_TOKEN");
+    if (o.access_key.empty() || o.secret_key.empty()) {
+      return makeError(Code::kInvalidArgument,
+                       "storage.driver s3: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment");
+    }
+    auto s3 = storage::S3BlobStore::open(o);  // checks the bucket and the keys; names the setting
+    if (!s3) return s3.takeError();
+    return std::shared_ptr<storage::BlobStore>(std::move(*s3));
+  }
+  storage::AzureOptions o;
+  o.container = s.azure.container;
+  o.account = env("AZURE_STORAGE_ACCOUNT");
+  o.key = env("AZURE_STORAGE_KEY");
+  o.sas = env("AZURE_STORAGE_SAS_TOKEN");
+  o.endpoint = s.azure.endpoint;
+  if (o.account.empty() || (o.key.empty() && o.sas.empty())) {
+    return makeError(Code::kInvalidArgument,
+                     "storage.driver azure: set AZURE_STORAGE_ACCOUNT and AZURE_STORAGE_KEY (or "
+                     "AZURE_STORAGE_SAS_TOKEN) in the environment");
+  }
+  if (o.endpoint.empty()) o.endpoint = "https://" + o.account + ".blob.core.windows.net";
+  auto azure = storage::AzureBlobStore::open(o);
+  if (!azure) return azure.takeError();
+  return std::shared_ptr<storage::BlobStore>(std::move(*azure));
 }
 
 Result<std::unique_ptr<meta::MetaStore>> openMetaStore(const Config& config) {

@@ -27,6 +27,8 @@ namespace {
 constexpr size_t kStreamChunk = 256 * 1024;
 // Over TLS a file is read into memory and encrypted: chunks of this size per write.
 constexpr size_t kFileChunk = 256 * 1024;
+// A read of sendRead: one hop to the blocking pool each, so larger than a file chunk.
+constexpr size_t kReadChunk = 1024 * 1024;
 constexpr std::string_view kApiVersionHeader = "Docker-Distribution-API-Version";
 constexpr std::string_view kForwardedFor = "X-Forwarded-For";
 constexpr std::string_view kForwardedProto = "X-Forwarded-Proto";
@@ -475,6 +477,28 @@ Task<uint64_t> StreamExchange<Stream>::copyFileBody(int fd, uint64_t offset, uin
     sent += static_cast<uint64_t>(n);
   }
   co_return sent;
+}
+
+template <class Stream>
+Task<void> StreamExchange<Stream>::sendRead(http::response<http::empty_body> res, const ReadAt& read,
+                                            uint64_t offset, uint64_t length) {
+  co_await sendHeaders(std::move(res), length);
+  if (broken_ || method() == http::verb::head) co_return;
+  const size_t chunk_size = static_cast<size_t>(std::min<uint64_t>(length, kReadChunk));
+  std::unique_ptr<char[]> chunk(new char[chunk_size]);
+  uint64_t sent = 0;
+  while (sent < length) {
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(length - sent, chunk_size));
+    auto n = co_await blocking([&] { return read(offset + sent, chunk.get(), want); });
+    if (!n || *n == 0) break;  // a read error, or the blob ended early
+    error_code ec;
+    tcp().expires_after(limits_.body_stall_timeout);
+    co_await asio::async_write(stream_, asio::buffer(chunk.get(), *n), asio::redirect_error(use_awaitable, ec));
+    if (ec) break;
+    sent += *n;
+  }
+  bytes_out_ += sent;
+  if (sent < length) markBroken();  // the response is incomplete: the connection is done
 }
 
 template class StreamExchange<PlainStream>;

@@ -117,6 +117,12 @@ class Exchange {
   // Sends headers then `length` bytes of `fd` from `offset`: sendfile(2) over plain TCP,
   // read in chunks and encrypted over TLS.
   virtual Task<void> sendFile(http::response<http::empty_body> res, int fd, uint64_t offset, uint64_t length) = 0;
+  // Reads up to `len` bytes at `offset` into `buf` (blocking); 0 only at the end.
+  using ReadAt = std::function<Result<size_t>(uint64_t offset, char* buf, size_t len)>;
+  // Sends headers then `length` bytes from `offset` as `read` returns them, each read run on
+  // the blocking pool: a body with no file descriptor (a blob in an object store).
+  virtual Task<void> sendRead(http::response<http::empty_body> res, const ReadAt& read, uint64_t offset,
+                              uint64_t length) = 0;
   // The spec's JSON error body with the error table's status.
   // `base` may carry extra headers (e.g. Range on a 416).
   Task<void> sendError(const Error& error, Response base = {});

@@ -26,6 +26,8 @@ class StreamExchange final : public Exchange {
   Task<void> sendPrepared(http::status status, std::span<const PreparedField> fields,
                           std::string_view body) override;
   Task<void> sendFile(http::response<http::empty_body> res, int fd, uint64_t offset, uint64_t length) override;
+  Task<void> sendRead(http::response<http::empty_body> res, const ReadAt& read, uint64_t offset,
+                      uint64_t length) override;
 
  private:
   Task<Status> sendContinueIfExpected();

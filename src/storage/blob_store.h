@@ -27,7 +27,8 @@ struct StagingFile {
   int64_t modified_at = 0;  // unix seconds of the last write
 };
 
-// A readable blob. fd() is valid for the reader's lifetime so the server can sendfile(2).
+// A readable blob. fd() is valid for the reader's lifetime so the server can sendfile(2);
+// without one (-1: an object store) the server streams readAt() in large sequential reads.
 class BlobReader {
  public:
   virtual ~BlobReader() = default;
@@ -39,7 +40,10 @@ class BlobReader {
 };
 
 // Appends to an upload in progress. Not thread safe: one writer per upload at a time
-// (the caller serializes requests on one upload session).
+// (the caller serializes requests on one upload session). Written bytes reach the store
+// (hashUpload, commitUpload and openUpload see them, in this process or another) once
+// sync() returned or the writer was destroyed: an object store buffers up to one part in
+// memory until then. Destroy the writer before committing the upload.
 class UploadWriter {
  public:
   virtual ~UploadWriter() = default;
@@ -48,7 +52,8 @@ class UploadWriter {
   virtual Status write(std::string_view data) = 0;
   // Bytes in the upload so far.
   virtual uint64_t size() const = 0;
-  // Makes everything written so far durable (fsync).
+  // Makes everything written so far durable (fsync; stored in the bucket): after it,
+  // any process may openUpload at size().
   virtual Status sync() = 0;
 };
 
@@ -98,6 +103,9 @@ class BlobStore {
                                                   std::chrono::seconds ttl) {
     return std::nullopt;
   }
+  // Whether open() and stat() are local system calls, no network round trip: cheap enough
+  // for the server to call on an I/O thread (the filesystem). Object stores say no.
+  virtual bool local() const { return false; }
   // Bytes still free for new blobs, when the store can tell (readiness checks).
   virtual std::optional<uint64_t> availableBytes() { return std::nullopt; }
 };

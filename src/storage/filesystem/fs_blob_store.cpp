@@ -14,11 +14,12 @@
 #include <system_error>
 #include <utility>
 
+#include "storage/blob_layout.h"
+
 namespace berth::storage {
 namespace {
 
 constexpr size_t kHashChunk = 1 << 20;
-constexpr size_t kMaxUploadIdLength = 64;
 constexpr uint64_t kMaxOffset = static_cast<uint64_t>(std::numeric_limits<off_t>::max());
 constexpr oci::DigestAlgorithm kAlgorithms[] = {oci::DigestAlgorithm::kSha256,
                                                 oci::DigestAlgorithm::kSha512};
@@ -115,30 +116,7 @@ Result<size_t> preadFull(int fd, void* buf, size_t len, uint64_t offset, const s
   return done;
 }
 
-// Upload ids come from clients via the URL: only [A-Za-z0-9-]{1,64}, so no path tricks.
-// Upload files are also opened O_NOFOLLOW: a symlink planted in uploads/ is never followed.
-bool validUploadId(std::string_view id) {
-  if (id.empty() || id.size() > kMaxUploadIdLength) return false;
-  for (char c : id) {
-    bool ok =
-        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
-
-Error badUploadId() {
-  return makeError(Code::kBlobUploadUnknown, "blob upload unknown: invalid upload id");
-}
-
-Error uploadUnknown(std::string_view id) {
-  return makeError(Code::kBlobUploadUnknown, "blob upload unknown: " + std::string(id));
-}
-
-Error blobUnknown(const oci::Digest& digest) {
-  return makeError(Code::kBlobUnknown, "blob unknown: " + digest.str(),
-                   "{\"digest\":\"" + digest.str() + "\"}");
-}
+// Upload files are opened O_NOFOLLOW: a symlink planted in uploads/ is never followed.
 
 // mkdir that reports whether it created the directory.
 Status makeDir(const std::string& abs, const std::string& rel, bool& created) {
@@ -278,11 +256,7 @@ Result<std::unique_ptr<FsBlobStore>> FsBlobStore::open(const std::string& root_d
   return store;
 }
 
-std::string FsBlobStore::blobRelPath(const oci::Digest& digest) {
-  std::string_view hex = digest.hex();
-  return "blobs/" + std::string(oci::algorithmName(digest.algorithm())) + "/" +
-         std::string(hex.substr(0, 2)) + "/" + std::string(hex);
-}
+std::string FsBlobStore::blobRelPath(const oci::Digest& digest) { return blobKey(digest); }
 
 std::string FsBlobStore::uploadRelPath(std::string_view id) { return "uploads/" + std::string(id); }
 
@@ -415,13 +389,7 @@ Status FsBlobStore::removeUpload(std::string_view id) {
 }
 
 Status FsBlobStore::put(const oci::Digest& digest, std::string_view bytes) {
-  if (digest.empty()) return makeError(Code::kDigestInvalid, "put needs a digest");
-  oci::Digest actual = oci::digestOf(bytes, digest.algorithm());
-  if (actual != digest) {
-    return makeError(Code::kDigestInvalid,
-                     "digest mismatch: content hashes to " + actual.str() + ", not " + digest.str(),
-                     "{\"digest\":\"" + digest.str() + "\"}");
-  }
+  if (Status s = checkDigest(digest, bytes); !s) return s;
   std::string tmpl = abs("tmp/put-XXXXXX");
   Fd fd(::mkostemp(tmpl.data(), O_CLOEXEC));
   if (!fd.valid()) return errnoError(errno, "create", "tmp");

@@ -36,6 +36,7 @@ class FsBlobStore : public BlobStore {
                      const std::function<void(const StagingFile&)>& temps) override;
   Status removeTemp(std::string_view name) override;
   std::optional<uint64_t> availableBytes() override;
+  bool local() const override { return true; }
 
   const std::string& root() const { return root_; }
 
