@@ -59,6 +59,9 @@ void PgChangeFeed::run() {
     auto conn = Connection::open(db_->dsn(), kApplicationName);
     Status s = conn ? session(**conn) : Status(conn.takeError());
     if (stopping_.load()) break;
+    // Notifications may be lost with the connection: no cache answers until the next
+    // session has cleared them all.
+    if (handlers_.trusted_until) handlers_.trusted_until(Clock::time_point{});
     if (!reported) {
       log::warn("the fleet's change feed is down: serving from the database until it is back",
                 {{"node", node_}, {"error", s ? std::string("stopped") : s.error().message}});

@@ -389,8 +389,8 @@ CREATE TABLE leases (
 // writes; pg_notify wakes the listeners at commit. The triggers take the outbox's
 // advisory lock (pg_db.cpp, kEventLockKey) before a change gets its id, so change ids
 // commit in id order: a listener that has read every change up to id N has missed none
-// below it. Blob link inserts are left out: the link cache holds only positive answers,
-// which a new link cannot make wrong (and uploads stay off the lock).
+// below it. Blob link and repository inserts are left out: the link cache holds only
+// positive answers, which a new link cannot make wrong (and uploads stay off the lock).
 // nodes: each node's progress (seen_change) and liveness (beat_at), in milliseconds of
 // the server's clock.
 constexpr const char* kSchemaV3 = R"sql(
@@ -438,8 +438,9 @@ BEGIN
   PERFORM pg_notify('berth_changes', '');
   RETURN NULL;
 END $$;
--- The repositories table itself (attributes, deletes; cascaded deletes of its rows find
--- no repository left to name, so this records the name).
+-- The repositories table itself: attribute updates and deletes (cascaded deletes of its
+-- rows find no repository left to name, so this records the name). A new repository has
+-- nothing cached anywhere.
 CREATE FUNCTION changes_repositories() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP = 'DELETE' THEN
@@ -481,8 +482,6 @@ CREATE TRIGGER changes_blob_links_update AFTER UPDATE ON blob_links
   REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION changes_by_repo_id();
 CREATE TRIGGER changes_blob_links_delete AFTER DELETE ON blob_links
   REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION changes_by_repo_id();
-CREATE TRIGGER changes_repositories_insert AFTER INSERT ON repositories
-  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION changes_repositories();
 CREATE TRIGGER changes_repositories_update AFTER UPDATE ON repositories
   REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION changes_repositories();
 CREATE TRIGGER changes_repositories_delete AFTER DELETE ON repositories
