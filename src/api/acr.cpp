@@ -201,10 +201,11 @@ Task<void> Acr::repository(Exchange& ex, const Call& call) {
   if (!patch) co_return co_await ex.sendError(patch.error());
   const std::string registry(ex.host());
   auto props = co_await ex.blocking([&] {
-    return *patch ? properties_.updateRepository(name, **patch) : properties_.repository(name);
+    auto r = *patch ? properties_.updateRepository(name, **patch) : properties_.repository(name);
+    if (r && *patch) registry_.invalidateRepository(name);  // on every node, before the answer
+    return r;
   });
   if (!props) co_return co_await ex.sendError(props.error());
-  if (*patch) registry_.invalidateRepository(name);
   auto body = repositoryJson(registry, *props);
   co_await ex.send(acrJson(http::status::ok, body));
 }
@@ -241,10 +242,11 @@ Task<void> Acr::tag(Exchange& ex, const Call& call) {
   auto patch = co_await readPatch(ex);
   if (!patch) co_return co_await ex.sendError(patch.error());
   auto tag = co_await ex.blocking([&] {
-    return *patch ? properties_.updateTag(name, tag_name, **patch) : properties_.tag(name, tag_name);
+    auto r = *patch ? properties_.updateTag(name, tag_name, **patch) : properties_.tag(name, tag_name);
+    if (r && *patch) registry_.invalidateRepository(name);  // on every node, before the answer
+    return r;
   });
   if (!tag) co_return co_await ex.sendError(tag.error());
-  if (*patch) registry_.invalidateRepository(name);
   json::object body;
   body["registry"] = std::string(ex.host());
   body["imageName"] = name;
@@ -271,10 +273,11 @@ Task<void> Acr::manifest(Exchange& ex, const Call& call) {
   auto patch = co_await readPatch(ex);
   if (!patch) co_return co_await ex.sendError(patch.error());
   auto manifest = co_await ex.blocking([&] {
-    return *patch ? properties_.updateManifest(name, *digest, **patch) : properties_.manifest(name, *digest);
+    auto r = *patch ? properties_.updateManifest(name, *digest, **patch) : properties_.manifest(name, *digest);
+    if (r && *patch) registry_.invalidateRepository(name);  // on every node, before the answer
+    return r;
   });
   if (!manifest) co_return co_await ex.sendError(manifest.error());
-  if (*patch) registry_.invalidateRepository(name);
   json::object body;
   body["registry"] = std::string(ex.host());
   body["imageName"] = name;

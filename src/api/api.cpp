@@ -41,7 +41,8 @@ bool needsAuthentication(const RouteRow& row) { return row.label == metrics::Rou
 
 }  // namespace
 
-Api::Api(const ApiParts& parts) : gate_(makeGate(parts)), audit_(parts.audit), handlers_(makeHandlers(parts, gate_)) {}
+Api::Api(const ApiParts& parts)
+    : registry_(parts.registry), gate_(makeGate(parts)), audit_(parts.audit), handlers_(makeHandlers(parts, gate_)) {}
 
 Task<void> Api::handle(Exchange& ex) {
   if (audit_ == nullptr) co_return co_await dispatch(ex);
@@ -100,7 +101,15 @@ Task<void> Api::runAdmin(Exchange& ex, const RouteRow& row, const Call& call) {
   }
   const events::RequestInfo request = requestInfo(ex, call.who);
   const AdminCall admin_call{ex.method(), call.route, call.query, body, *call.who, request, unixNow()};
-  auto reply = co_await ex.blocking([&] { return row.admin(handlers_, admin_call); });
+  auto reply = co_await ex.blocking([&] {
+    auto r = row.admin(handlers_, admin_call);
+    // A change (an identity, a webhook, a repository's settings) is answered once every
+    // node of the fleet sees it.
+    if (r && admin_call.method != http::verb::get && admin_call.method != http::verb::head) {
+      registry_.awaitPropagation();
+    }
+    return r;
+  });
   if (!reply) co_return co_await ex.sendError(reply.error());
   server::Response res{reply->status, 11};
   res.set(http::field::cache_control, "no-store");

@@ -79,6 +79,7 @@ class Api {
   void noteRoute(Exchange& ex, const Route& route, const RouteRow& row, std::string_view path) const;
   void recordAudit(Exchange& ex) const;
 
+  registry::Registry& registry_;
   std::optional<Gate> gate_;  // authentication on
   events::AuditLog* audit_;
   Handlers handlers_;

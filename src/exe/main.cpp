@@ -281,6 +281,34 @@ int serve(const Config& config) {
     return 1;
   }
   registry.setEventListener([&dispatcher] { dispatcher.notify(); });
+  // A fleet keeps every node's caches true: a change committed on any node reaches the
+  // caches of all before the writer answers (meta/change_feed.h).
+  std::unique_ptr<meta::ChangeFeed> feed;
+  if (leases) feed = registry.metaStore().changeFeed(leases->node());
+  if (feed) {
+    registry.setChangeFeed(feed.get());
+    auto reloadIdentities = [a = access.get()] {
+      if (a == nullptr) return;
+      if (auto s = a->reload(); !s) log::warn("cannot reload the identities", {{"error", s.error().message}});
+    };
+    auto reloadWebhooks = [&dispatcher] {
+      if (auto s = dispatcher.reload(); !s) log::warn("cannot reload the webhooks", {{"error", s.error().message}});
+    };
+    meta::ChangeHandlers handlers;
+    handlers.repository = [&registry](const std::string& repository) { registry.forget(repository); };
+    handlers.identities = reloadIdentities;
+    handlers.webhooks = reloadWebhooks;
+    handlers.everything = [&registry, reloadIdentities, reloadWebhooks] {
+      registry.clearCaches();
+      reloadIdentities();
+      reloadWebhooks();
+    };
+    handlers.trusted_until = [&registry](std::chrono::steady_clock::time_point t) { registry.trustCachesUntil(t); };
+    if (auto s = feed->start(std::move(handlers)); !s) {
+      log::error("cannot start the fleet's change feed", {{"error", s.error().message}});
+      return 1;
+    }
+  }
   metrics::Registry metrics;
   metrics.info("berth_build_info", "The running Berth's version.", {{"version", kVersion}});
   metrics::HttpMetrics http_metrics(metrics);
@@ -379,6 +407,7 @@ int serve(const Config& config) {
   usage.stop();  // every request is done: the last counts go to the database
   if (audit) audit->stop();  // writes what the last requests recorded
   recycle_bin.stop();
+  if (feed) feed->stop();  // the other nodes stop waiting for this one
   dispatcher.stop();
   if (leases) leases->stop();  // the other nodes take over at once
   log::info("stopped");

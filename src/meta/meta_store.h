@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "meta/change_feed.h"
 #include "oci/digest.h"
 
 namespace berth::meta {
@@ -139,6 +140,13 @@ class MetaStore {
   virtual std::unique_ptr<GcStore> gcStore() const = 0;                // unreferenced blobs
   virtual std::unique_ptr<RetentionStore> retentionStore() const = 0;  // policies, purge runs
   virtual std::unique_ptr<FleetStore> fleetStore() const = 0;          // shared values, leases
+  // The change feed of node `node` of a fleet (change_feed.h), not started; nullptr when
+  // the store serves one process only (SQLite), whose caches see every write.
+  virtual std::unique_ptr<ChangeFeed> changeFeed(std::string node, ChangeFeedOptions options = {}) const {
+    (void)node;
+    (void)options;
+    return nullptr;
+  }
   // While enabled, deleteManifest, deleteTag and deleteRepository move what they remove
   // into the recycle bin in their transaction (off until called). Set before serving.
   virtual void setRecycleBin(const RecycleBinOptions& options) = 0;

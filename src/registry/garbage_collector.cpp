@@ -210,6 +210,8 @@ bool GarbageCollector::deleteBlob(GcReport& report, const oci::Digest& digest, i
   }
   if (!*unlinked) return false;  // referenced or linked again since the scan: kept
   for (const auto& repository : **unlinked) registry_.forgetBlobLinks(repository);
+  // Before the file goes: no node of the fleet still answers from a cached link.
+  if (!(*unlinked)->empty()) registry_.awaitPropagation();
   auto stat = registry_.blobStore().stat(digest);
   const uint64_t size = stat ? stat->size : 0;
   // A failure here (or a crash) leaves a file without links: the next run's scan of the

@@ -37,6 +37,18 @@ class GenerationCache {
     ++it->second;
   }
 
+  // Invalidates every repository (the fleet's change feed may have missed changes). The
+  // shards' epochs move: a reader that read a generation before this installs nothing.
+  void clear() {
+    for (auto& s : shards_) {
+      std::lock_guard lock(s.mu);
+      ++s.epoch;
+      s.entries.clear();
+      s.lru.clear();
+      s.bytes = 0;
+    }
+  }
+
   std::shared_ptr<const V> get(std::string_view repository, std::string_view key) const {
     auto& s = shardFor(repository);
     // The lookup key in the thread's buffer: a hit allocates nothing.
@@ -93,6 +105,7 @@ class GenerationCache {
     TextMap<Entry> entries;         // key: repository '\n' key
     std::list<std::string> lru;     // front = most recent
     TextMap<uint64_t> generations;  // repositories hashed here
+    uint64_t epoch = 0;             // added to each generation; clear() moves it
     size_t bytes = 0;
   };
 
@@ -114,7 +127,7 @@ class GenerationCache {
   }
   uint64_t generationLocked(const Shard& s, std::string_view repository) const {
     auto it = s.generations.find(repository);
-    return it == s.generations.end() ? 0 : it->second;
+    return s.epoch + (it == s.generations.end() ? 0 : it->second);
   }
 
   size_t max_bytes_per_shard_;

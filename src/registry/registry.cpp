@@ -88,6 +88,7 @@ Registry::~Registry() = default;
 // ---------------------------------------------------------------- blobs
 
 std::optional<uint64_t> Registry::cachedBlobSize(const std::string& repository, const oci::Digest& digest) const {
+  if (!cachesTrusted()) return std::nullopt;
   if (auto hit = links_.get(repository, digest.str())) return hit->size;
   return std::nullopt;
 }
@@ -115,6 +116,7 @@ Status Registry::deleteBlob(const std::string& repository, const oci::Digest& di
   // Only the link goes; the bytes stay until garbage collection finds them unreferenced.
   auto s = meta_->unlinkBlob(repository, digest);
   links_.invalidate(repository);
+  if (s) awaitPropagation();
   return s;
 }
 
@@ -392,17 +394,19 @@ Result<PutManifestResult> Registry::putManifest(const std::string& repository, c
   cache_.invalidate(repository);
   if (!s) return s.takeError();
   if (on_event_) on_event_();
+  awaitPropagation();
   return PutManifestResult{digest, req.subject};
 }
 
 std::shared_ptr<const CachedManifest> Registry::cachedManifest(const std::string& repository,
                                                                const oci::Reference& ref) {
+  if (!cachesTrusted()) return nullptr;
   return cache_.get(repository, ref.str());
 }
 
 Result<std::shared_ptr<const CachedManifest>> Registry::getManifest(const std::string& repository,
                                                                     const oci::Reference& ref) {
-  if (auto hit = cache_.get(repository, ref.str())) return hit;
+  if (auto hit = cachedManifest(repository, ref)) return hit;
   const uint64_t generation = cache_.generation(repository);
   oci::Digest digest;
   if (ref.isDigest()) {
@@ -444,6 +448,7 @@ Status Registry::deleteManifest(const std::string& repository, const oci::Refere
                           : meta_->deleteTag(repository, ref.tag(), event, guard);
   cache_.invalidate(repository);
   if (s && on_event_) on_event_();
+  if (s) awaitPropagation();
   return s;
 }
 
@@ -458,10 +463,16 @@ Result<meta::DeletedRepository> Registry::deleteRepository(const std::string& re
   cache_.invalidate(repository);
   links_.invalidate(repository);
   if (deleted && !deleted->manifests.empty() && on_event_) on_event_();
+  if (deleted) awaitPropagation();
   return deleted;
 }
 
 void Registry::invalidateRepository(const std::string& repository) {
+  forget(repository);
+  awaitPropagation();
+}
+
+void Registry::forget(const std::string& repository) {
   cache_.invalidate(repository);
   links_.invalidate(repository);
 }
@@ -505,8 +516,9 @@ Result<bool> Registry::removeStaleUpload(const std::string& id, int64_t updated_
 }
 
 void Registry::changed(const std::string& repository) {
-  invalidateRepository(repository);
+  forget(repository);
   if (on_event_) on_event_();
+  awaitPropagation();
 }
 
 Health Registry::health() {

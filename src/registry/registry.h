@@ -17,6 +17,7 @@
 
 #include "common/result.h"
 #include "events/event_payload.h"
+#include "meta/change_feed.h"
 #include "meta/meta_store.h"
 #include "oci/digest.h"
 #include "oci/manifest.h"
@@ -166,13 +167,43 @@ class Registry {
   // event per manifest. kNameUnknown if it does not exist.
   Result<meta::DeletedRepository> deleteRepository(const std::string& repository,
                                                    const events::RequestInfo& request = {});
-  // Forgets what the caches hold for the repository (after its attributes changed).
+  // Forgets what the caches hold for the repository (after its attributes changed), here
+  // and, before returning, on every node of the fleet.
   void invalidateRepository(const std::string& repository);
+  // Forgets what this node's caches hold for the repository, nothing else (the change
+  // feed's handler: it must not wait for the fleet).
+  void forget(const std::string& repository);
   // After a change to the repository committed outside the Registry (a recycle-bin
   // restore): drops its cached manifests and blob links and wakes the event listener.
   void changed(const std::string& repository);
   // Called after an event committed (the webhook dispatcher's wake-up). Set before serving.
   void setEventListener(std::function<void()> listener) { on_event_ = std::move(listener); }
+
+  // --- a fleet (meta/change_feed.h) ---
+  // Set before serving, on a node of a fleet: writes then wait for the other nodes to see
+  // them (awaitPropagation), and the caches answer only while the feed vouches for them
+  // (trustCachesUntil); until it first does, every lookup goes to the database.
+  void setChangeFeed(meta::ChangeFeed* feed) {
+    feed_ = feed;
+    fenced_.store(feed != nullptr, std::memory_order_release);
+  }
+  void trustCachesUntil(std::chrono::steady_clock::time_point until) {
+    trusted_until_.store(until.time_since_epoch().count(), std::memory_order_release);
+  }
+  bool cachesTrusted() const {
+    return !fenced_.load(std::memory_order_acquire) ||
+           std::chrono::steady_clock::now().time_since_epoch().count() <
+               trusted_until_.load(std::memory_order_acquire);
+  }
+  // Drops every cached manifest and blob link (the feed may have missed changes).
+  void clearCaches() {
+    cache_.clear();
+    links_.clear();
+  }
+  // Blocks until the other nodes saw every change committed so far (no-op on one node).
+  void awaitPropagation() {
+    if (feed_ != nullptr) feed_->awaitPropagation();
+  }
 
   // --- listings ---
   Result<std::vector<std::string>> listTags(const std::string& repository, std::string_view last, size_t n);
@@ -231,6 +262,9 @@ class Registry {
   std::unordered_map<std::string, size_t> upload_slots_;
   std::atomic<size_t> active_uploads_{0};  // sum of upload_slots_
   std::function<void()> on_event_;
+  meta::ChangeFeed* feed_ = nullptr;
+  std::atomic<bool> fenced_{false};  // a fleet's node: caches answer only while trusted
+  std::atomic<std::chrono::steady_clock::rep> trusted_until_{0};
   static constexpr size_t kDigestStripes = 64;
   std::array<std::mutex, kDigestStripes> digest_locks_;
 };

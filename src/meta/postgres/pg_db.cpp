@@ -190,10 +190,10 @@ std::string Stmt::blob(int col) const {
 
 // --- Connection ---
 
-Result<std::unique_ptr<Connection>> Connection::open(const std::string& dsn) {
+Result<std::unique_ptr<Connection>> Connection::open(const std::string& dsn, const char* application_name) {
   // Defaults first: with expand_dbname the DSN's own settings override them.
   const char* keys[] = {"connect_timeout", "application_name", "dbname", nullptr};
-  const char* values[] = {"5", "berth", dsn.c_str(), nullptr};
+  const char* values[] = {"5", application_name, dsn.c_str(), nullptr};
   PGconn* conn = PQconnectdbParams(keys, values, 1);
   if (conn == nullptr) return makeError(Code::kUnavailable, "database unavailable: out of memory");
   std::unique_ptr<Connection> out(new Connection(conn));  // finishes conn even on failure

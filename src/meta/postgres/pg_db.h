@@ -140,7 +140,7 @@ class Stmt {
 // One libpq connection with its prepared statements. Used by one thread at a time.
 class Connection {
  public:
-  static Result<std::unique_ptr<Connection>> open(const std::string& dsn);
+  static Result<std::unique_ptr<Connection>> open(const std::string& dsn, const char* application_name = "berth");
 
   ~Connection();
   Connection(const Connection&) = delete;
@@ -158,6 +158,8 @@ class Connection {
   bool retryable() const { return serialization_failure_; }
   bool lost() const { return lost_ || PQstatus(conn_) != CONNECTION_OK; }
   void clearFailure() { serialization_failure_ = false; }
+  // libpq's handle, for LISTEN (the socket, notifications). Not for statements.
+  PGconn* raw() { return conn_; }
   bool rollback();  // false if the connection is no longer usable
 
  private:
@@ -218,6 +220,9 @@ class Database {
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
+
+  // For a connection of one's own (the change feed's listener). Never logged.
+  const std::string& dsn() const { return dsn_; }
 
   template <class Fn>
   auto write(Fn&& fn) -> decltype(fn(std::declval<Connection&>())) {

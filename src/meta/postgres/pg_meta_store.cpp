@@ -4,6 +4,7 @@
 
 #include "meta/postgres/pg_audit_store.h"
 #include "meta/postgres/pg_db.h"
+#include "meta/postgres/pg_change_feed.h"
 #include "meta/postgres/pg_fleet_store.h"
 #include "meta/postgres/pg_gc_store.h"
 #include "meta/postgres/pg_identity_store.h"
@@ -130,6 +131,10 @@ std::unique_ptr<RetentionStore> PgMetaStore::retentionStore() const {
 }
 
 std::unique_ptr<FleetStore> PgMetaStore::fleetStore() const { return std::make_unique<PgFleetStore>(db_); }
+
+std::unique_ptr<ChangeFeed> PgMetaStore::changeFeed(std::string node, ChangeFeedOptions options) const {
+  return std::make_unique<PgChangeFeed>(db_, std::move(node), options);
+}
 
 void PgMetaStore::setRecycleBin(const RecycleBinOptions& options) {
   bin_retention_.store(options.retention_seconds, std::memory_order_relaxed);
