@@ -5,20 +5,19 @@ real clients, a chunked upload spread over the nodes, a delete or tag move on on
 seen at once by the others, tokens and the admin shared, kill -9 of a node mid-push
 losing nothing acknowledged, background work run by one node at a time, blob redirects."""
 import base64
-import http.client
 import json
 import os
 import sys
 import threading
 import time
 import unittest
-import urllib.parse
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from berthtest import (OCI_MANIFEST, ContainerTools, Server, build_test_images, digest,  # noqa: E402
                        http_request, json_bytes, layout_blobs, location_path, main, mkdtemp,
-                       oci_layout_manifest, push_blob, push_manifest, rand_bytes, Image)
-from engines import Azurite, Nginx, Postgres, require  # noqa: E402
+                       oci_layout_manifest, rand_bytes)
+from engines import Azurite, Nginx, Postgres, S3rver, require  # noqa: E402
 
 PW = Server.ADMIN_PASSWORD
 AUTH = {"Authorization": "Basic " + base64.b64encode(("admin:" + PW).encode()).decode()}
@@ -70,6 +69,26 @@ def req(address, method, path, body=None, headers=None):
     return http_request(host, int(port), method, path, body=body, headers=h)
 
 
+def push_image(test, address, repo, tag, seed):
+    """Pushes a one-layer image through `address`; (manifest digest, manifest bytes)."""
+    layer = rand_bytes(3000, seed=seed)
+    config = json_bytes({"architecture": "amd64", "os": "linux", "seed": seed})
+    for blob in (layer, config):
+        d = digest(blob)
+        r = req(address, "POST", "/v2/%s/blobs/uploads/?digest=%s" % (repo, d), body=blob,
+                headers={"Content-Type": "application/octet-stream"})
+        test.assertEqual(r.status, 201, r.body)
+    manifest = json_bytes({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+                           "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                                      "digest": digest(config), "size": len(config)},
+                           "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
+                                       "digest": digest(layer), "size": len(layer)}]})
+    r = req(address, "PUT", "/v2/%s/manifests/%s" % (repo, tag), body=manifest,
+            headers={"Content-Type": OCI_MANIFEST})
+    test.assertEqual(r.status, 201, r.body)
+    return digest(manifest), manifest
+
+
 class ClusterTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -84,22 +103,7 @@ class ClusterTest(unittest.TestCase):
         return self.c.nodes[i].address
 
     def push_image(self, address, repo, tag, seed):
-        layer = rand_bytes(3000, seed=seed)
-        config = json_bytes({"architecture": "amd64", "os": "linux", "seed": seed})
-        for blob in (layer, config):
-            d = digest(blob)
-            r = req(address, "POST", "/v2/%s/blobs/uploads/?digest=%s" % (repo, d), body=blob,
-                    headers={"Content-Type": "application/octet-stream"})
-            self.assertEqual(r.status, 201, r.body)
-        manifest = json_bytes({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
-                               "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                                          "digest": digest(config), "size": len(config)},
-                               "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
-                                           "digest": digest(layer), "size": len(layer)}]})
-        r = req(address, "PUT", "/v2/%s/manifests/%s" % (repo, tag), body=manifest,
-                headers={"Content-Type": OCI_MANIFEST})
-        self.assertEqual(r.status, 201, r.body)
-        return digest(manifest), manifest
+        return push_image(self, address, repo, tag, seed)
 
     def test_delete_on_one_node_is_a_404_at_once_on_the_others(self):
         d, body = self.push_image(self.node(0), "cluster/del", "v1", seed=1)
@@ -213,6 +217,97 @@ class ClusterTest(unittest.TestCase):
         victim.start()  # comes back over the same engines
         for d in acknowledged:
             self.assertEqual(req(victim.address, "HEAD", "/v2/cluster/kill/blobs/" + d).status, 200)
+
+
+class FleetBackgroundWorkTest(unittest.TestCase):
+    """Webhook delivery and scheduled GC run on one node at a time."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.c = Cluster(extra="gc:\n  interval: 3s\n  grace_period: 1h\n")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.c.stop()
+
+    def test_each_event_is_delivered_once_by_one_node(self):
+        from test_webhooks import Receiver, acr_events
+        rcv = Receiver().start()
+        self.addCleanup(rcv.stop)
+        r = req(self.c.nodes[0].address, "POST", "/api/v1/webhooks",
+                body=json.dumps({"name": "fleet", "serviceUri": rcv.url, "actions": ["push"]}).encode(),
+                headers={"Content-Type": "application/json"})
+        self.assertEqual(r.status, 201, r.body)
+        pushed = []
+        for i in range(9):  # through nginx: every node serves some
+            d, _ = push_image(self, self.c.nginx.address, "fleet/hooks", "v%d" % i, seed=500 + i)
+            pushed.append(d)
+        got = rcv.wait_for(lambda g: len(acr_events(g, "push")) >= len(pushed), "nine push events")
+        time.sleep(3)  # let a second deliverer, if there were one, send its copies
+        events = acr_events(rcv.delivered(), "push")
+        ids = [e["id"] for e in events]
+        self.assertEqual(len(ids), len(set(ids)), "an event was delivered twice: %r" % ids)
+        self.assertEqual(sorted(e["target"]["digest"] for e in events), sorted(pushed))
+
+    def test_scheduled_gc_runs_on_one_node_per_interval(self):
+        time.sleep(10)
+        runs = []
+        for i, node in enumerate(self.c.nodes):
+            for rec in node.log_records("garbage collection finished"):
+                if not rec.get("dry_run"):
+                    runs.append((rec["time"], i))
+        runs.sort()
+        self.assertGreaterEqual(len(runs), 2, runs)
+        import datetime
+        times = [datetime.datetime.fromisoformat(t.replace("Z", "+00:00")) for t, _ in runs]
+        for a, b in zip(times, times[1:]):
+            # one run per 3 s interval fleet-wide (three nodes without leases: three per interval)
+            self.assertGreaterEqual((b - a).total_seconds(), 2.0, runs)
+
+
+class RedirectTest(unittest.TestCase):
+    """storage.redirect: blob GETs answer 307 to a presigned URL of the bucket; clients
+    follow it and the bytes never cross the node. One node over s3rver, one over Azurite."""
+
+    def check_store(self, engine):
+        config = engine.config().replace("storage:\n", "storage:\n  redirect: true\n", 1)
+        srv = Server(config=config, auth=True, env=engine.env()).start()
+        self.addCleanup(srv.stop)
+        data = rand_bytes(300 * 1024, seed=11)
+        d = digest(data)
+        r = req(srv.address, "POST", "/v2/redir/app/blobs/uploads/?digest=" + d, body=data,
+                headers={"Content-Type": "application/octet-stream"})
+        self.assertEqual(r.status, 201, r.body)
+        r = req(srv.address, "GET", "/v2/redir/app/blobs/" + d)
+        self.assertEqual(r.status, 307, r.body)
+        self.assertEqual(r.header("Docker-Content-Digest"), d)
+        url = r.header("Location")
+        self.assertTrue(url.startswith(engine.endpoint), url)
+        with urllib.request.urlopen(url, timeout=30) as f:  # no credentials: the URL is signed
+            self.assertEqual(digest(f.read()), d)
+        # the node still checks the repository and the caller
+        self.assertEqual(req(srv.address, "GET", "/v2/other/app/blobs/" + d).status, 404)
+        host, _, port = srv.address.rpartition(":")
+        self.assertEqual(http_request(host, int(port), "GET", "/v2/redir/app/blobs/" + d).status, 401)
+        # a real client follows it: skopeo pulls an image whose layers come from the bucket
+        images = build_test_images()
+        tools = ContainerTools(registry=srv.address)
+        creds = "admin:" + PW
+        ref = "docker://%s/redir/image:v1" % srv.address
+        tools.skopeo("copy", "--dest-tls-verify=false", "--dest-creds", creds, "--preserve-digests",
+                     "oci:%s:latest" % images["single"], ref)
+        out = os.path.join(mkdtemp(), "layout")
+        tools.skopeo("copy", "--src-tls-verify=false", "--src-creds", creds, "--preserve-digests",
+                     ref, "oci:%s:latest" % out)
+        self.assertEqual(sorted(layout_blobs(images["single"])), sorted(layout_blobs(out)))
+        redirected = [rec for rec in srv.log_records("request") if rec.get("status") == 307]
+        self.assertTrue(redirected, "skopeo's layer GETs were not redirected")
+
+    def test_s3(self):
+        self.check_store(require(S3rver()))
+
+    def test_azure(self):
+        self.check_store(require(Azurite()))
 
 
 if __name__ == "__main__":
