@@ -89,12 +89,12 @@ Result<Stores> openStores(const Config& config) {
     if (!lock) return lock.takeError();
     out.lock.emplace(std::move(*lock));
   }
-  auto blobs = openBlobStore(config);
-  if (!blobs) return blobs.takeError();
-  out.blobs = std::move(*blobs);
   auto meta = openMetaStore(config);
   if (!meta) return meta.takeError();
   out.meta = std::move(*meta);
+  auto blobs = openBlobStore(config);
+  if (!blobs) return blobs.takeError();
+  out.blobs = std::move(*blobs);
   return out;
 }
 
