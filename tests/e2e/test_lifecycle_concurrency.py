@@ -19,6 +19,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from berthtest import (OCI_MANIFEST, BerthTestCase, Server, digest, image_manifest, json_bytes,  # noqa: E402
                        main, push_blob, put_manifest, rand_bytes, rand_name)
+from engines import Postgres, require  # noqa: E402
 
 CONFIG = ("gc:\n  grace_period: 0\n  schedule: false\n"
           "recycle_bin:\n  enabled: false\n"
@@ -42,8 +43,11 @@ def blobs_on_disk(data_dir):
 class LifecycleConcurrencyTest(BerthTestCase):
     start_server = False
 
+    def config(self):
+        return CONFIG
+
     def test_push_pull_while_gc_purge_and_retention_loop(self):
-        srv = self.srv = Server(auth=True, config=CONFIG).start()
+        srv = self.srv = Server(auth=True, config=self.config()).start()
         admin = srv.admin()
         base = rand_bytes(8000)
         scratch = "conc/scratch"
@@ -176,6 +180,14 @@ class LifecycleConcurrencyTest(BerthTestCase):
         for image in acked:
             self.assertIsNone(check_image(admin, image))
         srv.stop()
+
+
+class LifecycleConcurrencyOnPostgresTest(LifecycleConcurrencyTest):
+    """The same run with the metadata on PostgreSQL (started by the test)."""
+
+    def config(self):
+        pg = require(Postgres())
+        return CONFIG + "meta:\n  driver: postgresql\n  dsn: '%s'\n" % pg.create_database("lifecycle")
 
 
 if __name__ == "__main__":
