@@ -531,6 +531,13 @@ Health Registry::health() {
     h.ready = false;
     h.storage = "full: " + std::to_string(*h.available_bytes) + " bytes free";
   }
+  // A store reached over the network (S3, Azure) answers "unknown" for a blob nobody has.
+  static const oci::Digest kProbe =
+      *oci::Digest::parse("sha256:0000000000000000000000000000000000000000000000000000000000000000");
+  if (auto probe = blobs_->stat(kProbe); !probe && probe.code() != Code::kBlobUnknown) {
+    h.ready = false;
+    h.storage = "unavailable: " + probe.error().message;
+  }
   if (auto probe = meta_->repositoryExists("readiness/probe"); !probe) {
     h.ready = false;
     h.metadata = "unavailable: " + probe.error().message;

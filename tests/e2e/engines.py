@@ -68,19 +68,34 @@ def _tail(path, n=4000):
 class _Process:
     def _spawn(self, argv, log, **kw):
         self.log = log
+        self.argv, self.spawn_kw = argv, kw
         with open(log, "ab") as out:
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
                                          start_new_session=True, **kw)
         _RUNNING.append(self)
 
-    def stop(self):
+    def stop(self, graceful=False):
+        """Kills the program (SIGKILL), or with graceful=True asks it to exit (SIGTERM), as
+        Azurite needs to keep its data for resume()."""
         p = getattr(self, "proc", None)
         if p is not None and p.poll() is None:
             try:
-                os.killpg(p.pid, signal.SIGKILL)
+                os.killpg(p.pid, signal.SIGTERM if graceful else signal.SIGKILL)
             except ProcessLookupError:
                 pass
-            p.wait(10)
+            try:
+                p.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait(10)
+
+    def resume(self):
+        """Starts the program again after stop(), on the same port and data (an outage ends)."""
+        self.stop(graceful=True)
+        _RUNNING.remove(self)
+        self._spawn(self.argv, self.log, **self.spawn_kw)
+        _wait(self.argv[0], lambda: _can_connect("127.0.0.1", self.port), self.proc, self.log)
+        return self
 
 
 class Postgres(_Process):
@@ -112,6 +127,25 @@ class Postgres(_Process):
                     os.path.join(self.dir, "postgres.log"))
         _wait("postgres", lambda: self._psql("postgres", "select 1", check=False) == 0, self.proc, self.log)
         return self
+
+    def stop(self, graceful=False):
+        """Fast shutdown (SIGINT: clients are disconnected, nothing committed is lost), and
+        waits until the postmaster is gone, so that resume() can start it again."""
+        p = getattr(self, "proc", None)
+        if p is None or p.poll() is not None:
+            return
+        try:
+            os.killpg(p.pid, signal.SIGINT)
+        except ProcessLookupError:
+            pass
+        try:
+            p.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait(10)
+        deadline = time.monotonic() + 30
+        while os.path.exists(os.path.join(self.data, "postmaster.pid")) and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     def _psql(self, db, sql, check=True):
         rc = subprocess.call(["psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "berth", "-d", db,
