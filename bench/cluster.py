@@ -248,13 +248,13 @@ def wrk(url, threads, conns, headers=()):
     return d
 
 
-def curl_follow(port, blob, n):
-    """n GETs of the 1 MiB blob through the front, 16 at a time on reused connections,
-    following redirects (to Azurite for d): what a client gets."""
-    cfgfile = os.path.join(TMP, "curl-%d.cfg" % port)
+def curl_follow(url, n):
+    """n GETs of the 1 MiB blob, 16 at a time on reused connections, following redirects
+    (to Azurite for d): what a client gets."""
+    cfgfile = os.path.join(TMP, "curl-%d.cfg" % len(os.listdir(TMP)))
     with open(cfgfile, "w") as f:
         for _ in range(n):
-            f.write('url = "http://127.0.0.1:%d/v2/%s/blobs/%s"\noutput = "/dev/null"\n' % (port, REPO, blob))
+            f.write('url = "%s"\noutput = "/dev/null"\n' % url)
     t0 = time.monotonic()
     r = subprocess.run(["curl", "-s", "-L", "-Z", "--parallel-max", "16", "-K", cfgfile,
                         "-w", "%{http_code} %{size_download} %{num_redirects}\\n"],
@@ -301,6 +301,23 @@ def push(port, src, tries):
             "errors": {"failed_pushes": len(rows) - len(ok)} if len(ok) != len(rows) else {}}
 
 
+def cpu_s(pid):
+    """user + system CPU seconds of a process and its waited-for children."""
+    try:
+        f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(x) for x in f[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def with_cpu(who, fn):
+    """fn()'s result with the CPU seconds each of `who` (name -> [pids]) spent meanwhile."""
+    before = {k: sum(cpu_s(p) for p in v) for k, v in who.items()}
+    r = fn()
+    r["cpu_s"] = {k: round(sum(cpu_s(p) for p in v) - before[k], 2) for k, v in who.items()}
+    return r
+
+
 def pg_counters(pg, db):
     out = subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(pg.port), "-U", "berth", "-d", "postgres", "-Atqc",
                           "SELECT xact_commit + xact_rollback, tup_returned, tup_fetched FROM pg_stat_database "
@@ -309,10 +326,31 @@ def pg_counters(pg, db):
     return {"xact": x, "tup_returned": r, "tup_fetched": f, "t": time.monotonic()}
 
 
+def pg_pids(pg):
+    """the postmaster and its backends (runuser's child and its children)."""
+    kids = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                ppid = int(open("/proc/%s/stat" % d).read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError):
+                continue
+            kids.setdefault(ppid, []).append(int(d))
+    out, todo = [], [pg.proc.pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(kids.get(p, []))
+    return out
+
+
 def pg_cost(pg, db, load):
     """PostgreSQL work caused by `load()` (returns a wrk result) above the background:
     an idle window and the load window, each followed by SETTLE s for statistics to be
     flushed, counters scaled by the window lengths."""
+    # autovacuum after the pushes would count in one window and not the other
+    subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(pg.port), "-U", "berth", "-d", db, "-qc", "VACUUM ANALYZE"],
+                   check=True, capture_output=True)
     time.sleep(SETTLE)
     s0 = pg_counters(pg, db)
     time.sleep(DUR + SETTLE)
@@ -393,20 +431,31 @@ def main():
         for key, port in fronts:
             log("manifest GET by tag, c32: %s (round %d/%d)" % (key, rnd, ROUNDS))
             res["manifest"][key].append(wrk(man_url % port, 1, 32, ["Accept: " + OCI_MT]))
+
+    def cpu_who(key):
+        c = next((c for c in cfgs if c.key == key), None)
+        who = {"azurite": [az.proc.pid], "postgres": pg_pids(pg)}
+        if c:
+            who["berth nodes"] = [p.pid for _, p, _ in c.nodes]
+        return who
     res["blob1m"] = {}
     for key, port in fronts:
         log("blob GET 1 MiB, wrk c16: %s" % key)
-        res["blob1m"][key] = wrk("http://127.0.0.1:%d/v2/%s/blobs/%s" % (port, REPO, mid), 2, 16)
+        res["blob1m"][key] = with_cpu(cpu_who(key), lambda: wrk("http://127.0.0.1:%d/v2/%s/blobs/%s"
+                                                                 % (port, REPO, mid), 2, 16))
     res["follow"] = {}
     for key, port in fronts:
         log("blob GET 1 MiB x%d, curl c16 following redirects: %s" % (FOLLOW_GETS, key))
-        res["follow"][key] = curl_follow(port, mid, FOLLOW_GETS)
+        res["follow"][key] = curl_follow("http://127.0.0.1:%d/v2/%s/blobs/%s" % (port, REPO, mid), FOLLOW_GETS)
+    if redirect_to:
+        log("blob GET 1 MiB x%d, curl c16: Azurite directly (d's redirect URL)" % FOLLOW_GETS)
+        res["follow_azurite_direct"] = curl_follow(redirect_to, FOLLOW_GETS)
     res["push"] = {}
     src = os.path.join(TMP, "push.bin")
     shutil.copy(ct["blobs"]["big"]["path"], src)
     for c in cfgs:
         log("push %d MiB x%d through nginx: %s" % (PUSH_MIB, PUSH_TRIES, c.key))
-        res["push"][c.key] = push(c.port, src, PUSH_TRIES)
+        res["push"][c.key] = with_cpu(cpu_who(c.key), lambda: push(c.port, src, PUSH_TRIES))
     os.unlink(src)
 
     log("PostgreSQL work of the manifest GET on c (idle window, then wrk, %d s each + %d s settle)" % (DUR, SETTLE))
@@ -511,10 +560,19 @@ def report(res, meta, problems):
                  "idle %.0f s vs load %.0f s windows):" % (pm["idle_window_s"], pm["load_window_s"]))
     for name, d in (("c: manifest GET by tag, c32", pm), ("d: blob GET (307), c16", pb)):
         lines.append("  %s: %s requests at %s req/s; transactions %d idle / %d load -> %s per 1,000 requests; "
-                     "tup_returned %s per 1,000; tup_fetched %s per 1,000"
+                     "tup_returned %s per 1,000 (%d idle / %d load); tup_fetched %s per 1,000"
                      % (name, "{:,}".format(d["requests"]), fmt(d["wrk"]["rps"]), d["xact"]["idle"], d["xact"]["load"],
                         d["xact"]["per_1000_requests"], d["tup_returned"]["per_1000_requests"],
+                        d["tup_returned"]["idle"], d["tup_returned"]["load"],
                         d["tup_fetched"]["per_1000_requests"]))
+    if "follow_azurite_direct" in res:
+        lines.append("  Azurite itself (d's SAS URL fetched directly, curl c16): %s MB/s"
+                     % fmt(res["follow_azurite_direct"]["mbps"]))
+    lines.append("")
+    lines.append("CPU seconds during the 1 MiB blob GET wrk run / the pushes (Azurite, PostgreSQL, Berth nodes):")
+    for k in keys:
+        if "cpu_s" in b[k]:
+            lines.append("  %s: GET %s; push %s" % (k, b[k]["cpu_s"], p[k]["cpu_s"] if k in p else "n/a"))
     lines.append("")
     lines.append("Manifest rounds (req/s): " + "; ".join("%s %s" % (k, " ".join(fmt(r["rps"]) for r in man[k]))
                                                         for k in keys))
