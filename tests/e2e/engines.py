@@ -15,6 +15,7 @@ import re
 import shutil
 import signal
 import subprocess
+import threading
 import time
 import unittest
 import urllib.request
@@ -236,6 +237,27 @@ class Azurite(_Process):
                                               "Authorization": "SharedKey %s:%s" % (AZURITE_ACCOUNT, sig.decode())})
         with urllib.request.urlopen(req, timeout=10) as r:
             assert r.status == 201, r.status
+
+
+def start_together(servers):
+    """Starts Berth nodes at the same time, as a fleet restarts (the schema, the first admin
+    and the signing key are made once, whichever node gets there first); raises the first
+    start error."""
+    errors = []
+
+    def start(node):
+        try:
+            node.start()
+        except Exception as e:  # noqa: BLE001 - raised below
+            errors.append(e)
+    threads = [threading.Thread(target=start, args=(node,)) for node in servers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return servers
 
 
 def docs_cluster_nginx_config():

@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from berthtest import (OCI_MANIFEST, ContainerTools, Server, build_test_images, digest,  # noqa: E402
                        http_request, json_bytes, layout_blobs, location_path, main, mkdtemp,
                        oci_layout_manifest, rand_bytes)
-from engines import Azurite, Nginx, Postgres, S3rver, require  # noqa: E402
+from engines import Azurite, Nginx, Postgres, S3rver, require, start_together  # noqa: E402
 
 PW = Server.ADMIN_PASSWORD
 AUTH = {"Authorization": "Basic " + base64.b64encode(("admin:" + PW).encode()).decode()}
@@ -36,23 +36,7 @@ class Cluster:
         self.az = require(Azurite())
         self.dsn = self.pg.create_database("cluster")
         self.config = node_config(self.dsn, self.az, extra)
-        self.nodes = [Server(config=self.config, auth=True, env=self.az.env()) for _ in range(n)]
-        # started together, as a fleet restarts: the schema, the admin and the signing key
-        # are created once whichever node gets there first
-        errors = []
-
-        def start(node):
-            try:
-                node.start()
-            except Exception as e:  # noqa: BLE001 - reported below
-                errors.append(e)
-        threads = [threading.Thread(target=start, args=(node,)) for node in self.nodes]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        if errors:
-            raise errors[0]
+        self.nodes = start_together([Server(config=self.config, auth=True, env=self.az.env()) for _ in range(n)])
         self.nginx = require(Nginx([node.address for node in self.nodes]))
 
     def stop(self):

@@ -7,13 +7,12 @@ data directory (filesystem storage), so the blobs are pushed to every node first
 import base64
 import os
 import sys
-import threading
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from berthtest import OCI_MANIFEST, Server, digest, json_bytes, main, push_blob, rand_bytes  # noqa: E402
-from engines import Postgres, require  # noqa: E402
+from engines import Postgres, require, start_together  # noqa: E402
 
 ACCEPT = {"Accept": OCI_MANIFEST}
 
@@ -28,21 +27,7 @@ class FleetCacheTest(unittest.TestCase):
         cls.pg = require(Postgres())
         dsn = cls.pg.create_database("fleetcache")
         config = "meta:\n  driver: postgresql\n  dsn: '%s'\n  pool_size: 4\n" % dsn
-        cls.nodes = [Server(config=config, auth=True) for _ in range(3)]
-        errors = []
-
-        def start(node):
-            try:
-                node.start()
-            except Exception as e:  # noqa: BLE001 - reported below
-                errors.append(e)
-        threads = [threading.Thread(target=start, args=(n,)) for n in cls.nodes]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        if errors:
-            raise errors[0]
+        cls.nodes = start_together([Server(config=config, auth=True) for _ in range(3)])
         cls.admins = [n.admin() for n in cls.nodes]
         cls.config_blob = json_bytes({"architecture": "amd64", "os": "linux"})
         cls.layer = rand_bytes(4096, seed=13)
