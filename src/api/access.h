@@ -19,6 +19,7 @@ struct Requirement {
     kOwner,          // an identity with the owner role on "*" (the admin API)
     kIdentity,       // an identity; the handler checks its roles (usage, recycle bin)
     kDeletedCatalog,  // an identity; the listing is filtered by its deleted_read grants
+    kReplica,         // a peer replica, by its signature (replication/peer_auth.h); never a user
   };
   Kind kind = Kind::kNone;
   auth::Permissions any_of = 0;

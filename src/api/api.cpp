@@ -23,6 +23,7 @@ Handlers makeHandlers(const ApiParts& p, std::optional<Gate>& gate) {
              WebhookAdmin(p.webhooks),
              QuotaAdmin(p.quotas),
              LifecycleAdmin(p.gc, p.retention),
+             ReplicationApi(p.registry, p.replicator),
              std::nullopt};
   if (gate) {
     h.auth.emplace(AuthHandlers{Tokens(*gate), IdentityAdmin(*p.access),
@@ -42,7 +43,11 @@ bool needsAuthentication(const RouteRow& row) { return row.label == metrics::Rou
 }  // namespace
 
 Api::Api(const ApiParts& parts)
-    : registry_(parts.registry), gate_(makeGate(parts)), audit_(parts.audit), handlers_(makeHandlers(parts, gate_)) {}
+    : registry_(parts.registry),
+      gate_(makeGate(parts)),
+      audit_(parts.audit),
+      replicator_(parts.replicator),
+      handlers_(makeHandlers(parts, gate_)) {}
 
 Task<void> Api::handle(Exchange& ex) {
   if (audit_ == nullptr) co_return co_await dispatch(ex);
@@ -53,6 +58,7 @@ Task<void> Api::handle(Exchange& ex) {
 
 Task<void> Api::dispatch(Exchange& ex) {
   auto [path, raw_query] = splitTarget(std::string_view(ex.request().target()));
+  if (path.starts_with("/replication/")) co_return co_await dispatchReplica(ex, path, raw_query);
   // Network rules first: a denied address learns nothing else. Health probes stay open.
   if (gate_ && path != "/healthz" && path != "/readyz" &&
       !gate_->access().view()->allowsClient(ex.clientAddress())) {
@@ -85,6 +91,39 @@ Task<void> Api::dispatch(Exchange& ex) {
   }
   const Call call{*route, *query, who};
   if (row.admin) co_return co_await runAdmin(ex, row, call);
+  co_await row.handler(handlers_, ex, call);
+}
+
+// Replicas reading each other: authenticated by the peer's signature, never by users'
+// credentials, so neither the network rules (addresses of clients) nor the Gate apply.
+Task<void> Api::dispatchReplica(Exchange& ex, std::string_view path, std::string_view raw_query) {
+  auto route = parseRoute(path);
+  if (!route) co_return co_await ex.sendError(route.error());
+  const RouteRow& row = routeRow(route->kind);
+  ex.setRouteLabel(row.label);
+  const std::string_view method = http::to_string(ex.method());
+  if (audit_) noteRoute(ex, *route, row, path);
+  if (row.needs.of(method).kind != Requirement::Kind::kReplica) {
+    co_return co_await ex.sendError(makeError(Code::kRouteUnknown, "no such route"));
+  }
+  if (replicator_ == nullptr) {
+    co_return co_await ex.sendError(makeError(Code::kRouteUnknown, "replication is not configured on this registry"));
+  }
+  auto peer = replicator_->auth().verify(ex.header(replication::kRegionHeader), ex.header(replication::kTimeHeader),
+                                         ex.header(replication::kSignatureHeader), method,
+                                         std::string_view(ex.request().target()), unixNow());
+  if (!peer) co_return co_await ex.sendError(peer.error());
+  if (audit_) ex.audit().entry.identity = "replica:" + *peer;
+  if ((row.methods & methodBit(method)) == 0) {
+    server::Response allow;
+    allow.set(http::field::allow, allowedMethods(row.methods));
+    co_return co_await ex.sendError(
+        makeError(Code::kMethodNotAllowed, std::string(method) + " is not allowed on this route"), std::move(allow));
+  }
+  auto query = parseQuery(raw_query);
+  if (!query) co_return co_await ex.sendError(query.error());
+  const std::optional<auth::Principal> nobody;
+  const Call call{*route, *query, nobody, *peer};
   co_await row.handler(handlers_, ex, call);
 }
 

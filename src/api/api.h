@@ -64,6 +64,7 @@ struct ApiParts {
   lifecycle::RecycleBin& recycle_bin;
   auth::AccessControl* access = nullptr;  // null: no authentication at all (`auth: none`)
   events::AuditLog* audit = nullptr;      // null: no audit log (off, or authentication off)
+  replication::Replicator* replicator = nullptr;  // null: replication is off
   MetricsEndpoint metrics;
 };
 
@@ -74,6 +75,7 @@ class Api {
 
  private:
   Task<void> dispatch(Exchange& ex);
+  Task<void> dispatchReplica(Exchange& ex, std::string_view path, std::string_view raw_query);
   Task<void> runAdmin(Exchange& ex, const RouteRow& row, const Call& call);
   // What the request records in the audit log (audit.cpp).
   void noteRoute(Exchange& ex, const Route& route, const RouteRow& row, std::string_view path) const;
@@ -82,6 +84,7 @@ class Api {
   registry::Registry& registry_;
   std::optional<Gate> gate_;  // authentication on
   events::AuditLog* audit_;
+  replication::Replicator* replicator_;
   Handlers handlers_;
 };
 

@@ -171,6 +171,10 @@ Task<std::optional<auth::Principal>> Gate::admit(Exchange& ex, const Route& rout
       allowed = !p.anonymous() && (p.kind != auth::Principal::Kind::kBearer ||
                                    auth::accessPermits(p.access(), "registry", "deleted_catalog", "*"));
       break;
+    case Requirement::Kind::kReplica:
+      // Replicas are admitted by Api::dispatchReplica, by their signature; no user is one.
+      allowed = false;
+      break;
   }
   if (allowed) co_return who;
   const std::string scope = challengeScope(req, route.name);

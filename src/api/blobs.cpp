@@ -105,15 +105,16 @@ Task<void> Blobs::blob(Exchange& ex, const Call& call) {
     res.set(http::field::content_range, "bytes " + std::to_string(offset) + "-" + std::to_string(offset + length - 1) +
                                             "/" + std::to_string(size));
   }
-  if (const int fd = (*reader)->fd(); fd >= 0) {
-    co_await ex.sendFile(std::move(res), fd, offset, length);
-  } else {
-    storage::BlobReader& blob = **reader;
-    co_await ex.sendRead(
-        std::move(res), [&blob](uint64_t at, char* buf, size_t len) { return blob.readAt(at, buf, len); }, offset,
-        length);
-  }
+  co_await sendBlobBytes(ex, std::move(res), **reader, offset, length);
   usage_.served(route.name, ex.bytesOut());
+}
+
+Task<void> sendBlobBytes(Exchange& ex, server::http::response<server::http::empty_body> res, storage::BlobReader& blob, uint64_t offset,
+                         uint64_t length) {
+  if (const int fd = blob.fd(); fd >= 0) co_return co_await ex.sendFile(std::move(res), fd, offset, length);
+  co_await ex.sendRead(
+      std::move(res), [&blob](uint64_t at, char* buf, size_t len) { return blob.readAt(at, buf, len); }, offset,
+      length);
 }
 
 bool Blobs::mayRead(const std::optional<auth::Principal>& who, std::string_view repository) const {

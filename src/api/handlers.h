@@ -20,6 +20,7 @@
 #include "registry/garbage_collector.h"
 #include "registry/registry.h"
 #include "registry/usage_recorder.h"
+#include "replication/replicator.h"
 #include "server/exchange.h"
 
 namespace berth::api {
@@ -34,6 +35,7 @@ struct Call {
   const Route& route;
   const QueryParams& query;
   const std::optional<auth::Principal>& who;  // nullopt: authentication is off
+  std::string_view replica = {};               // kReplica routes: the peer's region, verified
 };
 
 // What an admin API operation gets; it runs on the blocking pool.
@@ -264,6 +266,21 @@ struct AuthHandlers {
   AuditAdmin audit;
 };
 
+// Geo-replication: what peers read (journal, manifests, blobs) and the admin status.
+class ReplicationApi {
+ public:
+  ReplicationApi(registry::Registry& registry, replication::Replicator* replicator)
+      : registry_(registry), replicator_(replicator) {}
+  Task<void> journal(Exchange& ex, const Call& call);
+  Task<void> manifest(Exchange& ex, const Call& call);
+  Task<void> blob(Exchange& ex, const Call& call);
+  Result<AdminReply> status(const AdminCall& call);  // GET /api/v1/replication
+
+ private:
+  registry::Registry& registry_;
+  replication::Replicator* replicator_;  // null: replication is off
+};
+
 struct Handlers {
   Probes probes;
   Listings listings;
@@ -274,6 +291,7 @@ struct Handlers {
   WebhookAdmin webhooks;
   QuotaAdmin quotas;
   LifecycleAdmin lifecycle;
+  ReplicationApi replication;
   std::optional<AuthHandlers> auth;  // routes needing it are refused before (api/api.cpp)
 };
 
@@ -282,6 +300,9 @@ Result<oci::Digest> parseDigestParam(std::string_view text);
 std::string uploadLocation(const std::string& name, const std::string& id);
 std::string blobLocation(const std::string& name, const oci::Digest& digest);
 std::string uploadRange(uint64_t offset);  // "0-<offset-1>", "0-0" when empty
+// Sends `res` with bytes [offset, offset + length) of the blob (sendfile when it is a file).
+Task<void> sendBlobBytes(Exchange& ex, server::http::response<server::http::empty_body> res, storage::BlobReader& blob, uint64_t offset,
+                         uint64_t length);
 server::Response jsonResponse(server::http::status status, std::string body,
                               std::string_view content_type = "application/json");
 // A JSON reply of ACR's API (/acr/v1).

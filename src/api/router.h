@@ -74,6 +74,10 @@ enum class RouteKind {
   kAdminRecycleBin,       // /api/v1/recycle-bin
   kAdminRecycleItem,      // /api/v1/recycle-bin/<id>
   kAdminRecycleRestore,   // /api/v1/recycle-bin/<id>/restore
+  kAdminReplication,      // /api/v1/replication
+  kReplicationJournal,    // /replication/v1/journal
+  kReplicationManifest,   // /replication/v1/<name>/manifests/<digest>
+  kReplicationBlob,       // /replication/v1/<name>/blobs/<digest>
 };
 
 struct Route {

@@ -45,6 +45,7 @@ constexpr Requirement kDeletedRestore{K::kRepository, auth::kPermDeletedRestore,
 constexpr Requirement kDeletedCatalogAccess{K::kDeletedCatalog, 0, {}};
 constexpr Requirement kOwner{K::kOwner, 0, {}};
 constexpr Requirement kIdentity{K::kIdentity, 0, {}};
+constexpr Requirement kReplicaPeer{K::kReplica, 0, {}};
 
 constexpr ByMethod<Requirement> kContent{kPull, kPush, kRemove};
 constexpr ByMethod<Requirement> kMetadata{kMetadataRead, kMetadataWrite, kRemove};
@@ -187,6 +188,16 @@ constexpr std::array kRoutes = std::to_array<RouteRow>({
      kConfigAudit, AUTH_ADMIN(repositories, restore)},
     {RouteKind::kAdminRecycleItem, "/api/v1/recycle-bin/{id}/", kGet | kDelete, always(kIdentity), L::kAdmin,
      kConfigAudit, AUTH_ADMIN(repositories, recycleItem)},
+    {RouteKind::kAdminReplication, "/api/v1/replication/", kGet, always(kOwner), L::kAdmin, kConfigAudit,
+     ADMIN(replication, status)},
+    // Geo-replication between replicas (docs/replication.md): signed by the peer, refused
+    // when replication is off. Reads only; failures are audited.
+    {RouteKind::kReplicationJournal, "/replication/v1/journal", kGet, always(kReplicaPeer), L::kReplication,
+     always(AuditRule{"replicate", kAuditFailuresOnly}), ROUTE(replication, journal)},
+    {RouteKind::kReplicationManifest, "/replication/v1/{name}/manifests/{ref}", kGet, always(kReplicaPeer),
+     L::kReplication, always(AuditRule{"replicate", kAuditFailuresOnly}), ROUTE(replication, manifest)},
+    {RouteKind::kReplicationBlob, "/replication/v1/{name}/blobs/{ref}", kGet, always(kReplicaPeer), L::kReplication,
+     always(AuditRule{"replicate", kAuditFailuresOnly}), ROUTE(replication, blob)},
 });
 
 // routeRow(kind) indexes by kind: every kind has exactly one row.

@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cctype>
 #include <charconv>
 #include <fstream>
 #include <set>
@@ -126,6 +127,42 @@ Status readOidc(const YAML::Node& oidc, std::vector<OidcIssuerConfig>& out) {
     }
     out.push_back(std::move(o));
   }
+  return {};
+}
+
+// A region name: what replicas call each other (letters, digits, '-', '_', '.').
+Status regionName(const YAML::Node& n, const std::string& key, std::string& out) {
+  if (auto s = readScalar(n, key, out); !s) return s;
+  if (out.empty() || out.size() > 64) return keyError(key, "must be a region name of 1 to 64 characters");
+  for (char ch : out) {
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_' && ch != '.') {
+      return keyError(key, "must be a region name: letters, digits, '-', '_' and '.' (e.g. westeurope)");
+    }
+  }
+  return {};
+}
+
+Status readPeers(const YAML::Node& peers, std::vector<ReplicationPeerConfig>& out) {
+  if (!peers.IsSequence()) return keyError("replication.peers", "must be a list of {region, url}");
+  std::vector<ReplicationPeerConfig> list;
+  for (size_t i = 0; i < peers.size(); ++i) {
+    const std::string prefix = "replication.peers[" + std::to_string(i) + "].";
+    if (auto s = checkKeys(peers[i], prefix, {"region", "url"}); !s) return s;
+    ReplicationPeerConfig p;
+    if (!peers[i]["region"]) return keyError(prefix + "region", "is required");
+    if (auto s = regionName(peers[i]["region"], prefix + "region", p.region); !s) return s;
+    if (!peers[i]["url"]) return keyError(prefix + "url", "is required (http(s)://HOST:PORT of the peer)");
+    if (auto s = readScalar(peers[i]["url"], prefix + "url", p.url); !s) return s;
+    if (!p.url.starts_with("http://") && !p.url.starts_with("https://")) {
+      return keyError(prefix + "url", "must be an http(s) URL");
+    }
+    while (p.url.ends_with('/')) p.url.pop_back();
+    for (const auto& q : list) {
+      if (q.region == p.region) return keyError(prefix + "region", "names region " + p.region + " twice");
+    }
+    list.push_back(std::move(p));
+  }
+  out = std::move(list);
   return {};
 }
 
@@ -352,6 +389,12 @@ const ConfigKey kKeys[] = {
      [](const Node& n, const Key& k, Config& c) { return ttl(n, k, c.auth.refresh_token_ttl); }},
     {"auth.signing_key", "ES256 key file (default DATA/token-signing-key.pem, created if missing)",
      [](const Node& n, const Key& k, Config& c) { return text(n, k, c.auth.signing_key); }},
+    {"replication.region", "this replica's region; turns geo-replication on (docs/replication.md)",
+     [](const Node& n, const Key& k, Config& c) { return regionName(n, k, c.replication.region); }},
+    {"replication.secret_file", "the key every replica shares (>= 32 bytes; e.g. openssl rand -hex 32)",
+     [](const Node& n, const Key& k, Config& c) { return text(n, k, c.replication.secret_file); }},
+    {"replication.peers", "the other replicas: list of {region, url}",
+     [](const Node& n, const Key&, Config& c) { return readPeers(n, c.replication.peers); }},
     {"auth.oidc", "trusted OIDC issuers: list of {issuer, audience, jwks_url or jwks_file}",
      [](const Node& n, const Key&, Config& c) { return readOidc(n, c.auth.oidc); }},
 };
@@ -411,6 +454,16 @@ Status checkDrivers(const Config& c) {
   }
   if (c.storage.driver == "azure" && c.storage.azure.container.empty()) {
     return keyError("storage.azure.container", "required when storage.driver is azure");
+  }
+  const auto& r = c.replication;
+  if (!r.region.empty() && r.secret_file.empty()) {
+    return keyError("replication.secret_file", "required when replication.region is set");
+  }
+  if (r.region.empty() && (!r.secret_file.empty() || !r.peers.empty())) {
+    return keyError("replication.region", "required when replication.secret_file or replication.peers is set");
+  }
+  for (const auto& p : r.peers) {
+    if (p.region == r.region) return keyError("replication.peers", "lists this replica's own region " + r.region);
   }
   if (c.storage.redirect && c.storage.driver == "filesystem") {
     return keyError("storage.redirect", "needs storage.driver s3 or azure (the filesystem has no URL to send clients to)");

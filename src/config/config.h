@@ -115,6 +115,18 @@ struct StorageConfig {
   AzureStorageConfig azure;
 };
 
+// Geo-replication (docs/replication.md): this replica's region, the secret every replica
+// shares, and the peers it reads from.
+struct ReplicationPeerConfig {
+  std::string region;
+  std::string url;
+};
+struct ReplicationConfig {
+  std::string region;       // "" = replication off
+  std::string secret_file;  // the shared key (at least 32 bytes)
+  std::vector<ReplicationPeerConfig> peers;
+};
+
 struct Config {
   std::string listen = "127.0.0.1:5000";
   std::string data_dir = "./data";
@@ -136,6 +148,7 @@ struct Config {
   GcConfig gc;
   RecycleBinConfig recycle_bin;
   RetentionConfig retention;
+  ReplicationConfig replication;
   // HTTPS when non-empty: the first is the default, the others are chosen by SNI.
   std::vector<TlsCertificateFiles> tls_certificates;
   // Peers whose X-Forwarded-For/-Proto/-Host headers are believed.

@@ -37,6 +37,10 @@ meta::EventRecord makeEvent(std::string_view action, const EventTarget& t,
   body["target"] = std::move(target);
   body["request"] = requestJson(request);
   if (!request.actor.empty()) body["actor"] = json::object{{"name", request.actor}};
+  if (!request.region.empty()) {
+    body["source"] = json::object{{"region", request.region},
+                                  {"origin", request.replicated ? request.replicated->origin : request.region}};
+  }
 
   meta::EventRecord e;
   e.created_at = now;

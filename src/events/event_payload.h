@@ -2,6 +2,7 @@
 // Event bodies as ACR webhooks send them, the CloudEvents 1.0 envelope around them,
 // webhook scope and action matching, and the optional HMAC signature. Pure functions.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,6 +18,12 @@ struct RequestInfo {
   std::string method;      // "PUT", "DELETE"
   std::string user_agent;
   std::string actor;       // identity name; "" when anonymous or auth is off
+  // Set when the write was made in another replica and arrived by replication: its
+  // version there (meta::EventRecord::version).
+  std::optional<meta::Version> replicated;
+  // With replication on, the region of the replica the event happened in; the body then
+  // says it: "source": {"region": ..., "origin": the region the write was made in}.
+  std::string region;
 };
 
 struct EventTarget {

@@ -38,6 +38,7 @@
 #include "meta/webhook_store.h"
 #include "metrics/http_metrics.h"
 #include "metrics/registry.h"
+#include "replication/replicator.h"
 #include "registry/fleet_leases.h"
 #include "registry/registry.h"
 #include "registry/stores.h"
@@ -144,6 +145,24 @@ Result<auth::SigningKey> signingKey(const Config& config, meta::FleetStore& flee
                                    ? (std::filesystem::path(config.data_dir) / "token-signing-key.pem").string()
                                    : config.auth.signing_key;
   return auth::loadOrCreateSigningKey(key_path);
+}
+
+// Geo-replication (docs/replication.md), when replication.region is set; nullptr otherwise.
+Result<std::unique_ptr<replication::Replicator>> makeReplicator(const Config& config, registry::Registry& registry,
+                                                               events::AuditLog* audit) {
+  const auto& rc = config.replication;
+  if (rc.region.empty()) return std::unique_ptr<replication::Replicator>();
+  auto secret = replication::readSecretFile(rc.secret_file);
+  if (!secret) return secret.takeError();
+  replication::ReplicatorOptions options;
+  options.region = rc.region;
+  std::vector<std::string> regions;
+  for (const auto& p : rc.peers) {
+    options.peers.push_back({p.region, p.url});
+    regions.push_back(p.region);
+  }
+  auto auth = std::make_shared<replication::PeerAuth>(std::move(*secret), rc.region, std::move(regions));
+  return std::make_unique<replication::Replicator>(registry, std::move(auth), std::move(options), audit);
 }
 
 Result<std::unique_ptr<auth::AccessControl>> makeAccessControl(const Config& config,
@@ -378,8 +397,19 @@ int serve(const Config& config) {
                             [a = audit.get()] { return a->failed(); });
   }
   retention.start();  // after setAudit: the schedule's deletes are audited
-  api::Api api(api::ApiParts{registry, usage, *properties, dispatcher, *quotas, gc, retention, recycle_bin,
-                             access.get(), audit.get(), api::MetricsEndpoint{&metrics, config.metrics_anonymous}});
+  auto replicator = makeReplicator(config, registry, audit.get());
+  if (!replicator) {
+    log::error("cannot set up replication", {{"error", replicator.error().message}});
+    return 1;
+  }
+  if (*replicator) {
+    (*replicator)->start();
+    log::info("replicating", {{"region", config.replication.region}, {"peers", config.replication.peers.size()}});
+  }
+  api::ApiParts parts{registry, usage, *properties, dispatcher, *quotas, gc, retention, recycle_bin,
+                      access.get(), audit.get(), replicator->get(),
+                      api::MetricsEndpoint{&metrics, config.metrics_anonymous}};
+  api::Api api(parts);
   OidcRefresher oidc_refresher(access.get());
   server::HttpServer server(config, [&api](server::Exchange& ex) { return api.handle(ex); }, &http_metrics);
   if (auto s = server.loadTls(); !s) {
@@ -402,6 +432,7 @@ int serve(const Config& config) {
     server.stop();
   });
   server.run();
+  if (*replicator) (*replicator)->stop();
   retention.stop();
   gc.stop();
   usage.stop();  // every request is done: the last counts go to the database

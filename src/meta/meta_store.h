@@ -43,6 +43,16 @@ struct ManifestRecord {
   int64_t created_at = 0;  // unix seconds
 };
 
+// A write's place in the replication order (docs/replication.md): a hybrid logical clock
+// reading and the region whose replica made the write, compared in that order. hlc 0: a
+// write made while replication was off (older than any replicated one).
+struct Version {
+  int64_t hlc = 0;
+  std::string origin;
+  auto operator<=>(const Version&) const = default;
+  bool operator==(const Version&) const = default;
+};
+
 struct BlobRef {
   oci::Digest digest;
   uint64_t size = 0;  // as declared in the manifest's descriptor
@@ -62,6 +72,13 @@ struct EventRecord {
   std::string media_type;
   uint64_t size = 0;
   std::string payload;
+  // With replication on, the write's version: recorded on the tag or manifest it writes
+  // (a delete leaves a tombstone with it) and, for a write made here, in the journal the
+  // peers read. `replicated`: the write was made in replica version.origin and arrived
+  // from it; the store applies it only where it is newer than what it holds (else
+  // kConflict, nothing changed) and does not journal it again.
+  Version version;
+  bool replicated = false;
 };
 
 struct PutManifestRequest {
@@ -115,6 +132,7 @@ class IdentityStore;
 class PropertiesStore;
 class QuotaStore;
 class RecycleStore;
+class ReplicationStore;
 class RetentionStore;
 class UsageStore;
 class WebhookStore;
@@ -140,6 +158,7 @@ class MetaStore {
   virtual std::unique_ptr<GcStore> gcStore() const = 0;                // unreferenced blobs
   virtual std::unique_ptr<RetentionStore> retentionStore() const = 0;  // policies, purge runs
   virtual std::unique_ptr<FleetStore> fleetStore() const = 0;          // shared values, leases
+  virtual std::unique_ptr<ReplicationStore> replicationStore() const = 0;  // journal, peer cursors
   // The change feed of node `node` of a fleet (change_feed.h), not started; nullptr when
   // the store serves one process only (SQLite), whose caches see every write.
   virtual std::unique_ptr<ChangeFeed> changeFeed(std::string node, ChangeFeedOptions options = {}) const {

@@ -8,7 +8,7 @@ namespace {
 
 constexpr std::array<std::string_view, kRouteLabels> kRouteNames = {
     "other", "base", "catalog", "tags", "manifest", "blob", "upload", "referrers", "health", "token", "admin",
-    "metrics", "acr_metadata"};
+    "metrics", "acr_metadata", "replication"};
 // The last one stands for any other method, so a client cannot grow the label set.
 constexpr std::array<std::string_view, 8> kMethods = {"GET", "HEAD", "PUT", "POST", "PATCH", "DELETE", "OPTIONS",
                                                       "other"};

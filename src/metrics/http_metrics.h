@@ -24,8 +24,9 @@ enum class RouteLabel : uint8_t {
   kAdmin,
   kMetrics,
   kAcrMetadata,  // /acr/v1
+  kReplication,  // /replication/v1: replicas reading each other
 };
-inline constexpr size_t kRouteLabels = 13;
+inline constexpr size_t kRouteLabels = 14;
 std::string_view routeLabelName(RouteLabel route);
 
 class HttpMetrics {

@@ -387,8 +387,9 @@ Result<PutManifestResult> Registry::putManifest(const std::string& repository, c
     req.os = std::move(platform.second);
   }
   req.event = events::makeEvent(
-      "push", {repository, req.tag.value_or(""), digest.str(), parsed->media_type, bytes.size()}, request,
-      newUuid(), req.manifest.created_at);
+      "push", {repository, req.tag.value_or(""), digest.str(), parsed->media_type, bytes.size()},
+      region_.empty() ? request : regional(request), newUuid(), req.manifest.created_at);
+  stamp(*req.event, request);
   req.manifest.bytes = std::move(bytes);
   auto s = noteWrite(meta_->putManifest(req));
   cache_.invalidate(repository);
@@ -443,7 +444,8 @@ Status Registry::deleteManifest(const std::string& repository, const oci::Refere
     target.digest = digest->str();
     if (auto m = meta_->getManifest(repository, *digest)) target.media_type = m->media_type;
   }
-  auto event = events::makeEvent("delete", target, request, newUuid(), unixNow());
+  auto event = events::makeEvent("delete", target, region_.empty() ? request : regional(request), newUuid(), unixNow());
+  stamp(event, request);
   auto s = ref.isDigest() ? meta_->deleteManifest(repository, ref.digest(), event, guard)
                           : meta_->deleteTag(repository, ref.tag(), event, guard);
   cache_.invalidate(repository);
@@ -457,14 +459,25 @@ Result<meta::DeletedRepository> Registry::deleteRepository(const std::string& re
   const int64_t now = unixNow();
   auto deleted = meta_->deleteRepository(
       repository, [&](const oci::Digest& digest, const std::string& media_type, uint64_t size) {
-        return std::optional<meta::EventRecord>(
-            events::makeEvent("delete", {repository, "", digest.str(), media_type, size}, request, newUuid(), now));
+        auto event = events::makeEvent("delete", {repository, "", digest.str(), media_type, size},
+                                       region_.empty() ? request : regional(request), newUuid(), now);
+        stamp(event, request);
+        return std::optional<meta::EventRecord>(std::move(event));
       });
   cache_.invalidate(repository);
   links_.invalidate(repository);
   if (deleted && !deleted->manifests.empty() && on_event_) on_event_();
   if (deleted) awaitPropagation();
   return deleted;
+}
+
+void Registry::stamp(meta::EventRecord& event, const events::RequestInfo& request) const {
+  if (request.replicated) {
+    event.version = *request.replicated;
+    event.replicated = true;
+  } else if (clock_) {
+    event.version = clock_();
+  }
 }
 
 void Registry::invalidateRepository(const std::string& repository) {

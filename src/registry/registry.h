@@ -176,6 +176,12 @@ class Registry {
   // After a change to the repository committed outside the Registry (a recycle-bin
   // restore): drops its cached manifests and blob links and wakes the event listener.
   void changed(const std::string& repository);
+  // With replication on: the version of a write made here (a clock reading and this
+  // replica's region), recorded with each manifest push and delete. Set before serving.
+  void setVersionClock(std::function<meta::Version()> clock, std::string region) {
+    clock_ = std::move(clock);
+    region_ = std::move(region);
+  }
   // Called after an event committed (the webhook dispatcher's wake-up). Set before serving.
   void setEventListener(std::function<void()> listener) { on_event_ = std::move(listener); }
 
@@ -261,7 +267,18 @@ class Registry {
   std::mutex slots_mu_;  // guards upload_slots_
   std::unordered_map<std::string, size_t> upload_slots_;
   std::atomic<size_t> active_uploads_{0};  // sum of upload_slots_
+  // Gives the event its version: the replicated one, else a reading of clock_ (if set).
+  void stamp(meta::EventRecord& event, const events::RequestInfo& request) const;
+  // The request as events record it: with this replica's region when replicating.
+  events::RequestInfo regional(const events::RequestInfo& request) const {
+    events::RequestInfo r = request;
+    r.region = region_;
+    return r;
+  }
+
   std::function<void()> on_event_;
+  std::function<meta::Version()> clock_;
+  std::string region_;
   meta::ChangeFeed* feed_ = nullptr;
   std::atomic<bool> fenced_{false};  // a fleet's node: caches answer only while trusted
   std::atomic<std::chrono::steady_clock::rep> trusted_until_{0};

@@ -227,7 +227,7 @@ class Server(RequestVerbs):
     ADMIN_PASSWORD = "berth-e2e-admin-pw"
 
     def __init__(self, data_dir=None, config=None, extra_args=(), start_timeout=20, auth=False,
-                 env=None, tls=None):
+                 env=None, tls=None, listen=None):
         """auth=False runs with `auth: none` (the distribution API tests); auth=True
         starts with authentication on and the admin password ADMIN_PASSWORD."""
         self.tmp = mkdtemp()
@@ -240,6 +240,7 @@ class Server(RequestVerbs):
         self.extra_args = list(extra_args)
         self.start_timeout = start_timeout
         self.tls = tls
+        self.listen = listen or "127.0.0.1:0"  # a fixed port: peers that must know it first
         self.proc = None
         self.host = "127.0.0.1"
         self.port = None
@@ -268,7 +269,7 @@ class Server(RequestVerbs):
                         % (self.data_dir, self.port))
             argv = [ref, "serve", cfg]
         else:
-            argv = [berth_bin(), "serve", "--listen", "127.0.0.1:0", "--data", self.data_dir]
+            argv = [berth_bin(), "serve", "--listen", self.listen, "--data", self.data_dir]
             text = self.config or ""
             if not self.auth and not re.search(r"^auth:", text, re.M):
                 text = "auth: none\n" + text

@@ -1,4 +1,5 @@
 #include "meta/postgres/pg_db.h"
+#include "meta/versioned_writes.h"
 
 #include <chrono>
 #include <cstdlib>
@@ -127,14 +128,14 @@ Result<std::optional<int64_t>> findRepository(Connection& c, std::string_view na
 
 Status lockEvents(Connection& c) { return execute(c, "SELECT pg_advisory_xact_lock(?)", kEventLockKey); }
 
-Status appendEvent(Connection& c, const std::optional<EventRecord>& event) {
+Status appendEvent(Connection& c, const std::optional<EventRecord>& event, const Version& previous, bool journal) {
   if (!event) return okStatus();
   if (auto s = lockEvents(c); !s) return s;
   auto stmt = c.prepare(
-      "INSERT INTO events(created_at, action, repository, tag, digest, media_type, size, payload)"
-      " VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+      "INSERT INTO events(created_at, action, repository, tag, digest, media_type, size, payload, origin)"
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
   if (!stmt) return stmt.takeError();
-  return stmt->bind(event->created_at != 0 ? event->created_at : now())
+  stmt->bind(event->created_at != 0 ? event->created_at : now())
       .bind(event->action)
       .bind(event->repository)
       .bind(event->tag)
@@ -142,7 +143,10 @@ Status appendEvent(Connection& c, const std::optional<EventRecord>& event) {
       .bind(event->media_type)
       .bindU64(event->size)
       .bind(event->payload)
-      .run();
+      .bind(event->version.origin);
+  if (auto s = stmt->run(); !s) return s;
+  if (!journal || !versioned::journaled(event)) return okStatus();
+  return versioned::journal(c, versioned::journalOp(*event), *event, previous);
 }
 
 // --- Stmt ---

@@ -194,7 +194,11 @@ Result<std::optional<int64_t>> findRepository(Connection& c, std::string_view na
 // a sequence, which is not transactional: appenders take a transaction-scoped advisory
 // lock first, so events commit in id order and a webhook cursor (the last id done) never
 // skips an event that commits later with a smaller id.
-Status appendEvent(Connection& c, const std::optional<EventRecord>& event);
+// Appends the outbox event (if any) and, for a write made here with replication on, its
+// journal row (journal = false: the caller journals the change itself); `previous`: the
+// tag's version before the write.
+Status appendEvent(Connection& c, const std::optional<EventRecord>& event, const Version& previous = {},
+                   bool journal = true);
 // Waits for the transactions appending events to finish (held until this one ends).
 Status lockEvents(Connection& c);
 

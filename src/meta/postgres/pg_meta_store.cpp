@@ -1,4 +1,5 @@
 #include "meta/postgres/pg_meta_store.h"
+#include "meta/versioned_writes.h"
 
 #include <optional>
 
@@ -131,6 +132,9 @@ std::unique_ptr<RetentionStore> PgMetaStore::retentionStore() const {
 }
 
 std::unique_ptr<FleetStore> PgMetaStore::fleetStore() const { return std::make_unique<PgFleetStore>(db_); }
+std::unique_ptr<ReplicationStore> PgMetaStore::replicationStore() const {
+  return std::make_unique<versioned::SqlReplicationStore<pg_detail::Database>>(db_);
+}
 
 std::unique_ptr<ChangeFeed> PgMetaStore::changeFeed(std::string node, ChangeFeedOptions options) const {
   return std::make_unique<PgChangeFeed>(db_, std::move(node), options);
@@ -330,6 +334,18 @@ Status PgMetaStore::putManifest(const PutManifestRequest& req) {
         }
       }
     }
+    const Version version = req.event ? req.event->version : Version{};
+    if (req.event && req.event->replicated) {
+      if (auto s = versioned::pushIsNewer(c, *found, req.repository, req.manifest.digest, req.tag, version); !s) {
+        return s;
+      }
+    }
+    Version previous;
+    if (req.tag && *found) {
+      auto held = versioned::tagVersion(c, **found, *req.tag);
+      if (!held) return held.takeError();
+      if (*held) previous = **held;
+    }
     const ManifestRecord& m = req.manifest;
     auto quota = pg_detail::checkQuota(c, req.repository, m.digest, m.bytes.size(),
                                            pg_detail::QuotaObject::kManifest);
@@ -342,13 +358,15 @@ Status PgMetaStore::putManifest(const PutManifestRequest& req) {
       // subject or platform.
       auto stmt = c.prepare(
           "INSERT INTO manifests(repo_id, digest, media_type, artifact_type, bytes, size,"
-          " annotations, subject, architecture, os, created_at, updated_at)"
-          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)"
+          " annotations, subject, architecture, os, created_at, updated_at, hlc, origin)"
+          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13)"
           " ON CONFLICT(repo_id, digest) DO UPDATE SET"
           " subject = COALESCE(manifests.subject, excluded.subject),"
           " architecture = CASE manifests.architecture WHEN '' THEN excluded.architecture"
           " ELSE manifests.architecture END,"
           " os = CASE manifests.os WHEN '' THEN excluded.os ELSE manifests.os END,"
+          " hlc = CASE WHEN excluded.hlc > manifests.hlc THEN excluded.hlc ELSE manifests.hlc END,"
+          " origin = CASE WHEN excluded.hlc > manifests.hlc THEN excluded.origin ELSE manifests.origin END,"
           " updated_at = GREATEST(manifests.updated_at, excluded.updated_at)");
       if (!stmt) return stmt.takeError();
       stmt->bind(*repo)
@@ -364,7 +382,8 @@ Status PgMetaStore::putManifest(const PutManifestRequest& req) {
         stmt->bindNull();
       }
       stmt->bind(req.architecture).bind(req.os);
-      if (auto s = stmt->bind(m.created_at != 0 ? m.created_at : pg_detail::now()).run(); !s) {
+      stmt->bind(m.created_at != 0 ? m.created_at : pg_detail::now());
+      if (auto s = stmt->bind(version.hlc).bind(version.origin).run(); !s) {
         return s;
       }
     }
@@ -392,14 +411,17 @@ Status PgMetaStore::putManifest(const PutManifestRequest& req) {
     if (req.tag) {
       auto s = pg_detail::execute(
           c,
-          "INSERT INTO tags(repo_id, name, digest, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)"
+          "INSERT INTO tags(repo_id, name, digest, created_at, updated_at, hlc, origin)"
+          " VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6)"
           " ON CONFLICT(repo_id, name) DO UPDATE SET digest = excluded.digest,"
-          " updated_at = excluded.updated_at WHERE tags.digest != excluded.digest",
-          *repo, std::string_view(*req.tag), m.digest, pg_detail::now());
+          " updated_at = CASE WHEN tags.digest != excluded.digest THEN excluded.updated_at ELSE tags.updated_at END,"
+          " hlc = excluded.hlc, origin = excluded.origin"
+          " WHERE tags.digest != excluded.digest OR tags.hlc != excluded.hlc OR tags.origin != excluded.origin",
+          *repo, std::string_view(*req.tag), m.digest, pg_detail::now(), version.hlc, std::string_view(version.origin));
       if (!s) return s;
     }
     if (auto s = pg_detail::touchRepository(c, *repo); !s) return s;
-    return pg_detail::appendEvent(c, req.event);
+    return pg_detail::appendEvent(c, req.event, previous);
   });
 }
 
@@ -442,6 +464,19 @@ Status PgMetaStore::deleteManifest(std::string_view repository, const oci::Diges
   return db_->write([&](Connection& c) -> Status {
     auto repo = pg_detail::findRepository(c, repository);
     if (!repo) return repo.takeError();
+    const Version version = event ? event->version : Version{};
+    if (event && event->replicated) {
+      // A delete made in another replica: applied unless the manifest was pushed here
+      // later; a tombstone keeps older pushes still on their way out.
+      std::optional<Version> held;
+      if (*repo) {
+        auto v = versioned::manifestVersion(c, **repo, digest);
+        if (!v) return v.takeError();
+        held = *v;
+      }
+      if (held && *held > version) return versioned::older("manifest " + std::string(repository) + "@" + digest.str(), *held);
+      if (!held) return versioned::bury(c, repository, "manifest", digest.str(), version);
+    }
     if (!*repo) return makeError(Code::kManifestUnknown, "manifest unknown to repository");
     if (auto l = pg_detail::repositoryAllows(c, **repo, repository, "delete_enabled"); !l) return l;
     if (!guard.ignore_item_locks) {
@@ -458,6 +493,7 @@ Status PgMetaStore::deleteManifest(std::string_view repository, const oci::Diges
     if (c.changes() == 0) {
       return makeError(Code::kManifestUnknown, "manifest unknown to repository");
     }
+    if (auto b = versioned::bury(c, repository, "manifest", digest.str(), version); !b) return b;
     if (auto e = pg_detail::appendEvent(c, event); !e) return e;
     if (auto t = pg_detail::touchRepository(c, **repo); !t) return t;
     return pg_detail::pruneRepository(c, **repo);
@@ -469,6 +505,19 @@ Status PgMetaStore::deleteTag(std::string_view repository, std::string_view tag,
   return db_->write([&](Connection& c) -> Status {
     auto repo = pg_detail::findRepository(c, repository);
     if (!repo) return repo.takeError();
+    const Version version = event ? event->version : Version{};
+    Version previous;
+    if (*repo) {
+      auto held = versioned::tagVersion(c, **repo, tag);
+      if (!held) return held.takeError();
+      if (*held) previous = **held;
+      if (event && event->replicated && *held && **held > version) {
+        return versioned::older("tag " + std::string(repository) + ":" + std::string(tag), **held);
+      }
+      if (event && event->replicated && !*held) return versioned::bury(c, repository, "tag", tag, version);
+    } else if (event && event->replicated) {
+      return versioned::bury(c, repository, "tag", tag, version);
+    }
     if (!*repo) return makeError(Code::kManifestUnknown, "tag unknown to repository");
     if (auto l = pg_detail::repositoryAllows(c, **repo, repository, "delete_enabled"); !l) return l;
     if (!guard.ignore_item_locks) {
@@ -482,7 +531,8 @@ Status PgMetaStore::deleteTag(std::string_view repository, std::string_view tag,
     if (!s) return s;
     if (c.changes() == 0) return makeError(Code::kManifestUnknown, "tag unknown to repository");
     if (auto t = pg_detail::touchRepository(c, **repo); !t) return t;
-    return pg_detail::appendEvent(c, event);
+    if (auto b = versioned::bury(c, repository, "tag", tag, version); !b) return b;
+    return pg_detail::appendEvent(c, event, previous);
   });
 }
 
@@ -525,6 +575,7 @@ Result<DeletedRepository> PgMetaStore::deleteRepository(std::string_view reposit
     if (!t) return t.takeError();
     if (*t) return pg_detail::locked("tag " + std::string(repository) + ":" + **t, "deleteEnabled");
     DeletedRepository out;
+    std::optional<EventRecord> repository_event;  // the journal's one row for the delete
     auto tags = c.prepare("SELECT name FROM tags WHERE repo_id = ? ORDER BY name");
     if (!tags) return tags.takeError();
     tags->bind(**repo);
@@ -542,9 +593,14 @@ Result<DeletedRepository> PgMetaStore::deleteRepository(std::string_view reposit
       if (!digest) return digest.takeError();
       if (event) {
         auto e = event(*digest, manifests->text(1), manifests->uint64(2));
-        if (auto s = pg_detail::appendEvent(c, e); !s) return s.takeError();
+        if (e && versioned::journaled(e) && !repository_event) repository_event = e;
+        if (auto s = pg_detail::appendEvent(c, e, {}, false); !s) return s.takeError();
       }
       out.manifests.push_back(std::move(*digest));
+    }
+    if (repository_event) {
+      repository_event->digest.clear();
+      if (auto s = versioned::journal(c, "delete_repository", *repository_event, {}); !s) return s.takeError();
     }
     if (const auto bin = recycleBin(); bin.enabled) {
       auto b = pg_detail::binRepository(c, **repo, repository, bin);

@@ -73,6 +73,7 @@ class PgMetaStore : public MetaStore {
   // on the same database, like identityStore().
   std::unique_ptr<RetentionStore> retentionStore() const override;
   std::unique_ptr<FleetStore> fleetStore() const override;
+  std::unique_ptr<ReplicationStore> replicationStore() const override;
   // The feed over table `changes` and LISTEN/NOTIFY (pg_change_feed.h); its listener has a
   // connection of its own, outside the pool.
   std::unique_ptr<ChangeFeed> changeFeed(std::string node, ChangeFeedOptions options = {}) const override;

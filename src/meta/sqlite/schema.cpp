@@ -464,9 +464,51 @@ CREATE TABLE leases (
 ) WITHOUT ROWID;
 )sql";
 
+// v11: geo-replication (docs/replication.md). A write made here while replication is on
+// is journaled in its transaction (the peers read the journal from a cursor); tags and
+// manifests carry the version of their last write (a hybrid logical clock reading and
+// the region that made it), and deletes leave tombstones with theirs, so a write that
+// arrives from a peer is applied only when it is newer: every replica keeps the same
+// winner whatever order writes arrive in. `replication_peers` holds, per peer, the last
+// journal id of the peer applied here and the last id of ours the peer has read.
+constexpr const char* kSchemaV11 = R"sql(
+ALTER TABLE tags ADD COLUMN hlc INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tags ADD COLUMN origin TEXT NOT NULL DEFAULT '';
+ALTER TABLE manifests ADD COLUMN hlc INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE manifests ADD COLUMN origin TEXT NOT NULL DEFAULT '';
+ALTER TABLE events ADD COLUMN origin TEXT NOT NULL DEFAULT '';
+CREATE TABLE journal (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  hlc         INTEGER NOT NULL,
+  op          TEXT NOT NULL,
+  repository  TEXT NOT NULL,
+  tag         TEXT NOT NULL,
+  digest      TEXT NOT NULL,
+  prev_hlc    INTEGER NOT NULL,
+  prev_origin TEXT NOT NULL,
+  created_at  INTEGER NOT NULL
+);
+CREATE TABLE tombstones (
+  repository TEXT NOT NULL,
+  kind       TEXT NOT NULL CHECK (kind IN ('tag', 'manifest')),
+  name       TEXT NOT NULL,
+  hlc        INTEGER NOT NULL,
+  origin     TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (repository, kind, name)
+) WITHOUT ROWID;
+CREATE TABLE replication_peers (
+  region     TEXT PRIMARY KEY,
+  applied    INTEGER NOT NULL DEFAULT 0,
+  read       INTEGER NOT NULL DEFAULT 0,
+  applied_at INTEGER NOT NULL DEFAULT 0,
+  read_at    INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+)sql";
+
 constexpr Migration kMigrations[] = {{1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3}, {4, kSchemaV4}, {5, kSchemaV5},
                                      {6, kSchemaV6}, {7, kSchemaV7}, {8, kSchemaV8}, {9, kSchemaV9},
-                                     {10, kSchemaV10}};
+                                     {10, kSchemaV10}, {11, kSchemaV11}};
 
 }  // namespace
 

@@ -1,4 +1,5 @@
 #include "meta/sqlite/sqlite_db.h"
+#include "meta/versioned_writes.h"
 
 #include <ctime>
 
@@ -74,13 +75,13 @@ Result<std::optional<int64_t>> findRepository(Connection& c, std::string_view na
   return std::optional<int64_t>(stmt->int64(0));
 }
 
-Status appendEvent(Connection& c, const std::optional<EventRecord>& event) {
+Status appendEvent(Connection& c, const std::optional<EventRecord>& event, const Version& previous, bool journal) {
   if (!event) return okStatus();
   auto stmt = c.prepare(
-      "INSERT INTO events(created_at, action, repository, tag, digest, media_type, size, payload)"
-      " VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+      "INSERT INTO events(created_at, action, repository, tag, digest, media_type, size, payload, origin)"
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
   if (!stmt) return stmt.takeError();
-  return stmt->bind(event->created_at != 0 ? event->created_at : now())
+  stmt->bind(event->created_at != 0 ? event->created_at : now())
       .bind(event->action)
       .bind(event->repository)
       .bind(event->tag)
@@ -88,7 +89,10 @@ Status appendEvent(Connection& c, const std::optional<EventRecord>& event) {
       .bind(event->media_type)
       .bindU64(event->size)
       .bind(event->payload)
-      .run();
+      .bind(event->version.origin);
+  if (auto s = stmt->run(); !s) return s;
+  if (!journal || !versioned::journaled(event)) return okStatus();
+  return versioned::journal(c, versioned::journalOp(*event), *event, previous);
 }
 
 

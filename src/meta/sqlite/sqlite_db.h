@@ -183,7 +183,11 @@ Result<oci::Digest> storedDigest(const std::string& text);
 // The id of the repository row named `name`, if there is one.
 Result<std::optional<int64_t>> findRepository(Connection& c, std::string_view name);
 // Appends `event` (if set) to the outbox (the `events` table) in the caller's transaction.
-Status appendEvent(Connection& c, const std::optional<EventRecord>& event);
+// Appends the outbox event (if any) and, for a write made here with replication on, its
+// journal row (journal = false: the caller journals the change itself); `previous`: the
+// tag's version before the write.
+Status appendEvent(Connection& c, const std::optional<EventRecord>& event, const Version& previous = {},
+                   bool journal = true);
 
 // Schema history (schema.cpp), oldest first. Append a migration to change the schema;
 // never edit a released one.

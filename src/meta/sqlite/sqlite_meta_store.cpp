@@ -1,4 +1,5 @@
 #include "meta/sqlite/sqlite_meta_store.h"
+#include "meta/versioned_writes.h"
 
 #include <optional>
 
@@ -130,6 +131,9 @@ std::unique_ptr<RetentionStore> SqliteMetaStore::retentionStore() const {
 }
 
 std::unique_ptr<FleetStore> SqliteMetaStore::fleetStore() const { return std::make_unique<SqliteFleetStore>(db_); }
+std::unique_ptr<ReplicationStore> SqliteMetaStore::replicationStore() const {
+  return std::make_unique<versioned::SqlReplicationStore<sqlite_detail::Database>>(db_);
+}
 
 void SqliteMetaStore::setRecycleBin(const RecycleBinOptions& options) {
   bin_retention_.store(options.retention_seconds, std::memory_order_relaxed);
@@ -325,6 +329,18 @@ Status SqliteMetaStore::putManifest(const PutManifestRequest& req) {
         }
       }
     }
+    const Version version = req.event ? req.event->version : Version{};
+    if (req.event && req.event->replicated) {
+      if (auto s = versioned::pushIsNewer(c, *found, req.repository, req.manifest.digest, req.tag, version); !s) {
+        return s;
+      }
+    }
+    Version previous;
+    if (req.tag && *found) {
+      auto held = versioned::tagVersion(c, **found, *req.tag);
+      if (!held) return held.takeError();
+      if (*held) previous = **held;
+    }
     const ManifestRecord& m = req.manifest;
     auto quota = sqlite_detail::checkQuota(c, req.repository, m.digest, m.bytes.size(),
                                            sqlite_detail::QuotaObject::kManifest);
@@ -337,13 +353,15 @@ Status SqliteMetaStore::putManifest(const PutManifestRequest& req) {
       // subject or platform.
       auto stmt = c.prepare(
           "INSERT INTO manifests(repo_id, digest, media_type, artifact_type, bytes, size,"
-          " annotations, subject, architecture, os, created_at, updated_at)"
-          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)"
+          " annotations, subject, architecture, os, created_at, updated_at, hlc, origin)"
+          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13)"
           " ON CONFLICT(repo_id, digest) DO UPDATE SET"
           " subject = COALESCE(manifests.subject, excluded.subject),"
           " architecture = CASE manifests.architecture WHEN '' THEN excluded.architecture"
           " ELSE manifests.architecture END,"
           " os = CASE manifests.os WHEN '' THEN excluded.os ELSE manifests.os END,"
+          " hlc = CASE WHEN excluded.hlc > manifests.hlc THEN excluded.hlc ELSE manifests.hlc END,"
+          " origin = CASE WHEN excluded.hlc > manifests.hlc THEN excluded.origin ELSE manifests.origin END,"
           " updated_at = MAX(manifests.updated_at, excluded.updated_at)");
       if (!stmt) return stmt.takeError();
       stmt->bind(*repo)
@@ -359,7 +377,8 @@ Status SqliteMetaStore::putManifest(const PutManifestRequest& req) {
         stmt->bindNull();
       }
       stmt->bind(req.architecture).bind(req.os);
-      if (auto s = stmt->bind(m.created_at != 0 ? m.created_at : sqlite_detail::now()).run(); !s) {
+      stmt->bind(m.created_at != 0 ? m.created_at : sqlite_detail::now());
+      if (auto s = stmt->bind(version.hlc).bind(version.origin).run(); !s) {
         return s;
       }
     }
@@ -387,14 +406,17 @@ Status SqliteMetaStore::putManifest(const PutManifestRequest& req) {
     if (req.tag) {
       auto s = sqlite_detail::execute(
           c,
-          "INSERT INTO tags(repo_id, name, digest, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)"
+          "INSERT INTO tags(repo_id, name, digest, created_at, updated_at, hlc, origin)"
+          " VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6)"
           " ON CONFLICT(repo_id, name) DO UPDATE SET digest = excluded.digest,"
-          " updated_at = excluded.updated_at WHERE tags.digest != excluded.digest",
-          *repo, std::string_view(*req.tag), m.digest, sqlite_detail::now());
+          " updated_at = CASE WHEN tags.digest != excluded.digest THEN excluded.updated_at ELSE tags.updated_at END,"
+          " hlc = excluded.hlc, origin = excluded.origin"
+          " WHERE tags.digest != excluded.digest OR tags.hlc != excluded.hlc OR tags.origin != excluded.origin",
+          *repo, std::string_view(*req.tag), m.digest, sqlite_detail::now(), version.hlc, std::string_view(version.origin));
       if (!s) return s;
     }
     if (auto s = sqlite_detail::touchRepository(c, *repo); !s) return s;
-    return sqlite_detail::appendEvent(c, req.event);
+    return sqlite_detail::appendEvent(c, req.event, previous);
   });
 }
 
@@ -437,6 +459,19 @@ Status SqliteMetaStore::deleteManifest(std::string_view repository, const oci::D
   return db_->write([&](Connection& c) -> Status {
     auto repo = sqlite_detail::findRepository(c, repository);
     if (!repo) return repo.takeError();
+    const Version version = event ? event->version : Version{};
+    if (event && event->replicated) {
+      // A delete made in another replica: applied unless the manifest was pushed here
+      // later; a tombstone keeps older pushes still on their way out.
+      std::optional<Version> held;
+      if (*repo) {
+        auto v = versioned::manifestVersion(c, **repo, digest);
+        if (!v) return v.takeError();
+        held = *v;
+      }
+      if (held && *held > version) return versioned::older("manifest " + std::string(repository) + "@" + digest.str(), *held);
+      if (!held) return versioned::bury(c, repository, "manifest", digest.str(), version);
+    }
     if (!*repo) return makeError(Code::kManifestUnknown, "manifest unknown to repository");
     if (auto l = sqlite_detail::repositoryAllows(c, **repo, repository, "delete_enabled"); !l) return l;
     if (!guard.ignore_item_locks) {
@@ -453,6 +488,7 @@ Status SqliteMetaStore::deleteManifest(std::string_view repository, const oci::D
     if (c.changes() == 0) {
       return makeError(Code::kManifestUnknown, "manifest unknown to repository");
     }
+    if (auto b = versioned::bury(c, repository, "manifest", digest.str(), version); !b) return b;
     if (auto e = sqlite_detail::appendEvent(c, event); !e) return e;
     if (auto t = sqlite_detail::touchRepository(c, **repo); !t) return t;
     return sqlite_detail::pruneRepository(c, **repo);
@@ -464,6 +500,19 @@ Status SqliteMetaStore::deleteTag(std::string_view repository, std::string_view 
   return db_->write([&](Connection& c) -> Status {
     auto repo = sqlite_detail::findRepository(c, repository);
     if (!repo) return repo.takeError();
+    const Version version = event ? event->version : Version{};
+    Version previous;
+    if (*repo) {
+      auto held = versioned::tagVersion(c, **repo, tag);
+      if (!held) return held.takeError();
+      if (*held) previous = **held;
+      if (event && event->replicated && *held && **held > version) {
+        return versioned::older("tag " + std::string(repository) + ":" + std::string(tag), **held);
+      }
+      if (event && event->replicated && !*held) return versioned::bury(c, repository, "tag", tag, version);
+    } else if (event && event->replicated) {
+      return versioned::bury(c, repository, "tag", tag, version);
+    }
     if (!*repo) return makeError(Code::kManifestUnknown, "tag unknown to repository");
     if (auto l = sqlite_detail::repositoryAllows(c, **repo, repository, "delete_enabled"); !l) return l;
     if (!guard.ignore_item_locks) {
@@ -477,7 +526,8 @@ Status SqliteMetaStore::deleteTag(std::string_view repository, std::string_view 
     if (!s) return s;
     if (c.changes() == 0) return makeError(Code::kManifestUnknown, "tag unknown to repository");
     if (auto t = sqlite_detail::touchRepository(c, **repo); !t) return t;
-    return sqlite_detail::appendEvent(c, event);
+    if (auto b = versioned::bury(c, repository, "tag", tag, version); !b) return b;
+    return sqlite_detail::appendEvent(c, event, previous);
   });
 }
 
@@ -520,6 +570,7 @@ Result<DeletedRepository> SqliteMetaStore::deleteRepository(std::string_view rep
     if (!t) return t.takeError();
     if (*t) return sqlite_detail::locked("tag " + std::string(repository) + ":" + **t, "deleteEnabled");
     DeletedRepository out;
+    std::optional<EventRecord> repository_event;  // the journal's one row for the delete
     auto tags = c.prepare("SELECT name FROM tags WHERE repo_id = ? ORDER BY name");
     if (!tags) return tags.takeError();
     tags->bind(**repo);
@@ -537,9 +588,14 @@ Result<DeletedRepository> SqliteMetaStore::deleteRepository(std::string_view rep
       if (!digest) return digest.takeError();
       if (event) {
         auto e = event(*digest, manifests->text(1), manifests->uint64(2));
-        if (auto s = sqlite_detail::appendEvent(c, e); !s) return s.takeError();
+        if (e && versioned::journaled(e) && !repository_event) repository_event = e;
+        if (auto s = sqlite_detail::appendEvent(c, e, {}, false); !s) return s.takeError();
       }
       out.manifests.push_back(std::move(*digest));
+    }
+    if (repository_event) {
+      repository_event->digest.clear();
+      if (auto s = versioned::journal(c, "delete_repository", *repository_event, {}); !s) return s.takeError();
     }
     if (const auto bin = recycleBin(); bin.enabled) {
       auto b = sqlite_detail::binRepository(c, **repo, repository, bin);

@@ -63,6 +63,7 @@ class SqliteMetaStore : public MetaStore {
   std::unique_ptr<RetentionStore> retentionStore() const override;
   // Shared values and leases (one process: every lease is this node's to take).
   std::unique_ptr<FleetStore> fleetStore() const override;
+  std::unique_ptr<ReplicationStore> replicationStore() const override;
   void setRecycleBin(const RecycleBinOptions& options) override;
 
   ~SqliteMetaStore() override;

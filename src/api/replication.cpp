@@ -1,0 +1,82 @@
+// Geo-replication routes (docs/replication.md): what a peer replica reads from this one,
+// and the admin status. Api::dispatchReplica has verified the peer's signature.
+#include "api/handlers.h"
+#include "api/paging.h"
+#include "common/text.h"
+
+namespace berth::api {
+
+namespace http = server::http;
+namespace json = boost::json;
+
+namespace {
+constexpr size_t kMaxJournalPage = 1000;
+}  // namespace
+
+Task<void> ReplicationApi::journal(Exchange& ex, const Call& call) {
+  int64_t after = 0;
+  if (auto a = queryValue(call.query, "after"); a && *a != "0") {
+    auto n = positiveInteger(*a, "after");
+    if (!n) co_return co_await ex.sendError(n.error());
+    after = *n;
+  }
+  size_t limit = 200;
+  if (auto l = queryValue(call.query, "limit")) {
+    auto n = positiveInteger(*l, "limit");
+    if (!n) co_return co_await ex.sendError(n.error());
+    limit = std::min<size_t>(static_cast<size_t>(*n), kMaxJournalPage);
+  }
+  const std::string peer(call.replica);
+  auto page = co_await ex.blocking([&] { return replicator_->journalPage(peer, after, limit); });
+  if (!page) co_return co_await ex.sendError(page.error());
+  co_await ex.send(jsonResponse(http::status::ok, std::move(*page)));
+}
+
+Task<void> ReplicationApi::manifest(Exchange& ex, const Call& call) {
+  auto digest = parseDigestParam(call.route.ref);
+  if (!digest) co_return co_await ex.sendError(digest.error());
+  auto rec = co_await ex.blocking([&] { return registry_.metaStore().getManifest(call.route.name, *digest); });
+  if (!rec) co_return co_await ex.sendError(rec.error());
+  co_await ex.send(jsonResponse(http::status::ok, std::move(rec->bytes), rec->media_type));
+}
+
+Task<void> ReplicationApi::blob(Exchange& ex, const Call& call) {
+  auto digest = parseDigestParam(call.route.ref);
+  if (!digest) co_return co_await ex.sendError(digest.error());
+  auto reader = co_await ex.blocking([&] { return registry_.openBlob(call.route.name, *digest); });
+  if (!reader) co_return co_await ex.sendError(reader.error());
+  http::response<http::empty_body> res{http::status::ok, 11};
+  res.set(http::field::content_type, "application/octet-stream");
+  res.set("Docker-Content-Digest", digest->str());
+  const uint64_t size = (*reader)->size();
+  co_await sendBlobBytes(ex, std::move(res), **reader, 0, size);
+}
+
+Result<AdminReply> ReplicationApi::status(const AdminCall&) {
+  json::array replicas;
+  if (replicator_ != nullptr) {
+    for (const auto& p : replicator_->status()) {
+      json::object o;
+      o["region"] = p.region;
+      o["url"] = p.url;
+      o["state"] = p.state;
+      o["lagSeconds"] = p.lag_seconds;
+      o["pendingOperations"] = p.pending_operations;
+      o["pendingBytes"] = p.pending_bytes;
+      o["appliedJournalId"] = p.applied;
+      o["readJournalId"] = p.read;
+      o["lastContact"] = p.last_contact != 0 ? json::value(formatRfc3339(p.last_contact)) : json::value(nullptr);
+      o["lastError"] = p.last_error;
+      o["appliedTotal"] = p.applied_total;
+      o["bytesTotal"] = p.bytes_total;
+      o["conflictsTotal"] = p.conflicts_total;
+      replicas.push_back(std::move(o));
+    }
+  }
+  json::object body;
+  body["region"] = replicator_ != nullptr ? json::value(replicator_->region()) : json::value(nullptr);
+  body["replicas"] = std::move(replicas);
+  return AdminReply{http::status::ok, std::move(body)};
+}
+
+}  // namespace berth::api

@@ -1,0 +1,513 @@
+#include "replication/replicator.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/json.hpp>
+
+#include "common/text.h"
+#include "oci/manifest.h"
+#include "storage/http/crypto.h"
+#include "storage/http/http_client.h"
+
+namespace berth::replication {
+
+namespace json = boost::json;
+namespace http = storage::http;
+
+namespace {
+
+// Errors worth trying again later (the cursor stays): the peer or this replica's storage
+// or database is out of reach for now. Anything else is the write's own fault here (a
+// lock, a quota, bad bytes): recorded and passed over, so one write cannot stop the rest.
+bool retryable(Code code) {
+  return code == Code::kUnavailable || code == Code::kStorageFull || code == Code::kIoError ||
+         code == Code::kInternal || code == Code::kTooManyRequests;
+}
+
+std::string versionText(const meta::Version& v) {
+  return v.origin + "@" + std::to_string(HybridClock::millis(v.hlc)) + "." +
+         std::to_string(v.hlc & ((1 << HybridClock::kCounterBits) - 1));
+}
+
+int64_t int64At(const json::object& o, std::string_view key) {
+  auto it = o.find(key);
+  if (it == o.end()) return 0;
+  if (it->value().is_int64()) return it->value().get_int64();
+  if (it->value().is_uint64()) return static_cast<int64_t>(it->value().get_uint64());
+  return 0;
+}
+
+std::string stringAt(const json::object& o, std::string_view key) {
+  auto it = o.find(key);
+  return it != o.end() && it->value().is_string() ? std::string(it->value().get_string()) : std::string();
+}
+
+// The message of a registry error body, or the status.
+std::string errorText(const http::Response& r) {
+  try {
+    auto v = json::parse(r.body);
+    const auto& errors = v.at("errors").as_array();
+    if (!errors.empty()) return std::string(errors[0].at("message").as_string());
+  } catch (const std::exception&) {
+  }
+  return "HTTP " + std::to_string(r.status);
+}
+
+}  // namespace
+
+struct Replicator::Entry {
+  int64_t id = 0;
+  int64_t hlc = 0;
+  std::string op;
+  std::string repository;
+  std::string tag;
+  std::string digest;
+  meta::Version previous;
+  std::string media_type;
+  std::optional<std::string> manifest;  // push: the bytes, unless the peer no longer has them
+};
+
+struct Replicator::Peer {
+  PeerConfig config;
+  PeerStatus status;  // guarded by Replicator::mu_
+};
+
+Replicator::Replicator(registry::Registry& registry, std::shared_ptr<PeerAuth> auth, ReplicatorOptions options,
+                       events::AuditLog* audit)
+    : registry_(registry),
+      meta_(registry.metaStore()),
+      store_(meta_.replicationStore()),
+      auth_(std::move(auth)),
+      options_(std::move(options)),
+      audit_(audit) {
+  for (const auto& p : options_.peers) {
+    auto peer = std::make_unique<Peer>();
+    peer->config = p;
+    peer->status.region = p.region;
+    peer->status.url = p.url;
+    peers_.push_back(std::move(peer));
+  }
+}
+
+Replicator::~Replicator() { stop(); }
+
+void Replicator::start() {
+  registry_.setVersionClock([this] { return meta::Version{clock_.now(), options_.region}; }, options_.region);
+  // Readings continue above the newest write journaled here (a restart with a clock set back).
+  if (auto last = store_->lastJournalId(); last && *last > 0) {
+    if (auto rows = store_->journalAfter(*last - 1, 1); rows && !rows->empty()) clock_.observe(rows->front().hlc);
+  }
+  for (auto& p : peers_) threads_.emplace_back([this, peer = p.get()] { run(*peer); });
+}
+
+void Replicator::stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+}
+
+std::vector<PeerStatus> Replicator::status() {
+  auto cursors = store_->peers();
+  std::lock_guard lock(mu_);
+  std::vector<PeerStatus> out;
+  for (const auto& p : peers_) {
+    out.push_back(p->status);
+    if (!cursors) continue;
+    for (const auto& c : *cursors) {
+      if (c.region == p->config.region) out.back().read = c.read;
+    }
+  }
+  return out;
+}
+
+void Replicator::run(Peer& peer) {
+  auto next_prune = std::chrono::steady_clock::now();
+  std::chrono::milliseconds backoff{0};
+  for (;;) {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+    }
+    const bool more = pullOnce(peer);
+    bool failed = false;
+    {
+      std::lock_guard lock(mu_);
+      failed = peer.status.state == "unreachable" || peer.status.state == "error";
+    }
+    // A failing peer is asked again after 0.25 s, then less often, up to every 5 s.
+    backoff = failed ? std::min<std::chrono::milliseconds>(backoff * 2 + std::chrono::milliseconds(250),
+                                                           std::chrono::seconds(5))
+                     : std::chrono::milliseconds(0);
+    if (&peer == peers_.front().get() && std::chrono::steady_clock::now() >= next_prune) {
+      pruneJournal();
+      next_prune = std::chrono::steady_clock::now() + std::chrono::minutes(10);
+    }
+    if (more && !failed) continue;
+    std::unique_lock lock(mu_);
+    wake_.wait_for(lock, failed ? backoff : options_.poll, [&] { return stopping_; });
+    if (stopping_) return;
+  }
+}
+
+void Replicator::pruneJournal() {
+  std::vector<std::string> regions;
+  for (const auto& p : peers_) regions.push_back(p->config.region);
+  const int64_t now = unixNow();
+  if (auto s = store_->prune(regions, now - options_.journal_keep.count(), now - options_.tombstone_keep.count()); !s) {
+    spdlog::warn("replication: pruning the journal failed: {}", s.error().message);
+  }
+}
+
+Result<std::string> Replicator::get(Peer& peer, const std::string& target,
+                                    const std::function<bool(std::string_view)>& sink) {
+  http::Request req;
+  req.url = peer.config.url + target;
+  const SignedHeaders h = auth_->sign("GET", target, unixNow());
+  req.headers = {{std::string(kRegionHeader), h.region},
+                 {std::string(kTimeHeader), h.time},
+                 {std::string(kSignatureHeader), h.signature}};
+  req.sink = sink;
+  auto r = http::perform(req);
+  if (!r) return makeError(Code::kUnavailable, "replica " + peer.config.region + " at " + peer.config.url +
+                                                   " is unreachable: " + r.error().message);
+  if (r->status >= 200 && r->status < 300) {
+    if (sink) return std::string(r->header("content-type"));
+    return std::move(r->body);
+  }
+  const std::string why = "replica " + peer.config.region + " refused " + target + ": " + errorText(*r);
+  if (r->status == 401) return makeError(Code::kUnauthorized, why);
+  if (r->status == 403) return makeError(Code::kDenied, why);
+  if (r->status == 404) return makeError(Code::kNotFound, why);
+  return makeError(Code::kUnavailable, why);
+}
+
+bool Replicator::pullOnce(Peer& peer) {
+  auto cursor = store_->peer(peer.config.region);
+  auto fail = [&](const std::string& state, const Error& e) {
+    std::lock_guard lock(mu_);
+    if (peer.status.last_error != e.message) spdlog::warn("replication: {}", e.message);
+    peer.status.state = state;
+    peer.status.last_error = e.message;
+    return false;
+  };
+  if (!cursor) return fail("error", cursor.error());
+  const int64_t after = cursor->applied;
+  auto body = get(peer, "/replication/v1/journal?after=" + std::to_string(after) +
+                            "&limit=" + std::to_string(options_.page));
+  if (!body) return fail(body.code() == Code::kUnavailable ? "unreachable" : "error", body.error());
+  std::vector<Entry> entries;
+  int64_t last = 0;
+  try {
+    const json::object page = json::parse(*body).as_object();
+    const std::string region = stringAt(page, "region");
+    if (region != peer.config.region) {
+      return fail("error", makeError(Code::kInvalidArgument, "the replica at " + peer.config.url + " is region " +
+                                                                 region + ", not " + peer.config.region));
+    }
+    last = int64At(page, "last");
+    for (const auto& v : page.at("entries").as_array()) {
+      const auto& o = v.as_object();
+      Entry e;
+      e.id = int64At(o, "id");
+      e.hlc = int64At(o, "hlc");
+      e.op = stringAt(o, "op");
+      e.repository = stringAt(o, "repository");
+      e.tag = stringAt(o, "tag");
+      e.digest = stringAt(o, "digest");
+      e.previous = meta::Version{int64At(o, "prev_hlc"), stringAt(o, "prev_origin")};
+      e.media_type = stringAt(o, "media_type");
+      if (auto it = o.find("manifest"); it != o.end() && it->value().is_string()) {
+        auto bytes = http::base64Decode(it->value().get_string());
+        if (!bytes) throw std::runtime_error("manifest bytes are not base64");
+        e.manifest = std::move(*bytes);
+      }
+      if (e.id <= after) throw std::runtime_error("journal entry ids must follow the cursor");
+      entries.push_back(std::move(e));
+    }
+  } catch (const std::exception& ex) {
+    return fail("error", makeError(Code::kInvalidArgument, "replica " + peer.config.region +
+                                                               " sent a malformed journal page: " + ex.what()));
+  }
+  {
+    std::lock_guard lock(mu_);
+    peer.status.last_contact = unixNow();
+    peer.status.applied = after;
+    peer.status.pending_operations = std::max<int64_t>(0, last - after);
+    peer.status.lag_seconds =
+        entries.empty() ? 0.0
+                        : std::max(0.0, (HybridClock::wallMs() - HybridClock::millis(entries.front().hlc)) / 1000.0);
+    peer.status.state = entries.empty() ? "synced" : "catching_up";
+    peer.status.last_error.clear();
+  }
+  int64_t applied = after;
+  const int64_t limit_ms = HybridClock::wallMs() + kMaxSkewSeconds * 1000;
+  for (const Entry& e : entries) {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) break;
+    }
+    if (HybridClock::millis(e.hlc) > limit_ms) {
+      (void)store_->setApplied(peer.config.region, applied, unixNow());
+      return fail("error", makeError(Code::kDenied, "replica " + peer.config.region + " writes " +
+                                                        std::to_string((HybridClock::millis(e.hlc) - HybridClock::wallMs()) / 1000) +
+                                                        " s in this replica's future: its clock is off; nothing more is applied from it until the clocks agree"));
+    }
+    clock_.observe(e.hlc);
+    auto s = apply(peer, e);
+    if (!s && retryable(s.code())) {
+      (void)store_->setApplied(peer.config.region, applied, unixNow());
+      return fail(s.code() == Code::kUnavailable ? "unreachable" : "error", s.error());
+    }
+    if (!s) {
+      spdlog::error("replication: write {} from {} ({} {}:{}) not applied: {}", e.id, peer.config.region, e.op,
+                    e.repository, e.tag.empty() ? e.digest : e.tag, s.error().message);
+      if (audit_ != nullptr) {
+        meta::AuditRecord r;
+        r.identity = "replica:" + peer.config.region;
+        r.action = "replicate";
+        r.repository = e.repository;
+        r.tag = e.tag;
+        r.digest = e.digest;
+        r.method = e.op;
+        r.result = "failed";
+        r.message = s.error().message;
+        audit_->record(r);
+      }
+    }
+    applied = e.id;
+    std::lock_guard lock(mu_);
+    ++peer.status.applied_total;
+    peer.status.applied = applied;
+    peer.status.pending_operations = std::max<int64_t>(0, last - applied);
+    peer.status.lag_seconds = std::max(0.0, (HybridClock::wallMs() - HybridClock::millis(e.hlc)) / 1000.0);
+  }
+  if (applied != after) {
+    if (auto s = store_->setApplied(peer.config.region, applied, unixNow()); !s) return fail("error", s.error());
+  }
+  std::lock_guard lock(mu_);
+  peer.status.pending_bytes = 0;
+  if (applied >= last) {
+    peer.status.state = "synced";
+    peer.status.lag_seconds = 0;
+  }
+  return entries.size() >= options_.page;
+}
+
+Status Replicator::apply(Peer& peer, const Entry& e) {
+  const meta::Version version{e.hlc, peer.config.region};
+  events::RequestInfo info;
+  info.id = newUuid();
+  info.host = peer.config.region;
+  info.user_agent = "berth-replication";
+  info.actor = "replica:" + peer.config.region;
+  info.replicated = version;
+  if (e.op == "push") return applyPush(peer, e);
+  if (e.op == "delete_tag" || e.op == "delete_manifest") {
+    info.method = "DELETE";
+    oci::Reference ref;
+    if (e.op == "delete_tag") {
+      ref.value = e.tag;
+    } else {
+      auto d = oci::Digest::parse(e.digest);
+      if (!d) return d.takeError();
+      ref.value = *d;
+    }
+    auto s = registry_.deleteManifest(e.repository, ref, info);
+    if (!s && s.code() == Code::kConflict) {
+      // The write here is newer: the delete loses.
+      conflict(peer, e.repository, e.tag, "", {}, "delete of " + (e.tag.empty() ? e.digest : e.tag), version);
+      return okStatus();
+    }
+    if (!s && (s.code() == Code::kManifestUnknown || s.code() == Code::kNameUnknown)) return okStatus();
+    return s;
+  }
+  if (e.op == "delete_repository") {
+    info.method = "DELETE";
+    auto s = registry_.deleteRepository(e.repository, info);
+    if (!s && s.code() != Code::kNameUnknown) return s.takeError();
+    return okStatus();
+  }
+  return makeError(Code::kUnsupported, "unknown journal operation " + e.op + " (is this replica older than its peer?)");
+}
+
+Status Replicator::applyPush(Peer& peer, const Entry& e) {
+  // Gone at the peer since: its delete follows in the journal.
+  if (!e.manifest) return okStatus();
+  auto digest = oci::Digest::parse(e.digest);
+  if (!digest) return digest.takeError();
+  return putReplicated(peer, e.repository, e.tag, *digest, e.media_type, *e.manifest, meta::Version{e.hlc, peer.config.region},
+                       e.previous);
+}
+
+Status Replicator::putReplicated(Peer& peer, const std::string& repository, const std::string& tag,
+                                 const oci::Digest& digest, const std::string& media_type, std::string bytes,
+                                 const meta::Version& version, const meta::Version& previous) {
+  auto parsed = oci::parseManifest(bytes, media_type);
+  if (!parsed) return parsed.takeError();
+  // Never a broken pull: what the manifest needs is here before the manifest is.
+  {
+    uint64_t pending = 0;
+    if (parsed->config) pending += static_cast<uint64_t>(parsed->config->size);
+    for (const auto& l : parsed->layers) pending += l.has_urls ? 0 : static_cast<uint64_t>(l.size);
+    std::lock_guard lock(mu_);
+    peer.status.pending_bytes = pending;
+  }
+  if (parsed->config) {
+    if (auto s = ensureBlob(peer, repository, parsed->config->digest); !s) return s;
+  }
+  for (const auto& l : parsed->layers) {
+    if (l.has_urls) continue;
+    if (auto s = ensureBlob(peer, repository, l.digest); !s) return s;
+  }
+  for (const auto& m : parsed->manifests) {
+    if (auto s = ensureManifest(peer, repository, m.digest, version, 0); !s) return s;
+  }
+  events::RequestInfo info;
+  info.id = newUuid();
+  info.host = peer.config.region;
+  info.method = "PUT";
+  info.user_agent = "berth-replication";
+  info.actor = "replica:" + peer.config.region;
+  info.replicated = version;
+  std::optional<meta::TagState> before;
+  if (!tag.empty()) {
+    auto held = store_->tagState(repository, tag);
+    if (!held) return held.takeError();
+    before = *held;
+  }
+  oci::Reference ref;
+  if (tag.empty()) {
+    ref.value = digest;
+  } else {
+    ref.value = tag;
+  }
+  auto r = registry_.putManifest(repository, ref, media_type, bytes, info);
+  if (!r && r.code() == Code::kConflict && !tag.empty()) {
+    // The tag here was written (or deleted) later: it stays; the incoming manifest is kept
+    // by digest, untagged, so the losing write is still reachable.
+    auto now_held = store_->tagState(repository, tag);
+    conflict(peer, repository, tag, now_held && *now_held ? (*now_held)->digest.str() : "(deleted)",
+             now_held && *now_held ? (*now_held)->version : meta::Version{}, digest.str(), version);
+    ref.value = digest;
+    r = registry_.putManifest(repository, ref, media_type, std::move(bytes), info);
+  }
+  if (!r && r.code() == Code::kConflict) return okStatus();  // deleted here later
+  if (!r) return r.takeError();
+  if (before && before->digest != digest && before->version != previous && before->version < version) {
+    // Concurrent writes to the tag: the peer's wins here; ours is the loser.
+    conflict(peer, repository, tag, digest.str(), version, before->digest.str(), before->version);
+  }
+  return okStatus();
+}
+
+Status Replicator::ensureBlob(Peer& peer, const std::string& repository, const oci::Digest& digest) {
+  if (registry_.statBlob(repository, digest)) return okStatus();
+  if (registry_.mountBlob(repository, digest, std::nullopt)) return okStatus();
+  auto upload = registry_.startUpload(repository);
+  if (!upload) return upload.takeError();
+  auto stream = registry_.beginAppend(repository, upload->id, digest.algorithm(), digest);
+  if (!stream) {
+    (void)registry_.cancelUpload(repository, upload->id);
+    return stream.takeError();
+  }
+  std::optional<Error> write_error;
+  auto got = get(peer, "/replication/v1/" + repository + "/blobs/" + digest.str(),
+                 [&](std::string_view chunk) {
+                   if (auto s = (*stream)->write(chunk); !s) {
+                     write_error = s.error();
+                     return false;
+                   }
+                   return true;
+                 });
+  if (!got || write_error) {
+    registry_.abortAppend(std::move(*stream));
+    (void)registry_.cancelUpload(repository, upload->id);
+    if (write_error) return *write_error;
+    return got.takeError();
+  }
+  auto done = registry_.finishUpload(std::move(*stream), digest);
+  if (!done) return done.takeError();
+  std::lock_guard lock(mu_);
+  peer.status.bytes_total += *done;
+  return okStatus();
+}
+
+Status Replicator::ensureManifest(Peer& peer, const std::string& repository, const oci::Digest& digest,
+                                  const meta::Version& version, int depth) {
+  oci::Reference ref;
+  ref.value = digest;
+  if (registry_.getManifest(repository, ref)) return okStatus();
+  if (depth > 2) return makeError(Code::kManifestInvalid, "manifest " + digest.str() + " nests indexes too deep");
+  std::string bytes;
+  auto type = get(peer, "/replication/v1/manifests/" + repository + "/" + digest.str(), [&](std::string_view chunk) {
+    if (bytes.size() + chunk.size() > oci::kMaxManifestSize) return false;
+    bytes.append(chunk);
+    return true;
+  });
+  if (!type && type.code() == Code::kNotFound) return okStatus();  // gone there too: the index fails alone
+  if (!type) return type.takeError();
+  return putReplicated(peer, repository, "", digest, *type, std::move(bytes), version, {});
+}
+
+void Replicator::conflict(Peer& peer, const std::string& repository, const std::string& tag, const std::string& kept,
+                          const meta::Version& kept_version, const std::string& lost,
+                          const meta::Version& lost_version) {
+  const std::string message = "concurrent writes to " + repository + (tag.empty() ? "" : ":" + tag) + ": kept " +
+                              (kept.empty() ? "the newer write" : kept) +
+                              (kept_version.hlc != 0 ? " (" + versionText(kept_version) + ")" : "") + ", lost " + lost +
+                              " (" + versionText(lost_version) + ")";
+  spdlog::warn("replication: {}", message);
+  {
+    std::lock_guard lock(mu_);
+    ++peer.status.conflicts_total;
+  }
+  if (audit_ == nullptr) return;
+  meta::AuditRecord r;
+  r.identity = "replica:" + peer.config.region;
+  r.action = "conflict";
+  r.repository = repository;
+  r.tag = tag;
+  r.digest = lost.starts_with("sha256:") || lost.starts_with("sha512:") ? lost : "";
+  r.method = "PUT";
+  r.result = "success";
+  r.message = message;
+  audit_->record(r);
+}
+
+Result<std::string> Replicator::journalPage(const std::string& peer, int64_t after, size_t limit) {
+  if (auto s = store_->setRead(peer, after, unixNow()); !s) return s.takeError();
+  auto rows = store_->journalAfter(after, limit);
+  if (!rows) return rows.takeError();
+  auto last = store_->lastJournalId();
+  if (!last) return last.takeError();
+  json::array entries;
+  for (const auto& row : *rows) {
+    json::object e{{"id", row.id},
+                   {"hlc", row.hlc},
+                   {"op", row.op},
+                   {"repository", row.repository},
+                   {"tag", row.tag},
+                   {"digest", row.digest},
+                   {"prev_hlc", row.previous.hlc},
+                   {"prev_origin", row.previous.origin}};
+    if (row.op == "push") {
+      if (auto d = oci::Digest::parse(row.digest)) {
+        if (auto m = meta_.getManifest(row.repository, *d)) {
+          e["media_type"] = m->media_type;
+          e["manifest"] = http::base64Encode(m->bytes);
+        } else if (m.code() != Code::kManifestUnknown) {
+          return m.takeError();
+        }
+      }
+    }
+    entries.push_back(std::move(e));
+  }
+  return json::serialize(json::object{{"region", options_.region}, {"last", *last}, {"entries", std::move(entries)}});
+}
+
+}  // namespace berth::replication

@@ -1,0 +1,364 @@
+"""Geo-replication (docs/replication.md): replicas on loopback, each with its own data
+directory, reading each other's journal. A push to one is pullable byte-identical from the
+others; deletes follow; a tag never resolves on a replica before its blobs are there;
+writes made on both sides of a cut link converge to one winner, the loser recorded and
+still reachable by digest; a replica killed mid-catch-up resumes from its cursor; bad
+peers (wrong secret, unknown region, unsigned) are refused with clear errors.
+
+The links between replicas go through a small TCP proxy of the test's own, which can cut
+the link (connections refused and the open ones reset) and restore it."""
+import os
+import socket
+import threading
+import time
+import unittest
+
+from berthtest import Server, _free_port, make_image, mkdtemp, push_blob, push_image, push_manifest, rand_bytes
+
+SECRET = "0123456789abcdef" * 4
+
+
+class LinkProxy:
+    """Forwards 127.0.0.1:port to 127.0.0.1:target; cut() refuses new connections and resets
+    the open ones until restore()."""
+
+    def __init__(self, target_port):
+        self.target = target_port
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.up = True
+        self.conns = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            if not self.up:
+                c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                c.close()  # a reset: the link is down
+                continue
+            try:
+                u = socket.create_connection(("127.0.0.1", self.target))
+            except OSError:
+                c.close()
+                continue
+            with self.lock:
+                self.conns += [c, u]
+            for a, b in ((c, u), (u, c)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(a, b):
+        try:
+            while True:
+                data = a.recv(65536)
+                if not data:
+                    break
+                b.sendall(data)
+        except OSError:
+            pass
+        for s in (a, b):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        a.close()  # each socket is read by one pipe: that one closes it
+
+    def cut(self):
+        self.up = False
+        with self.lock:
+            for s in self.conns:
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            self.conns = []
+
+    def restore(self):
+        self.up = True
+
+
+class Replicas:
+    """Replicas of one registry, one per region, each reaching each peer through a LinkProxy
+    of its own (links[(a, b)]: a's link to b)."""
+
+    def __init__(self, regions, secret=SECRET, auth=True):
+        self.tmp = mkdtemp("berth-repl-")
+        self.ports = {r: _free_port() for r in regions}
+        self.links = {}
+        for a in regions:
+            for b in regions:
+                if a != b:
+                    self.links[(a, b)] = LinkProxy(self.ports[b])
+        self.servers = {}
+        for r in regions:
+            self.servers[r] = Server(config=self.config(r, regions, secret), auth=auth,
+                                     listen="127.0.0.1:%d" % self.ports[r])
+
+    def config(self, region, regions, secret):
+        path = os.path.join(self.tmp, "secret-%s" % region)
+        with open(path, "w") as f:
+            f.write(secret + "\n")
+        peers = "".join("    - {region: %s, url: 'http://127.0.0.1:%d'}\n" % (p, self.links[(region, p)].port)
+                        for p in regions if p != region)
+        return "replication:\n  region: %s\n  secret_file: %s\n  peers:\n%s" % (region, path, peers)
+
+    def start(self):
+        for s in self.servers.values():
+            s.start()
+        return self
+
+    def stop(self):
+        for s in self.servers.values():
+            if s.running():
+                s.stop()
+
+    def __getitem__(self, region):
+        return self.servers[region].admin()
+
+    def cut(self, a, b):
+        self.links[(a, b)].cut()
+        self.links[(b, a)].cut()
+
+    def restore(self, a, b):
+        self.links[(a, b)].restore()
+        self.links[(b, a)].restore()
+
+
+def wait_for(what, check, timeout=30, interval=0.05):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
+
+
+def manifest(client, repo, ref):
+    return client.get("/v2/%s/manifests/%s" % (repo, ref),
+                      headers={"Accept": "application/vnd.oci.image.manifest.v1+json,"
+                                         "application/vnd.oci.image.index.v1+json"})
+
+
+def tags(client, repo):
+    r = client.get("/v2/%s/tags/list" % repo)
+    return sorted(r.json().get("tags") or []) if r.status == 200 else []
+
+
+class TwoAndThreeReplicasTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.r = Replicas(["westeurope", "eastus", "japaneast"]).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.r.stop()
+
+    def test_push_is_pulled_byte_identical_everywhere(self):
+        a = self.r["westeurope"]
+        img = push_image(a, "team/app", "v1", n_layers=2, layer_size=300 * 1024)
+        for region in ("eastus", "japaneast"):
+            c = self.r[region]
+            got = wait_for("team/app:v1 in %s" % region,
+                           lambda: manifest(c, "team/app", "v1") if manifest(c, "team/app", "v1").status == 200 else None)
+            self.assertEqual(got.body, img.manifest)
+            self.assertEqual(got.header("Docker-Content-Digest"), img.digest)
+            for blob in img.blobs():
+                from berthtest import digest
+                r = c.get("/v2/team/app/blobs/%s" % digest(blob))
+                self.assertEqual(r.status, 200)
+                self.assertEqual(r.body, blob)
+
+    def test_a_tag_never_resolves_before_its_blobs(self):
+        a = self.r["eastus"]
+        b = self.r["westeurope"]
+        from berthtest import digest
+        imgs = [make_image(n_layers=1, layer_size=2 * 1024 * 1024) for _ in range(3)]
+        seen = set()
+        stop = threading.Event()
+        broken = []
+
+        def watch():
+            while not stop.is_set():
+                m = manifest(b, "team/big", "latest")
+                if m.status == 200:
+                    seen.add(m.header("Docker-Content-Digest"))
+                    for img in imgs:
+                        if img.digest == m.header("Docker-Content-Digest"):
+                            for blob in img.blobs():
+                                st = b.head("/v2/team/big/blobs/%s" % digest(blob)).status
+                                if st != 200:
+                                    broken.append((img.digest, digest(blob), st))
+        t = threading.Thread(target=watch)
+        t.start()
+        try:
+            for img in imgs:
+                push_image(a, "team/big", "latest", image=img)
+            wait_for("the last push in westeurope",
+                     lambda: manifest(b, "team/big", "latest").header("Docker-Content-Digest") == imgs[-1].digest)
+        finally:
+            stop.set()
+            t.join()
+        self.assertEqual(broken, [])
+        self.assertIn(imgs[-1].digest, seen)
+
+    def test_deletes_replicate(self):
+        a, b, c = self.r["westeurope"], self.r["eastus"], self.r["japaneast"]
+        img = push_image(a, "team/del", "keep")
+        push_manifest(a, "team/del", "gone", img.manifest, img.media_type)
+        for x in (b, c):
+            wait_for("both tags", lambda: tags(x, "team/del") == ["gone", "keep"])
+        # A tag deleted in eastus goes everywhere; the manifest stays (another tag names it).
+        self.assertEqual(b.delete("/v2/team/del/manifests/gone").status, 202)
+        for x in (a, c):
+            wait_for("tag delete", lambda: tags(x, "team/del") == ["keep"])
+            self.assertEqual(manifest(x, "team/del", img.digest).status, 200)
+        # The manifest deleted by digest in japaneast: 404 everywhere.
+        self.assertEqual(c.delete("/v2/team/del/manifests/%s" % img.digest).status, 202)
+        for x in (a, b):
+            wait_for("manifest delete", lambda: manifest(x, "team/del", img.digest).status == 404)
+            self.assertEqual(manifest(x, "team/del", "keep").status, 404)
+
+    def test_status_lists_every_peer(self):
+        a = self.r["westeurope"]
+        push_image(a, "team/status", "v1")
+        def synced():
+            body = self.r["eastus"].get("/api/v1/replication").json()
+            peers = {p["region"]: p for p in body["replicas"]}
+            return body if peers.get("westeurope", {}).get("state") == "synced" and \
+                peers["westeurope"]["appliedJournalId"] > 0 else None
+        body = wait_for("eastus synced with westeurope", synced)
+        self.assertEqual(body["region"], "eastus")
+        self.assertEqual(sorted(p["region"] for p in body["replicas"]), ["japaneast", "westeurope"])
+        w = [p for p in body["replicas"] if p["region"] == "westeurope"][0]
+        self.assertEqual(w["pendingOperations"], 0)
+        self.assertEqual(w["lagSeconds"], 0)
+        self.assertEqual(w["lastError"], "")
+        self.assertTrue(w["url"].startswith("http://127.0.0.1:"))
+        # Not an admin: refused.
+        self.assertEqual(self.r.servers["eastus"].get("/api/v1/replication").status, 401)
+
+    def test_replication_routes_refuse_what_is_not_a_signed_peer(self):
+        srv = self.r.servers["westeurope"]
+        r = srv.get("/replication/v1/journal?after=0")
+        self.assertEqual(r.status, 401)
+        self.assertIn("signed", r.json()["errors"][0]["message"])
+        # Users' credentials are no way in either.
+        r = self.r["westeurope"].get("/replication/v1/journal?after=0")
+        self.assertEqual(r.status, 401)
+        r = srv.get("/replication/v1/journal?after=0",
+                    headers={"X-Berth-Replica": "mars", "X-Berth-Replica-Time": str(int(time.time())),
+                             "X-Berth-Replica-Signature": "sha256=00"})
+        self.assertEqual(r.status, 401)
+        self.assertIn("mars is not a peer", r.json()["errors"][0]["message"])
+        r = srv.get("/replication/v1/journal?after=0",
+                    headers={"X-Berth-Replica": "eastus", "X-Berth-Replica-Time": str(int(time.time())),
+                             "X-Berth-Replica-Signature": "sha256=00"})
+        self.assertEqual(r.status, 401)
+        self.assertIn("signature does not match", r.json()["errors"][0]["message"])
+
+
+class PartitionTest(unittest.TestCase):
+    """Two replicas; the link between them is cut, both sides take writes, the link comes
+    back."""
+
+    def test_writes_on_both_sides_converge_and_the_loser_is_recorded(self):
+        r = Replicas(["westeurope", "eastus"]).start()
+        try:
+            a, b = r["westeurope"], r["eastus"]
+            base = push_image(a, "team/p", "base")
+            wait_for("base in eastus", lambda: manifest(b, "team/p", "base").status == 200)
+            r.cut("westeurope", "eastus")
+            x = push_image(a, "team/p", "t")          # westeurope's write
+            only_a = push_image(a, "team/p", "only-a")
+            time.sleep(0.05)
+            y = push_image(b, "team/p", "t")          # eastus's, later: it wins
+            only_b = push_image(b, "team/p", "only-b")
+            self.assertEqual(b.delete("/v2/team/p/manifests/base").status, 202)
+            # Both keep serving during the cut, each its own view.
+            self.assertEqual(manifest(a, "team/p", "t").header("Docker-Content-Digest"), x.digest)
+            self.assertEqual(manifest(b, "team/p", "t").header("Docker-Content-Digest"), y.digest)
+            time.sleep(0.5)
+            r.restore("westeurope", "eastus")
+            want = ["only-a", "only-b", "t"]
+            for c in (a, b):
+                wait_for("convergence", lambda: tags(c, "team/p") == want)
+                self.assertEqual(manifest(c, "team/p", "t").header("Docker-Content-Digest"), y.digest)
+                self.assertEqual(manifest(c, "team/p", "only-a").header("Docker-Content-Digest"), only_a.digest)
+                self.assertEqual(manifest(c, "team/p", "only-b").header("Docker-Content-Digest"), only_b.digest)
+                # The losing write is still there by digest.
+                self.assertEqual(manifest(c, "team/p", x.digest).status, 200)
+            self.assertEqual(manifest(a, "team/p", "base").status, 404)
+            # westeurope's tag lost: recorded in its audit log, naming both digests.
+            def recorded():
+                entries = a.get("/api/v1/audit?action=conflict").json().get("entries") or []
+                return [e for e in entries if e.get("tag") == "t"]
+            entries = wait_for("the conflict in westeurope's audit log", recorded)
+            self.assertIn(x.digest, entries[0]["message"])
+            self.assertIn(y.digest, entries[0]["message"])
+        finally:
+            r.stop()
+
+    def test_a_replica_killed_mid_catch_up_resumes_from_its_cursor(self):
+        r = Replicas(["westeurope", "eastus"])
+        r.servers["westeurope"].start()
+        try:
+            a = r["westeurope"]
+            pushed = {}
+            layer = rand_bytes(64 * 1024)
+            for i in range(60):
+                img = make_image(n_layers=1, layer_size=16)
+                img.layers = [layer]
+                from berthtest import image_manifest, OCI_MANIFEST, digest
+                img.manifest = image_manifest(img.config, img.layers)
+                img.digest = digest(img.manifest)
+                pushed["t%02d" % i] = push_image(a, "team/many", "t%02d" % i, image=img).digest
+            east = r.servers["eastus"]
+            east.start()
+            b = r["eastus"]
+            wait_for("catch-up under way", lambda: len(tags(b, "team/many")) >= 5, interval=0.01)
+            east.kill()
+            east.start()
+            b = r["eastus"]
+            wait_for("all 60 tags", lambda: tags(b, "team/many") == sorted(pushed))
+            for t, d in pushed.items():
+                self.assertEqual(manifest(b, "team/many", t).header("Docker-Content-Digest"), d)
+            # Nothing applied twice: the journal of eastus stays empty (nothing was written
+            # there), and westeurope's cursor for eastus has reached its last entry.
+            status = b.get("/api/v1/replication").json()["replicas"][0]
+            self.assertEqual(status["pendingOperations"], 0)
+        finally:
+            r.stop()
+
+
+class WrongSecretTest(unittest.TestCase):
+    def test_a_replica_with_another_secret_applies_nothing(self):
+        r = Replicas(["westeurope", "eastus"])
+        # eastus gets a different secret file.
+        srv = r.servers["eastus"]
+        srv.config = r.config("eastus", ["westeurope", "eastus"], "f" * 64)
+        r.start()
+        try:
+            a, b = r["westeurope"], r["eastus"]
+            push_image(a, "team/secret", "v1")
+            def refused():
+                peers = b.get("/api/v1/replication").json()["replicas"]
+                return peers[0] if "signature does not match" in peers[0]["lastError"] else None
+            peer = wait_for("eastus told its signature is wrong", refused)
+            self.assertEqual(peer["state"], "error")
+            self.assertEqual(manifest(b, "team/secret", "v1").status, 404)
+        finally:
+            r.stop()
+
+
+if __name__ == "__main__":
+    unittest.main()
