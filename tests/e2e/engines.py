@@ -9,6 +9,7 @@ import base64
 import datetime
 import hashlib
 import hmac
+import json
 import os
 import pwd
 import re
@@ -165,32 +166,54 @@ class Postgres(_Process):
 
 
 class S3rver(_Process):
-    """s3rver (npm) with one bucket; keys S3RVER / S3RVER."""
+    """s3rver (npm) with one bucket, keys S3RVER / S3RVER, behind js/s3rver_sigv4.mjs: a
+    front that checks every request's SigV4 signature with the AWS SDK's signer (s3rver
+    itself accepts any) and answers 403 as S3 does. virtual_host=True configures Berth for
+    virtual-host style: the endpoint is http://s3.localhost:PORT, so the bucket's host is
+    BUCKET.s3.localhost:PORT (libcurl resolves *.localhost to loopback; other clients can
+    use `proxy` as their HTTP proxy to reach it)."""
 
-    def __init__(self, bucket="registry"):
+    def __init__(self, bucket="registry", virtual_host=False):
         self.bucket = bucket
+        self.virtual_host = virtual_host
 
     def start(self):
-        exe = os.path.join(NODE_BIN, "s3rver")
-        if not os.path.exists(exe):
-            raise EngineUnavailable("s3rver is not installed (%s; scripts/install-npm.sh)" % exe)
+        js = os.path.join(REPO_ROOT, "tests", "e2e", "js")
+        for need in ("s3rver", os.path.join("@smithy", "signature-v4")):
+            if not os.path.isdir(os.path.join(js, "node_modules", need)):
+                raise EngineUnavailable("%s is not installed (scripts/install-npm.sh)" % need)
         self.dir = mkdtemp("berth-e2e-s3-")
         self.port = _free_port()
-        self._spawn([exe, "--directory", self.dir, "--address", "127.0.0.1", "--port", str(self.port),
-                     "--configure-bucket", self.bucket, "--silent"], os.path.join(self.dir, "..log"))
+        self.checks_log = os.path.join(self.dir, "..checks.jsonl")
+        self._spawn(["node", os.path.join(js, "s3rver_sigv4.mjs"), "--directory", self.dir,
+                     "--port", str(self.port), "--bucket", self.bucket, "--log", self.checks_log],
+                    os.path.join(self.dir, "..log"))
         _wait("s3rver", lambda: _can_connect("127.0.0.1", self.port), self.proc, self.log)
         return self
 
     @property
     def endpoint(self):
+        return "http://%s:%d" % ("s3.localhost" if self.virtual_host else "127.0.0.1", self.port)
+
+    @property
+    def proxy(self):
         return "http://127.0.0.1:%d" % self.port
 
     def env(self):
         return {"AWS_ACCESS_KEY_ID": S3RVER_KEY, "AWS_SECRET_ACCESS_KEY": S3RVER_KEY}
 
     def config(self):
-        return ("storage:\n  driver: s3\n  s3: {bucket: %s, region: us-east-1, endpoint: '%s', path_style: true}\n"
-                % (self.bucket, self.endpoint))
+        return ("storage:\n  driver: s3\n  s3: {bucket: %s, region: us-east-1, endpoint: '%s', path_style: %s}\n"
+                % (self.bucket, self.endpoint, "false" if self.virtual_host else "true"))
+
+    def signature_checks(self):
+        """The front's verdict on each request so far: dicts of method, host, path, auth
+        ("header" or "query" when it passed, else S3's error code), ok, reason."""
+        try:
+            with open(self.checks_log) as f:
+                return [json.loads(line) for line in f if line.strip()]
+        except FileNotFoundError:
+            return []
 
 
 class Azurite(_Process):

@@ -3,7 +3,8 @@
 docs/scale-out.md's configuration, are one registry: pushes and pulls through nginx with
 real clients, a chunked upload spread over the nodes, a delete or tag move on one node
 seen at once by the others, tokens and the admin shared, kill -9 of a node mid-push
-losing nothing acknowledged, background work run by one node at a time, blob redirects."""
+losing nothing acknowledged, background work run by one node at a time. (Blob redirects,
+storage.redirect, are test_redirect.py's.)"""
 import base64
 import json
 import os
@@ -11,13 +12,12 @@ import sys
 import threading
 import time
 import unittest
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from berthtest import (OCI_MANIFEST, ContainerTools, Server, build_test_images, digest,  # noqa: E402
                        http_request, json_bytes, layout_blobs, location_path, main, mkdtemp,
                        oci_layout_manifest, rand_bytes)
-from engines import Azurite, Nginx, Postgres, S3rver, require, start_together  # noqa: E402
+from engines import Azurite, Nginx, Postgres, require, start_together  # noqa: E402
 
 PW = Server.ADMIN_PASSWORD
 AUTH = {"Authorization": "Basic " + base64.b64encode(("admin:" + PW).encode()).decode()}
@@ -247,51 +247,6 @@ class FleetBackgroundWorkTest(unittest.TestCase):
         for a, b in zip(times, times[1:]):
             # one run per 3 s interval fleet-wide (three nodes without leases: three per interval)
             self.assertGreaterEqual((b - a).total_seconds(), 2.0, runs)
-
-
-class RedirectTest(unittest.TestCase):
-    """storage.redirect: blob GETs answer 307 to a presigned URL of the bucket; clients
-    follow it and the bytes never cross the node. One node over s3rver, one over Azurite."""
-
-    def check_store(self, engine):
-        config = engine.config().replace("storage:\n", "storage:\n  redirect: true\n", 1)
-        srv = Server(config=config, auth=True, env=engine.env()).start()
-        self.addCleanup(srv.stop)
-        data = rand_bytes(300 * 1024, seed=11)
-        d = digest(data)
-        r = req(srv.address, "POST", "/v2/redir/app/blobs/uploads/?digest=" + d, body=data,
-                headers={"Content-Type": "application/octet-stream"})
-        self.assertEqual(r.status, 201, r.body)
-        r = req(srv.address, "GET", "/v2/redir/app/blobs/" + d)
-        self.assertEqual(r.status, 307, r.body)
-        self.assertEqual(r.header("Docker-Content-Digest"), d)
-        url = r.header("Location")
-        self.assertTrue(url.startswith(engine.endpoint), url)
-        with urllib.request.urlopen(url, timeout=30) as f:  # no credentials: the URL is signed
-            self.assertEqual(digest(f.read()), d)
-        # the node still checks the repository and the caller
-        self.assertEqual(req(srv.address, "GET", "/v2/other/app/blobs/" + d).status, 404)
-        host, _, port = srv.address.rpartition(":")
-        self.assertEqual(http_request(host, int(port), "GET", "/v2/redir/app/blobs/" + d).status, 401)
-        # a real client follows it: skopeo pulls an image whose layers come from the bucket
-        images = build_test_images()
-        tools = ContainerTools(registry=srv.address)
-        creds = "admin:" + PW
-        ref = "docker://%s/redir/image:v1" % srv.address
-        tools.skopeo("copy", "--dest-tls-verify=false", "--dest-creds", creds, "--preserve-digests",
-                     "oci:%s:latest" % images["single"], ref)
-        out = os.path.join(mkdtemp(), "layout")
-        tools.skopeo("copy", "--src-tls-verify=false", "--src-creds", creds, "--preserve-digests",
-                     ref, "oci:%s:latest" % out)
-        self.assertEqual(sorted(layout_blobs(images["single"])), sorted(layout_blobs(out)))
-        redirected = [rec for rec in srv.log_records("request") if rec.get("status") == 307]
-        self.assertTrue(redirected, "skopeo's layer GETs were not redirected")
-
-    def test_s3(self):
-        self.check_store(require(S3rver()))
-
-    def test_azure(self):
-        self.check_store(require(Azurite()))
 
 
 if __name__ == "__main__":

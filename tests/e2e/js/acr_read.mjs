@@ -8,9 +8,15 @@
 //   ID_TOKEN           an OIDC ID token the test minted for a federated identity
 //   AUDIENCE           passed as the client's audience; the SDK asks the credential for
 //                      "<AUDIENCE>/.default"
+// Optional:
+//   BLOB               a blob digest to download too (a layer, say)
+//   STORAGE_OVER_HTTP  "1": the registry redirects blob GETs to a storage server that the
+//                      test runs on plain http://, which the SDK follows only with
+//                      allowInsecureConnection (real S3 and Azure Blob URLs are https)
 //
 // Prints one JSON line: {manifestDigest, mediaType, configDigest, configBytes (base64),
-// configSha256 (hex)}; on failure prints the error to stderr and exits 1.
+// configSha256 (hex)}, with BLOB also {blobSize, blobSha256 (hex)}; on failure prints the
+// error to stderr and exits 1.
 import { createHash } from "node:crypto";
 import { ContainerRegistryContentClient } from "@azure/container-registry";
 
@@ -43,6 +49,7 @@ async function main() {
   const credential = new StaticIdTokenCredential(required("ID_TOKEN"));
   const client = new ContainerRegistryContentClient(endpoint, repository, credential, {
     audience: required("AUDIENCE"),
+    allowInsecureConnection: process.env.STORAGE_OVER_HTTP === "1",
   });
 
   const manifest = await client.getManifest(tag);
@@ -51,15 +58,19 @@ async function main() {
   // downloadBlob checks the digest itself when the stream ends.
   const blob = await client.downloadBlob(configDigest);
   const config = await readAll(blob.content);
-  process.stdout.write(
-    JSON.stringify({
-      manifestDigest: manifest.digest,
-      mediaType: manifest.mediaType,
-      configDigest,
-      configBytes: config.toString("base64"),
-      configSha256: createHash("sha256").update(config).digest("hex"),
-    }) + "\n",
-  );
+  const out = {
+    manifestDigest: manifest.digest,
+    mediaType: manifest.mediaType,
+    configDigest,
+    configBytes: config.toString("base64"),
+    configSha256: createHash("sha256").update(config).digest("hex"),
+  };
+  if (process.env.BLOB) {
+    const bytes = await readAll((await client.downloadBlob(process.env.BLOB)).content);
+    out.blobSize = bytes.length;
+    out.blobSha256 = createHash("sha256").update(bytes).digest("hex");
+  }
+  process.stdout.write(JSON.stringify(out) + "\n");
 }
 
 main().catch((err) => {

@@ -481,8 +481,8 @@ std::mutex options_mu;
 std::map<std::string, S3Options> s3_options;
 std::map<std::string, AzureOptions> azure_options;
 
-std::unique_ptr<BlobStore> makeS3Store(const std::string& scratch) {
-  S3Options options = testing::freshS3Bucket();
+std::unique_ptr<BlobStore> makeS3StoreStyled(const std::string& scratch, bool virtual_host) {
+  S3Options options = testing::freshS3Bucket(virtual_host);
   {
     std::lock_guard lock(options_mu);
     s3_options[scratch] = options;
@@ -491,6 +491,13 @@ std::unique_ptr<BlobStore> makeS3Store(const std::string& scratch) {
   EXPECT_TRUE(s.ok()) << s.error().message;
   if (!s.ok()) return nullptr;
   return std::move(s).value();
+}
+
+std::unique_ptr<BlobStore> makeS3Store(const std::string& scratch) {
+  return makeS3StoreStyled(scratch, false);
+}
+std::unique_ptr<BlobStore> makeS3VirtualHostStore(const std::string& scratch) {
+  return makeS3StoreStyled(scratch, true);
 }
 
 std::unique_ptr<BlobStore> anotherS3Store(const std::string& scratch) {
@@ -524,6 +531,11 @@ INSTANTIATE_TEST_SUITE_P(Filesystem, BlobStoreContractTest,
                          [](const auto& info) { return info.param.name; });
 INSTANTIATE_TEST_SUITE_P(S3, BlobStoreContractTest,
                          ::testing::Values(BlobStoreFactory{"S3BlobStore", makeS3Store, anotherS3Store,
+                                                            testing::s3Unavailable}),
+                         [](const auto& info) { return info.param.name; });
+// storage.s3.path_style: false: the bucket in the host name, as on AWS.
+INSTANTIATE_TEST_SUITE_P(S3VirtualHost, BlobStoreContractTest,
+                         ::testing::Values(BlobStoreFactory{"S3BlobStore", makeS3VirtualHostStore, anotherS3Store,
                                                             testing::s3Unavailable}),
                          [](const auto& info) { return info.param.name; });
 

@@ -20,7 +20,8 @@
 namespace berth::storage::testing {
 namespace {
 
-const std::string kBin = std::string(BERTH_SOURCE_DIR) + "/tests/e2e/js/node_modules/.bin/";
+const std::string kJs = std::string(BERTH_SOURCE_DIR) + "/tests/e2e/js/";
+const std::string kBin = kJs + "node_modules/.bin/";
 const char kAzureKey[] =
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
@@ -61,17 +62,20 @@ class Server {
     }
   }
 
-  // Starts `program` with `args` (where "{port}" and "{dir}" are filled in) once.
-  std::optional<std::string> ensure(const std::string& program, std::vector<std::string> args) {
+  // Starts `argv` (where "{port}" and "{dir}" are filled in; argv[0] found on PATH) once.
+  // `needs`: files without which it can not run (the npm packages).
+  std::optional<std::string> ensure(const std::string& name, std::vector<std::string> args,
+                                    const std::vector<std::string>& needs) {
     std::lock_guard lock(mu_);
     if (tried_) return failure_;
     tried_ = true;
-    const std::string path = kBin + program;
-    if (::access(path.c_str(), X_OK) != 0) {
-      failure_ = path + " is missing: run scripts/install-npm.sh";
-      return failure_;
+    for (const auto& need : needs) {
+      if (::access(need.c_str(), R_OK) != 0) {
+        failure_ = need + " is missing: run scripts/install-npm.sh";
+        return failure_;
+      }
     }
-    std::string tmpl = "/tmp/berth-" + program + "-XXXXXX";
+    std::string tmpl = "/tmp/berth-" + name + "-XXXXXX";
     if (::mkdtemp(tmpl.data()) == nullptr) return failure_ = "mkdtemp failed";
     dir_ = tmpl;
     // Another test process may take the port between freePort() and the server's bind:
@@ -87,10 +91,10 @@ class Server {
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);
         int devnull = ::open("/dev/null", O_WRONLY);
         if (devnull >= 0) ::dup2(devnull, STDOUT_FILENO);  // start-up banners; errors stay on stderr
-        std::vector<char*> argv{const_cast<char*>(path.c_str())};
+        std::vector<char*> argv;
         for (auto& a : argv_text) argv.push_back(a.data());
         argv.push_back(nullptr);
-        ::execv(path.c_str(), argv.data());
+        ::execvp(argv[0], argv.data());
         ::_exit(127);
       }
       for (int i = 0; i < 300 && pid_ > 0; ++i) {
@@ -103,10 +107,10 @@ class Server {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
       if (pid_ > 0) {
-        return failure_ = program + " did not answer on port " + std::to_string(port_) + " within 30 s";
+        return failure_ = name + " did not answer on port " + std::to_string(port_) + " within 30 s";
       }
     }
-    return failure_ = program + " exited before answering (3 tries)";
+    return failure_ = name + " exited before answering (3 tries)";
   }
   int port() const { return port_; }
 
@@ -141,27 +145,32 @@ bool serversRequired() {
 }
 
 std::optional<std::string> s3Unavailable() {
-  return s3Server().ensure("s3rver", {"--directory", "{dir}", "--port", "{port}", "--address",
-                                      "127.0.0.1", "--silent"});
+  return s3Server().ensure("s3rver",
+                           {"node", kJs + "s3rver_sigv4.mjs", "--directory", "{dir}", "--port", "{port}"},
+                           {kJs + "node_modules/s3rver", kJs + "node_modules/@smithy/signature-v4"});
 }
 
 std::optional<std::string> azureUnavailable() {
-  return azureServer().ensure("azurite-blob", {"--blobHost", "127.0.0.1", "--blobPort", "{port}", "--location",
-                                               "{dir}", "--skipApiVersionCheck", "--silent",
-                                               "--disableTelemetry"});
+  return azureServer().ensure("azurite-blob",
+                              {kBin + "azurite-blob", "--blobHost", "127.0.0.1", "--blobPort", "{port}", "--location",
+                               "{dir}", "--skipApiVersionCheck", "--silent", "--disableTelemetry"},
+                              {kBin + "azurite-blob"});
 }
 
-S3Options s3ServerOptions() {
+S3Options s3ServerOptions(bool virtual_host) {
   S3Options o;
-  o.endpoint = "http://127.0.0.1:" + std::to_string(s3Server().port());
-  o.path_style = true;
+  // libcurl resolves *.localhost to loopback, and the server takes BUCKET.s3.localhost
+  // for the bucket's virtual host.
+  o.endpoint = std::string(virtual_host ? "http://s3.localhost:" : "http://127.0.0.1:") +
+               std::to_string(s3Server().port());
+  o.path_style = !virtual_host;
   o.access_key = "S3RVER";
   o.secret_key = "S3RVER";
   return o;
 }
 
-S3Options freshS3Bucket() {
-  S3Options o = s3ServerOptions();
+S3Options freshS3Bucket(bool virtual_host) {
+  S3Options o = s3ServerOptions(virtual_host);
   o.bucket = uniqueName("berth-test-");
   Status s = S3BlobStore::createBucket(o);
   if (!s) o.bucket += "-create-failed-" + s.error().message;
