@@ -23,6 +23,8 @@ void addRepositoryCommands(CLI::App& app, int& exit_code);
 void addQuotaCommands(CLI::App& app, int& exit_code);
 // gc.
 void addGcCommands(CLI::App& app, int& exit_code);
+// replication.
+void addReplicationCommands(CLI::App& app, int& exit_code);
 // purge, retention.
 void addRetentionCommands(CLI::App& app, int& exit_code);
 // repository list-deleted|restore, manifest list-deleted|restore (the recycle bin); joins

@@ -13,6 +13,7 @@ void addCommands(CLI::App& app, int& exit_code) {
   addAuditCommands(app, exit_code);
   addRepositoryCommands(app, exit_code);
   addQuotaCommands(app, exit_code);
+  addReplicationCommands(app, exit_code);
   addGcCommands(app, exit_code);
   addRetentionCommands(app, exit_code);
   addRecycleBinCommands(app, exit_code);

@@ -246,6 +246,16 @@ class TwoAndThreeReplicasTest(unittest.TestCase):
         self.assertTrue(w["url"].startswith("http://127.0.0.1:"))
         # Not an admin: refused.
         self.assertEqual(self.r.servers["eastus"].get("/api/v1/replication").status, 401)
+        # The CLI shows the same.
+        out = self.r.servers["eastus"].berth("replication", "list").stdout.decode()
+        self.assertIn("westeurope", out)
+        self.assertIn("synced", out)
+        import json as _json
+        one = _json.loads(self.r.servers["eastus"].berth("replication", "show", "japaneast", "-o", "json").stdout)
+        self.assertEqual(one["region"], "japaneast")
+        missing = self.r.servers["eastus"].berth("replication", "show", "mars", check=False)
+        self.assertNotEqual(missing.returncode, 0)
+        self.assertIn("no replica in region mars", missing.stderr.decode())
 
     def test_replication_routes_refuse_what_is_not_a_signed_peer(self):
         srv = self.r.servers["westeurope"]
