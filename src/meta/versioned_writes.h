@@ -113,6 +113,56 @@ Status pushIsNewer(C& c, std::optional<int64_t> repo, std::string_view repositor
   return okStatus();
 }
 
+// How a delete begins: the tag's version before it (for the journal), and whether a
+// replicated delete is settled already (nothing here to delete: its tombstone is written).
+struct DeleteStart {
+  Version previous;
+  bool settled = false;
+};
+
+// A tag delete in repository `repo` (nullopt: not here): a replicated one is refused
+// (kConflict) when the tag here is newer.
+template <class C>
+Result<DeleteStart> startTagDelete(C& c, std::optional<int64_t> repo, std::string_view repository,
+                                   std::string_view tag, const std::optional<EventRecord>& event) {
+  DeleteStart out;
+  const bool replicated = event && event->replicated;
+  std::optional<Version> held;
+  if (repo) {
+    auto v = tagVersion(c, *repo, tag);
+    if (!v) return v.takeError();
+    held = *v;
+  }
+  if (held) out.previous = *held;
+  if (!replicated) return out;
+  if (held && *held > event->version) return older("tag " + std::string(repository) + ":" + std::string(tag), *held);
+  if (!held) {
+    if (auto s = bury(c, repository, "tag", tag, event->version); !s) return s.takeError();
+    out.settled = true;
+  }
+  return out;
+}
+
+// A manifest delete, as startTagDelete: a replicated one loses to a newer push here.
+template <class C>
+Result<DeleteStart> startManifestDelete(C& c, std::optional<int64_t> repo, std::string_view repository,
+                                        const oci::Digest& digest, const std::optional<EventRecord>& event) {
+  DeleteStart out;
+  if (!event || !event->replicated) return out;
+  std::optional<Version> held;
+  if (repo) {
+    auto v = manifestVersion(c, *repo, digest);
+    if (!v) return v.takeError();
+    held = *v;
+  }
+  if (held && *held > event->version) return older("manifest " + std::string(repository) + "@" + digest.str(), *held);
+  if (!held) {
+    if (auto s = bury(c, repository, "manifest", digest.str(), event->version); !s) return s.takeError();
+    out.settled = true;
+  }
+  return out;
+}
+
 // The store behind MetaStore::replicationStore(), over either driver's Database.
 template <class Db>
 class SqlReplicationStore : public ReplicationStore {

@@ -465,18 +465,11 @@ Status PgMetaStore::deleteManifest(std::string_view repository, const oci::Diges
     auto repo = pg_detail::findRepository(c, repository);
     if (!repo) return repo.takeError();
     const Version version = event ? event->version : Version{};
-    if (event && event->replicated) {
-      // A delete made in another replica: applied unless the manifest was pushed here
-      // later; a tombstone keeps older pushes still on their way out.
-      std::optional<Version> held;
-      if (*repo) {
-        auto v = versioned::manifestVersion(c, **repo, digest);
-        if (!v) return v.takeError();
-        held = *v;
-      }
-      if (held && *held > version) return versioned::older("manifest " + std::string(repository) + "@" + digest.str(), *held);
-      if (!held) return versioned::bury(c, repository, "manifest", digest.str(), version);
-    }
+    // A delete made in another replica: applied unless the manifest was pushed here later;
+    // a tombstone keeps older pushes still on their way out.
+    auto start = versioned::startManifestDelete(c, *repo, repository, digest, event);
+    if (!start) return start.takeError();
+    if (start->settled) return okStatus();
     if (!*repo) return makeError(Code::kManifestUnknown, "manifest unknown to repository");
     if (auto l = pg_detail::repositoryAllows(c, **repo, repository, "delete_enabled"); !l) return l;
     if (!guard.ignore_item_locks) {
@@ -506,18 +499,9 @@ Status PgMetaStore::deleteTag(std::string_view repository, std::string_view tag,
     auto repo = pg_detail::findRepository(c, repository);
     if (!repo) return repo.takeError();
     const Version version = event ? event->version : Version{};
-    Version previous;
-    if (*repo) {
-      auto held = versioned::tagVersion(c, **repo, tag);
-      if (!held) return held.takeError();
-      if (*held) previous = **held;
-      if (event && event->replicated && *held && **held > version) {
-        return versioned::older("tag " + std::string(repository) + ":" + std::string(tag), **held);
-      }
-      if (event && event->replicated && !*held) return versioned::bury(c, repository, "tag", tag, version);
-    } else if (event && event->replicated) {
-      return versioned::bury(c, repository, "tag", tag, version);
-    }
+    auto start = versioned::startTagDelete(c, *repo, repository, tag, event);
+    if (!start) return start.takeError();
+    if (start->settled) return okStatus();
     if (!*repo) return makeError(Code::kManifestUnknown, "tag unknown to repository");
     if (auto l = pg_detail::repositoryAllows(c, **repo, repository, "delete_enabled"); !l) return l;
     if (!guard.ignore_item_locks) {
@@ -532,7 +516,7 @@ Status PgMetaStore::deleteTag(std::string_view repository, std::string_view tag,
     if (c.changes() == 0) return makeError(Code::kManifestUnknown, "tag unknown to repository");
     if (auto t = pg_detail::touchRepository(c, **repo); !t) return t;
     if (auto b = versioned::bury(c, repository, "tag", tag, version); !b) return b;
-    return pg_detail::appendEvent(c, event, previous);
+    return pg_detail::appendEvent(c, event, start->previous);
   });
 }
 
