@@ -272,6 +272,7 @@ class ReplicationApi {
   ReplicationApi(registry::Registry& registry, replication::Replicator* replicator)
       : registry_(registry), replicator_(replicator) {}
   Task<void> journal(Exchange& ex, const Call& call);
+  Task<void> entities(Exchange& ex, const Call& call);
   Task<void> manifest(Exchange& ex, const Call& call);
   Task<void> blob(Exchange& ex, const Call& call);
   Result<AdminReply> status(const AdminCall& call);  // GET /api/v1/replication

@@ -32,6 +32,12 @@ Task<void> ReplicationApi::journal(Exchange& ex, const Call& call) {
   co_await ex.send(jsonResponse(http::status::ok, std::move(*page)));
 }
 
+Task<void> ReplicationApi::entities(Exchange& ex, const Call&) {
+  auto body = co_await ex.blocking([&] { return replicator_->entities(); });
+  if (!body) co_return co_await ex.sendError(body.error());
+  co_await ex.send(jsonResponse(http::status::ok, std::move(*body)));
+}
+
 Task<void> ReplicationApi::manifest(Exchange& ex, const Call& call) {
   auto digest = parseDigestParam(call.route.ref);
   if (!digest) co_return co_await ex.sendError(digest.error());

@@ -76,6 +76,7 @@ enum class RouteKind {
   kAdminRecycleRestore,   // /api/v1/recycle-bin/<id>/restore
   kAdminReplication,      // /api/v1/replication
   kReplicationJournal,    // /replication/v1/journal
+  kReplicationEntities,   // /replication/v1/entities
   kReplicationManifest,   // /replication/v1/<name>/manifests/<digest>
   kReplicationBlob,       // /replication/v1/<name>/blobs/<digest>
 };

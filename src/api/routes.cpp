@@ -194,6 +194,8 @@ constexpr std::array kRoutes = std::to_array<RouteRow>({
     // when replication is off. Reads only; failures are audited.
     {RouteKind::kReplicationJournal, "/replication/v1/journal", kGet, always(kReplicaPeer), L::kReplication,
      always(AuditRule{"replicate", kAuditFailuresOnly}), ROUTE(replication, journal)},
+    {RouteKind::kReplicationEntities, "/replication/v1/entities", kGet, always(kReplicaPeer), L::kReplication,
+     always(AuditRule{"replicate", kAuditFailuresOnly}), ROUTE(replication, entities)},
     {RouteKind::kReplicationManifest, "/replication/v1/{name}/manifests/{ref}", kGet, always(kReplicaPeer),
      L::kReplication, always(AuditRule{"replicate", kAuditFailuresOnly}), ROUTE(replication, manifest)},
     {RouteKind::kReplicationBlob, "/replication/v1/{name}/blobs/{ref}", kGet, always(kReplicaPeer), L::kReplication,

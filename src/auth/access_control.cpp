@@ -82,7 +82,7 @@ Status AccessControl::reload() {
   return okStatus();
 }
 
-Result<std::optional<std::string>> AccessControl::bootstrap(std::string password, int64_t now) {
+Result<std::optional<std::string>> AccessControl::bootstrap(std::string password, int64_t now, bool shared) {
   auto snap = store_.snapshot();
   if (!snap) return snap.takeError();
   if (!snap->identities.empty()) return std::optional<std::string>();
@@ -91,7 +91,7 @@ Result<std::optional<std::string>> AccessControl::bootstrap(std::string password
   auto hash = hashSecret(password);
   if (!hash) return hash.takeError();
   meta::IdentityRecord admin;
-  admin.id = newUuid();
+  admin.id = shared ? "00000000-0000-4000-8000-00000000ad01" : newUuid();
   admin.name = "admin";
   admin.kind = meta::IdentityKind::kUser;
   admin.description = "created at first start";
@@ -105,7 +105,9 @@ Result<std::optional<std::string>> AccessControl::bootstrap(std::string password
     }
     return s.takeError();
   }
-  if (auto s = store_.addRoleAssignment({newUuid(), "admin", "owner", "*", now}); !s) {
+  if (auto s = store_.addRoleAssignment({shared ? "00000000-0000-4000-8000-00000000ad02" : newUuid(), "admin",
+                                         "owner", "*", now});
+      !s) {
     return s.takeError();
   }
   if (auto s = reload(); !s) return s.takeError();

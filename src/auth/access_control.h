@@ -83,7 +83,9 @@ class AccessControl {
 
   // With an empty store: creates user "admin" with the owner role on "*" and
   // `password` (generated if empty). Returns the password if it created the user.
-  Result<std::optional<std::string>> bootstrap(std::string password, int64_t now);
+  // `shared`: a registry of replicas; the admin and its role get the same ids on every
+  // replica, so that the replicas' copies are one identity (docs/replication.md).
+  Result<std::optional<std::string>> bootstrap(std::string password, int64_t now, bool shared = false);
 
   // Basic credentials from the cache, without blocking; nullopt on a miss.
   std::optional<Principal> cachedBasic(std::string_view user, std::string_view password,

@@ -121,10 +121,19 @@ class OidcRefresher {
 };
 
 // Token signing key, OIDC issuers, the identity view, and the first admin.
-// The token signing key: the configured file; else, for a fleet over PostgreSQL, the one
-// key every node shares (made by whichever node starts first); else a file in the data
-// directory (created if missing).
+// The token signing key: the configured file; else, for replicas, the key each derives
+// from the shared replication secret; else, for a fleet over PostgreSQL, the one key every
+// node shares (made by whichever node starts first); else a file in the data directory
+// (created if missing).
 Result<auth::SigningKey> signingKey(const Config& config, meta::FleetStore& fleet) {
+  if (config.auth.signing_key.empty() && !config.replication.region.empty()) {
+    // Replicas: the key every replica derives from the shared secret.
+    auto secret = replication::readSecretFile(config.replication.secret_file);
+    if (!secret) return secret.takeError();
+    auto key = auth::SigningKey::fromPem(replication::signingKeyPem(*secret));
+    if (!key) return makeError(key.code(), "the replicas' token signing key: " + key.error().message);
+    return key;
+  }
   if (config.auth.signing_key.empty() && config.meta.driver != "sqlite") {
     std::optional<Error> failed;
     auto pem = fleet.sharedValue("token-signing-key", [&] {
@@ -149,7 +158,7 @@ Result<auth::SigningKey> signingKey(const Config& config, meta::FleetStore& flee
 
 // Geo-replication (docs/replication.md), when replication.region is set; nullptr otherwise.
 Result<std::unique_ptr<replication::Replicator>> makeReplicator(const Config& config, registry::Registry& registry,
-                                                               events::AuditLog* audit) {
+                                                               events::AuditLog* audit, auth::AccessControl* access) {
   const auto& rc = config.replication;
   if (rc.region.empty()) return std::unique_ptr<replication::Replicator>();
   auto secret = replication::readSecretFile(rc.secret_file);
@@ -162,7 +171,11 @@ Result<std::unique_ptr<replication::Replicator>> makeReplicator(const Config& co
     regions.push_back(p.region);
   }
   auto auth = std::make_shared<replication::PeerAuth>(std::move(*secret), rc.region, std::move(regions));
-  return std::make_unique<replication::Replicator>(registry, std::move(auth), std::move(options), audit);
+  auto reload = [access] {
+    if (access == nullptr) return;
+    if (auto s = access->reload(); !s) log::warn("cannot reload the identities", {{"error", s.error().message}});
+  };
+  return std::make_unique<replication::Replicator>(registry, std::move(auth), std::move(options), audit, reload);
 }
 
 Result<std::unique_ptr<auth::AccessControl>> makeAccessControl(const Config& config,
@@ -204,7 +217,7 @@ Result<std::unique_ptr<auth::AccessControl>> makeAccessControl(const Config& con
       return makeError(Code::kInvalidArgument, "BERTH_ADMIN_PASSWORD must have at least 8 characters");
     }
   }
-  auto created = access->bootstrap(password, unixNow());
+  auto created = access->bootstrap(password, unixNow(), !config.replication.region.empty());
   if (!created) return created.takeError();
   if (*created) {
     if (!from_env) {
@@ -397,7 +410,7 @@ int serve(const Config& config) {
                             [a = audit.get()] { return a->failed(); });
   }
   retention.start();  // after setAudit: the schedule's deletes are audited
-  auto replicator = makeReplicator(config, registry, audit.get());
+  auto replicator = makeReplicator(config, registry, audit.get(), access.get());
   if (!replicator) {
     log::error("cannot set up replication", {{"error", replicator.error().message}});
     return 1;

@@ -45,6 +45,15 @@ struct TagState {
   Version version;
 };
 
+// The version of one configuration entity (replication/entity_sync.h).
+struct EntityVersion {
+  std::string kind;  // "identity", "role", "scope_map", "setting"
+  std::string key;   // its id (identities, roles) or name (scope maps, settings)
+  std::string hash;  // of its replicated content ("" when deleted)
+  Version version;
+  bool deleted = false;
+};
+
 class ReplicationStore {
  public:
   virtual ~ReplicationStore() = default;
@@ -70,6 +79,11 @@ class ReplicationStore {
   // `regions`) and that were created before `before`; tombstones older than
   // `tombstones_before` (unix seconds).
   virtual Status prune(const std::vector<std::string>& regions, int64_t before, int64_t tombstones_before) = 0;
+
+  // Every entity version, by kind and key.
+  virtual Result<std::vector<EntityVersion>> entityVersions() = 0;
+  // Inserts or replaces these versions, in one transaction.
+  virtual Status putEntityVersions(const std::vector<EntityVersion>& versions) = 0;
 
   // The tag's digest and version here; nullopt when the repository has no such tag.
   virtual Result<std::optional<TagState>> tagState(std::string_view repository, std::string_view tag) = 0;

@@ -253,6 +253,38 @@ class SqlReplicationStore : public ReplicationStore {
     });
   }
 
+  Result<std::vector<EntityVersion>> entityVersions() override {
+    return db_->read([&](auto& c) -> Result<std::vector<EntityVersion>> {
+      auto stmt = c.prepare("SELECT kind, key, hash, hlc, origin, deleted FROM replicated_entities ORDER BY kind, key");
+      if (!stmt) return stmt.takeError();
+      std::vector<EntityVersion> out;
+      for (;;) {
+        auto row = stmt->step();
+        if (!row) return row.takeError();
+        if (!*row) break;
+        out.push_back(EntityVersion{stmt->text(0), stmt->text(1), stmt->text(2), Version{stmt->int64(3), stmt->text(4)},
+                                    stmt->int64(5) != 0});
+      }
+      return out;
+    });
+  }
+
+  Status putEntityVersions(const std::vector<EntityVersion>& versions) override {
+    if (versions.empty()) return okStatus();
+    return db_->write([&](auto& c) -> Status {
+      for (const auto& v : versions) {
+        auto s = execute(c,
+                         "INSERT INTO replicated_entities(kind, key, hash, hlc, origin, deleted) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+                         " ON CONFLICT (kind, key) DO UPDATE SET hash = excluded.hash, hlc = excluded.hlc,"
+                         " origin = excluded.origin, deleted = excluded.deleted",
+                         std::string_view(v.kind), std::string_view(v.key), std::string_view(v.hash), v.version.hlc,
+                         std::string_view(v.version.origin), int64_t{v.deleted ? 1 : 0});
+        if (!s) return s;
+      }
+      return okStatus();
+    });
+  }
+
   Result<std::optional<TagState>> tagState(std::string_view repository, std::string_view tag) override {
     return db_->read([&](auto& c) -> Result<std::optional<TagState>> {
       auto stmt = c.prepare(

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "events/event_payload.h"
+#include "storage/http/crypto.h"
 
 namespace berth::replication {
 
@@ -47,6 +48,31 @@ Result<std::string> PeerAuth::verify(std::string_view region, std::string_view t
                                         std::to_string(kMaxSkewSeconds) + " s is accepted (synchronize the clocks)");
   }
   return std::string(region);
+}
+
+std::string signingKeyPem(std::string_view secret) {
+  // The order of P-256: a scalar must be in [1, n-1].
+  static constexpr unsigned char kOrder[32] = {
+      0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+      0xBC, 0xE6, 0xFA, 0xAD, 0xA7, 0x17, 0x9E, 0x84, 0xF3, 0xB9, 0xCA, 0xC2, 0xFC, 0x63, 0x25, 0x51};
+  std::string scalar;
+  for (int counter = 0;; ++counter) {
+    scalar = storage::http::hmacSha256(secret, "berth token signing key " + std::to_string(counter));
+    const bool zero = std::all_of(scalar.begin(), scalar.end(), [](char c) { return c == 0; });
+    if (!zero && std::lexicographical_compare(scalar.begin(), scalar.end(), std::begin(kOrder), std::end(kOrder),
+                                              [](char a, unsigned char b) { return static_cast<unsigned char>(a) < b; })) {
+      break;
+    }
+  }
+  // SEC1 ECPrivateKey { version 1, privateKey, [0] prime256v1 }; OpenSSL derives the
+  // public key from the scalar when it reads it.
+  std::string der = std::string("\x30\x31\x02\x01\x01\x04\x20", 7) + scalar +
+                    std::string("\xa0\x0a\x06\x08\x2a\x86\x48\xce\x3d\x03\x01\x07", 12);
+  const std::string b64 = storage::http::base64Encode(der);
+  std::string pem = "-----BEGIN EC PRIVATE KEY-----\n";
+  for (size_t i = 0; i < b64.size(); i += 64) pem += b64.substr(i, 64) + "\n";
+  pem += "-----END EC PRIVATE KEY-----\n";
+  return pem;
 }
 
 Result<std::string> readSecretFile(const std::string& path) {

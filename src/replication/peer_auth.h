@@ -50,6 +50,12 @@ class PeerAuth {
   std::vector<std::string> peers_;
 };
 
+// The token signing key of a registry of replicas: an ES256 (P-256) private key derived
+// from the shared secret (HMAC-SHA256 as the key derivation), as SEC1 PEM. Every replica
+// derives the same key, so a token issued by one is valid at all, and the key never
+// travels between them.
+std::string signingKeyPem(std::string_view secret);
+
 // Reads the shared secret file: its content without surrounding whitespace, at least 32
 // bytes. kInvalidArgument naming the file (never its content) otherwise.
 Result<std::string> readSecretFile(const std::string& path);

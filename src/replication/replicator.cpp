@@ -73,13 +73,17 @@ struct Replicator::Peer {
 };
 
 Replicator::Replicator(registry::Registry& registry, std::shared_ptr<PeerAuth> auth, ReplicatorOptions options,
-                       events::AuditLog* audit)
+                       events::AuditLog* audit, std::function<void()> identities_changed)
     : registry_(registry),
       meta_(registry.metaStore()),
       store_(meta_.replicationStore()),
       auth_(std::move(auth)),
       options_(std::move(options)),
-      audit_(audit) {
+      audit_(audit),
+      identities_(meta_.identityStore()),
+      identities_changed_(std::move(identities_changed)) {
+  entities_ = std::make_unique<EntitySync>(*identities_, *store_, clock_, options_.region,
+                                           [this](const std::string& message) { record("", "conflict", message); });
   for (const auto& p : options_.peers) {
     auto peer = std::make_unique<Peer>();
     peer->config = p;
@@ -127,6 +131,7 @@ std::vector<PeerStatus> Replicator::status() {
 
 void Replicator::run(Peer& peer) {
   auto next_prune = std::chrono::steady_clock::now();
+  auto next_entities = next_prune;
   std::chrono::milliseconds backoff{0};
   for (;;) {
     {
@@ -134,6 +139,10 @@ void Replicator::run(Peer& peer) {
       if (stopping_) return;
     }
     const bool more = pullOnce(peer);
+    if (std::chrono::steady_clock::now() >= next_entities) {
+      syncEntities(peer);
+      next_entities = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    }
     bool failed = false;
     {
       std::lock_guard lock(mu_);
@@ -152,6 +161,28 @@ void Replicator::run(Peer& peer) {
     wake_.wait_for(lock, failed ? backoff : options_.poll, [&] { return stopping_; });
     if (stopping_) return;
   }
+}
+
+void Replicator::syncEntities(Peer& peer) {
+  auto body = get(peer, "/replication/v1/entities");
+  if (!body) return;  // the journal's read says why, in the peer's status
+  auto merged = entities_->merge(*body);
+  if (!merged) {
+    spdlog::warn("replication: configuration from {} not merged: {}", peer.config.region, merged.error().message);
+    return;
+  }
+  if (*merged && identities_changed_) identities_changed_();
+}
+
+void Replicator::record(const std::string& peer, const std::string& action, const std::string& message) {
+  spdlog::warn("replication: {}", message);
+  if (audit_ == nullptr) return;
+  meta::AuditRecord r;
+  r.identity = peer.empty() ? "replication" : "replica:" + peer;
+  r.action = action;
+  r.result = "success";
+  r.message = message;
+  audit_->record(r);
 }
 
 void Replicator::pruneJournal() {

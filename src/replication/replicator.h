@@ -24,6 +24,7 @@
 #include "meta/replication_store.h"
 #include "registry/registry.h"
 #include "replication/clock.h"
+#include "replication/entity_sync.h"
 #include "replication/peer_auth.h"
 
 namespace berth::replication {
@@ -61,8 +62,10 @@ struct PeerStatus {
 
 class Replicator {
  public:
+  // `identities_changed`: called after identities, roles, scope maps or settings arrived
+  // from a peer (the identity view reloads).
   Replicator(registry::Registry& registry, std::shared_ptr<PeerAuth> auth, ReplicatorOptions options,
-             events::AuditLog* audit);
+             events::AuditLog* audit, std::function<void()> identities_changed);
   ~Replicator();
   Replicator(const Replicator&) = delete;
   Replicator& operator=(const Replicator&) = delete;
@@ -81,6 +84,8 @@ class Replicator {
   // Serving a peer: the page of our journal after `after` (which the peer has applied)
   // as JSON, with the manifests' bytes inline.
   Result<std::string> journalPage(const std::string& peer, int64_t after, size_t limit);
+  // Serving a peer: the configuration entities with their versions (EntitySync).
+  Result<std::string> entities() { return entities_->exportState(); }
 
  private:
   struct Peer;
@@ -102,6 +107,9 @@ class Replicator {
   void conflict(Peer& peer, const std::string& repository, const std::string& tag, const std::string& kept,
                 const meta::Version& kept_version, const std::string& lost, const meta::Version& lost_version);
   void pruneJournal();
+  // Reads the peer's configuration entities and merges the newer ones.
+  void syncEntities(Peer& peer);
+  void record(const std::string& peer, const std::string& action, const std::string& message);
 
   registry::Registry& registry_;
   meta::MetaStore& meta_;
@@ -110,6 +118,9 @@ class Replicator {
   ReplicatorOptions options_;
   events::AuditLog* audit_;
   HybridClock clock_;
+  std::unique_ptr<meta::IdentityStore> identities_;
+  std::unique_ptr<EntitySync> entities_;
+  std::function<void()> identities_changed_;
   std::vector<std::unique_ptr<Peer>> peers_;
   std::vector<std::thread> threads_;
   mutable std::mutex mu_;  // guards the peers' status and stopping_

@@ -228,6 +228,37 @@ class TwoAndThreeReplicasTest(unittest.TestCase):
             wait_for("manifest delete", lambda: manifest(x, "team/del", img.digest).status == 404)
             self.assertEqual(manifest(x, "team/del", "keep").status, 404)
 
+    def test_one_auth_identities_roles_and_settings_replicate(self):
+        a, b, c = self.r["westeurope"], self.r["eastus"], self.r["japaneast"]
+        push_image(a, "team/auth", "v1")
+        # A user and its role made in westeurope log in everywhere.
+        self.assertEqual(a.json("POST", "/api/v1/users", {"name": "carol", "password": "carol-password-1"}).status, 201)
+        self.assertEqual(a.json("POST", "/api/v1/role-assignments",
+                                {"identity": "carol", "role": "pull", "scope": "team/*"}).status, 201)
+        for region in ("eastus", "japaneast"):
+            carol = self.r.servers[region].basic("carol", "carol-password-1")
+            wait_for("carol pulls in %s" % region,
+                     lambda: manifest(carol, "team/auth", "v1").status == 200)
+            self.assertEqual(carol.delete("/v2/team/auth/manifests/v1").status, 403)  # pull only
+        # An access token issued by westeurope works in japaneast: one signing key.
+        r = self.r.servers["westeurope"].basic("carol", "carol-password-1").get(
+            "/oauth2/token?service=berth&scope=repository:team/auth:pull")
+        self.assertEqual(r.status, 200)
+        token = r.json()["access_token"]
+        bearer = self.r.servers["japaneast"].bearer(token)
+        self.assertEqual(manifest(bearer, "team/auth", "v1").status, 200)
+        # A setting changed in eastus (anonymous pull) reaches westeurope.
+        self.assertEqual(b.json("PATCH", "/api/v1/settings", {"anonymousPullEnabled": True}).status, 200)
+        anon = self.r.servers["westeurope"]
+        wait_for("anonymous pull in westeurope", lambda: manifest(anon, "team/auth", "v1").status == 200)
+        self.assertEqual(b.json("PATCH", "/api/v1/settings", {"anonymousPullEnabled": False}).status, 200)
+        wait_for("anonymous pull off again", lambda: manifest(anon, "team/auth", "v1").status == 401)
+        # Deleting the user in japaneast ends it everywhere.
+        self.assertEqual(c.delete("/api/v1/users/carol").status, 204)
+        carol_a = self.r.servers["westeurope"].basic("carol", "carol-password-1")
+        wait_for("carol gone in westeurope", lambda: manifest(carol_a, "team/auth", "v1").status == 401)
+        self.assertEqual(manifest(bearer, "team/auth", "v1").status, 401)  # her token with her
+
     def test_status_lists_every_peer(self):
         a = self.r["westeurope"]
         push_image(a, "team/status", "v1")

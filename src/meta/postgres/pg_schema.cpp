@@ -537,6 +537,15 @@ CREATE TABLE tombstones (
   created_at BIGINT NOT NULL,
   PRIMARY KEY (repository, kind, name)
 );
+CREATE TABLE replicated_entities (
+  kind    TEXT COLLATE "C" NOT NULL,
+  key     TEXT COLLATE "C" NOT NULL,
+  hash    TEXT NOT NULL,
+  hlc     BIGINT NOT NULL,
+  origin  TEXT COLLATE "C" NOT NULL,
+  deleted BIGINT NOT NULL,
+  PRIMARY KEY (kind, key)
+);
 CREATE TABLE replication_peers (
   region     TEXT COLLATE "C" PRIMARY KEY,
   applied    BIGINT NOT NULL DEFAULT 0,

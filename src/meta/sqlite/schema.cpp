@@ -471,6 +471,9 @@ CREATE TABLE leases (
 // arrives from a peer is applied only when it is newer: every replica keeps the same
 // winner whatever order writes arrive in. `replication_peers` holds, per peer, the last
 // journal id of the peer applied here and the last id of ours the peer has read.
+// `replicated_entities`: the version of each configuration entity (identity, role,
+// scope map, setting) as replication last saw it, with a hash of its content, so a change
+// made here is told from one that arrived (replication/entity_sync.h).
 constexpr const char* kSchemaV11 = R"sql(
 ALTER TABLE tags ADD COLUMN hlc INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE tags ADD COLUMN origin TEXT NOT NULL DEFAULT '';
@@ -496,6 +499,15 @@ CREATE TABLE tombstones (
   origin     TEXT NOT NULL,
   created_at INTEGER NOT NULL,
   PRIMARY KEY (repository, kind, name)
+) WITHOUT ROWID;
+CREATE TABLE replicated_entities (
+  kind    TEXT NOT NULL,
+  key     TEXT NOT NULL,
+  hash    TEXT NOT NULL,
+  hlc     INTEGER NOT NULL,
+  origin  TEXT NOT NULL,
+  deleted INTEGER NOT NULL,
+  PRIMARY KEY (kind, key)
 ) WITHOUT ROWID;
 CREATE TABLE replication_peers (
   region     TEXT PRIMARY KEY,
