@@ -1,7 +1,12 @@
 // Geo-replication routes (docs/replication.md): what a peer replica reads from this one,
 // and the admin status. Api::dispatchReplica has verified the peer's signature.
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 #include "api/handlers.h"
 #include "api/paging.h"
+#include "meta/replication_store.h"
 #include "common/text.h"
 
 namespace berth::api {
@@ -11,6 +16,11 @@ namespace json = boost::json;
 
 namespace {
 constexpr size_t kMaxJournalPage = 1000;
+// A journal read with `wait` (seconds, at most this) is answered as soon as there is
+// something after the cursor, else when the wait ends: a peer learns of a write within
+// about kWaitCheck without asking again and again.
+constexpr int64_t kMaxWaitSeconds = 5;
+constexpr std::chrono::milliseconds kWaitCheck{20};
 }  // namespace
 
 Task<void> ReplicationApi::journal(Exchange& ex, const Call& call) {
@@ -26,7 +36,23 @@ Task<void> ReplicationApi::journal(Exchange& ex, const Call& call) {
     if (!n) co_return co_await ex.sendError(n.error());
     limit = std::min<size_t>(static_cast<size_t>(*n), kMaxJournalPage);
   }
+  int64_t wait = 0;
+  if (auto w = queryValue(call.query, "wait"); w && *w != "0") {
+    auto n = positiveInteger(*w, "wait");
+    if (!n) co_return co_await ex.sendError(n.error());
+    wait = std::min(*n, kMaxWaitSeconds);
+  }
   const std::string peer(call.replica);
+  if (wait > 0) {
+    auto journal = registry_.metaStore().replicationStore();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait);
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto last = co_await ex.blocking([&] { return journal->lastJournalId(); });
+      if (!last || *last > after) break;
+      boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, kWaitCheck);
+      co_await timer.async_wait(boost::asio::use_awaitable);
+    }
+  }
   auto page = co_await ex.blocking([&] { return replicator_->journalPage(peer, after, limit); });
   if (!page) co_return co_await ex.sendError(page.error());
   co_await ex.send(jsonResponse(http::status::ok, std::move(*page)));

@@ -165,6 +165,9 @@ Result<std::unique_ptr<replication::Replicator>> makeReplicator(const Config& co
   if (!secret) return secret.takeError();
   replication::ReplicatorOptions options;
   options.region = rc.region;
+  // The peer holds each journal read up to a second until there is something new (a long
+  // poll): asking again right away keeps the lag at the peer's check interval.
+  options.poll = std::chrono::milliseconds(10);
   std::vector<std::string> regions;
   for (const auto& p : rc.peers) {
     options.peers.push_back({p.region, p.url});

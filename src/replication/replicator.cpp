@@ -4,6 +4,8 @@
 
 #include <boost/json.hpp>
 
+#include <map>
+
 #include "common/text.h"
 #include "oci/manifest.h"
 #include "storage/http/crypto.h"
@@ -67,9 +69,18 @@ struct Replicator::Entry {
   std::optional<std::string> manifest;  // push: the bytes, unless the peer no longer has them
 };
 
+namespace {
+// Blobs this small travel inline with the journal page that needs them (a page carries at
+// most kInlineBudget of them): catching up on many small images costs no round trip per
+// image config.
+constexpr uint64_t kInlineBlobMax = 64 * 1024;
+constexpr uint64_t kInlineBudget = 8 * 1024 * 1024;
+}  // namespace
+
 struct Replicator::Peer {
   PeerConfig config;
   PeerStatus status;  // guarded by Replicator::mu_
+  std::map<std::string, std::string> inline_blobs;  // of the page being applied, by digest
 };
 
 Replicator::Replicator(registry::Registry& registry, std::shared_ptr<PeerAuth> auth, ReplicatorOptions options,
@@ -229,12 +240,21 @@ bool Replicator::pullOnce(Peer& peer) {
   if (!cursor) return fail("error", cursor.error());
   const int64_t after = cursor->applied;
   auto body = get(peer, "/replication/v1/journal?after=" + std::to_string(after) +
-                            "&limit=" + std::to_string(options_.page));
+                            "&limit=" + std::to_string(options_.page) + "&wait=1");
   if (!body) return fail(body.code() == Code::kUnavailable ? "unreachable" : "error", body.error());
   std::vector<Entry> entries;
   int64_t last = 0;
+  peer.inline_blobs.clear();
   try {
     const json::object page = json::parse(*body).as_object();
+    if (auto b = page.find("blobs"); b != page.end() && b->value().is_object()) {
+      for (const auto& [digest, data] : b->value().get_object()) {
+        if (!data.is_string()) continue;
+        auto bytes = http::base64Decode(data.get_string());
+        if (!bytes) throw std::runtime_error("inline blob bytes are not base64");
+        peer.inline_blobs[std::string(digest)] = std::move(*bytes);
+      }
+    }
     const std::string region = stringAt(page, "region");
     if (region != peer.config.region) {
       return fail("error", makeError(Code::kInvalidArgument, "the replica at " + peer.config.url + " is region " +
@@ -446,6 +466,17 @@ Status Replicator::ensureBlob(Peer& peer, const std::string& repository, const o
     (void)registry_.cancelUpload(repository, upload->id);
     return stream.takeError();
   }
+  if (auto in = peer.inline_blobs.find(digest.str()); in != peer.inline_blobs.end()) {
+    // Sent with the journal page (the digest check of finishUpload still applies).
+    if (auto s = (*stream)->write(in->second); !s) {
+      registry_.abortAppend(std::move(*stream));
+      (void)registry_.cancelUpload(repository, upload->id);
+      return s;
+    }
+    auto done = registry_.finishUpload(std::move(*stream), digest);
+    if (!done) return done.takeError();
+    return okStatus();
+  }
   std::optional<Error> write_error;
   auto got = get(peer, "/replication/v1/" + repository + "/blobs/" + digest.str(),
                  [&](std::string_view chunk) {
@@ -517,6 +548,34 @@ Result<std::string> Replicator::journalPage(const std::string& peer, int64_t aft
   auto last = store_->lastJournalId();
   if (!last) return last.takeError();
   json::array entries;
+  json::object blobs;  // small blobs the page's manifests name, inline
+  uint64_t inlined = 0;
+  auto inlineBlobs = [&](const std::string& bytes, const std::string& media_type) {
+    auto parsed = oci::parseManifest(bytes, media_type);
+    if (!parsed) return;
+    std::vector<const oci::Descriptor*> wanted;
+    if (parsed->config) wanted.push_back(&*parsed->config);
+    for (const auto& l : parsed->layers) wanted.push_back(&l);
+    for (const auto* d : wanted) {
+      if (d->has_urls || d->size <= 0 || static_cast<uint64_t>(d->size) > kInlineBlobMax ||
+          inlined + static_cast<uint64_t>(d->size) > kInlineBudget || blobs.contains(d->digest.str())) {
+        continue;
+      }
+      auto reader = registry_.blobStore().open(d->digest);
+      if (!reader) continue;
+      if ((*reader)->size() != static_cast<uint64_t>(d->size)) continue;
+      std::string data((*reader)->size(), '\0');
+      size_t got = 0;
+      while (got < data.size()) {
+        auto n = (*reader)->readAt(got, data.data() + got, data.size() - got);
+        if (!n || *n == 0) break;
+        got += *n;
+      }
+      if (got != data.size()) continue;
+      inlined += data.size();
+      blobs[d->digest.str()] = http::base64Encode(data);
+    }
+  };
   for (const auto& row : *rows) {
     json::object e{{"id", row.id},
                    {"hlc", row.hlc},
@@ -531,6 +590,7 @@ Result<std::string> Replicator::journalPage(const std::string& peer, int64_t aft
         if (auto m = meta_.getManifest(row.repository, *d)) {
           e["media_type"] = m->media_type;
           e["manifest"] = http::base64Encode(m->bytes);
+          inlineBlobs(m->bytes, m->media_type);
         } else if (m.code() != Code::kManifestUnknown) {
           return m.takeError();
         }
@@ -538,7 +598,8 @@ Result<std::string> Replicator::journalPage(const std::string& peer, int64_t aft
     }
     entries.push_back(std::move(e));
   }
-  return json::serialize(json::object{{"region", options_.region}, {"last", *last}, {"entries", std::move(entries)}});
+  return json::serialize(json::object{
+      {"region", options_.region}, {"last", *last}, {"entries", std::move(entries)}, {"blobs", std::move(blobs)}});
 }
 
 }  // namespace berth::replication

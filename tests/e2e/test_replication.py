@@ -8,6 +8,7 @@ peers (wrong secret, unknown region, unsigned) are refused with clear errors.
 The links between replicas go through a small TCP proxy of the test's own, which can cut
 the link (connections refused and the open ones reset) and restore it."""
 import os
+import queue
 import socket
 import threading
 import time
@@ -22,8 +23,9 @@ class LinkProxy:
     """Forwards 127.0.0.1:port to 127.0.0.1:target; cut() refuses new connections and resets
     the open ones until restore()."""
 
-    def __init__(self, target_port):
+    def __init__(self, target_port, delay=0.0):
         self.target = target_port
+        self.delay = delay  # seconds added to each direction (a WAN link)
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
@@ -52,18 +54,40 @@ class LinkProxy:
             with self.lock:
                 self.conns += [c, u]
             for a, b in ((c, u), (u, c)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+                threading.Thread(target=self._pipe, args=(a, b, self.delay), daemon=True).start()
 
     @staticmethod
-    def _pipe(a, b):
+    def _pipe(a, b, delay):
+        if delay:
+            # Bytes leave `delay` seconds after they arrived, whatever comes after them.
+            q = queue.Queue()
+
+            def deliver():
+                while True:
+                    due, data = q.get()
+                    if data is None:
+                        return
+                    time.sleep(max(0.0, due - time.monotonic()))
+                    try:
+                        b.sendall(data)
+                    except OSError:
+                        return
+            sender = threading.Thread(target=deliver, daemon=True)
+            sender.start()
         try:
             while True:
                 data = a.recv(65536)
                 if not data:
                     break
-                b.sendall(data)
+                if delay:
+                    q.put((time.monotonic() + delay, data))
+                else:
+                    b.sendall(data)
         except OSError:
             pass
+        if delay:
+            q.put((0, None))
+            sender.join()
         for s in (a, b):
             try:
                 s.shutdown(socket.SHUT_RDWR)
@@ -89,14 +113,14 @@ class Replicas:
     """Replicas of one registry, one per region, each reaching each peer through a LinkProxy
     of its own (links[(a, b)]: a's link to b)."""
 
-    def __init__(self, regions, secret=SECRET, auth=True):
+    def __init__(self, regions, secret=SECRET, auth=True, delay=0.0):
         self.tmp = mkdtemp("berth-repl-")
         self.ports = {r: _free_port() for r in regions}
         self.links = {}
         for a in regions:
             for b in regions:
                 if a != b:
-                    self.links[(a, b)] = LinkProxy(self.ports[b])
+                    self.links[(a, b)] = LinkProxy(self.ports[b], delay)
         self.servers = {}
         for r in regions:
             self.servers[r] = Server(config=self.config(r, regions, secret), auth=auth,
