@@ -156,6 +156,47 @@ Result<auth::SigningKey> signingKey(const Config& config, meta::FleetStore& flee
   return auth::loadOrCreateSigningKey(key_path);
 }
 
+// berth_replication_*: the peers of GET /api/v1/replication summed up (the per-peer detail
+// is there), read at scrape time.
+void addReplicationMetrics(metrics::Registry& metrics, replication::Replicator& r) {
+  auto over = [&r](auto pick) {
+    return [&r, pick]() -> std::optional<double> {
+      double total = 0;
+      for (const auto& p : r.status()) total = pick(total, p);
+      return total;
+    };
+  };
+  metrics.gaugeFunction("berth_replication_lag_seconds",
+                        "The largest age, over peers, of a peer's write not applied here yet (0: all synced).",
+                        over([](double t, const replication::PeerStatus& p) { return std::max(t, p.lag_seconds); }));
+  metrics.gaugeFunction("berth_replication_pending_operations", "Peers' journal entries not applied here yet.",
+                        over([](double t, const replication::PeerStatus& p) {
+                          return t + static_cast<double>(p.pending_operations);
+                        }));
+  metrics.gaugeFunction("berth_replication_pending_bytes", "Blob bytes still to fetch for the writes being applied.",
+                        over([](double t, const replication::PeerStatus& p) {
+                          return t + static_cast<double>(p.pending_bytes);
+                        }));
+  metrics.gaugeFunction("berth_replication_peers_down", "Peers that cannot be read (unreachable, or refusing).",
+                        over([](double t, const replication::PeerStatus& p) {
+                          return t + (p.state == "unreachable" || p.state == "error" ? 1.0 : 0.0);
+                        }));
+  auto sum = [&r](auto field) {
+    return [&r, field]() -> uint64_t {
+      uint64_t total = 0;
+      for (const auto& p : r.status()) total += field(p);
+      return total;
+    };
+  };
+  metrics.counterFunction("berth_replication_applied_total", "Peers' writes applied here.",
+                          sum([](const replication::PeerStatus& p) { return p.applied_total; }));
+  metrics.counterFunction("berth_replication_bytes_total", "Blob bytes fetched from peers.",
+                          sum([](const replication::PeerStatus& p) { return p.bytes_total; }));
+  metrics.counterFunction("berth_replication_conflicts_total",
+                          "Writes that lost to a newer one of another replica (each recorded in the audit log).",
+                          sum([](const replication::PeerStatus& p) { return p.conflicts_total; }));
+}
+
 // Geo-replication (docs/replication.md), when replication.region is set; nullptr otherwise.
 Result<std::unique_ptr<replication::Replicator>> makeReplicator(const Config& config, registry::Registry& registry,
                                                                events::AuditLog* audit, auth::AccessControl* access) {
@@ -419,6 +460,7 @@ int serve(const Config& config) {
     return 1;
   }
   if (*replicator) {
+    addReplicationMetrics(metrics, **replicator);
     (*replicator)->start();
     log::info("replicating", {{"region", config.replication.region}, {"peers", config.replication.peers.size()}});
   }

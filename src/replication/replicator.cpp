@@ -159,9 +159,9 @@ void Replicator::run(Peer& peer) {
       std::lock_guard lock(mu_);
       failed = peer.status.state == "unreachable" || peer.status.state == "error";
     }
-    // A failing peer is asked again after 0.25 s, then less often, up to every 5 s.
+    // A failing peer is asked again after 0.25 s, then less often, up to every 2 s.
     backoff = failed ? std::min<std::chrono::milliseconds>(backoff * 2 + std::chrono::milliseconds(250),
-                                                           std::chrono::seconds(5))
+                                                           std::chrono::seconds(2))
                      : std::chrono::milliseconds(0);
     if (&peer == peers_.front().get() && std::chrono::steady_clock::now() >= next_prune) {
       pruneJournal();

@@ -289,7 +289,7 @@ class TwoAndThreeReplicasTest(unittest.TestCase):
         def synced():
             body = self.r["eastus"].get("/api/v1/replication").json()
             peers = {p["region"]: p for p in body["replicas"]}
-            return body if peers.get("westeurope", {}).get("state") == "synced" and \
+            return body if all(p["state"] == "synced" for p in peers.values()) and \
                 peers["westeurope"]["appliedJournalId"] > 0 else None
         body = wait_for("eastus synced with westeurope", synced)
         self.assertEqual(body["region"], "eastus")
@@ -301,7 +301,14 @@ class TwoAndThreeReplicasTest(unittest.TestCase):
         self.assertTrue(w["url"].startswith("http://127.0.0.1:"))
         # Not an admin: refused.
         self.assertEqual(self.r.servers["eastus"].get("/api/v1/replication").status, 401)
-        # The CLI shows the same.
+        # Prometheus: the same, summed over peers.
+        text = self.r["eastus"].get("/metrics").body.decode()
+        metrics = dict(line.rsplit(" ", 1) for line in text.splitlines() if line.startswith("berth_replication_"))
+        self.assertEqual(float(metrics["berth_replication_pending_operations"]), 0)
+        self.assertEqual(float(metrics["berth_replication_peers_down"]), 0)
+        self.assertGreater(float(metrics["berth_replication_applied_total"]), 0)
+        self.assertIn("berth_replication_lag_seconds", metrics)
+                # The CLI shows the same.
         out = self.r.servers["eastus"].berth("replication", "list").stdout.decode()
         self.assertIn("westeurope", out)
         self.assertIn("synced", out)
