@@ -227,7 +227,7 @@ class Server(RequestVerbs):
     ADMIN_PASSWORD = "berth-e2e-admin-pw"
 
     def __init__(self, data_dir=None, config=None, extra_args=(), start_timeout=20, auth=False,
-                 env=None, tls=None, listen=None):
+                 env=None, tls=None, listen=None, netns=None, connect_host=None):
         """auth=False runs with `auth: none` (the distribution API tests); auth=True
         starts with authentication on and the admin password ADMIN_PASSWORD."""
         self.tmp = mkdtemp()
@@ -241,6 +241,8 @@ class Server(RequestVerbs):
         self.start_timeout = start_timeout
         self.tls = tls
         self.listen = listen or "127.0.0.1:0"  # a fixed port: peers that must know it first
+        self.netns = netns                # run inside this network namespace (ip netns exec)
+        self.connect_host = connect_host  # where the harness reaches it, when not the listen host
         self.proc = None
         self.host = "127.0.0.1"
         self.port = None
@@ -278,6 +280,8 @@ class Server(RequestVerbs):
                 f.write(text)
             argv += ["--config", cfg]
             argv += self.extra_args
+            if self.netns:
+                argv = ["ip", "netns", "exec", self.netns] + argv
         env = dict(os.environ)
         if self.auth:
             env["BERTH_ADMIN_PASSWORD"] = self.ADMIN_PASSWORD
@@ -294,6 +298,8 @@ class Server(RequestVerbs):
                 if addr:
                     host, _, port = addr.rpartition(":")
                     self.host, self.port = host.strip("[]") or "127.0.0.1", int(port)
+                    if self.connect_host:
+                        self.host = self.connect_host
                     return self
             rc = self.proc.poll()
             if rc is not None:

@@ -9,7 +9,9 @@ The links between replicas go through a small TCP proxy of the test's own, which
 the link (connections refused and the open ones reset) and restore it."""
 import os
 import queue
+import shutil
 import socket
+import subprocess
 import threading
 import time
 import unittest
@@ -410,6 +412,82 @@ class PartitionTest(unittest.TestCase):
             self.assertEqual(status["pendingOperations"], 0)
         finally:
             r.stop()
+
+
+def sh(*argv):
+    subprocess.run(argv, check=True, capture_output=True)
+
+
+class NetnsPartitionTest(unittest.TestCase):
+    """The cut made by the kernel: eastus runs in a network namespace of its own, reached
+    by westeurope over one veth pair (the replication link) and by the test over another
+    (so the test can still write to both sides while the link is down)."""
+
+    @classmethod
+    def setUpClass(cls):
+        if os.geteuid() != 0 or shutil.which("ip") is None:
+            raise unittest.SkipTest("network namespaces need root and iproute2; the link-proxy "
+                                    "and process-stop variants cover partitions here")
+        n = os.getpid() % 200 + 20
+        cls.ns = "berth-repl-%d" % os.getpid()
+        cls.link, cls.ctl = "brl%d" % os.getpid(), "bcl%d" % os.getpid()
+        cls.net, cls.ctl_net = "10.%d.77" % n, "10.%d.78" % n
+        try:
+            sh("ip", "netns", "add", cls.ns)
+            sh("ip", "netns", "exec", cls.ns, "ip", "link", "set", "lo", "up")
+            for name, net in ((cls.link, cls.net), (cls.ctl, cls.ctl_net)):
+                sh("ip", "link", "add", name, "type", "veth", "peer", "name", name + "p")
+                sh("ip", "link", "set", name + "p", "netns", cls.ns)
+                sh("ip", "addr", "add", net + ".1/24", "dev", name)
+                sh("ip", "link", "set", name, "up")
+                sh("ip", "netns", "exec", cls.ns, "ip", "addr", "add", net + ".2/24", "dev", name + "p")
+                sh("ip", "netns", "exec", cls.ns, "ip", "link", "set", name + "p", "up")
+        except (subprocess.CalledProcessError, OSError) as e:
+            cls.tearDownClass()
+            raise unittest.SkipTest("this sandbox forbids network namespaces (%s); the link-proxy and "
+                                    "process-stop variants cover partitions" % getattr(e, "stderr", e))
+
+    @classmethod
+    def tearDownClass(cls):
+        for argv in (("ip", "link", "del", cls.link), ("ip", "link", "del", cls.ctl), ("ip", "netns", "del", cls.ns)):
+            subprocess.run(argv, capture_output=True)
+
+    def test_a_kernel_cut_link_heals_and_the_replicas_converge(self):
+        tmp = mkdtemp("berth-netns-")
+        secret = os.path.join(tmp, "secret")
+        with open(secret, "w") as f:
+            f.write(SECRET)
+        pa, pb = _free_port(), 5000
+        cfg = "replication:\n  region: %s\n  secret_file: %s\n  peers:\n    - {region: %s, url: 'http://%s:%d'}\n"
+        west = Server(config=cfg % ("westeurope", secret, "eastus", self.net + ".2", pb), auth=True,
+                      listen="0.0.0.0:%d" % pa, connect_host="127.0.0.1")
+        east = Server(config=cfg % ("eastus", secret, "westeurope", self.net + ".1", pa), auth=True,
+                      listen="0.0.0.0:%d" % pb, netns=self.ns, connect_host=self.ctl_net + ".2")
+        west.start()
+        east.start()
+        try:
+            a, b = west.admin(), east.admin()
+            push_image(a, "team/ns", "base")
+            wait_for("base in eastus", lambda: manifest(b, "team/ns", "base").status == 200)
+            sh("ip", "link", "set", self.link, "down")
+            x = push_image(a, "team/ns", "t")
+            time.sleep(0.05)
+            y = push_image(b, "team/ns", "t")
+            only_b = push_image(b, "team/ns", "only-b")
+            time.sleep(1)
+            self.assertEqual(manifest(b, "team/ns", "t").header("Docker-Content-Digest"), y.digest)
+            down = b.get("/api/v1/replication").json()["replicas"][0]
+            self.assertIn(down["state"], ("unreachable", "synced"))  # a read may still hang on the dead link
+            sh("ip", "link", "set", self.link, "up")
+            for c in (a, b):
+                wait_for("convergence", lambda: tags(c, "team/ns") == ["base", "only-b", "t"], timeout=90)
+                wait_for("the newer t", lambda: manifest(c, "team/ns", "t").header("Docker-Content-Digest") == y.digest)
+                self.assertEqual(manifest(c, "team/ns", "only-b").header("Docker-Content-Digest"), only_b.digest)
+                self.assertEqual(manifest(c, "team/ns", x.digest).status, 200)
+        finally:
+            for srv in (west, east):
+                if srv.running():
+                    srv.stop()
 
 
 class WrongSecretTest(unittest.TestCase):
