@@ -1,6 +1,6 @@
 #include "replication/replicator.h"
 
-#include <spdlog/spdlog.h>
+#include "common/log.h"
 
 #include <boost/json.hpp>
 
@@ -42,6 +42,32 @@ int64_t int64At(const json::object& o, std::string_view key) {
 std::string stringAt(const json::object& o, std::string_view key) {
   auto it = o.find(key);
   return it != o.end() && it->value().is_string() ? std::string(it->value().get_string()) : std::string();
+}
+
+// An audit entry of replication's own: what a peer's write did here.
+struct AuditNote {
+  std::string peer;  // "" when no one peer (configuration merges)
+  std::string action;
+  std::string result;
+  std::string message;
+  std::string repository = {};
+  std::string tag = {};
+  std::string digest = {};
+  std::string method = {};
+};
+
+void audit(events::AuditLog* log, const AuditNote& n) {
+  if (log == nullptr) return;
+  meta::AuditRecord r;
+  r.identity = n.peer.empty() ? "replication" : "replica:" + n.peer;
+  r.action = n.action;
+  r.repository = n.repository;
+  r.tag = n.tag;
+  r.digest = n.digest;
+  r.method = n.method;
+  r.result = n.result;
+  r.message = n.message;
+  log->record(r);
 }
 
 // The message of a registry error body, or the status.
@@ -179,21 +205,15 @@ void Replicator::syncEntities(Peer& peer) {
   if (!body) return;  // the journal's read says why, in the peer's status
   auto merged = entities_->merge(*body);
   if (!merged) {
-    spdlog::warn("replication: configuration from {} not merged: {}", peer.config.region, merged.error().message);
+    log::warn("replication: configuration not merged", {{"peer", peer.config.region}, {"error", merged.error().message}});
     return;
   }
   if (*merged && identities_changed_) identities_changed_();
 }
 
 void Replicator::record(const std::string& peer, const std::string& action, const std::string& message) {
-  spdlog::warn("replication: {}", message);
-  if (audit_ == nullptr) return;
-  meta::AuditRecord r;
-  r.identity = peer.empty() ? "replication" : "replica:" + peer;
-  r.action = action;
-  r.result = "success";
-  r.message = message;
-  audit_->record(r);
+  log::warn("replication: recorded", {{"peer", peer}, {"action", action}, {"message", message}});
+  audit(audit_, {peer, action, "success", message});
 }
 
 void Replicator::pruneJournal() {
@@ -201,7 +221,7 @@ void Replicator::pruneJournal() {
   for (const auto& p : peers_) regions.push_back(p->config.region);
   const int64_t now = unixNow();
   if (auto s = store_->prune(regions, now - options_.journal_keep.count(), now - options_.tombstone_keep.count()); !s) {
-    spdlog::warn("replication: pruning the journal failed: {}", s.error().message);
+    log::warn("replication: pruning the journal failed", {{"error", s.error().message}});
   }
 }
 
@@ -232,7 +252,9 @@ bool Replicator::pullOnce(Peer& peer) {
   auto cursor = store_->peer(peer.config.region);
   auto fail = [&](const std::string& state, const Error& e) {
     std::lock_guard lock(mu_);
-    if (peer.status.last_error != e.message) spdlog::warn("replication: {}", e.message);
+    if (peer.status.last_error != e.message) {
+      log::warn("replication: peer not read", {{"peer", peer.config.region}, {"state", state}, {"error", e.message}});
+    }
     peer.status.state = state;
     peer.status.last_error = e.message;
     return false;
@@ -315,20 +337,13 @@ bool Replicator::pullOnce(Peer& peer) {
       return fail(s.code() == Code::kUnavailable ? "unreachable" : "error", s.error());
     }
     if (!s) {
-      spdlog::error("replication: write {} from {} ({} {}:{}) not applied: {}", e.id, peer.config.region, e.op,
-                    e.repository, e.tag.empty() ? e.digest : e.tag, s.error().message);
-      if (audit_ != nullptr) {
-        meta::AuditRecord r;
-        r.identity = "replica:" + peer.config.region;
-        r.action = "replicate";
-        r.repository = e.repository;
-        r.tag = e.tag;
-        r.digest = e.digest;
-        r.method = e.op;
-        r.result = "failed";
-        r.message = s.error().message;
-        audit_->record(r);
-      }
+      log::error("replication: write not applied", {{"peer", peer.config.region},
+                                                    {"journal_id", e.id},
+                                                    {"op", e.op},
+                                                    {"repository", e.repository},
+                                                    {"reference", e.tag.empty() ? e.digest : e.tag},
+                                                    {"error", s.error().message}});
+      audit(audit_, {peer.config.region, "replicate", "failed", s.error().message, e.repository, e.tag, e.digest, e.op});
     }
     applied = e.id;
     std::lock_guard lock(mu_);
@@ -506,7 +521,7 @@ Status Replicator::ensureManifest(Peer& peer, const std::string& repository, con
   if (registry_.getManifest(repository, ref)) return okStatus();
   if (depth > 2) return makeError(Code::kManifestInvalid, "manifest " + digest.str() + " nests indexes too deep");
   std::string bytes;
-  auto type = get(peer, "/replication/v1/manifests/" + repository + "/" + digest.str(), [&](std::string_view chunk) {
+  auto type = get(peer, "/replication/v1/" + repository + "/manifests/" + digest.str(), [&](std::string_view chunk) {
     if (bytes.size() + chunk.size() > oci::kMaxManifestSize) return false;
     bytes.append(chunk);
     return true;
@@ -523,22 +538,13 @@ void Replicator::conflict(Peer& peer, const std::string& repository, const std::
                               (kept.empty() ? "the newer write" : kept) +
                               (kept_version.hlc != 0 ? " (" + versionText(kept_version) + ")" : "") + ", lost " + lost +
                               " (" + versionText(lost_version) + ")";
-  spdlog::warn("replication: {}", message);
+  log::warn("replication: conflict", {{"peer", peer.config.region}, {"message", message}});
   {
     std::lock_guard lock(mu_);
     ++peer.status.conflicts_total;
   }
-  if (audit_ == nullptr) return;
-  meta::AuditRecord r;
-  r.identity = "replica:" + peer.config.region;
-  r.action = "conflict";
-  r.repository = repository;
-  r.tag = tag;
-  r.digest = lost.starts_with("sha256:") || lost.starts_with("sha512:") ? lost : "";
-  r.method = "PUT";
-  r.result = "success";
-  r.message = message;
-  audit_->record(r);
+  const bool lost_is_digest = lost.starts_with("sha256:") || lost.starts_with("sha512:");
+  audit(audit_, {peer.config.region, "conflict", "success", message, repository, tag, lost_is_digest ? lost : "", "PUT"});
 }
 
 Result<std::string> Replicator::journalPage(const std::string& peer, int64_t after, size_t limit) {

@@ -237,6 +237,23 @@ class TwoAndThreeReplicasTest(unittest.TestCase):
         self.assertEqual(broken, [])
         self.assertTrue(seen, "the watcher never saw the tag resolve: it checked nothing")
 
+    def test_a_multi_arch_index_replicates_with_its_children(self):
+        from berthtest import index_manifest
+        a, b = self.r["japaneast"], self.r["westeurope"]
+        amd, arm = make_image(arch="amd64"), make_image(arch="arm64")
+        for img in (amd, arm):
+            push_image(a, "team/multi", image=img)
+        mt, body = index_manifest([(amd, "amd64"), (arm, "arm64")])
+        push_manifest(a, "team/multi", "latest", body, mt)
+        got = wait_for("the index in westeurope",
+                       lambda: (lambda m: m if m.status == 200 else None)(
+                           b.get("/v2/team/multi/manifests/latest", headers={"Accept": mt})))
+        self.assertEqual(got.body, body)
+        for img in (amd, arm):
+            m = manifest(b, "team/multi", img.digest)
+            self.assertEqual(m.status, 200)
+            self.assertEqual(m.body, img.manifest)
+
     def test_deletes_replicate(self):
         a, b, c = self.r["westeurope"], self.r["eastus"], self.r["japaneast"]
         img = push_image(a, "team/del", "keep")
