@@ -113,6 +113,20 @@ Status pushIsNewer(C& c, std::optional<int64_t> repo, std::string_view repositor
   return okStatus();
 }
 
+// How a push begins: a replicated one is refused (kConflict) where this replica wrote
+// later (pushIsNewer); returns the version the tag had before (for the journal).
+template <class C>
+Result<Version> startPush(C& c, std::optional<int64_t> repo, const PutManifestRequest& req) {
+  if (req.event && req.event->replicated) {
+    auto s = pushIsNewer(c, repo, req.repository, req.manifest.digest, req.tag, req.event->version);
+    if (!s) return s.takeError();
+  }
+  if (!req.tag || !repo) return Version{};
+  auto held = tagVersion(c, *repo, *req.tag);
+  if (!held) return held.takeError();
+  return held->value_or(Version{});
+}
+
 // How a delete begins: the tag's version before it (for the journal), and whether a
 // replicated delete is settled already (nothing here to delete: its tombstone is written).
 struct DeleteStart {

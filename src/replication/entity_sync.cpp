@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "replication/json_fields.h"
 #include "storage/http/crypto.h"
 
 namespace berth::replication {
@@ -48,45 +49,29 @@ json::object identityJson(const meta::IdentityRecord& i) {
                       {"created_at", i.created_at}};
 }
 
-std::string str(const json::object& o, std::string_view k) {
-  auto it = o.find(k);
-  return it != o.end() && it->value().is_string() ? std::string(it->value().get_string()) : std::string();
-}
-int64_t num(const json::object& o, std::string_view k) {
-  auto it = o.find(k);
-  if (it == o.end()) return 0;
-  if (it->value().is_int64()) return it->value().get_int64();
-  if (it->value().is_uint64()) return static_cast<int64_t>(it->value().get_uint64());
-  return 0;
-}
-bool flag(const json::object& o, std::string_view k) {
-  auto it = o.find(k);
-  return it != o.end() && it->value().is_bool() && it->value().get_bool();
-}
-
 Result<meta::IdentityRecord> identityFrom(const json::object& o) {
   meta::IdentityRecord i;
-  i.id = str(o, "id");
-  i.name = str(o, "name");
-  auto kind = meta::parseKind(str(o, "kind"));
+  i.id = textField(o, "id");
+  i.name = textField(o, "name");
+  auto kind = meta::parseKind(textField(o, "kind"));
   if (!kind || i.id.empty() || i.name.empty()) return makeError(Code::kInvalidArgument, "malformed identity");
   i.kind = *kind;
-  i.description = str(o, "description");
-  i.enabled = flag(o, "enabled");
-  i.expires_at = num(o, "expires_at");
-  i.scope_map = str(o, "scope_map");
+  i.description = textField(o, "description");
+  i.enabled = boolField(o, "enabled");
+  i.expires_at = intField(o, "expires_at");
+  i.scope_map = textField(o, "scope_map");
   if (auto it = o.find("credentials"); it != o.end() && it->value().is_array()) {
     for (const auto& c : it->value().get_array()) {
       if (!c.is_object()) continue;
       const auto& co = c.get_object();
-      i.credentials.push_back({str(co, "name"), str(co, "hash"), num(co, "created_at"), num(co, "expires_at")});
+      i.credentials.push_back({textField(co, "name"), textField(co, "hash"), intField(co, "created_at"), intField(co, "expires_at")});
     }
   }
-  i.credentials_version = num(o, "credentials_version");
-  i.issuer = str(o, "issuer");
-  i.claim = str(o, "claim");
-  i.claim_value = str(o, "claim_value");
-  i.created_at = i.updated_at = num(o, "created_at");
+  i.credentials_version = intField(o, "credentials_version");
+  i.issuer = textField(o, "issuer");
+  i.claim = textField(o, "claim");
+  i.claim_value = textField(o, "claim_value");
+  i.created_at = i.updated_at = intField(o, "created_at");
   return i;
 }
 
@@ -198,8 +183,8 @@ Result<bool> EntitySync::merge(std::string_view exported) {
   for (const auto& v : remote) {
     if (!v.is_object()) continue;
     const auto& o = v.get_object();
-    meta::EntityVersion ev{str(o, "kind"), str(o, "key"), "", meta::Version{num(o, "hlc"), str(o, "origin")},
-                           flag(o, "deleted")};
+    meta::EntityVersion ev{textField(o, "kind"), textField(o, "key"), "", meta::Version{intField(o, "hlc"), textField(o, "origin")},
+                           boolField(o, "deleted")};
     if (ev.kind.empty() || ev.key.empty() || ev.version.hlc == 0) continue;
     auto it = known.find({ev.kind, ev.key});
     if (it != known.end() && !(ev.version > it->second.version)) continue;
@@ -221,20 +206,20 @@ Result<bool> EntitySync::merge(std::string_view exported) {
     Status s = okStatus();
     if (kind == "setting") {
       s = in.version.deleted ? identities_.setSetting(in.version.key, std::nullopt)
-                             : identities_.setSetting(in.version.key, str(in.body, "value"));
+                             : identities_.setSetting(in.version.key, textField(in.body, "value"));
     } else if (kind == "scope_map") {
       if (in.version.deleted) {
         s = identities_.deleteScopeMap(in.version.key);
       } else {
         meta::ScopeMap m;
-        m.name = str(in.body, "name");
-        m.description = str(in.body, "description");
-        m.created_at = m.updated_at = num(in.body, "created_at");
+        m.name = textField(in.body, "name");
+        m.description = textField(in.body, "description");
+        m.created_at = m.updated_at = intField(in.body, "created_at");
         if (auto e = in.body.find("entries"); e != in.body.end() && e->value().is_array()) {
           for (const auto& entry : e->value().get_array()) {
             if (!entry.is_object()) continue;
             meta::ScopeMapEntry se;
-            se.repository = str(entry.get_object(), "repository");
+            se.repository = textField(entry.get_object(), "repository");
             if (auto a = entry.get_object().find("actions"); a != entry.get_object().end() && a->value().is_array()) {
               for (const auto& action : a->value().get_array()) {
                 if (action.is_string()) se.actions.emplace_back(action.get_string());
@@ -285,8 +270,8 @@ Result<bool> EntitySync::merge(std::string_view exported) {
       if (in.version.deleted) {
         s = identities_.deleteRoleAssignment(in.version.key);
       } else {
-        s = identities_.addRoleAssignment({str(in.body, "id"), str(in.body, "identity"), str(in.body, "role"),
-                                           str(in.body, "scope"), num(in.body, "created_at")});
+        s = identities_.addRoleAssignment({textField(in.body, "id"), textField(in.body, "identity"), textField(in.body, "role"),
+                                           textField(in.body, "scope"), intField(in.body, "created_at")});
         // The same grant made in both replicas: it is there either way.
         if (!s && s.code() == Code::kConflict) s = okStatus();
       }

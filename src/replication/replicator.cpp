@@ -8,6 +8,7 @@
 
 #include "common/text.h"
 #include "oci/manifest.h"
+#include "replication/json_fields.h"
 #include "storage/http/crypto.h"
 #include "storage/http/http_client.h"
 
@@ -29,19 +30,6 @@ bool retryable(Code code) {
 std::string versionText(const meta::Version& v) {
   return v.origin + "@" + std::to_string(HybridClock::millis(v.hlc)) + "." +
          std::to_string(v.hlc & ((1 << HybridClock::kCounterBits) - 1));
-}
-
-int64_t int64At(const json::object& o, std::string_view key) {
-  auto it = o.find(key);
-  if (it == o.end()) return 0;
-  if (it->value().is_int64()) return it->value().get_int64();
-  if (it->value().is_uint64()) return static_cast<int64_t>(it->value().get_uint64());
-  return 0;
-}
-
-std::string stringAt(const json::object& o, std::string_view key) {
-  auto it = o.find(key);
-  return it != o.end() && it->value().is_string() ? std::string(it->value().get_string()) : std::string();
 }
 
 // An audit entry of replication's own: what a peer's write did here.
@@ -277,23 +265,23 @@ bool Replicator::pullOnce(Peer& peer) {
         peer.inline_blobs[std::string(digest)] = std::move(*bytes);
       }
     }
-    const std::string region = stringAt(page, "region");
+    const std::string region = textField(page, "region");
     if (region != peer.config.region) {
       return fail("error", makeError(Code::kInvalidArgument, "the replica at " + peer.config.url + " is region " +
                                                                  region + ", not " + peer.config.region));
     }
-    last = int64At(page, "last");
+    last = intField(page, "last");
     for (const auto& v : page.at("entries").as_array()) {
       const auto& o = v.as_object();
       Entry e;
-      e.id = int64At(o, "id");
-      e.hlc = int64At(o, "hlc");
-      e.op = stringAt(o, "op");
-      e.repository = stringAt(o, "repository");
-      e.tag = stringAt(o, "tag");
-      e.digest = stringAt(o, "digest");
-      e.previous = meta::Version{int64At(o, "prev_hlc"), stringAt(o, "prev_origin")};
-      e.media_type = stringAt(o, "media_type");
+      e.id = intField(o, "id");
+      e.hlc = intField(o, "hlc");
+      e.op = textField(o, "op");
+      e.repository = textField(o, "repository");
+      e.tag = textField(o, "tag");
+      e.digest = textField(o, "digest");
+      e.previous = meta::Version{intField(o, "prev_hlc"), textField(o, "prev_origin")};
+      e.media_type = textField(o, "media_type");
       if (auto it = o.find("manifest"); it != o.end() && it->value().is_string()) {
         auto bytes = http::base64Decode(it->value().get_string());
         if (!bytes) throw std::runtime_error("manifest bytes are not base64");

@@ -335,17 +335,8 @@ Status PgMetaStore::putManifest(const PutManifestRequest& req) {
       }
     }
     const Version version = req.event ? req.event->version : Version{};
-    if (req.event && req.event->replicated) {
-      if (auto s = versioned::pushIsNewer(c, *found, req.repository, req.manifest.digest, req.tag, version); !s) {
-        return s;
-      }
-    }
-    Version previous;
-    if (req.tag && *found) {
-      auto held = versioned::tagVersion(c, **found, *req.tag);
-      if (!held) return held.takeError();
-      if (*held) previous = **held;
-    }
+    auto previous = versioned::startPush(c, *found, req);
+    if (!previous) return previous.takeError();
     const ManifestRecord& m = req.manifest;
     auto quota = pg_detail::checkQuota(c, req.repository, m.digest, m.bytes.size(),
                                            pg_detail::QuotaObject::kManifest);
@@ -421,7 +412,7 @@ Status PgMetaStore::putManifest(const PutManifestRequest& req) {
       if (!s) return s;
     }
     if (auto s = pg_detail::touchRepository(c, *repo); !s) return s;
-    return pg_detail::appendEvent(c, req.event, previous);
+    return pg_detail::appendEvent(c, req.event, *previous);
   });
 }
 
