@@ -113,68 +113,107 @@ Status pushIsNewer(C& c, std::optional<int64_t> repo, std::string_view repositor
   return okStatus();
 }
 
-// How a push begins: a replicated one is refused (kConflict) where this replica wrote
-// later (pushIsNewer); returns the version the tag had before (for the journal).
+// How a write begins (startPush, startTagDelete, startManifestDelete).
+struct WriteStart {
+  Version previous;  // the tag's version before the write (the journal's prev_*)
+  // The write's version. A write made here is placed above every version it replaces
+  // (its clock reading may be older when another write of this replica committed first),
+  // so the order of commits here is the order every replica applies.
+  Version version;
+  std::optional<EventRecord> event;  // the event, with `version`
+  bool settled = false;  // a replicated delete of what is not here: its tombstone is all
+};
+
+namespace detail {
+inline WriteStart begin(const std::optional<EventRecord>& event) {
+  WriteStart w;
+  w.event = event;
+  if (event) w.version = event->version;
+  return w;
+}
+// Raises a local write's version above `held`.
+inline void above(WriteStart& w, const std::optional<Version>& held) {
+  if (!held || !w.event || w.event->replicated || w.version.hlc == 0) return;
+  if (!(*held < w.version)) w.version.hlc = held->hlc + 1;
+}
+inline void seal(WriteStart& w) {
+  if (w.event) w.event->version = w.version;
+}
+}  // namespace detail
+
+// A push: a replicated one is refused (kConflict) where this replica wrote later
+// (pushIsNewer).
 template <class C>
-Result<Version> startPush(C& c, std::optional<int64_t> repo, const PutManifestRequest& req) {
-  if (req.event && req.event->replicated) {
-    auto s = pushIsNewer(c, repo, req.repository, req.manifest.digest, req.tag, req.event->version);
+Result<WriteStart> startPush(C& c, std::optional<int64_t> repo, const PutManifestRequest& req) {
+  WriteStart w = detail::begin(req.event);
+  const bool replicated = req.event && req.event->replicated;
+  if (replicated) {
+    auto s = pushIsNewer(c, repo, req.repository, req.manifest.digest, req.tag, w.version);
     if (!s) return s.takeError();
   }
-  if (!req.tag || !repo) return Version{};
-  auto held = tagVersion(c, *repo, *req.tag);
-  if (!held) return held.takeError();
-  return held->value_or(Version{});
+  if (req.tag && repo) {
+    auto held = tagVersion(c, *repo, *req.tag);
+    if (!held) return held.takeError();
+    if (*held) w.previous = **held;
+    detail::above(w, *held);
+  }
+  if (!replicated && w.version.hlc != 0) {
+    for (auto [kind, name] : {std::pair<std::string_view, std::string>{"manifest", req.manifest.digest.str()},
+                              std::pair<std::string_view, std::string>{"tag", req.tag.value_or("")}}) {
+      if (name.empty()) continue;
+      auto dead = tombstone(c, req.repository, kind, name);
+      if (!dead) return dead.takeError();
+      detail::above(w, *dead);
+    }
+  }
+  detail::seal(w);
+  return w;
 }
-
-// How a delete begins: the tag's version before it (for the journal), and whether a
-// replicated delete is settled already (nothing here to delete: its tombstone is written).
-struct DeleteStart {
-  Version previous;
-  bool settled = false;
-};
 
 // A tag delete in repository `repo` (nullopt: not here): a replicated one is refused
 // (kConflict) when the tag here is newer.
 template <class C>
-Result<DeleteStart> startTagDelete(C& c, std::optional<int64_t> repo, std::string_view repository,
-                                   std::string_view tag, const std::optional<EventRecord>& event) {
-  DeleteStart out;
-  const bool replicated = event && event->replicated;
+Result<WriteStart> startTagDelete(C& c, std::optional<int64_t> repo, std::string_view repository,
+                                  std::string_view tag, const std::optional<EventRecord>& event) {
+  WriteStart w = detail::begin(event);
   std::optional<Version> held;
   if (repo) {
     auto v = tagVersion(c, *repo, tag);
     if (!v) return v.takeError();
     held = *v;
   }
-  if (held) out.previous = *held;
-  if (!replicated) return out;
+  if (held) w.previous = *held;
+  detail::above(w, held);
+  detail::seal(w);
+  if (!event || !event->replicated) return w;
   if (held && *held > event->version) return older("tag " + std::string(repository) + ":" + std::string(tag), *held);
   if (!held) {
     if (auto s = bury(c, repository, "tag", tag, event->version); !s) return s.takeError();
-    out.settled = true;
+    w.settled = true;
   }
-  return out;
+  return w;
 }
 
 // A manifest delete, as startTagDelete: a replicated one loses to a newer push here.
 template <class C>
-Result<DeleteStart> startManifestDelete(C& c, std::optional<int64_t> repo, std::string_view repository,
-                                        const oci::Digest& digest, const std::optional<EventRecord>& event) {
-  DeleteStart out;
-  if (!event || !event->replicated) return out;
+Result<WriteStart> startManifestDelete(C& c, std::optional<int64_t> repo, std::string_view repository,
+                                       const oci::Digest& digest, const std::optional<EventRecord>& event) {
+  WriteStart w = detail::begin(event);
   std::optional<Version> held;
-  if (repo) {
+  if (repo && event) {
     auto v = manifestVersion(c, *repo, digest);
     if (!v) return v.takeError();
     held = *v;
   }
+  detail::above(w, held);
+  detail::seal(w);
+  if (!event || !event->replicated) return w;
   if (held && *held > event->version) return older("manifest " + std::string(repository) + "@" + digest.str(), *held);
   if (!held) {
     if (auto s = bury(c, repository, "manifest", digest.str(), event->version); !s) return s.takeError();
-    out.settled = true;
+    w.settled = true;
   }
-  return out;
+  return w;
 }
 
 // The store behind MetaStore::replicationStore(), over either driver's Database.

@@ -334,9 +334,9 @@ Status PgMetaStore::putManifest(const PutManifestRequest& req) {
         }
       }
     }
-    const Version version = req.event ? req.event->version : Version{};
-    auto previous = versioned::startPush(c, *found, req);
-    if (!previous) return previous.takeError();
+    auto start = versioned::startPush(c, *found, req);
+    if (!start) return start.takeError();
+    const Version& version = start->version;
     const ManifestRecord& m = req.manifest;
     auto quota = pg_detail::checkQuota(c, req.repository, m.digest, m.bytes.size(),
                                            pg_detail::QuotaObject::kManifest);
@@ -412,7 +412,7 @@ Status PgMetaStore::putManifest(const PutManifestRequest& req) {
       if (!s) return s;
     }
     if (auto s = pg_detail::touchRepository(c, *repo); !s) return s;
-    return pg_detail::appendEvent(c, req.event, *previous);
+    return pg_detail::appendEvent(c, start->event, start->previous);
   });
 }
 
@@ -455,7 +455,6 @@ Status PgMetaStore::deleteManifest(std::string_view repository, const oci::Diges
   return db_->write([&](Connection& c) -> Status {
     auto repo = pg_detail::findRepository(c, repository);
     if (!repo) return repo.takeError();
-    const Version version = event ? event->version : Version{};
     // A delete made in another replica: applied unless the manifest was pushed here later;
     // a tombstone keeps older pushes still on their way out.
     auto start = versioned::startManifestDelete(c, *repo, repository, digest, event);
@@ -477,8 +476,8 @@ Status PgMetaStore::deleteManifest(std::string_view repository, const oci::Diges
     if (c.changes() == 0) {
       return makeError(Code::kManifestUnknown, "manifest unknown to repository");
     }
-    if (auto b = versioned::bury(c, repository, "manifest", digest.str(), version); !b) return b;
-    if (auto e = pg_detail::appendEvent(c, event); !e) return e;
+    if (auto b = versioned::bury(c, repository, "manifest", digest.str(), start->version); !b) return b;
+    if (auto e = pg_detail::appendEvent(c, start->event); !e) return e;
     if (auto t = pg_detail::touchRepository(c, **repo); !t) return t;
     return pg_detail::pruneRepository(c, **repo);
   });
@@ -489,7 +488,6 @@ Status PgMetaStore::deleteTag(std::string_view repository, std::string_view tag,
   return db_->write([&](Connection& c) -> Status {
     auto repo = pg_detail::findRepository(c, repository);
     if (!repo) return repo.takeError();
-    const Version version = event ? event->version : Version{};
     auto start = versioned::startTagDelete(c, *repo, repository, tag, event);
     if (!start) return start.takeError();
     if (start->settled) return okStatus();
@@ -506,8 +504,8 @@ Status PgMetaStore::deleteTag(std::string_view repository, std::string_view tag,
     if (!s) return s;
     if (c.changes() == 0) return makeError(Code::kManifestUnknown, "tag unknown to repository");
     if (auto t = pg_detail::touchRepository(c, **repo); !t) return t;
-    if (auto b = versioned::bury(c, repository, "tag", tag, version); !b) return b;
-    return pg_detail::appendEvent(c, event, start->previous);
+    if (auto b = versioned::bury(c, repository, "tag", tag, start->version); !b) return b;
+    return pg_detail::appendEvent(c, start->event, start->previous);
   });
 }
 

@@ -329,9 +329,9 @@ Status SqliteMetaStore::putManifest(const PutManifestRequest& req) {
         }
       }
     }
-    const Version version = req.event ? req.event->version : Version{};
-    auto previous = versioned::startPush(c, *found, req);
-    if (!previous) return previous.takeError();
+    auto start = versioned::startPush(c, *found, req);
+    if (!start) return start.takeError();
+    const Version& version = start->version;
     const ManifestRecord& m = req.manifest;
     auto quota = sqlite_detail::checkQuota(c, req.repository, m.digest, m.bytes.size(),
                                            sqlite_detail::QuotaObject::kManifest);
@@ -407,7 +407,7 @@ Status SqliteMetaStore::putManifest(const PutManifestRequest& req) {
       if (!s) return s;
     }
     if (auto s = sqlite_detail::touchRepository(c, *repo); !s) return s;
-    return sqlite_detail::appendEvent(c, req.event, *previous);
+    return sqlite_detail::appendEvent(c, start->event, start->previous);
   });
 }
 
@@ -450,7 +450,6 @@ Status SqliteMetaStore::deleteManifest(std::string_view repository, const oci::D
   return db_->write([&](Connection& c) -> Status {
     auto repo = sqlite_detail::findRepository(c, repository);
     if (!repo) return repo.takeError();
-    const Version version = event ? event->version : Version{};
     // A delete made in another replica: applied unless the manifest was pushed here later;
     // a tombstone keeps older pushes still on their way out.
     auto start = versioned::startManifestDelete(c, *repo, repository, digest, event);
@@ -472,8 +471,8 @@ Status SqliteMetaStore::deleteManifest(std::string_view repository, const oci::D
     if (c.changes() == 0) {
       return makeError(Code::kManifestUnknown, "manifest unknown to repository");
     }
-    if (auto b = versioned::bury(c, repository, "manifest", digest.str(), version); !b) return b;
-    if (auto e = sqlite_detail::appendEvent(c, event); !e) return e;
+    if (auto b = versioned::bury(c, repository, "manifest", digest.str(), start->version); !b) return b;
+    if (auto e = sqlite_detail::appendEvent(c, start->event); !e) return e;
     if (auto t = sqlite_detail::touchRepository(c, **repo); !t) return t;
     return sqlite_detail::pruneRepository(c, **repo);
   });
@@ -484,7 +483,6 @@ Status SqliteMetaStore::deleteTag(std::string_view repository, std::string_view 
   return db_->write([&](Connection& c) -> Status {
     auto repo = sqlite_detail::findRepository(c, repository);
     if (!repo) return repo.takeError();
-    const Version version = event ? event->version : Version{};
     auto start = versioned::startTagDelete(c, *repo, repository, tag, event);
     if (!start) return start.takeError();
     if (start->settled) return okStatus();
@@ -501,8 +499,8 @@ Status SqliteMetaStore::deleteTag(std::string_view repository, std::string_view 
     if (!s) return s;
     if (c.changes() == 0) return makeError(Code::kManifestUnknown, "tag unknown to repository");
     if (auto t = sqlite_detail::touchRepository(c, **repo); !t) return t;
-    if (auto b = versioned::bury(c, repository, "tag", tag, version); !b) return b;
-    return sqlite_detail::appendEvent(c, event, start->previous);
+    if (auto b = versioned::bury(c, repository, "tag", tag, start->version); !b) return b;
+    return sqlite_detail::appendEvent(c, start->event, start->previous);
   });
 }
 

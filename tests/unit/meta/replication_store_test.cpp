@@ -129,6 +129,29 @@ TEST_P(ReplicationStoreTest, AReplicatedDeleteLosesToANewerWriteHere) {
   EXPECT_TRUE(journal().size() == 1u);  // only the push made here
 }
 
+// Two pushes made here race: the one with the older clock reading commits last. It is
+// still the newer write everywhere: its version is placed above the one it replaced.
+TEST_P(ReplicationStoreTest, AWriteMadeHereIsPlacedAboveWhatItReplaces) {
+  ASSERT_TRUE(push("first", "t", {20, "a"}, false).ok());
+  ASSERT_TRUE(push("second", "t", {10, "a"}, false).ok());
+  EXPECT_EQ(tagged("t"), digestOf("second").str());
+  auto rows = journal();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[1].hlc, 21);
+  auto state = store().replicationStore()->tagState("r", "t");
+  ASSERT_TRUE(state.ok() && state->has_value());
+  EXPECT_EQ((*state)->version, (Version{21, "a"}));
+  // A peer's write between the two clock readings loses to it, as it does at the peer.
+  EXPECT_EQ(push("theirs", "t", {15, "b"}, true).code(), Code::kConflict);
+  // A delete with an old reading too.
+  ASSERT_TRUE(deleteTag("t", {5, "a"}, false).ok());
+  rows = journal();
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[2].op, "delete_tag");
+  EXPECT_EQ(rows[2].hlc, 22);
+  EXPECT_EQ(push("theirs", "t", {21, "b"}, true).code(), Code::kConflict);  // the tombstone is at 22
+}
+
 TEST_P(ReplicationStoreTest, PeerCursorsOnlyMoveForwardAndBoundPruning) {
   auto repl = store().replicationStore();
   ASSERT_TRUE(repl->setApplied("east", 5, 100).ok());
