@@ -366,15 +366,17 @@ class SqlReplicationStore : public ReplicationStore {
     });
   }
 
+  // Statements are cached by their text, which must outlive the store: literals only.
   Status move(std::string_view region, std::string_view column, int64_t id, int64_t now) {
-    const std::string col(column);
-    return db_->write([&](auto& c) -> Status {
-      return execute(c,
-                     "INSERT INTO replication_peers(region, " + col + ", " + col + "_at) VALUES (?1, ?2, ?3)"
-                     " ON CONFLICT (region) DO UPDATE SET " + col + " = excluded." + col + ", " + col +
-                         "_at = excluded." + col + "_at WHERE replication_peers." + col + " < excluded." + col,
-                     region, id, now);
-    });
+    const std::string_view sql =
+        column == "applied"
+            ? "INSERT INTO replication_peers(region, applied, applied_at) VALUES (?1, ?2, ?3)"
+              " ON CONFLICT (region) DO UPDATE SET applied = excluded.applied, applied_at = excluded.applied_at"
+              " WHERE replication_peers.applied < excluded.applied"
+            : "INSERT INTO replication_peers(region, read, read_at) VALUES (?1, ?2, ?3)"
+              " ON CONFLICT (region) DO UPDATE SET read = excluded.read, read_at = excluded.read_at"
+              " WHERE replication_peers.read < excluded.read";
+    return db_->write([&](auto& c) -> Status { return execute(c, sql, region, id, now); });
   }
 
   std::shared_ptr<Db> db_;

@@ -117,12 +117,11 @@ class Replicas:
 
     def __init__(self, regions, secret=SECRET, auth=True, delay=0.0):
         self.tmp = mkdtemp("berth-repl-")
+        # The proxies' ports first: a port picked free for a replica is then none of theirs.
+        self.links = {(a, b): LinkProxy(None, delay) for a in regions for b in regions if a != b}
         self.ports = {r: _free_port() for r in regions}
-        self.links = {}
-        for a in regions:
-            for b in regions:
-                if a != b:
-                    self.links[(a, b)] = LinkProxy(self.ports[b], delay)
+        for (a, b), link in self.links.items():
+            link.target = self.ports[b]
         self.servers = {}
         for r in regions:
             self.servers[r] = Server(config=self.config(r, regions, secret), auth=auth,
