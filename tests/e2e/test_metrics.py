@@ -87,9 +87,15 @@ class OpenMetricsTest(MetricsTestMixin, BerthTestCase):
         _, before = self.scrape()
         r = self.srv.request("POST", "/v2/metrics/up/blobs/uploads/")
         self.assertStatus(r, 202)
-        _, after = self.scrape()
-        self.assertEqual(value(after, "berth_http_requests_total", route="upload", method="POST", code="202") -
-                         value(before, "berth_http_requests_total", route="upload", method="POST", code="202"), 1)
+        # A request is counted once its response has gone out: the scrape may come first.
+        def counted():
+            _, after = self.scrape()
+            return value(after, "berth_http_requests_total", route="upload", method="POST", code="202") - \
+                value(before, "berth_http_requests_total", route="upload", method="POST", code="202")
+        deadline = time.monotonic() + 10
+        while counted() == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(counted(), 1)
 
     def test_uploads_active_counts_a_body_in_flight(self):
         r = self.srv.request("POST", "/v2/metrics/slow/blobs/uploads/")
