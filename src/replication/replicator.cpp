@@ -1,5 +1,6 @@
 #include "replication/replicator.h"
 
+#include "cli/admin_client.h"
 #include "common/log.h"
 
 #include <boost/json.hpp>
@@ -32,6 +33,18 @@ std::string versionText(const meta::Version& v) {
          std::to_string(v.hlc & ((1 << HybridClock::kCounterBits) - 1));
 }
 
+// The request a write arriving from `peer` is recorded with (events, audit).
+events::RequestInfo replicatedRequest(const std::string& peer, const meta::Version& version, std::string method) {
+  events::RequestInfo info;
+  info.id = newUuid();
+  info.host = peer;
+  info.method = std::move(method);
+  info.user_agent = "berth-replication";
+  info.actor = "replica:" + peer;
+  info.replicated = version;
+  return info;
+}
+
 // An audit entry of replication's own: what a peer's write did here.
 struct AuditNote {
   std::string peer;  // "" when no one peer (configuration merges)
@@ -58,27 +71,10 @@ void audit(events::AuditLog* log, const AuditNote& n) {
   log->record(r);
 }
 
-// The message of a registry error body, or the status.
-std::string errorText(const http::Response& r) {
-  try {
-    auto v = json::parse(r.body);
-    const auto& errors = v.at("errors").as_array();
-    if (!errors.empty()) return std::string(errors[0].at("message").as_string());
-  } catch (const std::exception&) {
-  }
-  return "HTTP " + std::to_string(r.status);
-}
-
 }  // namespace
 
-struct Replicator::Entry {
-  int64_t id = 0;
-  int64_t hlc = 0;
-  std::string op;
-  std::string repository;
-  std::string tag;
-  std::string digest;
-  meta::Version previous;
+// A row of a peer's journal as its page carries it.
+struct Replicator::Entry : meta::JournalRecord {
   std::string media_type;
   std::optional<std::string> manifest;  // push: the bytes, unless the peer no longer has them
 };
@@ -229,7 +225,7 @@ Result<std::string> Replicator::get(Peer& peer, const std::string& target,
     if (sink) return std::string(r->header("content-type"));
     return std::move(r->body);
   }
-  const std::string why = "replica " + peer.config.region + " refused " + target + ": " + errorText(*r);
+  const std::string why = "replica " + peer.config.region + " refused " + target + ": " + cli::serverErrorMessage(r->status, r->body);
   if (r->status == 401) return makeError(Code::kUnauthorized, why);
   if (r->status == 403) return makeError(Code::kDenied, why);
   if (r->status == 404) return makeError(Code::kNotFound, why);
@@ -354,15 +350,9 @@ bool Replicator::pullOnce(Peer& peer) {
 
 Status Replicator::apply(Peer& peer, const Entry& e) {
   const meta::Version version{e.hlc, peer.config.region};
-  events::RequestInfo info;
-  info.id = newUuid();
-  info.host = peer.config.region;
-  info.user_agent = "berth-replication";
-  info.actor = "replica:" + peer.config.region;
-  info.replicated = version;
   if (e.op == "push") return applyPush(peer, e);
+  const events::RequestInfo info = replicatedRequest(peer.config.region, version, "DELETE");
   if (e.op == "delete_tag" || e.op == "delete_manifest") {
-    info.method = "DELETE";
     oci::Reference ref;
     if (e.op == "delete_tag") {
       ref.value = e.tag;
@@ -381,7 +371,6 @@ Status Replicator::apply(Peer& peer, const Entry& e) {
     return s;
   }
   if (e.op == "delete_repository") {
-    info.method = "DELETE";
     auto s = registry_.deleteRepository(e.repository, info);
     if (!s && s.code() != Code::kNameUnknown) return s.takeError();
     return okStatus();
@@ -421,13 +410,7 @@ Status Replicator::putReplicated(Peer& peer, const std::string& repository, cons
   for (const auto& m : parsed->manifests) {
     if (auto s = ensureManifest(peer, repository, m.digest, version, 0); !s) return s;
   }
-  events::RequestInfo info;
-  info.id = newUuid();
-  info.host = peer.config.region;
-  info.method = "PUT";
-  info.user_agent = "berth-replication";
-  info.actor = "replica:" + peer.config.region;
-  info.replicated = version;
+  const events::RequestInfo info = replicatedRequest(peer.config.region, version, "PUT");
   std::optional<meta::TagState> before;
   if (!tag.empty()) {
     auto held = store_->tagState(repository, tag);
