@@ -388,7 +388,7 @@ Result<PutManifestResult> Registry::putManifest(const std::string& repository, c
   }
   req.event = events::makeEvent(
       "push", {repository, req.tag.value_or(""), digest.str(), parsed->media_type, bytes.size()},
-      region_.empty() ? request : regional(request), newUuid(), req.manifest.created_at);
+      regional(request), newUuid(), req.manifest.created_at);
   stamp(*req.event, request);
   req.manifest.bytes = std::move(bytes);
   auto s = noteWrite(meta_->putManifest(req));
@@ -444,7 +444,7 @@ Status Registry::deleteManifest(const std::string& repository, const oci::Refere
     target.digest = digest->str();
     if (auto m = meta_->getManifest(repository, *digest)) target.media_type = m->media_type;
   }
-  auto event = events::makeEvent("delete", target, region_.empty() ? request : regional(request), newUuid(), unixNow());
+  auto event = events::makeEvent("delete", target, regional(request), newUuid(), unixNow());
   stamp(event, request);
   auto s = ref.isDigest() ? meta_->deleteManifest(repository, ref.digest(), event, guard)
                           : meta_->deleteTag(repository, ref.tag(), event, guard);
@@ -460,7 +460,7 @@ Result<meta::DeletedRepository> Registry::deleteRepository(const std::string& re
   auto deleted = meta_->deleteRepository(
       repository, [&](const oci::Digest& digest, const std::string& media_type, uint64_t size) {
         auto event = events::makeEvent("delete", {repository, "", digest.str(), media_type, size},
-                                       region_.empty() ? request : regional(request), newUuid(), now);
+                                       regional(request), newUuid(), now);
         stamp(event, request);
         return std::optional<meta::EventRecord>(std::move(event));
       });
