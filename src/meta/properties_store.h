@@ -64,6 +64,15 @@ struct ManifestProperties {
   std::string bytes;  // the manifest as pushed (an index's children are read from it)
 };
 
+// A repository, tag or manifest with an attribute set to false (a lock). Exactly one of
+// `tag` (not "") and `digest` names an item of the repository; neither: the repository.
+struct LockedItem {
+  std::string repository;
+  std::string tag;
+  std::optional<oci::Digest> digest;
+  Attributes attributes;
+};
+
 enum class PropertiesOrder {
   kName,      // tags by name, manifests by digest (ascending)
   kTimeDesc,  // last updated first
@@ -105,6 +114,11 @@ class PropertiesStore {
   virtual Result<ManifestProperties> updateManifest(std::string_view repository,
                                                     const oci::Digest& digest,
                                                     const AttributesPatch& patch) = 0;
+
+  // Every repository, tag and manifest with an attribute false, hidden ones included,
+  // sorted by repository, tag and digest (what replication exchanges: locks are few,
+  // defaults are not).
+  virtual Result<std::vector<LockedItem>> lockedItems() = 0;
 };
 
 }  // namespace berth::meta

@@ -141,6 +141,11 @@ inline void seal(WriteStart& w) {
 }
 }  // namespace detail
 
+// Locks (the changeable attributes) bind the writes made here. A replicated write was
+// checked against the locks of the replica it was made in, when it was made; refusing it
+// here, where a lock may have arrived first, would leave the replicas apart for good.
+inline bool lockChecked(const std::optional<EventRecord>& event) { return event && event->replicated; }
+
 // A push: a replicated one is refused (kConflict) where this replica wrote later
 // (pushIsNewer).
 template <class C>

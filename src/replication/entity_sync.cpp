@@ -5,28 +5,12 @@
 #include <map>
 
 #include "replication/json_fields.h"
-#include "storage/http/crypto.h"
 
 namespace berth::replication {
 
 namespace json = boost::json;
 
 namespace {
-
-using Key = std::pair<std::string, std::string>;  // kind, key
-
-// The replicated content of each entity. Timestamps and the credentials version are left
-// out of the hash: the stores set them themselves when a copy is applied.
-struct Entity {
-  json::object body;
-  std::string hash;
-};
-
-std::string hashOf(const json::object& body, std::initializer_list<std::string_view> skip) {
-  json::object copy = body;
-  for (auto k : skip) copy.erase(k);
-  return storage::http::sha256Hex(json::serialize(copy));
-}
 
 json::object identityJson(const meta::IdentityRecord& i) {
   json::array creds;
@@ -75,16 +59,17 @@ Result<meta::IdentityRecord> identityFrom(const json::object& o) {
   return i;
 }
 
-std::map<Key, Entity> entitiesOf(const meta::IdentitySnapshot& s) {
-  std::map<Key, Entity> out;
+// Timestamps and the credentials version are left out of the hashes: the stores set them
+// themselves when a copy is applied.
+EntityMap entitiesOf(const meta::IdentitySnapshot& s) {
+  EntityMap out;
   for (const auto& i : s.identities) {
-    auto body = identityJson(i);
-    out[{"identity", i.id}] = Entity{body, hashOf(body, {"created_at", "credentials_version"})};
+    out[{"identity", i.id}] = makeEntity(identityJson(i), {"created_at", "credentials_version"});
   }
   for (const auto& r : s.roles) {
     json::object body{{"id", r.id}, {"identity", r.identity}, {"role", r.role}, {"scope", r.scope},
                       {"created_at", r.created_at}};
-    out[{"role", r.id}] = Entity{body, hashOf(body, {"created_at"})};
+    out[{"role", r.id}] = makeEntity(std::move(body), {"created_at"});
   }
   for (const auto& m : s.scope_maps) {
     json::array entries;
@@ -95,18 +80,16 @@ std::map<Key, Entity> entitiesOf(const meta::IdentitySnapshot& s) {
     }
     json::object body{{"name", m.name}, {"description", m.description}, {"entries", std::move(entries)},
                       {"created_at", m.created_at}};
-    out[{"scope_map", m.name}] = Entity{body, hashOf(body, {"created_at"})};
+    out[{"scope_map", m.name}] = makeEntity(std::move(body), {"created_at"});
   }
-  for (const auto& [k, v] : s.settings) {
-    json::object body{{"key", k}, {"value", v}};
-    out[{"setting", k}] = Entity{body, hashOf(body, {})};
-  }
+  for (const auto& [k, v] : s.settings) out[{"setting", k}] = makeEntity(json::object{{"key", k}, {"value", v}}, {});
   return out;
 }
 
 // Applies order: what others refer to first (scope maps before the tokens naming them,
 // identities before their roles); deletes the other way round.
 int rank(std::string_view kind) {
+  if (auto r = ConfigEntities::rank(kind)) return *r;
   if (kind == "setting") return 0;
   if (kind == "scope_map") return 1;
   if (kind == "identity") return 2;
@@ -115,13 +98,21 @@ int rank(std::string_view kind) {
 
 }  // namespace
 
-Status EntitySync::recordLocalChanges() {
+Result<EntityMap> EntitySync::current() {
   auto snap = identities_.snapshot();
   if (!snap) return snap.takeError();
+  auto out = entitiesOf(*snap);
+  if (auto s = config_.collect(out); !s) return s.takeError();
+  return out;
+}
+
+Status EntitySync::recordLocalChanges() {
+  auto now = this->current();
+  if (!now) return now.takeError();
   auto versions = store_.entityVersions();
   if (!versions) return versions.takeError();
-  const auto current = entitiesOf(*snap);
-  std::map<Key, const meta::EntityVersion*> known;
+  const auto& current = *now;
+  std::map<EntityKey, const meta::EntityVersion*> known;
   for (const auto& v : *versions) known[{v.kind, v.key}] = &v;
   std::vector<meta::EntityVersion> changed;
   for (const auto& [key, e] : current) {
@@ -140,11 +131,11 @@ Status EntitySync::recordLocalChanges() {
 Result<std::string> EntitySync::exportState() {
   std::lock_guard lock(mu_);
   if (auto s = recordLocalChanges(); !s) return s.takeError();
-  auto snap = identities_.snapshot();
-  if (!snap) return snap.takeError();
+  auto now = this->current();
+  if (!now) return now.takeError();
   auto versions = store_.entityVersions();
   if (!versions) return versions.takeError();
-  const auto current = entitiesOf(*snap);
+  const auto& current = *now;
   json::array out;
   for (const auto& v : *versions) {
     json::object o{{"kind", v.kind}, {"key", v.key}, {"hlc", v.version.hlc}, {"origin", v.version.origin},
@@ -170,7 +161,7 @@ Result<bool> EntitySync::merge(std::string_view exported) {
   }
   auto versions = store_.entityVersions();
   if (!versions) return versions.takeError();
-  std::map<Key, meta::EntityVersion> known;
+  std::map<EntityKey, meta::EntityVersion> known;
   for (const auto& v : *versions) known[{v.kind, v.key}] = v;
   auto snap = identities_.snapshot();
   if (!snap) return snap.takeError();
@@ -204,7 +195,11 @@ Result<bool> EntitySync::merge(std::string_view exported) {
   for (auto& in : newer) {
     const auto& kind = in.version.kind;
     Status s = okStatus();
-    if (kind == "setting") {
+    if (auto c = config_.apply(kind, in.version.key, in.version.deleted ? nullptr : &in.body)) {
+      s = *c;
+      // A lock on what has not arrived yet: left for a later merge, not recorded.
+      if (!s && s.code() == Code::kUnavailable) continue;
+    } else if (kind == "setting") {
       s = in.version.deleted ? identities_.setSetting(in.version.key, std::nullopt)
                              : identities_.setSetting(in.version.key, textField(in.body, "value"));
     } else if (kind == "scope_map") {
@@ -289,9 +284,9 @@ Result<bool> EntitySync::merge(std::string_view exported) {
   if (applied.empty()) return changed;
   // The hashes of what is here now, so that the applied copies are not taken for changes
   // made here.
-  auto after = identities_.snapshot();
+  auto after = this->current();
   if (!after) return after.takeError();
-  const auto current = entitiesOf(*after);
+  const auto& current = *after;
   for (auto& v : applied) {
     auto it = current.find({v.kind, v.key});
     if (v.deleted || it == current.end()) {

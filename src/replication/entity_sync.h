@@ -1,8 +1,9 @@
 #pragma once
 // EntitySync: replication of the registry's configuration entities (docs/replication.md):
 // identities (with their credential hashes), role assignments, scope maps and settings
-// (anonymous pull, network rules). They are few and change rarely, so replicas exchange
-// them whole; what makes the exchange converge is a version per entity:
+// (anonymous pull, network rules), and ConfigEntities' webhooks, retention policies,
+// quotas and locks. They are few and change rarely, so replicas exchange them whole;
+// what makes the exchange converge is a version per entity:
 //  - A change made here is found by comparing each entity's content hash with the one
 //    recorded with its version (replicated_entities); a changed or new entity gets a new
 //    version (a clock reading and this region), a vanished one a deleted version. The
@@ -21,15 +22,18 @@
 #include "meta/identity_store.h"
 #include "meta/replication_store.h"
 #include "replication/clock.h"
+#include "replication/config_entities.h"
+#include "replication/entity.h"
 
 namespace berth::replication {
 
 class EntitySync {
  public:
   // `on_conflict(message)`: an entity lost to a newer one of another replica.
-  EntitySync(meta::IdentityStore& identities, meta::ReplicationStore& store, HybridClock& clock, std::string region,
-             std::function<void(const std::string&)> on_conflict)
+  EntitySync(meta::MetaStore& meta, meta::IdentityStore& identities, meta::ReplicationStore& store, HybridClock& clock,
+             std::string region, std::function<void(const std::string&)> on_conflict)
       : identities_(identities),
+        config_(meta),
         store_(store),
         clock_(clock),
         region_(std::move(region)),
@@ -43,8 +47,11 @@ class EntitySync {
 
  private:
   Status recordLocalChanges();
+  // Every entity as it is here now.
+  Result<EntityMap> current();
 
   meta::IdentityStore& identities_;
+  ConfigEntities config_;
   meta::ReplicationStore& store_;
   HybridClock& clock_;
   std::string region_;

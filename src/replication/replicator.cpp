@@ -103,7 +103,7 @@ Replicator::Replicator(registry::Registry& registry, std::shared_ptr<PeerAuth> a
       audit_(audit),
       identities_(meta_.identityStore()),
       identities_changed_(std::move(identities_changed)) {
-  entities_ = std::make_unique<EntitySync>(*identities_, *store_, clock_, options_.region,
+  entities_ = std::make_unique<EntitySync>(meta_, *identities_, *store_, clock_, options_.region,
                                            [this](const std::string& message) { record("", "conflict", message); });
   for (const auto& p : options_.peers) {
     auto peer = std::make_unique<Peer>();

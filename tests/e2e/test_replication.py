@@ -16,7 +16,7 @@ import threading
 import time
 import unittest
 
-from berthtest import Server, _free_port, make_image, mkdtemp, push_blob, push_image, push_manifest, rand_bytes
+from berthtest import Server, _free_port, make_image, mkdtemp, push_blob, push_image, push_manifest, put_manifest, rand_bytes
 
 SECRET = "0123456789abcdef" * 4
 
@@ -174,6 +174,12 @@ def manifest(client, repo, ref):
                                          "application/vnd.oci.image.index.v1+json"})
 
 
+def x_attr(client, repo, tag, name):
+    """A tag's changeable attribute as ACR's API shows it (None while the tag is not there)."""
+    r = client.get("/acr/v1/%s/_tags/%s" % (repo, tag))
+    return r.json()["tag"]["changeableAttributes"][name] if r.status == 200 else None
+
+
 def tags(client, repo):
     r = client.get("/v2/%s/tags/list" % repo)
     return sorted(r.json().get("tags") or []) if r.status == 200 else []
@@ -300,6 +306,60 @@ class TwoAndThreeReplicasTest(unittest.TestCase):
         carol_a = self.r.servers["westeurope"].basic("carol", "carol-password-1")
         wait_for("carol gone in westeurope", lambda: manifest(carol_a, "team/auth", "v1").status == 401)
         self.assertEqual(manifest(bearer, "team/auth", "v1").status, 401)  # her token with her
+
+    def test_locks_webhooks_quotas_and_retention_policies_replicate(self):
+        a, b, c = self.r["westeurope"], self.r["eastus"], self.r["japaneast"]
+        img = push_image(a, "team/locked", "v1")
+        # A tag locked in westeurope (ACR's PATCH) is locked everywhere: no push moves it.
+        self.assertEqual(a.json("PATCH", "/acr/v1/team/locked/_tags/v1", {"writeEnabled": False}).status, 200)
+        other = make_image(n_layers=1, layer_size=512)
+        for x in (b, c):
+            wait_for("the lock", lambda: x.get("/acr/v1/team/locked/_tags/v1").status == 200 and
+                     not x.get("/acr/v1/team/locked/_tags/v1").json()["tag"]["changeableAttributes"]["writeEnabled"])
+            for blob in other.blobs():
+                push_blob(x, "team/locked", blob)
+            r = put_manifest(x, "team/locked", "v1", other.manifest, other.media_type)
+            self.assertEqual(r.status, 403, r.body)
+            self.assertIn("locked", r.json()["errors"][0]["message"])
+        # A lock on a tag whose push is still on its way waits for it.
+        self.r.cut("westeurope", "japaneast")
+        try:
+            push_image(a, "team/locked", "v2")
+            self.assertEqual(a.json("PATCH", "/acr/v1/team/locked/_tags/v2", {"deleteEnabled": False}).status, 200)
+            wait_for("v2 locked in eastus", lambda: x_attr(b, "team/locked", "v2", "deleteEnabled") is False)
+        finally:
+            self.r.restore("westeurope", "japaneast")
+        wait_for("v2 locked in japaneast", lambda: x_attr(c, "team/locked", "v2", "deleteEnabled") is False)
+        self.assertEqual(c.delete("/v2/team/locked/manifests/v2").status, 403)
+        # Unlocked in japaneast: the push goes through in eastus.
+        self.assertEqual(c.json("PATCH", "/acr/v1/team/locked/_tags/v1", {"writeEnabled": True}).status, 200)
+        wait_for("unlocked in eastus", lambda: x_attr(b, "team/locked", "v1", "writeEnabled") is True)
+        self.assertEqual(put_manifest(b, "team/locked", "v1", other.manifest, other.media_type).status, 201)
+        wait_for("the move in westeurope", lambda: manifest(a, "team/locked", "v1").header("Docker-Content-Digest") == other.digest)
+        self.assertEqual(manifest(a, "team/locked", img.digest).status, 200)
+
+        # Webhooks, quotas and retention policies made in one replica are in all.
+        hook = {"name": "ci0001", "serviceUri": "http://127.0.0.1:9/hook", "actions": ["push"], "scope": "team/*"}
+        self.assertEqual(a.json("POST", "/api/v1/webhooks", hook).status, 201)
+        self.assertEqual(b.json("PUT", "/api/v1/quotas/team%2F*", {"limitBytes": 10 ** 12}).status, 201)
+        self.assertEqual(c.json("PUT", "/api/v1/retention/policies/scratch",
+                                {"repositories": "scratch/.*", "keepLast": 3}).status, 201)
+        for x in (a, b, c):
+            wait_for("the webhook", lambda: x.get("/api/v1/webhooks/ci0001").status == 200)
+            got = x.get("/api/v1/webhooks/ci0001").json()
+            self.assertEqual((got["serviceUri"], got["actions"], got["scope"]), (hook["serviceUri"], ["push"], "team/*"))
+            wait_for("the quota", lambda: x.get("/api/v1/quotas/team%2F*").status == 200)
+            self.assertEqual(x.get("/api/v1/quotas/team%2F*").json()["limitBytes"], 10 ** 12)
+            wait_for("the policy", lambda: x.get("/api/v1/retention/policies/scratch").status == 200)
+            self.assertEqual(x.get("/api/v1/retention/policies/scratch").json()["keepLast"], 3)
+        # Changed in one, deleted in another: the same everywhere.
+        self.assertEqual(c.json("PATCH", "/api/v1/webhooks/ci0001", {"scope": "team/app*"}).status, 200)
+        self.assertEqual(a.delete("/api/v1/quotas/team%2F*").status, 204)
+        self.assertEqual(b.delete("/api/v1/retention/policies/scratch").status, 204)
+        for x in (a, b, c):
+            wait_for("the webhook change", lambda: x.get("/api/v1/webhooks/ci0001").json()["scope"] == "team/app*")
+            wait_for("the quota delete", lambda: x.get("/api/v1/quotas/team%2F*").status == 404)
+            wait_for("the policy delete", lambda: x.get("/api/v1/retention/policies/scratch").status == 404)
 
     def test_status_lists_every_peer(self):
         a = self.r["westeurope"]

@@ -326,7 +326,7 @@ Status PgMetaStore::putManifest(const PutManifestRequest& req) {
       if (!present) return pg_detail::manifestBlobUnknown(child, true);
     }
 
-    if (*found) {
+    if (*found && !versioned::lockChecked(req.event)) {
       if (auto s = pg_detail::repositoryAllows(c, **found, req.repository, "write_enabled"); !s) return s;
       if (req.tag) {
         if (auto s = pg_detail::tagMovable(c, **found, req.repository, *req.tag, req.manifest.digest); !s) {
@@ -461,8 +461,10 @@ Status PgMetaStore::deleteManifest(std::string_view repository, const oci::Diges
     if (!start) return start.takeError();
     if (start->settled) return okStatus();
     if (!*repo) return makeError(Code::kManifestUnknown, "manifest unknown to repository");
-    if (auto l = pg_detail::repositoryAllows(c, **repo, repository, "delete_enabled"); !l) return l;
-    if (!guard.ignore_item_locks) {
+    if (!versioned::lockChecked(start->event)) {
+      if (auto l = pg_detail::repositoryAllows(c, **repo, repository, "delete_enabled"); !l) return l;
+    }
+    if (!guard.ignore_item_locks && !versioned::lockChecked(start->event)) {
       if (auto l = pg_detail::manifestItemsDeletable(c, **repo, repository, digest); !l) return l;
     }
     if (auto g = pg_detail::manifestGuardHolds(c, **repo, repository, digest, guard); !g) return g;
@@ -492,8 +494,10 @@ Status PgMetaStore::deleteTag(std::string_view repository, std::string_view tag,
     if (!start) return start.takeError();
     if (start->settled) return okStatus();
     if (!*repo) return makeError(Code::kManifestUnknown, "tag unknown to repository");
-    if (auto l = pg_detail::repositoryAllows(c, **repo, repository, "delete_enabled"); !l) return l;
-    if (!guard.ignore_item_locks) {
+    if (!versioned::lockChecked(start->event)) {
+      if (auto l = pg_detail::repositoryAllows(c, **repo, repository, "delete_enabled"); !l) return l;
+    }
+    if (!guard.ignore_item_locks && !versioned::lockChecked(start->event)) {
       if (auto l = pg_detail::tagItemDeletable(c, **repo, repository, tag); !l) return l;
     }
     if (auto g = pg_detail::tagGuardHolds(c, **repo, repository, tag, guard); !g) return g;

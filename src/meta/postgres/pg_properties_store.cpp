@@ -282,4 +282,27 @@ Result<ManifestProperties> PgPropertiesStore::updateManifest(std::string_view re
   });
 }
 
+Result<std::vector<LockedItem>> PgPropertiesStore::lockedItems() {
+  return db_->read([&](Connection& c) -> Result<std::vector<LockedItem>> {
+    static const std::string locked = " WHERE x.delete_enabled = 0 OR x.write_enabled = 0 OR x.list_enabled = 0 OR x.read_enabled = 0";
+    static const std::string columns = ", x.delete_enabled, x.write_enabled, x.list_enabled, x.read_enabled";
+    static const std::string sql =
+        "SELECT x.name, '', ''" + columns + " FROM repositories x" + locked +
+        " UNION ALL SELECT r.name, x.name, ''" + columns + " FROM tags x JOIN repositories r ON r.id = x.repo_id" + locked +
+        " UNION ALL SELECT r.name, '', x.digest" + columns + " FROM manifests x JOIN repositories r ON r.id = x.repo_id" +
+        locked + " ORDER BY 1, 2, 3";
+    auto stmt = c.prepare(sql);
+    if (!stmt) return stmt.takeError();
+    return rows<LockedItem>(*stmt, [](const Stmt& s) -> Result<LockedItem> {
+      LockedItem item{s.text(0), s.text(1), std::nullopt, attributesAt(s, 3)};
+      if (const std::string digest = s.text(2); !digest.empty()) {
+        auto d = storedDigest(digest);
+        if (!d) return d.takeError();
+        item.digest = std::move(*d);
+      }
+      return item;
+    });
+  });
+}
+
 }  // namespace berth::meta

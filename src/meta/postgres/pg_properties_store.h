@@ -29,6 +29,7 @@ class PgPropertiesStore : public PropertiesStore {
   Result<ManifestProperties> manifest(std::string_view repository, const oci::Digest& digest) override;
   Result<ManifestProperties> updateManifest(std::string_view repository, const oci::Digest& digest,
                                             const AttributesPatch& patch) override;
+  Result<std::vector<LockedItem>> lockedItems() override;
 
  private:
   std::shared_ptr<pg_detail::Database> db_;

@@ -321,7 +321,7 @@ Status SqliteMetaStore::putManifest(const PutManifestRequest& req) {
       if (!present) return sqlite_detail::manifestBlobUnknown(child, true);
     }
 
-    if (*found) {
+    if (*found && !versioned::lockChecked(req.event)) {
       if (auto s = sqlite_detail::repositoryAllows(c, **found, req.repository, "write_enabled"); !s) return s;
       if (req.tag) {
         if (auto s = sqlite_detail::tagMovable(c, **found, req.repository, *req.tag, req.manifest.digest); !s) {
@@ -456,8 +456,10 @@ Status SqliteMetaStore::deleteManifest(std::string_view repository, const oci::D
     if (!start) return start.takeError();
     if (start->settled) return okStatus();
     if (!*repo) return makeError(Code::kManifestUnknown, "manifest unknown to repository");
-    if (auto l = sqlite_detail::repositoryAllows(c, **repo, repository, "delete_enabled"); !l) return l;
-    if (!guard.ignore_item_locks) {
+    if (!versioned::lockChecked(start->event)) {
+      if (auto l = sqlite_detail::repositoryAllows(c, **repo, repository, "delete_enabled"); !l) return l;
+    }
+    if (!guard.ignore_item_locks && !versioned::lockChecked(start->event)) {
       if (auto l = sqlite_detail::manifestItemsDeletable(c, **repo, repository, digest); !l) return l;
     }
     if (auto g = sqlite_detail::manifestGuardHolds(c, **repo, repository, digest, guard); !g) return g;
@@ -487,8 +489,10 @@ Status SqliteMetaStore::deleteTag(std::string_view repository, std::string_view 
     if (!start) return start.takeError();
     if (start->settled) return okStatus();
     if (!*repo) return makeError(Code::kManifestUnknown, "tag unknown to repository");
-    if (auto l = sqlite_detail::repositoryAllows(c, **repo, repository, "delete_enabled"); !l) return l;
-    if (!guard.ignore_item_locks) {
+    if (!versioned::lockChecked(start->event)) {
+      if (auto l = sqlite_detail::repositoryAllows(c, **repo, repository, "delete_enabled"); !l) return l;
+    }
+    if (!guard.ignore_item_locks && !versioned::lockChecked(start->event)) {
       if (auto l = sqlite_detail::tagItemDeletable(c, **repo, repository, tag); !l) return l;
     }
     if (auto g = sqlite_detail::tagGuardHolds(c, **repo, repository, tag, guard); !g) return g;

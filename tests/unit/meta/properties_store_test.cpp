@@ -132,6 +132,43 @@ TEST_P(PropertiesStoreTest, ManifestSizePlatformTagsAndAttributes) {
   EXPECT_EQ(props_->updateTag("team/app", "nope", patch).code(), Code::kManifestUnknown);
 }
 
+TEST_P(PropertiesStoreTest, LockedItemsAreEveryItemWithAnAttributeOff) {
+  const oci::Digest d = push("team/app", "a", {}, "v1");
+  push("team/app", "b", {}, "v2");
+  push("zeta", "z", {}, "latest");
+  auto none = props_->lockedItems();
+  ASSERT_TRUE(none.ok()) << none.error().message;
+  EXPECT_TRUE(none->empty());
+
+  AttributesPatch off;
+  off.write_enabled = false;
+  ASSERT_TRUE(props_->updateTag("team/app", "v2", off).ok());
+  ASSERT_TRUE(props_->updateRepository("zeta", off).ok());
+  AttributesPatch hidden;
+  hidden.list_enabled = false;
+  ASSERT_TRUE(props_->updateManifest("team/app", d, hidden).ok());
+  auto locked = props_->lockedItems();
+  ASSERT_TRUE(locked.ok()) << locked.error().message;
+  ASSERT_EQ(locked->size(), 3u);
+  EXPECT_EQ((*locked)[0].repository, "team/app");
+  EXPECT_EQ((*locked)[0].tag, "");
+  EXPECT_EQ((*locked)[0].digest, d);
+  EXPECT_EQ((*locked)[0].attributes, (Attributes{true, true, false, true}));
+  EXPECT_EQ((*locked)[1].tag, "v2");
+  EXPECT_FALSE((*locked)[1].digest.has_value());
+  EXPECT_EQ((*locked)[1].attributes, (Attributes{true, false, true, true}));
+  EXPECT_EQ((*locked)[2].repository, "zeta");
+  EXPECT_EQ((*locked)[2].tag, "");
+  EXPECT_FALSE((*locked)[2].digest.has_value());
+
+  // Back to the defaults: no longer a lock.
+  AttributesPatch on;
+  on.write_enabled = true;
+  ASSERT_TRUE(props_->updateTag("team/app", "v2", on).ok());
+  ASSERT_TRUE(props_->updateRepository("zeta", on).ok());
+  EXPECT_EQ(props_->lockedItems()->size(), 1u);
+}
+
 TEST_P(PropertiesStoreTest, TagPagesByNameAndByTime) {
   for (const char* t : {"c", "a", "d", "b"}) push("team/app", t, {}, t);
   // Times the test controls: c oldest ... b newest; a and d share a second.

@@ -3,6 +3,7 @@
 // (tags, tag and manifest tombstones), and the peers' cursors only move forward.
 #include <gtest/gtest.h>
 
+#include "meta/properties_store.h"
 #include "meta/replication_store.h"
 #include "meta_store_contract.h"
 
@@ -100,6 +101,32 @@ TEST_P(ReplicationStoreTest, AReplicatedTagWriteAppliesOnlyWhenNewer) {
   EXPECT_TRUE(store().getManifest("r", digestOf("theirs")).ok());
   ASSERT_TRUE(push("theirs", "t", {21, "a"}, true).ok());
   EXPECT_EQ(tagged("t"), digestOf("theirs").str());
+}
+
+TEST_P(ReplicationStoreTest, LocksBindWritesMadeHereNotReplicatedOnes) {
+  ASSERT_TRUE(push("one", "t", {10, "b"}, false).ok());
+  ASSERT_TRUE(push("two", "u", {11, "b"}, false).ok());
+  auto props = store().propertiesStore();
+  AttributesPatch locked;
+  locked.write_enabled = false;
+  locked.delete_enabled = false;
+  ASSERT_TRUE(props->updateTag("r", "t", locked).ok());
+  ASSERT_TRUE(props->updateTag("r", "u", locked).ok());
+  // Here: refused, naming the lock.
+  auto mine = push("three", "t", {12, "b"}, false);
+  ASSERT_FALSE(mine.ok());
+  EXPECT_EQ(mine.code(), Code::kDenied);
+  EXPECT_EQ(deleteTag("u", {13, "b"}, false).code(), Code::kDenied);
+  // Made in another replica (checked there, when made): applied.
+  ASSERT_TRUE(push("three", "t", {14, "a"}, true).ok());
+  EXPECT_EQ(tagged("t"), digestOf("three").str());
+  ASSERT_TRUE(deleteTag("u", {15, "a"}, true).ok());
+  EXPECT_EQ(tagged("u"), "none");
+  // The repository's own lock too.
+  ASSERT_TRUE(props->updateRepository("r", locked).ok());
+  EXPECT_EQ(push("four", "v", {16, "b"}, false).code(), Code::kDenied);
+  EXPECT_TRUE(push("four", "v", {17, "a"}, true).ok());
+  EXPECT_TRUE(deleteManifest("four", {18, "a"}, true).ok());
 }
 
 TEST_P(ReplicationStoreTest, ADeletedTagOutvotesOlderPushesArrivingLater) {
