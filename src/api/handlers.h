@@ -266,7 +266,8 @@ struct AuthHandlers {
   AuditAdmin audit;
 };
 
-// Geo-replication: what peers read (journal, manifests, blobs) and the admin status.
+// Geo-replication: what peers read (journal, snapshot, manifests, blobs) and the admin
+// status, with the replicas created at run time.
 class ReplicationApi {
  public:
   ReplicationApi(registry::Registry& registry, replication::Replicator* replicator)
@@ -275,7 +276,9 @@ class ReplicationApi {
   Task<void> entities(Exchange& ex, const Call& call);
   Task<void> manifest(Exchange& ex, const Call& call);
   Task<void> blob(Exchange& ex, const Call& call);
-  Result<AdminReply> status(const AdminCall& call);  // GET /api/v1/replication
+  Task<void> snapshot(Exchange& ex, const Call& call);
+  Result<AdminReply> replicas(const AdminCall& call);  // GET, POST /api/v1/replication
+  Result<AdminReply> replica(const AdminCall& call);   // GET, DELETE /api/v1/replication/{region}
 
  private:
   registry::Registry& registry_;

@@ -4,9 +4,11 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "api/admin_fields.h"
 #include "api/handlers.h"
 #include "api/paging.h"
 #include "meta/replication_store.h"
+#include "common/log.h"
 #include "common/text.h"
 
 namespace berth::api {
@@ -84,31 +86,83 @@ Task<void> ReplicationApi::blob(Exchange& ex, const Call& call) {
   co_await sendBlobBytes(ex, std::move(res), **reader, 0, size);
 }
 
-Result<AdminReply> ReplicationApi::status(const AdminCall&) {
+Task<void> ReplicationApi::snapshot(Exchange& ex, const Call& call) {
+  const std::string after(queryValue(call.query, "after").value_or(""));
+  size_t limit = 200;
+  if (auto l = queryValue(call.query, "limit")) {
+    auto n = positiveInteger(*l, "limit");
+    if (!n) co_return co_await ex.sendError(n.error());
+    limit = std::min<size_t>(static_cast<size_t>(*n), kMaxJournalPage);
+  }
+  auto page = co_await ex.blocking([&] { return replicator_->snapshotPage(after, limit); });
+  if (!page) co_return co_await ex.sendError(page.error());
+  co_await ex.send(jsonResponse(http::status::ok, std::move(*page)));
+}
+
+namespace {
+json::object peerJson(const replication::PeerStatus& p) {
+  json::object o;
+  o["region"] = p.region;
+  o["url"] = p.url;
+  o["state"] = p.state;
+  o["lagSeconds"] = p.lag_seconds;
+  o["pendingOperations"] = p.pending_operations;
+  o["pendingBytes"] = p.pending_bytes;
+  o["appliedJournalId"] = p.applied;
+  o["readJournalId"] = p.read;
+  o["lastContact"] = p.last_contact != 0 ? json::value(formatRfc3339(p.last_contact)) : json::value(nullptr);
+  o["lastError"] = p.last_error;
+  o["appliedTotal"] = p.applied_total;
+  o["bytesTotal"] = p.bytes_total;
+  o["conflictsTotal"] = p.conflicts_total;
+  return o;
+}
+
+Error replicationOff() {
+  return makeError(Code::kConflict, "replication is not configured on this replica (replication.region)");
+}
+}  // namespace
+
+Result<AdminReply> ReplicationApi::replicas(const AdminCall& call) {
+  if (call.method == http::verb::post) {
+    if (replicator_ == nullptr) return replicationOff();
+    const Fields f(call.body);
+    if (auto s = f.only({"region", "url"}); !s) return s.takeError();
+    auto region = f.str("region");
+    if (!region) return region.takeError();
+    auto url = f.str("url");
+    if (!url) return url.takeError();
+    if (!*region) return invalidArgument("region is required");
+    if (!*url) return invalidArgument("url is required (http(s)://HOST:PORT of the replica)");
+    if (auto s = replicator_->createReplica(**region, **url); !s) return s.takeError();
+    log::info("replica created", {{"region", **region}, {"url", **url}});
+    for (const auto& p : replicator_->status()) {
+      if (p.region == **region) return AdminReply{http::status::created, peerJson(p)};
+    }
+    return makeError(Code::kInternal, "the created replica is not among the peers");
+  }
   json::array replicas;
   if (replicator_ != nullptr) {
-    for (const auto& p : replicator_->status()) {
-      json::object o;
-      o["region"] = p.region;
-      o["url"] = p.url;
-      o["state"] = p.state;
-      o["lagSeconds"] = p.lag_seconds;
-      o["pendingOperations"] = p.pending_operations;
-      o["pendingBytes"] = p.pending_bytes;
-      o["appliedJournalId"] = p.applied;
-      o["readJournalId"] = p.read;
-      o["lastContact"] = p.last_contact != 0 ? json::value(formatRfc3339(p.last_contact)) : json::value(nullptr);
-      o["lastError"] = p.last_error;
-      o["appliedTotal"] = p.applied_total;
-      o["bytesTotal"] = p.bytes_total;
-      o["conflictsTotal"] = p.conflicts_total;
-      replicas.push_back(std::move(o));
-    }
+    for (const auto& p : replicator_->status()) replicas.push_back(peerJson(p));
   }
   json::object body;
   body["region"] = replicator_ != nullptr ? json::value(replicator_->region()) : json::value(nullptr);
   body["replicas"] = std::move(replicas);
   return AdminReply{http::status::ok, std::move(body)};
+}
+
+Result<AdminReply> ReplicationApi::replica(const AdminCall& call) {
+  if (replicator_ == nullptr) return replicationOff();
+  const std::string region(call.route.ref);
+  if (call.method == http::verb::delete_) {
+    if (auto s = replicator_->deleteReplica(region); !s) return s.takeError();
+    log::info("replica deleted", {{"region", region}});
+    return AdminReply{http::status::no_content, nullptr};
+  }
+  for (const auto& p : replicator_->status()) {
+    if (p.region == region) return AdminReply{http::status::ok, peerJson(p)};
+  }
+  return makeError(Code::kNotFound, "no replica " + region);
 }
 
 }  // namespace berth::api

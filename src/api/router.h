@@ -75,7 +75,9 @@ enum class RouteKind {
   kAdminRecycleItem,      // /api/v1/recycle-bin/<id>
   kAdminRecycleRestore,   // /api/v1/recycle-bin/<id>/restore
   kAdminReplication,      // /api/v1/replication
+  kAdminReplica,          // /api/v1/replication/<region>
   kReplicationJournal,    // /replication/v1/journal
+  kReplicationSnapshot,   // /replication/v1/snapshot
   kReplicationEntities,   // /replication/v1/entities
   kReplicationManifest,   // /replication/v1/<name>/manifests/<digest>
   kReplicationBlob,       // /replication/v1/<name>/blobs/<digest>

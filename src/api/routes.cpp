@@ -188,12 +188,16 @@ constexpr std::array kRoutes = std::to_array<RouteRow>({
      kConfigAudit, AUTH_ADMIN(repositories, restore)},
     {RouteKind::kAdminRecycleItem, "/api/v1/recycle-bin/{id}/", kGet | kDelete, always(kIdentity), L::kAdmin,
      kConfigAudit, AUTH_ADMIN(repositories, recycleItem)},
-    {RouteKind::kAdminReplication, "/api/v1/replication/", kGet, always(kOwner), L::kAdmin, kConfigAudit,
-     ADMIN(replication, status)},
+    {RouteKind::kAdminReplication, "/api/v1/replication/", kGet | kPost, always(kOwner), L::kAdmin, kConfigAudit,
+     ADMIN(replication, replicas)},
+    {RouteKind::kAdminReplica, "/api/v1/replication/{id}/", kGet | kDelete, always(kOwner), L::kAdmin, kConfigAudit,
+     ADMIN(replication, replica)},
     // Geo-replication between replicas (docs/replication.md): signed by the peer, refused
     // when replication is off. Reads only; failures are audited.
     {RouteKind::kReplicationJournal, "/replication/v1/journal", kGet, always(kReplicaPeer), L::kReplication,
      always(AuditRule{"replicate", kAuditFailuresOnly}), ROUTE(replication, journal)},
+    {RouteKind::kReplicationSnapshot, "/replication/v1/snapshot", kGet, always(kReplicaPeer), L::kReplication,
+     always(AuditRule{"replicate", kAuditFailuresOnly}), ROUTE(replication, snapshot)},
     {RouteKind::kReplicationEntities, "/replication/v1/entities", kGet, always(kReplicaPeer), L::kReplication,
      always(AuditRule{"replicate", kAuditFailuresOnly}), ROUTE(replication, entities)},
     {RouteKind::kReplicationManifest, "/replication/v1/{name}/manifests/{ref}", kGet, always(kReplicaPeer),

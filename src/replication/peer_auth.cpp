@@ -29,8 +29,11 @@ Result<std::string> PeerAuth::verify(std::string_view region, std::string_view t
   if (region.empty() || signature.empty()) {
     return makeError(Code::kUnauthorized, "replication requests must be signed by a replica");
   }
-  if (std::find(peers_.begin(), peers_.end(), region) == peers_.end()) {
-    return makeError(Code::kUnauthorized, "region " + std::string(region) + " is not a peer of this replica");
+  {
+    std::lock_guard lock(mu_);
+    if (std::find(peers_.begin(), peers_.end(), region) == peers_.end()) {
+      return makeError(Code::kUnauthorized, "region " + std::string(region) + " is not a peer of this replica");
+    }
   }
   int64_t sent = 0;
   auto [end, ec] = std::from_chars(time.data(), time.data() + time.size(), sent);

@@ -6,6 +6,7 @@
 // and a matching signature; users' credentials are never involved.
 #include <chrono>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,6 +41,11 @@ class PeerAuth {
                              std::string_view method, std::string_view target, int64_t now) const;
 
   const std::string& region() const { return region_; }
+  // The regions allowed to call from now on (replicas created or deleted at run time).
+  void setPeers(std::vector<std::string> peers) {
+    std::lock_guard lock(mu_);
+    peers_ = std::move(peers);
+  }
 
  private:
   std::string mac(std::string_view region, std::string_view time, std::string_view method,
@@ -47,6 +53,7 @@ class PeerAuth {
 
   std::string secret_;
   std::string region_;
+  mutable std::mutex mu_;  // guards peers_
   std::vector<std::string> peers_;
 };
 

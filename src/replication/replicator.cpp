@@ -6,8 +6,10 @@
 #include <boost/json.hpp>
 
 #include <map>
+#include <set>
 
 #include "common/text.h"
+#include "meta/retention_store.h"
 #include "oci/manifest.h"
 #include "replication/json_fields.h"
 #include "storage/http/crypto.h"
@@ -23,6 +25,8 @@ namespace {
 // Errors worth trying again later (the cursor stays): the peer or this replica's storage
 // or database is out of reach for now. Anything else is the write's own fault here (a
 // lock, a quota, bad bytes): recorded and passed over, so one write cannot stop the rest.
+constexpr long kPageTimeoutSeconds = 30;
+
 bool retryable(Code code) {
   return code == Code::kUnavailable || code == Code::kStorageFull || code == Code::kIoError ||
          code == Code::kInternal || code == Code::kTooManyRequests;
@@ -73,25 +77,6 @@ void audit(events::AuditLog* log, const AuditNote& n) {
 
 }  // namespace
 
-// A row of a peer's journal as its page carries it.
-struct Replicator::Entry : meta::JournalRecord {
-  std::string media_type;
-  std::optional<std::string> manifest;  // push: the bytes, unless the peer no longer has them
-};
-
-namespace {
-// Blobs this small travel inline with the journal page that needs them (a page carries at
-// most kInlineBudget of them): catching up on many small images costs no round trip per
-// image config.
-constexpr uint64_t kInlineBlobMax = 64 * 1024;
-constexpr uint64_t kInlineBudget = 8 * 1024 * 1024;
-}  // namespace
-
-struct Replicator::Peer {
-  PeerConfig config;
-  PeerStatus status;  // guarded by Replicator::mu_
-  std::map<std::string, std::string> inline_blobs;  // of the page being applied, by digest
-};
 
 Replicator::Replicator(registry::Registry& registry, std::shared_ptr<PeerAuth> auth, ReplicatorOptions options,
                        events::AuditLog* audit, std::function<void()> identities_changed)
@@ -105,13 +90,6 @@ Replicator::Replicator(registry::Registry& registry, std::shared_ptr<PeerAuth> a
       identities_changed_(std::move(identities_changed)) {
   entities_ = std::make_unique<EntitySync>(meta_, *identities_, *store_, clock_, options_.region,
                                            [this](const std::string& message) { record("", "conflict", message); });
-  for (const auto& p : options_.peers) {
-    auto peer = std::make_unique<Peer>();
-    peer->config = p;
-    peer->status.region = p.region;
-    peer->status.url = p.url;
-    peers_.push_back(std::move(peer));
-  }
 }
 
 Replicator::~Replicator() { stop(); }
@@ -122,7 +100,12 @@ void Replicator::start() {
   if (auto last = store_->lastJournalId(); last && *last > 0) {
     if (auto rows = store_->journalAfter(*last - 1, 1); rows && !rows->empty()) clock_.observe(rows->front().hlc);
   }
-  for (auto& p : peers_) threads_.emplace_back([this, peer = p.get()] { run(*peer); });
+  {
+    std::lock_guard lock(mu_);
+    started_ = true;
+  }
+  refreshPeers();
+  supervisor_ = std::thread([this] { supervise(); });
 }
 
 void Replicator::stop() {
@@ -132,8 +115,15 @@ void Replicator::stop() {
     stopping_ = true;
   }
   wake_.notify_all();
-  for (auto& t : threads_) t.join();
-  threads_.clear();
+  if (supervisor_.joinable()) supervisor_.join();
+  std::vector<std::unique_ptr<Peer>> peers;
+  {
+    std::lock_guard lock(mu_);
+    peers.swap(peers_);
+  }
+  for (auto& p : peers) {
+    if (p->thread.joinable()) p->thread.join();
+  }
 }
 
 std::vector<PeerStatus> Replicator::status() {
@@ -151,15 +141,14 @@ std::vector<PeerStatus> Replicator::status() {
 }
 
 void Replicator::run(Peer& peer) {
-  auto next_prune = std::chrono::steady_clock::now();
-  auto next_entities = next_prune;
+  auto next_entities = std::chrono::steady_clock::now();
   std::chrono::milliseconds backoff{0};
   for (;;) {
     {
       std::lock_guard lock(mu_);
-      if (stopping_) return;
+      if (stopping_ || peer.stopped) return;
     }
-    const bool more = pullOnce(peer);
+    const bool more = !peer.filled && needsFill(peer) ? fillOnce(peer) : pullOnce(peer);
     if (std::chrono::steady_clock::now() >= next_entities) {
       syncEntities(peer);
       next_entities = std::chrono::steady_clock::now() + std::chrono::seconds(1);
@@ -173,14 +162,19 @@ void Replicator::run(Peer& peer) {
     backoff = failed ? std::min<std::chrono::milliseconds>(backoff * 2 + std::chrono::milliseconds(250),
                                                            std::chrono::seconds(2))
                      : std::chrono::milliseconds(0);
-    if (&peer == peers_.front().get() && std::chrono::steady_clock::now() >= next_prune) {
-      pruneJournal();
-      next_prune = std::chrono::steady_clock::now() + std::chrono::minutes(10);
+    bool prune = false;
+    {
+      std::lock_guard lock(mu_);
+      if (std::chrono::steady_clock::now() >= next_prune_) {
+        prune = true;
+        next_prune_ = std::chrono::steady_clock::now() + std::chrono::minutes(10);
+      }
     }
+    if (prune) pruneJournal();
     if (more && !failed) continue;
     std::unique_lock lock(mu_);
-    wake_.wait_for(lock, failed ? backoff : options_.poll, [&] { return stopping_; });
-    if (stopping_) return;
+    wake_.wait_for(lock, failed ? backoff : options_.poll, [&] { return stopping_ || peer.stopped; });
+    if (stopping_ || peer.stopped) return;
   }
 }
 
@@ -202,7 +196,10 @@ void Replicator::record(const std::string& peer, const std::string& action, cons
 
 void Replicator::pruneJournal() {
   std::vector<std::string> regions;
-  for (const auto& p : peers_) regions.push_back(p->config.region);
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& p : peers_) regions.push_back(p->config.region);
+  }
   const int64_t now = unixNow();
   if (auto s = store_->prune(regions, now - options_.journal_keep.count(), now - options_.tombstone_keep.count()); !s) {
     log::warn("replication: pruning the journal failed", {{"error", s.error().message}});
@@ -218,6 +215,9 @@ Result<std::string> Replicator::get(Peer& peer, const std::string& target,
                  {std::string(kTimeHeader), h.time},
                  {std::string(kSignatureHeader), h.signature}};
   req.sink = sink;
+  // Pages and entities are answered within about a second (a long poll's wait): a link
+  // that went dark mid-answer is given up on soon, not after the low-speed minute.
+  if (!sink) req.timeout_seconds = kPageTimeoutSeconds;
   auto r = http::perform(req);
   if (!r) return makeError(Code::kUnavailable, "replica " + peer.config.region + " at " + peer.config.url +
                                                    " is unreachable: " + r.error().message);
@@ -232,64 +232,54 @@ Result<std::string> Replicator::get(Peer& peer, const std::string& target,
   return makeError(Code::kUnavailable, why);
 }
 
+bool Replicator::failed(Peer& peer, const std::string& state, const Error& e) {
+  std::lock_guard lock(mu_);
+  if (peer.status.last_error != e.message) {
+    log::warn("replication: peer not read", {{"peer", peer.config.region}, {"state", state}, {"error", e.message}});
+  }
+  peer.status.state = state;
+  peer.status.last_error = e.message;
+  return false;
+}
+
+bool Replicator::needsFill(Peer& peer) {
+  auto cursor = store_->peer(peer.config.region);
+  if (!cursor) return false;  // the journal's read says why
+  peer.filled = cursor->applied_at != 0;
+  return !peer.filled;
+}
+
+bool Replicator::fillOnce(Peer& peer) {
+  if (auto s = fill(peer); !s) return failed(peer, s.code() == Code::kUnavailable ? "unreachable" : "error", s.error());
+  return true;  // the journal from where the copy began, right away
+}
+
 bool Replicator::pullOnce(Peer& peer) {
   auto cursor = store_->peer(peer.config.region);
-  auto fail = [&](const std::string& state, const Error& e) {
-    std::lock_guard lock(mu_);
-    if (peer.status.last_error != e.message) {
-      log::warn("replication: peer not read", {{"peer", peer.config.region}, {"state", state}, {"error", e.message}});
-    }
-    peer.status.state = state;
-    peer.status.last_error = e.message;
-    return false;
-  };
+  auto fail = [&](const std::string& state, const Error& e) { return failed(peer, state, e); };
   if (!cursor) return fail("error", cursor.error());
   const int64_t after = cursor->applied;
   auto body = get(peer, "/replication/v1/journal?after=" + std::to_string(after) +
                             "&limit=" + std::to_string(options_.page) + "&wait=1");
   if (!body) return fail(body.code() == Code::kUnavailable ? "unreachable" : "error", body.error());
-  std::vector<Entry> entries;
-  int64_t last = 0;
-  peer.inline_blobs.clear();
-  try {
-    const json::object page = json::parse(*body).as_object();
-    if (auto b = page.find("blobs"); b != page.end() && b->value().is_object()) {
-      for (const auto& [digest, data] : b->value().get_object()) {
-        if (!data.is_string()) continue;
-        auto bytes = http::base64Decode(data.get_string());
-        if (!bytes) throw std::runtime_error("inline blob bytes are not base64");
-        peer.inline_blobs[std::string(digest)] = std::move(*bytes);
-      }
-    }
-    const std::string region = textField(page, "region");
-    if (region != peer.config.region) {
-      return fail("error", makeError(Code::kInvalidArgument, "the replica at " + peer.config.url + " is region " +
-                                                                 region + ", not " + peer.config.region));
-    }
-    last = intField(page, "last");
-    for (const auto& v : page.at("entries").as_array()) {
-      const auto& o = v.as_object();
-      Entry e;
-      e.id = intField(o, "id");
-      e.hlc = intField(o, "hlc");
-      e.op = textField(o, "op");
-      e.repository = textField(o, "repository");
-      e.tag = textField(o, "tag");
-      e.digest = textField(o, "digest");
-      e.previous = meta::Version{intField(o, "prev_hlc"), textField(o, "prev_origin")};
-      e.media_type = textField(o, "media_type");
-      if (auto it = o.find("manifest"); it != o.end() && it->value().is_string()) {
-        auto bytes = http::base64Decode(it->value().get_string());
-        if (!bytes) throw std::runtime_error("manifest bytes are not base64");
-        e.manifest = std::move(*bytes);
-      }
-      if (e.id <= after) throw std::runtime_error("journal entry ids must follow the cursor");
-      entries.push_back(std::move(e));
-    }
-  } catch (const std::exception& ex) {
+  auto page = parsePage(*body);
+  if (!page) {
     return fail("error", makeError(Code::kInvalidArgument, "replica " + peer.config.region +
-                                                               " sent a malformed journal page: " + ex.what()));
+                                                               " sent a malformed journal page: " + page.error().message));
   }
+  if (page->region != peer.config.region) {
+    return fail("error", makeError(Code::kInvalidArgument, "the replica at " + peer.config.url + " is region " +
+                                                               page->region + ", not " + peer.config.region));
+  }
+  for (const auto& e : page->entries) {
+    if (e.id <= after) {
+      return fail("error", makeError(Code::kInvalidArgument, "replica " + peer.config.region +
+                                                                 " sent a malformed journal page: entry ids must follow the cursor"));
+    }
+  }
+  const std::vector<PageEntry>& entries = page->entries;
+  const int64_t last = page->last;
+  peer.inline_blobs = std::move(page->blobs);
   {
     std::lock_guard lock(mu_);
     peer.status.last_contact = unixNow();
@@ -302,36 +292,17 @@ bool Replicator::pullOnce(Peer& peer) {
     peer.status.last_error.clear();
   }
   int64_t applied = after;
-  const int64_t limit_ms = HybridClock::wallMs() + kMaxSkewSeconds * 1000;
-  for (const Entry& e : entries) {
+  for (const PageEntry& e : entries) {
     {
       std::lock_guard lock(mu_);
-      if (stopping_) break;
+      if (stopping_ || peer.stopped) break;
     }
-    if (HybridClock::millis(e.hlc) > limit_ms) {
-      (void)store_->setApplied(peer.config.region, applied, unixNow());
-      return fail("error", makeError(Code::kDenied, "replica " + peer.config.region + " writes " +
-                                                        std::to_string((HybridClock::millis(e.hlc) - HybridClock::wallMs()) / 1000) +
-                                                        " s in this replica's future: its clock is off; nothing more is applied from it until the clocks agree"));
-    }
-    clock_.observe(e.hlc);
-    auto s = apply(peer, e);
-    if (!s && retryable(s.code())) {
+    if (auto s = applyEntry(peer, e); !s) {
       (void)store_->setApplied(peer.config.region, applied, unixNow());
       return fail(s.code() == Code::kUnavailable ? "unreachable" : "error", s.error());
     }
-    if (!s) {
-      log::error("replication: write not applied", {{"peer", peer.config.region},
-                                                    {"journal_id", e.id},
-                                                    {"op", e.op},
-                                                    {"repository", e.repository},
-                                                    {"reference", e.tag.empty() ? e.digest : e.tag},
-                                                    {"error", s.error().message}});
-      audit(audit_, {peer.config.region, "replicate", "failed", s.error().message, e.repository, e.tag, e.digest, e.op});
-    }
     applied = e.id;
     std::lock_guard lock(mu_);
-    ++peer.status.applied_total;
     peer.status.applied = applied;
     peer.status.pending_operations = std::max<int64_t>(0, last - applied);
     peer.status.lag_seconds = std::max(0.0, (HybridClock::wallMs() - HybridClock::millis(e.hlc)) / 1000.0);
@@ -348,9 +319,32 @@ bool Replicator::pullOnce(Peer& peer) {
   return entries.size() >= options_.page;
 }
 
-Status Replicator::apply(Peer& peer, const Entry& e) {
-  const meta::Version version{e.hlc, peer.config.region};
-  if (e.op == "push") return applyPush(peer, e);
+Status Replicator::applyEntry(Peer& peer, const PageEntry& e) {
+  if (HybridClock::millis(e.hlc) > HybridClock::wallMs() + kMaxSkewSeconds * 1000) {
+    return makeError(Code::kDenied, "replica " + peer.config.region + " writes " +
+                                        std::to_string((HybridClock::millis(e.hlc) - HybridClock::wallMs()) / 1000) +
+                                        " s in this replica's future: its clock is off; nothing more is applied from it until the clocks agree");
+  }
+  clock_.observe(e.hlc);
+  auto s = apply(peer, e);
+  if (!s && retryable(s.code())) return s;
+  if (!s) {
+    log::error("replication: write not applied", {{"peer", peer.config.region},
+                                                  {"journal_id", e.id},
+                                                  {"op", e.op},
+                                                  {"repository", e.repository},
+                                                  {"reference", e.tag.empty() ? e.digest : e.tag},
+                                                  {"error", s.error().message}});
+    audit(audit_, {peer.config.region, "replicate", "failed", s.error().message, e.repository, e.tag, e.digest, e.op});
+  }
+  std::lock_guard lock(mu_);
+  ++peer.status.applied_total;
+  return okStatus();
+}
+
+Status Replicator::apply(Peer& peer, const PageEntry& e) {
+  const meta::Version version{e.hlc, e.origin.empty() ? peer.config.region : e.origin};
+  if (e.op == "push") return applyPush(peer, e, version);
   const events::RequestInfo info = replicatedRequest(peer.config.region, version, "DELETE");
   if (e.op == "delete_tag" || e.op == "delete_manifest") {
     oci::Reference ref;
@@ -378,13 +372,12 @@ Status Replicator::apply(Peer& peer, const Entry& e) {
   return makeError(Code::kUnsupported, "unknown journal operation " + e.op + " (is this replica older than its peer?)");
 }
 
-Status Replicator::applyPush(Peer& peer, const Entry& e) {
+Status Replicator::applyPush(Peer& peer, const PageEntry& e, const meta::Version& version) {
   // Gone at the peer since: its delete follows in the journal.
   if (!e.manifest) return okStatus();
   auto digest = oci::Digest::parse(e.digest);
   if (!digest) return digest.takeError();
-  return putReplicated(peer, e.repository, e.tag, *digest, e.media_type, *e.manifest, meta::Version{e.hlc, peer.config.region},
-                       e.previous);
+  return putReplicated(peer, e.repository, e.tag, *digest, e.media_type, *e.manifest, version, e.previous);
 }
 
 Status Replicator::putReplicated(Peer& peer, const std::string& repository, const std::string& tag,
@@ -518,65 +511,107 @@ void Replicator::conflict(Peer& peer, const std::string& repository, const std::
   audit(audit_, {peer.config.region, "conflict", "success", message, repository, tag, lost_is_digest ? lost : "", "PUT"});
 }
 
+Status Replicator::fill(Peer& peer) {
+  std::string after;
+  std::optional<int64_t> head;
+  for (;;) {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_ || peer.stopped) return makeError(Code::kUnavailable, "stopping");
+    }
+    auto body = get(peer, "/replication/v1/snapshot?after=" + after + "&limit=" + std::to_string(options_.page));
+    if (!body) return body.takeError();
+    auto page = parsePage(*body);
+    if (!page) {
+      return makeError(Code::kInvalidArgument, "replica " + peer.config.region + " sent a malformed snapshot page: " +
+                                                   page.error().message);
+    }
+    if (page->region != peer.config.region) {
+      return makeError(Code::kInvalidArgument, "the replica at " + peer.config.url + " is region " + page->region +
+                                                   ", not " + peer.config.region);
+    }
+    if (!head) head = page->last;  // what the journal holds from here on is read from it
+    peer.inline_blobs = std::move(page->blobs);
+    {
+      std::lock_guard lock(mu_);
+      peer.status.state = "filling";
+      peer.status.last_contact = unixNow();
+      peer.status.last_error.clear();
+    }
+    for (const PageEntry& e : page->entries) {
+      if (auto s = applyEntry(peer, e); !s) return s;
+    }
+    if (page->next.empty() || page->next <= after) break;
+    after = page->next;
+  }
+  if (auto s = store_->setApplied(peer.config.region, *head, unixNow()); !s) return s;
+  log::info("replication: filled from peer", {{"peer", peer.config.region}, {"journal_id", *head}});
+  peer.filled = true;
+  return okStatus();
+}
+
+Result<std::string> Replicator::snapshotPage(const std::string& after, size_t limit) {
+  // The journal's head before anything is read: a write committed later is in the journal
+  // after it, and the filling replica reads the journal from there.
+  auto last = store_->lastJournalId();
+  if (!last) return last.takeError();
+  auto retention = meta_.retentionStore();
+  auto repositories = retention->repositories();
+  if (!repositories) return repositories.takeError();
+  PageWriter page(meta_, registry_.blobStore());
+  size_t entries = 0;
+  std::string next;
+  for (const auto& repository : *repositories) {
+    if (repository <= after) continue;
+    if (entries >= limit) break;
+    auto snapshot = retention->snapshot(repository);
+    if (!snapshot && snapshot.code() == Code::kNameUnknown) continue;  // deleted since
+    if (!snapshot) return snapshot.takeError();
+    std::set<std::string> tagged;
+    for (const auto& t : snapshot->tags) {
+      auto held = store_->tagState(repository, t.name);
+      if (!held) return held.takeError();
+      if (!*held) continue;
+      // Tags written before replication was on have no version: the oldest there is, so
+      // that any write made since in any replica wins over the copy.
+      const meta::Version v = (*held)->version.hlc != 0 ? (*held)->version : meta::Version{1, options_.region};
+      meta::JournalRecord row;
+      row.op = "push";
+      row.repository = repository;
+      row.tag = t.name;
+      row.digest = (*held)->digest.str();
+      row.hlc = v.hlc;
+      if (auto s = page.add(row, v.origin); !s) return s.takeError();
+      tagged.insert(row.digest);
+      ++entries;
+    }
+    for (const auto& m : snapshot->manifests) {
+      if (tagged.contains(m.digest.str())) continue;
+      meta::JournalRecord row;
+      row.op = "push";
+      row.repository = repository;
+      row.digest = m.digest.str();
+      row.hlc = 1;
+      if (auto s = page.add(row, options_.region); !s) return s.takeError();
+      ++entries;
+    }
+    next = repository;
+  }
+  if (!repositories->empty() && next == repositories->back()) next.clear();
+  return page.finish(options_.region, *last, next);
+}
+
 Result<std::string> Replicator::journalPage(const std::string& peer, int64_t after, size_t limit) {
   if (auto s = store_->setRead(peer, after, unixNow()); !s) return s.takeError();
   auto rows = store_->journalAfter(after, limit);
   if (!rows) return rows.takeError();
   auto last = store_->lastJournalId();
   if (!last) return last.takeError();
-  json::array entries;
-  json::object blobs;  // small blobs the page's manifests name, inline
-  uint64_t inlined = 0;
-  auto inlineBlobs = [&](const std::string& bytes, const std::string& media_type) {
-    auto parsed = oci::parseManifest(bytes, media_type);
-    if (!parsed) return;
-    std::vector<const oci::Descriptor*> wanted;
-    if (parsed->config) wanted.push_back(&*parsed->config);
-    for (const auto& l : parsed->layers) wanted.push_back(&l);
-    for (const auto* d : wanted) {
-      if (d->has_urls || d->size <= 0 || static_cast<uint64_t>(d->size) > kInlineBlobMax ||
-          inlined + static_cast<uint64_t>(d->size) > kInlineBudget || blobs.contains(d->digest.str())) {
-        continue;
-      }
-      auto reader = registry_.blobStore().open(d->digest);
-      if (!reader) continue;
-      if ((*reader)->size() != static_cast<uint64_t>(d->size)) continue;
-      std::string data((*reader)->size(), '\0');
-      size_t got = 0;
-      while (got < data.size()) {
-        auto n = (*reader)->readAt(got, data.data() + got, data.size() - got);
-        if (!n || *n == 0) break;
-        got += *n;
-      }
-      if (got != data.size()) continue;
-      inlined += data.size();
-      blobs[d->digest.str()] = http::base64Encode(data);
-    }
-  };
+  PageWriter page(meta_, registry_.blobStore());
   for (const auto& row : *rows) {
-    json::object e{{"id", row.id},
-                   {"hlc", row.hlc},
-                   {"op", row.op},
-                   {"repository", row.repository},
-                   {"tag", row.tag},
-                   {"digest", row.digest},
-                   {"prev_hlc", row.previous.hlc},
-                   {"prev_origin", row.previous.origin}};
-    if (row.op == "push") {
-      if (auto d = oci::Digest::parse(row.digest)) {
-        if (auto m = meta_.getManifest(row.repository, *d)) {
-          e["media_type"] = m->media_type;
-          e["manifest"] = http::base64Encode(m->bytes);
-          inlineBlobs(m->bytes, m->media_type);
-        } else if (m.code() != Code::kManifestUnknown) {
-          return m.takeError();
-        }
-      }
-    }
-    entries.push_back(std::move(e));
+    if (auto s = page.add(row); !s) return s.takeError();
   }
-  return json::serialize(json::object{
-      {"region", options_.region}, {"last", *last}, {"entries", std::move(entries)}, {"blobs", std::move(blobs)}});
+  return page.finish(options_.region, *last);
 }
 
 }  // namespace berth::replication

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -25,6 +26,7 @@
 #include "registry/registry.h"
 #include "replication/clock.h"
 #include "replication/entity_sync.h"
+#include "replication/journal_page.h"
 #include "replication/peer_auth.h"
 
 namespace berth::replication {
@@ -72,6 +74,13 @@ class Replicator {
 
   // Starts one thread per peer (and gives the Registry its clock).
   void start();
+  // Replicas created at run time (docs/replication.md): every replica learns them (they
+  // are settings, which replicate) and reads from them as from the peers of its config.
+  // kInvalidArgument: a bad region name or URL; kConflict: this replica's own region or
+  // one it has already.
+  Status createReplica(const std::string& region, const std::string& url);
+  // kNotFound: no such replica; kConflict: a peer of this replica's config file.
+  Status deleteReplica(const std::string& region);
   void stop();
 
   const std::string& region() const { return options_.region; }
@@ -84,17 +93,45 @@ class Replicator {
   // Serving a peer: the page of our journal after `after` (which the peer has applied)
   // as JSON, with the manifests' bytes inline.
   Result<std::string> journalPage(const std::string& peer, int64_t after, size_t limit);
+  // Serving a peer that fills itself: this replica's tags and untagged manifests as
+  // pushes with their versions, whole repositories after `after` (a name) until about
+  // `limit` entries; the page's `last` is the journal's head before the read, its `next`
+  // the repository to continue after ("" when done).
+  Result<std::string> snapshotPage(const std::string& after, size_t limit);
   // Serving a peer: the configuration entities with their versions (EntitySync).
   Result<std::string> entities() { return entities_->exportState(); }
 
  private:
-  struct Peer;
-  struct Entry;
+  struct Peer {
+    PeerConfig config;
+    PeerStatus status;      // guarded by mu_
+    bool stopped = false;   // removed (guarded by mu_)
+    std::thread thread;
+    std::map<std::string, std::string> inline_blobs;  // of the page being applied, by digest
+    bool filled = false;    // this process has copied the peer's content (fill)
+  };
+  // The peers wanted now: the config's and those created at run time (settings). Starts
+  // the new ones' threads, stops the removed ones' (forgetting their cursors), and tells
+  // PeerAuth whom to accept.
+  void refreshPeers();
+  void supervise();  // refreshes the peers when the settings change
   void run(Peer& peer);
   // Reads and applies one page; true when there may be more right away.
   bool pullOnce(Peer& peer);
-  Status apply(Peer& peer, const Entry& e);
-  Status applyPush(Peer& peer, const Entry& e);
+  // A replica that never applied anything of the peer (new to it, or one that turned
+  // replication on with content of its own) first copies the peer's content (fill), then
+  // reads its journal from where the copy began.
+  bool needsFill(Peer& peer);
+  // Records why the peer was not read (its state and last error); false.
+  bool failed(Peer& peer, const std::string& state, const Error& e);
+  bool fillOnce(Peer& peer);
+  Status fill(Peer& peer);
+  // Applies one entry of a page. An error means stop and try again later (the peer or
+  // this replica's storage is out of reach, or the peer's clock is off); a write that
+  // fails for reasons of its own (a lock, bad bytes) is recorded and passed over.
+  Status applyEntry(Peer& peer, const PageEntry& e);
+  Status apply(Peer& peer, const PageEntry& e);
+  Status applyPush(Peer& peer, const PageEntry& e, const meta::Version& version);
   Status ensureBlob(Peer& peer, const std::string& repository, const oci::Digest& digest);
   Status ensureManifest(Peer& peer, const std::string& repository, const oci::Digest& digest,
                         const meta::Version& version, int depth);
@@ -121,9 +158,13 @@ class Replicator {
   std::unique_ptr<meta::IdentityStore> identities_;
   std::unique_ptr<EntitySync> entities_;
   std::function<void()> identities_changed_;
-  std::vector<std::unique_ptr<Peer>> peers_;
-  std::vector<std::thread> threads_;
-  mutable std::mutex mu_;  // guards the peers' status and stopping_
+  std::vector<std::unique_ptr<Peer>> peers_;  // guarded by mu_
+  std::thread supervisor_;
+  std::mutex refresh_mu_;  // one refreshPeers at a time
+  int64_t settings_generation_ = -1;  // of the identity store, when the peers were last refreshed
+  std::chrono::steady_clock::time_point next_prune_{};
+  bool started_ = false;
+  mutable std::mutex mu_;  // guards the peers, their status, next_prune_, started_ and stopping_
   std::condition_variable wake_;
   bool stopping_ = false;
 };

@@ -520,6 +520,9 @@ class NetnsPartitionTest(unittest.TestCase):
                 sh("ip", "link", "set", name, "up")
                 sh("ip", "netns", "exec", cls.ns, "ip", "addr", "add", net + ".2/24", "dev", name + "p")
                 sh("ip", "netns", "exec", cls.ns, "ip", "link", "set", name + "p", "up")
+            # While the link is down its connected route is gone: without this, packets to
+            # eastus would take the default route, and the sandbox's network answers there.
+            sh("ip", "route", "add", "unreachable", cls.net + ".0/24", "metric", "4000")
         except (subprocess.CalledProcessError, OSError) as e:
             cls.tearDownClass()
             raise unittest.SkipTest("this sandbox forbids network namespaces (%s); the link-proxy and "
@@ -527,7 +530,8 @@ class NetnsPartitionTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        for argv in (("ip", "link", "del", cls.link), ("ip", "link", "del", cls.ctl), ("ip", "netns", "del", cls.ns)):
+        for argv in (("ip", "route", "del", "unreachable", cls.net + ".0/24", "metric", "4000"),
+                     ("ip", "link", "del", cls.link), ("ip", "link", "del", cls.ctl), ("ip", "netns", "del", cls.ns)):
             subprocess.run(argv, capture_output=True)
 
     def test_a_kernel_cut_link_heals_and_the_replicas_converge(self):

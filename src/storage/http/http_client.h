@@ -29,6 +29,9 @@ struct Request {
   // When set, a 2xx response body is handed over in pieces as it arrives instead of being
   // collected; returning false aborts the transfer. Error bodies are always collected.
   std::function<bool(std::string_view)> sink;
+  // The whole exchange's limit (0: none; a transfer slower than 1 KiB/s for a minute is
+  // abandoned either way). For small answers that must come soon, e.g. a replica's journal.
+  long timeout_seconds = 0;
 };
 
 struct Response {
