@@ -162,7 +162,7 @@ Result<AdminReply> ReplicationApi::replica(const AdminCall& call) {
   for (const auto& p : replicator_->status()) {
     if (p.region == region) return AdminReply{http::status::ok, peerJson(p)};
   }
-  return makeError(Code::kNotFound, "no replica " + region);
+  return makeError(Code::kNotFound, "no replica in region " + region);
 }
 
 }  // namespace berth::api

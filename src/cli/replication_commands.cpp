@@ -1,5 +1,6 @@
-// replication: list, show (docs/replication.md): the replica's peers as GET
-// /api/v1/replication reports them (state, lag, pending operations and bytes).
+// replication: list, show, create, delete (docs/replication.md): the replica's peers as
+// GET /api/v1/replication reports them (state, lag, pending operations and bytes), and
+// the replicas added to (or removed from) a running registry.
 #include <boost/json.hpp>
 #include <cstdio>
 
@@ -58,15 +59,27 @@ void addReplicationCommands(CLI::App& app, int& exit_code) {
   auto* show = group->add_subcommand("show", "Show one peer (JSON)");
   show->add_option("REGION", *region, "The peer's region")->required();
   defineAdminCommand(show, exit_code, [region](const AdminClient& client) -> Result<json::value> {
-    auto all = client.call("GET", kReplicationPath);
-    if (!all) return all.takeError();
-    const json::value* list = all->is_object() ? all->get_object().if_contains("replicas") : nullptr;
-    if (list != nullptr && list->is_array()) {
-      for (const auto& p : list->get_array()) {
-        if (jsonText(p, "region") == *region) return p;
-      }
-    }
-    return makeError(Code::kNotFound, "no replica in region " + *region + " (see berth replication list)");
+    return client.call("GET", itemPath(kReplicationPath, *region));
+  });
+
+  struct CreateArgs {
+    std::string region, url;
+  };
+  auto create_args = std::make_shared<CreateArgs>();
+  auto* create = group->add_subcommand(
+      "create", "Add a replica to the running registry: every replica reads from it and it fills itself from them");
+  create->add_option("REGION", create_args->region, "The new replica's region")->required();
+  create->add_option("--url", create_args->url, "Where the replicas reach it: http(s)://HOST:PORT")->required();
+  defineAdminCommand(create, exit_code, [create_args](const AdminClient& client) -> Result<json::value> {
+    json::object body{{"region", create_args->region}, {"url", create_args->url}};
+    return client.call("POST", kReplicationPath, json::value(std::move(body)));
+  });
+
+  auto delete_region = std::make_shared<std::string>();
+  auto* del = group->add_subcommand("delete", "Remove a replica created with create (every replica stops reading from it)");
+  del->add_option("REGION", *delete_region, "The replica's region")->required();
+  defineAdminCommand(del, exit_code, [delete_region](const AdminClient& client) -> Result<json::value> {
+    return client.call("DELETE", itemPath(kReplicationPath, *delete_region));
   });
 }
 

@@ -115,10 +115,14 @@ Status EntitySync::recordLocalChanges() {
   std::map<EntityKey, const meta::EntityVersion*> known;
   for (const auto& v : *versions) known[{v.kind, v.key}] = &v;
   std::vector<meta::EntityVersion> changed;
+  // The first comparison ever finds what this replica had before replication was on: it
+  // gets the oldest version there is, so that what the registry holds (and every change
+  // made since anywhere) wins over it; between two such, the region name decides.
+  const bool first = versions->empty();
   for (const auto& [key, e] : current) {
     auto it = known.find(key);
     if (it != known.end() && !it->second->deleted && it->second->hash == e.hash) continue;
-    changed.push_back({key.first, key.second, e.hash, meta::Version{clock_.now(), region_}, false});
+    changed.push_back({key.first, key.second, e.hash, meta::Version{first ? 1 : clock_.now(), region_}, false});
   }
   for (const auto& [key, v] : known) {
     if (!v->deleted && !current.count(key)) {

@@ -357,19 +357,52 @@ Status Replicator::apply(Peer& peer, const PageEntry& e) {
     }
     auto s = registry_.deleteManifest(e.repository, ref, info);
     if (!s && s.code() == Code::kConflict) {
-      // The write here is newer: the delete loses.
-      conflict(peer, e.repository, e.tag, "", {}, "delete of " + (e.tag.empty() ? e.digest : e.tag), version);
+      // The write here is newer: the delete loses (no conflict when that write is a later
+      // one of the same replica: the journal read again after a fill).
+      std::optional<meta::TagState> held;
+      if (!e.tag.empty()) {
+        if (auto t = store_->tagState(e.repository, e.tag); t && *t) held = **t;
+      }
+      if (!held || held->version.origin != version.origin) {
+        conflict(peer, e.repository, e.tag, "", {}, "delete of " + (e.tag.empty() ? e.digest : e.tag), version);
+      }
       return okStatus();
     }
     if (!s && (s.code() == Code::kManifestUnknown || s.code() == Code::kNameUnknown)) return okStatus();
     return s;
   }
-  if (e.op == "delete_repository") {
-    auto s = registry_.deleteRepository(e.repository, info);
+  if (e.op == "delete_repository") return applyRepositoryDelete(e.repository, version, info);
+  return makeError(Code::kUnsupported, "unknown journal operation " + e.op + " (is this replica older than its peer?)");
+}
+
+Status Replicator::applyRepositoryDelete(const std::string& repository, const meta::Version& version,
+                                         const events::RequestInfo& info) {
+  // A repository delete removes what was written before it: a tag written later (here, or
+  // in a replica the delete had not heard of) stays, and so does its repository.
+  auto snapshot = meta_.retentionStore()->snapshot(repository);
+  if (!snapshot && snapshot.code() == Code::kNameUnknown) return okStatus();
+  if (!snapshot) return snapshot.takeError();
+  bool newer = false;
+  for (const auto& t : snapshot->tags) {
+    auto held = store_->tagState(repository, t.name);
+    if (!held) return held.takeError();
+    newer = newer || (*held && version < (*held)->version);
+  }
+  if (!newer) {
+    auto s = registry_.deleteRepository(repository, info);
     if (!s && s.code() != Code::kNameUnknown) return s.takeError();
     return okStatus();
   }
-  return makeError(Code::kUnsupported, "unknown journal operation " + e.op + " (is this replica older than its peer?)");
+  for (const auto& t : snapshot->tags) {
+    oci::Reference ref;
+    ref.value = t.name;
+    // Version-checked by the store: the later tags refuse (kConflict) and stay.
+    auto s = registry_.deleteManifest(repository, ref, info);
+    if (!s && s.code() != Code::kConflict && s.code() != Code::kManifestUnknown && s.code() != Code::kNameUnknown) {
+      return s;
+    }
+  }
+  return okStatus();
 }
 
 Status Replicator::applyPush(Peer& peer, const PageEntry& e, const meta::Version& version) {
@@ -419,10 +452,14 @@ Status Replicator::putReplicated(Peer& peer, const std::string& repository, cons
   auto r = registry_.putManifest(repository, ref, media_type, bytes, info);
   if (!r && r.code() == Code::kConflict && !tag.empty()) {
     // The tag here was written (or deleted) later: it stays; the incoming manifest is kept
-    // by digest, untagged, so the losing write is still reachable.
+    // by digest, untagged, so the losing write is still reachable. A later write of the
+    // same replica is no conflict: the journal read again after a fill brings old news.
     auto now_held = store_->tagState(repository, tag);
-    conflict(peer, repository, tag, now_held && *now_held ? (*now_held)->digest.str() : "(deleted)",
-             now_held && *now_held ? (*now_held)->version : meta::Version{}, digest.str(), version);
+    const meta::Version held = now_held && *now_held ? (*now_held)->version : meta::Version{};
+    if (held.origin != version.origin) {
+      conflict(peer, repository, tag, now_held && *now_held ? (*now_held)->digest.str() : "(deleted)", held, digest.str(),
+               version);
+    }
     ref.value = digest;
     r = registry_.putManifest(repository, ref, media_type, std::move(bytes), info);
   }
@@ -513,7 +550,6 @@ void Replicator::conflict(Peer& peer, const std::string& repository, const std::
 
 Status Replicator::fill(Peer& peer) {
   std::string after;
-  std::optional<int64_t> head;
   for (;;) {
     {
       std::lock_guard lock(mu_);
@@ -530,7 +566,6 @@ Status Replicator::fill(Peer& peer) {
       return makeError(Code::kInvalidArgument, "the replica at " + peer.config.url + " is region " + page->region +
                                                    ", not " + peer.config.region);
     }
-    if (!head) head = page->last;  // what the journal holds from here on is read from it
     peer.inline_blobs = std::move(page->blobs);
     {
       std::lock_guard lock(mu_);
@@ -544,8 +579,10 @@ Status Replicator::fill(Peer& peer) {
     if (page->next.empty() || page->next <= after) break;
     after = page->next;
   }
-  if (auto s = store_->setApplied(peer.config.region, *head, unixNow()); !s) return s;
-  log::info("replication: filled from peer", {{"peer", peer.config.region}, {"journal_id", *head}});
+  // The journal is then read from its start: the deletes the copy cannot show (and the
+  // writes made while it was taken) are applied in their turn; what the copy has already
+  // is a no-op.
+  log::info("replication: filled from peer", {{"peer", peer.config.region}});
   peer.filled = true;
   return okStatus();
 }

@@ -120,7 +120,8 @@ class Replicator {
   bool pullOnce(Peer& peer);
   // A replica that never applied anything of the peer (new to it, or one that turned
   // replication on with content of its own) first copies the peer's content (fill), then
-  // reads its journal from where the copy began.
+  // reads the peer's journal from its start (the deletes a copy cannot show; re-applying
+  // what the copy brought is a no-op).
   bool needsFill(Peer& peer);
   // Records why the peer was not read (its state and last error); false.
   bool failed(Peer& peer, const std::string& state, const Error& e);
@@ -132,6 +133,8 @@ class Replicator {
   Status applyEntry(Peer& peer, const PageEntry& e);
   Status apply(Peer& peer, const PageEntry& e);
   Status applyPush(Peer& peer, const PageEntry& e, const meta::Version& version);
+  Status applyRepositoryDelete(const std::string& repository, const meta::Version& version,
+                               const events::RequestInfo& info);
   Status ensureBlob(Peer& peer, const std::string& repository, const oci::Digest& digest);
   Status ensureManifest(Peer& peer, const std::string& repository, const oci::Digest& digest,
                         const meta::Version& version, int depth);

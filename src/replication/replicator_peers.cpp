@@ -109,7 +109,7 @@ Status Replicator::deleteReplica(const std::string& region) {
   auto snapshot = identities_->snapshot();
   if (!snapshot) return snapshot.takeError();
   const std::string key = std::string(kReplicaSettingPrefix) + region;
-  if (!snapshot->settings.contains(key)) return makeError(Code::kNotFound, "no replica " + region);
+  if (!snapshot->settings.contains(key)) return makeError(Code::kNotFound, "no replica in region " + region);
   if (auto s = identities_->setSetting(key, std::nullopt); !s) return s;
   refreshPeers();
   return okStatus();

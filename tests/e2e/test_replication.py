@@ -16,7 +16,7 @@ import threading
 import time
 import unittest
 
-from berthtest import Server, _free_port, make_image, mkdtemp, push_blob, push_image, push_manifest, put_manifest, rand_bytes
+from berthtest import Server, _free_port, digest as digest_of, make_image, mkdtemp, push_blob, push_image, push_manifest, put_manifest, rand_bytes
 
 SECRET = "0123456789abcdef" * 4
 
@@ -489,6 +489,89 @@ class PartitionTest(unittest.TestCase):
             status = b.get("/api/v1/replication").json()["replicas"][0]
             self.assertEqual(status["pendingOperations"], 0)
         finally:
+            r.stop()
+
+
+class JoinTest(unittest.TestCase):
+    """A replica added to a running registry (berth replication create): it fills itself
+    from the others, they fill themselves from it (content it had before replication was
+    on included), and it leaves again with berth replication delete."""
+
+    def test_a_replica_created_at_run_time_fills_itself_and_is_filled_from(self):
+        r = Replicas(["westeurope", "eastus"]).start()
+        port = _free_port()
+        joiner = Server(auth=True, listen="127.0.0.1:%d" % port)
+        try:
+            a, b = r["westeurope"], r["eastus"]
+            # Content of the running registry, and of the joiner before it joins.
+            imgs = {t: push_image(a if i % 2 else b, "team/join", t) for i, t in enumerate(("a", "b", "c"))}
+            self.assertEqual(b.delete("/v2/team/join/manifests/c").status, 202)
+            untagged = push_image(a, "team/join")
+            self.assertEqual(a.json("POST", "/api/v1/users", {"name": "dana", "password": "dana-password-1"}).status, 201)
+            self.assertEqual(a.json("POST", "/api/v1/role-assignments",
+                                    {"identity": "dana", "role": "pull", "scope": "*"}).status, 201)
+            wait_for("eastus caught up", lambda: tags(b, "team/join") == ["a", "b"])
+            joiner.start()
+            own = push_image(joiner.admin(), "local/old", "v1")
+            joiner.stop()
+
+            # Bad requests first: clear errors, nothing created.
+            for body, status, text in (({"region": "eastus", "url": "http://127.0.0.1:1"}, 409, "exists already"),
+                                       ({"region": "westeurope", "url": "http://127.0.0.1:1"}, 409, "own"),
+                                       ({"region": "bad region", "url": "http://127.0.0.1:1"}, 400, "region name"),
+                                       ({"region": "brazilsouth", "url": "ftp://x"}, 400, "http(s) URL"),
+                                       ({"region": "brazilsouth"}, 400, "url is required")):
+                got = a.json("POST", "/api/v1/replication", body)
+                self.assertEqual(got.status, status, got.body)
+                self.assertIn(text, got.json()["errors"][0]["message"])
+            self.assertEqual(a.delete("/api/v1/replication/eastus").status, 409)  # a peer of its config file
+            self.assertEqual(a.delete("/api/v1/replication/brazilsouth").status, 404)
+
+            # Created in westeurope (the CLI); eastus learns of it.
+            out = r.servers["westeurope"].berth("replication", "create", "brazilsouth", "--url",
+                                                "http://127.0.0.1:%d" % port)
+            self.assertIn("brazilsouth", out.stdout.decode())
+            wait_for("eastus lists brazilsouth", lambda: any(p["region"] == "brazilsouth" for p in
+                                                             b.get("/api/v1/replication").json()["replicas"]))
+            peers = "".join("    - {region: %s, url: 'http://127.0.0.1:%d'}\n" % (reg, r.ports[reg])
+                            for reg in ("westeurope", "eastus"))
+            joiner.config = "replication:\n  region: brazilsouth\n  secret_file: %s\n  peers:\n%s" % (
+                os.path.join(r.tmp, "secret-westeurope"), peers)
+            joiner.start()
+            # It fills itself: identities (its own admin gives way to the registry's)...
+            dana = joiner.basic("dana", "dana-password-1")
+            wait_for("dana pulls in brazilsouth", lambda: manifest(dana, "team/join", "a").status == 200)
+            c = joiner.admin()
+            # ...tags, the untagged manifest, the delete.
+            wait_for("the registry's tags in brazilsouth", lambda: tags(c, "team/join") == ["a", "b"])
+            for t in ("a", "b"):
+                got = manifest(c, "team/join", t)
+                self.assertEqual(got.body, imgs[t].manifest)
+                for blob in imgs[t].blobs():
+                    self.assertEqual(c.get("/v2/team/join/blobs/%s" % digest_of(blob)).body, blob)
+            self.assertEqual(manifest(c, "team/join", untagged.digest).status, 200)
+            self.assertEqual(manifest(c, "team/join", "c").status, 404)
+            # ...and the others fill themselves from it: what it had before it joined.
+            for x in (a, b):
+                wait_for("brazilsouth's own content", lambda: manifest(x, "local/old", "v1").status == 200)
+                self.assertEqual(manifest(x, "local/old", "v1").body, own.manifest)
+            # From now on writes go all ways.
+            late = push_image(c, "team/join", "late")
+            for x in (a, b):
+                wait_for("late everywhere", lambda: manifest(x, "team/join", "late").status == 200)
+            self.assertEqual(manifest(a, "team/join", "late").body, late.manifest)
+
+            # Deleted in eastus: every replica stops reading from it and refuses it.
+            self.assertEqual(r.servers["eastus"].berth("replication", "delete", "brazilsouth").returncode, 0)
+            for x in (a, b):
+                wait_for("brazilsouth gone", lambda: all(p["region"] != "brazilsouth" for p in
+                                                         x.get("/api/v1/replication").json()["replicas"]))
+            push_image(c, "team/join", "after-delete")
+            wait_for("brazilsouth refused", lambda: any(
+                "not a peer" in p["lastError"] for p in c.get("/api/v1/replication").json()["replicas"]))
+            self.assertEqual(manifest(a, "team/join", "after-delete").status, 404)
+        finally:
+            joiner.stop() if joiner.running() else None
             r.stop()
 
 
