@@ -351,6 +351,9 @@ int serve(const Config& config) {
   // Webhook delivery resumes from each webhook's durable cursor; pushes wake it.
   events::DispatcherOptions dispatcher_options;
   if (leases) dispatcher_options.active = [l = leases.get()] { return l->holds("webhooks"); };
+  // With replication, which webhooks this replica delivers depends on where it is
+  // (events::wants).
+  dispatcher_options.region = config.replication.region;
   events::Dispatcher dispatcher(webhooks, dispatcher_options);
   if (auto s = dispatcher.reload(); !s) {
     log::error("cannot start webhook delivery", {{"error", s.error().message}});
