@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "common/text.h"
+#include "replication/region_name.h"
 
 namespace berth {
 namespace {
@@ -130,14 +131,13 @@ Status readOidc(const YAML::Node& oidc, std::vector<OidcIssuerConfig>& out) {
   return {};
 }
 
-// A region name: what replicas call each other (letters, digits, '-', '_', '.').
+// A region name (replication/region_name.h).
 Status regionName(const YAML::Node& n, const std::string& key, std::string& out) {
   if (auto s = readScalar(n, key, out); !s) return s;
   if (out.empty() || out.size() > 64) return keyError(key, "must be a region name of 1 to 64 characters");
-  for (char ch : out) {
-    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_' && ch != '.') {
-      return keyError(key, "must be a region name: letters, digits, '-', '_' and '.' (e.g. westeurope)");
-    }
+  if (!replication::isRegionName(out)) {
+    return keyError(key,
+                    "must be a region name: letters, digits, '-', '_' and '.' (e.g. westeurope)");
   }
   return {};
 }
