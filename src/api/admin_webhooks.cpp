@@ -2,6 +2,7 @@
 
 #include "api/admin_fields.h"
 #include "common/text.h"
+#include "replication/region.h"
 
 namespace berth::api {
 
@@ -47,6 +48,7 @@ json::object webhookJson(const WebhookRecord& w) {
   o["scope"] = w.scope;
   o["status"] = w.enabled ? "enabled" : "disabled";
   o["format"] = w.format;
+  o["region"] = w.region;
   o["hasSecret"] = !w.secret.empty();  // the secret itself is never returned
   o["createdOn"] = formatRfc3339(w.created_at);
   o["lastUpdatedOn"] = formatRfc3339(w.updated_at);
@@ -75,10 +77,33 @@ json::object deliveryJson(const meta::DeliveryRecord& d) {
   return o;
 }
 
+// A webhook's region must be one the dispatchers know (events::wants): this replica's or a
+// peer's (configured, or created at run time). A name no replica has would make a webhook
+// no replica delivers.
+Status checkRegion(const std::string& region, const replication::Replicator* replicator) {
+  if (region.empty()) return okStatus();
+  if (replicator == nullptr) {
+    return invalidArgument("region cannot be set: replication is not configured on this registry");
+  }
+  if (auto problem = replication::regionNameProblem(region); !problem.empty()) {
+    return invalidArgument("region " + problem);
+  }
+  if (region == replicator->region()) return okStatus();
+  std::string known = replicator->region() + " (this replica)";
+  for (const auto& peer : replicator->peerRegions()) {
+    if (peer == region) return okStatus();
+    known += ", " + peer;
+  }
+  return invalidArgument("region " + quoteUntrusted(region) +
+                         " is not a replica of this registry; the regions are " + known);
+}
+
 // Applies the request's fields to `w`; `creating` requires serviceUri and actions.
-Status apply(WebhookRecord& w, const json::object& body, bool creating) {
+Status apply(WebhookRecord& w, const json::object& body, bool creating,
+             const replication::Replicator* replicator) {
   const Fields f(body);
-  if (auto s = f.only({"name", "serviceUri", "customHeaders", "actions", "scope", "status", "format", "secret"});
+  if (auto s = f.only({"name", "serviceUri", "customHeaders", "actions", "scope", "status",
+                       "format", "secret", "region"});
       !s) {
     return s;
   }
@@ -130,6 +155,11 @@ Status apply(WebhookRecord& w, const json::object& body, bool creating) {
   if (auto s = str("format", w.format); !s) return s;
   if (w.format != "acr" && w.format != "cloudevents") return invalidArgument("format must be acr or cloudevents");
   if (auto s = str("secret", w.secret); !s) return s;
+  // Checked only when given: a PATCH of other fields leaves a stored region alone.
+  if (f.has("region")) {
+    if (auto s = str("region", w.region); !s) return s;
+    if (auto s = checkRegion(w.region, replicator); !s) return s;
+  }
   return okStatus();
 }
 
@@ -151,7 +181,7 @@ Result<AdminReply> WebhookAdmin::webhooks(const AdminCall& call) {
   }
   WebhookRecord w;
   w.name = std::string(name->value().get_string());
-  if (auto s = apply(w, body, true); !s) return s.takeError();
+  if (auto s = apply(w, body, true, replicator_); !s) return s.takeError();
   w.created_at = w.updated_at = call.now;
   if (auto s = store.createWebhook(w); !s) return s.takeError();
   if (auto s = dispatcher_.reload(); !s) return s.takeError();
@@ -186,7 +216,7 @@ Result<AdminReply> WebhookAdmin::webhook(const AdminCall& call) {
   if (call.method == http::verb::patch) {
     if (call.body.contains("name")) return invalidArgument("a webhook cannot be renamed");
     WebhookRecord w = *current;
-    if (auto s = apply(w, call.body, false); !s) return s.takeError();
+    if (auto s = apply(w, call.body, false, replicator_); !s) return s.takeError();
     w.updated_at = call.now;
     if (auto s = store.updateWebhook(w); !s) return s.takeError();
     if (auto s = dispatcher_.reload(); !s) return s.takeError();

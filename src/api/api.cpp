@@ -20,7 +20,7 @@ Handlers makeHandlers(const ApiParts& p, std::optional<Gate>& gate) {
              Manifests(p.registry, p.usage, p.audit != nullptr),
              Acr(p.registry, p.properties),
              AcrDeleted(p.registry, p.recycle_bin, p.access, p.audit != nullptr),
-             WebhookAdmin(p.webhooks),
+             WebhookAdmin(p.webhooks, p.replicator),
              QuotaAdmin(p.quotas),
              LifecycleAdmin(p.gc, p.retention),
              ReplicationApi(p.registry, p.replicator),

@@ -195,7 +195,9 @@ class IdentityAdmin {
 
 class WebhookAdmin {
  public:
-  explicit WebhookAdmin(events::Dispatcher& dispatcher) : dispatcher_(dispatcher) {}
+  // `replicator`: null when replication is off (a webhook then names no region).
+  WebhookAdmin(events::Dispatcher& dispatcher, const replication::Replicator* replicator)
+      : dispatcher_(dispatcher), replicator_(replicator) {}
   Result<AdminReply> webhooks(const AdminCall& call);  // GET, POST
   Result<AdminReply> webhook(const AdminCall& call);   // GET, PATCH, DELETE
   Result<AdminReply> ping(const AdminCall& call);
@@ -203,6 +205,7 @@ class WebhookAdmin {
 
  private:
   events::Dispatcher& dispatcher_;
+  const replication::Replicator* replicator_;
 };
 
 class QuotaAdmin {

@@ -21,9 +21,11 @@ struct WebhookOptions {
   std::string status;
   std::string format;
   std::string secret;
+  std::string region;
   CLI::Option* scope_opt = nullptr;
   CLI::Option* headers_opt = nullptr;
   CLI::Option* secret_opt = nullptr;
+  CLI::Option* region_opt = nullptr;
 };
 
 void addWebhookOptions(CLI::App* cmd, WebhookOptions& o) {
@@ -38,6 +40,10 @@ void addWebhookOptions(CLI::App* cmd, WebhookOptions& o) {
   cmd->add_option("--format", o.format, "acr (default) or cloudevents")->check(CLI::IsMember({"acr", "cloudevents"}));
   o.secret_opt = cmd->add_option("--secret", o.secret,
                                  "Signs requests with X-Berth-Signature (HMAC-SHA256); empty removes it");
+  o.region_opt =
+      cmd->add_option("--region", o.region,
+                      "With replication: only this region's replica delivers it, for every change "
+                      "there; empty (default): the replica where the change was made");
 }
 
 Result<json::object> webhookBody(const WebhookOptions& o) {
@@ -64,6 +70,7 @@ Result<json::object> webhookBody(const WebhookOptions& o) {
   if (!o.status.empty()) body["status"] = o.status;
   if (!o.format.empty()) body["format"] = o.format;
   if (o.secret_opt->count() > 0) body["secret"] = o.secret;
+  if (o.region_opt->count() > 0) body["region"] = o.region;
   return body;
 }
 

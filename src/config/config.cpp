@@ -131,7 +131,7 @@ Status readOidc(const YAML::Node& oidc, std::vector<OidcIssuerConfig>& out) {
   return {};
 }
 
-// A region name: what replicas call each other (letters, digits, '-', '_', '.').
+// A region name (replication/region.h).
 Status regionName(const YAML::Node& n, const std::string& key, std::string& out) {
   if (auto s = readScalar(n, key, out); !s) return s;
   if (auto problem = replication::regionNameProblem(out); !problem.empty()) return keyError(key, problem);

@@ -24,8 +24,18 @@ std::chrono::milliseconds jittered(std::chrono::milliseconds d) {
 
 }  // namespace
 
+bool wants(const meta::WebhookRecord& webhook, const meta::EventRecord& event,
+           std::string_view region) {
+  if (!actionMatches(webhook.actions, event.action) ||
+      !scopeMatches(webhook.scope, event.repository, event.tag)) {
+    return false;
+  }
+  if (!webhook.region.empty()) return webhook.region == region;
+  return region.empty() || event.version.origin.empty() || event.version.origin == region;
+}
+
 Dispatcher::Dispatcher(std::shared_ptr<meta::WebhookStore> store, DispatcherOptions options)
-    : store_(std::move(store)), options_(options) {}
+    : store_(std::move(store)), options_(std::move(options)) {}
 
 Dispatcher::~Dispatcher() { stop(); }
 
@@ -145,9 +155,7 @@ void Dispatcher::run(Worker& w) {
     int64_t skipped = 0;  // the last of a run of events this webhook does not want
     for (const auto& e : *events) {
       if (w.stop.load()) return;
-      const bool wanted = actionMatches(w.webhook.actions, e.action) &&
-                          scopeMatches(w.webhook.scope, e.repository, e.tag);
-      if (!wanted) {
+      if (!wants(w.webhook, e, options_.region)) {
         skipped = e.id;
         continue;
       }

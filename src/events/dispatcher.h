@@ -1,11 +1,11 @@
 #pragma once
 // Dispatcher: delivers outbox events to webhooks, at least once and in event-id order per
 // webhook. One worker thread per enabled webhook (at most max_workers), each walking the
-// events after its webhook's durable cursor: an event that does not match the webhook's
-// actions and scope just advances the cursor; a matching one is POSTed until a 2xx answer
-// (then the cursor advances in the same transaction as the delivery record), retrying
-// with exponential backoff plus jitter. A slow or dead receiver holds back only its own
-// worker. After a restart every worker resumes from its cursor.
+// events after its webhook's durable cursor: an event the webhook does not want (wants())
+// just advances the cursor; a wanted one is POSTed until a 2xx answer (then the cursor
+// advances in the same transaction as the delivery record), retrying with exponential
+// backoff plus jitter. A slow or dead receiver holds back only its own worker. After a
+// restart every worker resumes from its cursor.
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -37,7 +37,19 @@ struct DispatcherOptions {
   // Whether this node delivers now (a fleet delivers from one node, the holder of the
   // "webhooks" lease); unset: always.
   std::function<bool()> active;
+  // This replica's region (replication.region); "" when replication is off.
+  std::string region;
 };
+
+// Whether the dispatcher of the replica in `region` delivers `event` to `webhook`: the
+// webhook's actions and scope match, and
+//  - the webhook names no region: the write was made here (the event's origin is `region`,
+//    or none), so each change fires it once in all, where it was made; without replication
+//    (`region` "") every event is made here;
+//  - the webhook names region X: this replica is X. Then every event here fires it,
+//    replicated arrivals included, and every other replica passes it by.
+bool wants(const meta::WebhookRecord& webhook, const meta::EventRecord& event,
+           std::string_view region);
 
 class Dispatcher {
  public:

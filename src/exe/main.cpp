@@ -198,8 +198,9 @@ void addReplicationMetrics(metrics::Registry& metrics, replication::Replicator& 
 }
 
 // Geo-replication (docs/replication.md), when replication.region is set; nullptr otherwise.
+// `reload`: after configuration arrived from a peer (identities, webhooks, ...).
 Result<std::unique_ptr<replication::Replicator>> makeReplicator(const Config& config, registry::Registry& registry,
-                                                               events::AuditLog* audit, auth::AccessControl* access) {
+                                                               events::AuditLog* audit, std::function<void()> reload) {
   const auto& rc = config.replication;
   if (rc.region.empty()) return std::unique_ptr<replication::Replicator>();
   auto secret = replication::readSecretFile(rc.secret_file);
@@ -215,11 +216,8 @@ Result<std::unique_ptr<replication::Replicator>> makeReplicator(const Config& co
     regions.push_back(p.region);
   }
   auto auth = std::make_shared<replication::PeerAuth>(std::move(*secret), rc.region, std::move(regions));
-  auto reload = [access] {
-    if (access == nullptr) return;
-    if (auto s = access->reload(); !s) log::warn("cannot reload the identities", {{"error", s.error().message}});
-  };
-  return std::make_unique<replication::Replicator>(registry, std::move(auth), std::move(options), audit, reload);
+  return std::make_unique<replication::Replicator>(registry, std::move(auth), std::move(options), audit,
+                                                   std::move(reload));
 }
 
 Result<std::unique_ptr<auth::AccessControl>> makeAccessControl(const Config& config,
@@ -351,6 +349,9 @@ int serve(const Config& config) {
   // Webhook delivery resumes from each webhook's durable cursor; pushes wake it.
   events::DispatcherOptions dispatcher_options;
   if (leases) dispatcher_options.active = [l = leases.get()] { return l->holds("webhooks"); };
+  // With replication, which webhooks this replica delivers depends on where it is
+  // (events::wants).
+  dispatcher_options.region = config.replication.region;
   events::Dispatcher dispatcher(webhooks, dispatcher_options);
   if (auto s = dispatcher.reload(); !s) {
     log::error("cannot start webhook delivery", {{"error", s.error().message}});
@@ -454,7 +455,12 @@ int serve(const Config& config) {
                             [a = audit.get()] { return a->failed(); });
   }
   retention.start();  // after setAudit: the schedule's deletes are audited
-  auto replicator = makeReplicator(config, registry, audit.get(), access.get());
+  auto replicator = makeReplicator(config, registry, audit.get(), [a = access.get(), &dispatcher] {
+    if (a != nullptr) {
+      if (auto s = a->reload(); !s) log::warn("cannot reload the identities", {{"error", s.error().message}});
+    }
+    if (auto s = dispatcher.reload(); !s) log::warn("cannot reload the webhooks", {{"error", s.error().message}});
+  });
   if (!replicator) {
     log::error("cannot set up replication", {{"error", replicator.error().message}});
     return 1;

@@ -22,6 +22,10 @@ struct WebhookRecord {
   bool enabled = true;
   std::string format = "acr";        // "acr" or "cloudevents"
   std::string secret;                // "" = unsigned
+  // With replication: "" = delivered by the replica where the change was made; a region =
+  // delivered only by that replica, for every change there, replicated arrivals included
+  // (events::wants has the rule).
+  std::string region;
   int64_t cursor = 0;                // last event id this webhook is done with
   int64_t created_at = 0;
   int64_t updated_at = 0;
@@ -58,7 +62,8 @@ class WebhookStore {
   virtual Result<WebhookRecord> getWebhook(std::string_view name) = 0;  // kNotFound
   virtual Result<std::vector<WebhookRecord>> listWebhooks() = 0;        // by name
 
-  // Events with id > after, oldest first, at most n.
+  // Events with id > after, oldest first, at most n; version.origin as recorded (the
+  // outbox keeps no clock reading, so version.hlc is 0 and `replicated` false).
   virtual Result<std::vector<EventRecord>> eventsAfter(int64_t after, size_t n) = 0;
   // The id of the newest event ever appended (0 if none), pruned or not.
   virtual Result<int64_t> lastEventId() = 0;

@@ -98,7 +98,8 @@ Status ConfigEntities::collect(EntityMap& out) {
     // The delivery cursor is this replica's own: each replica's outbox is its own.
     json::object body{{"name", w.name},       {"uri", w.uri},         {"headers", w.headers_json},
                       {"actions", stringArray(w.actions)}, {"scope", w.scope}, {"enabled", w.enabled},
-                      {"format", w.format},   {"secret", w.secret},   {"created_at", w.created_at}};
+                      {"format", w.format},   {"secret", w.secret},   {"region", w.region},
+                      {"created_at", w.created_at}};
     out[{"webhook", w.name}] = makeEntity(std::move(body), {"created_at"});
   }
   auto policies = retention_->listPolicies();
@@ -144,6 +145,7 @@ std::optional<Status> ConfigEntities::apply(const std::string& kind, const std::
     w.enabled = boolField(*body, "enabled");
     w.format = textField(*body, "format");
     w.secret = textField(*body, "secret");
+    w.region = textField(*body, "region");
     w.created_at = w.updated_at = intField(*body, "created_at");
     auto s = webhooks_->updateWebhook(w);
     if (!s && s.code() == Code::kNotFound) s = webhooks_->createWebhook(w);

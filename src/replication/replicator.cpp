@@ -79,7 +79,7 @@ void audit(events::AuditLog* log, const AuditNote& n) {
 
 
 Replicator::Replicator(registry::Registry& registry, std::shared_ptr<PeerAuth> auth, ReplicatorOptions options,
-                       events::AuditLog* audit, std::function<void()> identities_changed)
+                       events::AuditLog* audit, std::function<void()> config_changed)
     : registry_(registry),
       meta_(registry.metaStore()),
       store_(meta_.replicationStore()),
@@ -87,7 +87,7 @@ Replicator::Replicator(registry::Registry& registry, std::shared_ptr<PeerAuth> a
       options_(std::move(options)),
       audit_(audit),
       identities_(meta_.identityStore()),
-      identities_changed_(std::move(identities_changed)) {
+      config_changed_(std::move(config_changed)) {
   entities_ = std::make_unique<EntitySync>(meta_, *identities_, *store_, clock_, options_.region,
                                            [this](const std::string& message) { record("", "conflict", message); });
 }
@@ -186,7 +186,7 @@ void Replicator::syncEntities(Peer& peer) {
     log::warn("replication: configuration not merged", {{"peer", peer.config.region}, {"error", merged.error().message}});
     return;
   }
-  if (*merged && identities_changed_) identities_changed_();
+  if (*merged && config_changed_) config_changed_();
 }
 
 void Replicator::record(const std::string& peer, const std::string& action, const std::string& message) {

@@ -64,10 +64,10 @@ struct PeerStatus {
 
 class Replicator {
  public:
-  // `identities_changed`: called after identities, roles, scope maps or settings arrived
-  // from a peer (the identity view reloads).
+  // `config_changed`: called after configuration entities arrived from a peer
+  // (identities, settings, webhooks, ...: the identity view and the webhooks reload).
   Replicator(registry::Registry& registry, std::shared_ptr<PeerAuth> auth, ReplicatorOptions options,
-             events::AuditLog* audit, std::function<void()> identities_changed);
+             events::AuditLog* audit, std::function<void()> config_changed);
   ~Replicator();
   Replicator(const Replicator&) = delete;
   Replicator& operator=(const Replicator&) = delete;
@@ -89,6 +89,8 @@ class Replicator {
   // Each peer's state, with the cursors as stored (reads the database).
   std::vector<PeerStatus> status();
   const ReplicatorOptions& options() const { return options_; }
+  // The regions of the peers read now (configured, and created at run time).
+  std::vector<std::string> peerRegions() const;
 
   // Serving a peer: the page of our journal after `after` (which the peer has applied)
   // as JSON, with the manifests' bytes inline.
@@ -160,7 +162,7 @@ class Replicator {
   HybridClock clock_;
   std::unique_ptr<meta::IdentityStore> identities_;
   std::unique_ptr<EntitySync> entities_;
-  std::function<void()> identities_changed_;
+  std::function<void()> config_changed_;
   std::vector<std::unique_ptr<Peer>> peers_;  // guarded by mu_
   std::thread supervisor_;
   std::mutex refresh_mu_;  // one refreshPeers at a time

@@ -64,6 +64,13 @@ void Replicator::refreshPeers() {
   }
 }
 
+std::vector<std::string> Replicator::peerRegions() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& p : peers_) out.push_back(p->config.region);
+  return out;
+}
+
 void Replicator::supervise() {
   for (;;) {
     {

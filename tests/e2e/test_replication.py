@@ -17,6 +17,7 @@ import time
 import unittest
 
 from berthtest import Server, _free_port, digest as digest_of, make_image, mkdtemp, push_blob, push_image, push_manifest, put_manifest, rand_bytes
+from test_webhooks import Receiver, acr_events
 
 SECRET = "0123456789abcdef" * 4
 
@@ -339,25 +340,27 @@ class TwoAndThreeReplicasTest(unittest.TestCase):
         self.assertEqual(manifest(a, "team/locked", img.digest).status, 200)
 
         # Webhooks, quotas and retention policies made in one replica are in all.
-        hook = {"name": "ci0001", "serviceUri": "http://127.0.0.1:9/hook", "actions": ["push"], "scope": "team/*"}
+        # (its scope matches no push of these tests: nothing is queued for it)
+        hook = {"name": "ci0001", "serviceUri": "http://127.0.0.1:9/hook", "actions": ["push"], "scope": "nohooks/*"}
         self.assertEqual(a.json("POST", "/api/v1/webhooks", hook).status, 201)
+        self.addCleanup(a.delete, "/api/v1/webhooks/ci0001")
         self.assertEqual(b.json("PUT", "/api/v1/quotas/team%2F*", {"limitBytes": 10 ** 12}).status, 201)
         self.assertEqual(c.json("PUT", "/api/v1/retention/policies/scratch",
                                 {"repositories": "scratch/.*", "keepLast": 3}).status, 201)
         for x in (a, b, c):
             wait_for("the webhook", lambda: x.get("/api/v1/webhooks/ci0001").status == 200)
             got = x.get("/api/v1/webhooks/ci0001").json()
-            self.assertEqual((got["serviceUri"], got["actions"], got["scope"]), (hook["serviceUri"], ["push"], "team/*"))
+            self.assertEqual((got["serviceUri"], got["actions"], got["scope"]), (hook["serviceUri"], ["push"], "nohooks/*"))
             wait_for("the quota", lambda: x.get("/api/v1/quotas/team%2F*").status == 200)
             self.assertEqual(x.get("/api/v1/quotas/team%2F*").json()["limitBytes"], 10 ** 12)
             wait_for("the policy", lambda: x.get("/api/v1/retention/policies/scratch").status == 200)
             self.assertEqual(x.get("/api/v1/retention/policies/scratch").json()["keepLast"], 3)
         # Changed in one, deleted in another: the same everywhere.
-        self.assertEqual(c.json("PATCH", "/api/v1/webhooks/ci0001", {"scope": "team/app*"}).status, 200)
+        self.assertEqual(c.json("PATCH", "/api/v1/webhooks/ci0001", {"scope": "nohooks/app*"}).status, 200)
         self.assertEqual(a.delete("/api/v1/quotas/team%2F*").status, 204)
         self.assertEqual(b.delete("/api/v1/retention/policies/scratch").status, 204)
         for x in (a, b, c):
-            wait_for("the webhook change", lambda: x.get("/api/v1/webhooks/ci0001").json()["scope"] == "team/app*")
+            wait_for("the webhook change", lambda: x.get("/api/v1/webhooks/ci0001").json()["scope"] == "nohooks/app*")
             wait_for("the quota delete", lambda: x.get("/api/v1/quotas/team%2F*").status == 404)
             wait_for("the policy delete", lambda: x.get("/api/v1/retention/policies/scratch").status == 404)
 
@@ -398,6 +401,70 @@ class TwoAndThreeReplicasTest(unittest.TestCase):
         missing = self.r.servers["eastus"].berth("replication", "show", "mars", check=False)
         self.assertNotEqual(missing.returncode, 0)
         self.assertIn("no replica in region mars", missing.stderr.decode())
+
+    def test_webhooks_fire_once_per_change_or_in_the_region_they_name(self):
+        """docs/replication.md, "Webhooks per region". Each webhook is made once, in one
+        replica, and replicates to the others."""
+        west, east, japan = self.r["westeurope"], self.r["eastus"], self.r["japaneast"]
+        srv_east = self.r.servers["eastus"]
+        everywhere, in_east = Receiver().start(), Receiver().start()  # hookall, hookeast
+        self.addCleanup(everywhere.stop)
+        self.addCleanup(in_east.stop)
+        self.addCleanup(west.delete, "/api/v1/webhooks/hookall")
+        self.addCleanup(west.delete, "/api/v1/webhooks/hookeast")
+        repo = "team/hooks"  # the scope keeps the other tests' pushes out
+        # No region, made in westeurope.
+        r = west.json("POST", "/api/v1/webhooks", {"name": "hookall", "serviceUri": everywhere.url,
+                                                    "actions": ["push"], "scope": repo})
+        self.assertEqual((r.status, r.json()["region"]), (201, ""), r.body)
+        # Region eastus, made in eastus by the CLI.
+        srv_east.berth("webhook", "create", "hookeast", "--uri", in_east.url, "--actions", "push",
+                       "--scope", repo, "--region", "eastus")
+        import json as _json
+        self.assertEqual(_json.loads(srv_east.berth("webhook", "show", "hookeast", "-o", "json").stdout)["region"],
+                         "eastus")
+        for c in (west, east, japan):
+            for name, region in (("hookall", ""), ("hookeast", "eastus")):
+                wait_for("%s everywhere" % name, lambda: c.get("/api/v1/webhooks/" + name).status == 200)
+                self.assertEqual(c.get("/api/v1/webhooks/" + name).json()["region"], region)
+
+        img = push_image(west, repo, "v1")
+        everywhere.wait_for(lambda g: len(acr_events(g)) >= 1, "the push at hookall", timeout=30)
+        in_east.wait_for(lambda g: len(acr_events(g)) >= 1, "the arrival in eastus at hookeast", timeout=30)
+        wait_for("the push in japaneast", lambda: manifest(japan, repo, "v1").status == 200)
+        # Then every dispatcher gets past the event (delivered, or passed by): nothing more can
+        # come, and nothing piles up behind a webhook a replica does not deliver.
+        def queue_depth(c):
+            lines = c.get("/metrics").body.decode().splitlines()
+            return [float(x.split()[1]) for x in lines if x.startswith("berth_webhook_queue_depth ")]
+        for c in (west, east, japan):
+            wait_for("the webhooks past the push", lambda: queue_depth(c) == [0.0])
+
+        pushes, arrivals = acr_events(everywhere.delivered()), acr_events(in_east.delivered())
+        self.assertEqual([(e["target"]["digest"], e["source"]) for e in pushes],
+                         [(img.digest, {"region": "westeurope", "origin": "westeurope"})])
+        self.assertEqual([(e["target"]["digest"], e["source"]) for e in arrivals],
+                         [(img.digest, {"region": "eastus", "origin": "westeurope"})])
+        def log(c, name):  # each replica's delivery log says the same
+            r = c.get("/api/v1/webhooks/%s/events" % name)
+            self.assertEqual(r.status, 200, r.body)
+            return [(d["action"], d["delivered"]) for d in r.json()["events"]]
+        self.assertEqual([log(c, "hookall") for c in (west, east, japan)], [[("push", True)], [], []])
+        self.assertEqual([log(c, "hookeast") for c in (west, east)], [[], [("push", True)]])
+
+        # A region that is no replica of this registry, or no region name at all: 400 naming it.
+        r = west.json("POST", "/api/v1/webhooks", {"name": "hookmars", "serviceUri": everywhere.url,
+                                                    "actions": ["push"], "region": "mars"})
+        self.assertEqual(r.status, 400, r.body)
+        self.assertEqual(r.json()["errors"][0]["message"], 'region "mars" is not a replica of this registry; '
+                         'the regions are westeurope (this replica), eastus, japaneast')
+        r = west.json("PATCH", "/api/v1/webhooks/hookall", {"region": "east us"})
+        self.assertEqual(r.status, 400, r.body)
+        self.assertIn("region must be a region name", r.json()["errors"][0]["message"])
+        self.assertEqual(west.get("/api/v1/webhooks/hookall").json()["region"], "")
+        out = srv_east.berth("webhook", "update", "hookeast", "--region", "mars", check=False)
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn('region "mars" is not a replica', out.stderr.decode())
 
     def test_replication_routes_refuse_what_is_not_a_signed_peer(self):
         srv = self.r.servers["westeurope"]

@@ -329,6 +329,12 @@ class WebhookTest(BerthTestCase):
         self.assertStatus(r, 400)
         r = self.admin.json("POST", "/api/v1/webhooks", {"name": "goodname", "serviceUri": "http://x/", "actions": ["pull"]})
         self.assertStatus(r, 400)
+        # A region names the replica that delivers: there are none without replication.
+        r = self.admin.json("POST", "/api/v1/webhooks", {"name": "goodname", "serviceUri": "http://x/",
+                                                         "actions": ["push"], "region": "eastus"})
+        self.assertStatus(r, 400)
+        self.assertEqual(r.json()["errors"][0]["message"],
+                         "region cannot be set: replication is not configured on this registry")
         self.assertStatus(self.admin.get("/api/v1/webhooks/nosuchhook"), 404)
         self.assertStatus(self.srv.get("/api/v1/webhooks"), 401)
         hook = self.create(serviceUri="http://127.0.0.1:9/", status="disabled")
@@ -336,6 +342,7 @@ class WebhookTest(BerthTestCase):
         self.assertStatus(r, 200)
         self.assertEqual(r.json()["status"], "enabled")
         self.assertEqual(r.json()["scope"], "a/*")
+        self.assertEqual(r.json()["region"], "")
         names = [w["name"] for w in self.admin.get("/api/v1/webhooks").json()["webhooks"]]
         self.assertIn(hook["name"], names)
         self.assertStatus(self.admin.delete("/api/v1/webhooks/" + hook["name"]), 204)

@@ -555,7 +555,20 @@ CREATE TABLE replication_peers (
 );
 )sql";
 
-constexpr Migration kMigrations[] = {{1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3}, {4, kSchemaV4}};
+// v5: a webhook's region, as SQLite's v12. The fleet's change trigger (v3) names the
+// configuration columns: it is made again with the region among them, so a change of
+// region alone reloads the other nodes' webhook delivery too.
+constexpr const char* kSchemaV5 = R"sql(
+ALTER TABLE webhooks ADD COLUMN region TEXT COLLATE "C" NOT NULL DEFAULT '';
+DROP TRIGGER changes_webhooks_update ON webhooks;
+CREATE TRIGGER changes_webhooks_update AFTER UPDATE ON webhooks FOR EACH ROW
+  WHEN ((OLD.uri, OLD.headers, OLD.actions, OLD.scope, OLD.enabled, OLD.format, OLD.secret, OLD.region)
+        IS DISTINCT FROM (NEW.uri, NEW.headers, NEW.actions, NEW.scope, NEW.enabled, NEW.format, NEW.secret,
+                          NEW.region))
+  EXECUTE FUNCTION changes_of_kind('webhooks');
+)sql";
+
+constexpr Migration kMigrations[] = {{1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3}, {4, kSchemaV4}, {5, kSchemaV5}};
 
 }  // namespace
 

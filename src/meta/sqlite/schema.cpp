@@ -518,9 +518,15 @@ CREATE TABLE replication_peers (
 ) WITHOUT ROWID;
 )sql";
 
+// v12: a webhook may name the one replica that delivers it (docs/webhooks.md); '' (every
+// webhook so far) is delivered by the replica where the change was made.
+constexpr const char* kSchemaV12 = R"sql(
+ALTER TABLE webhooks ADD COLUMN region TEXT NOT NULL DEFAULT '';
+)sql";
+
 constexpr Migration kMigrations[] = {{1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3}, {4, kSchemaV4}, {5, kSchemaV5},
                                      {6, kSchemaV6}, {7, kSchemaV7}, {8, kSchemaV8}, {9, kSchemaV9},
-                                     {10, kSchemaV10}, {11, kSchemaV11}};
+                                     {10, kSchemaV10}, {11, kSchemaV11}, {12, kSchemaV12}};
 
 }  // namespace
 

@@ -43,6 +43,7 @@ WebhookRecord webhookRow(const Stmt& s) {
   w.cursor = s.int64(8);
   w.created_at = s.int64(9);
   w.updated_at = s.int64(10);
+  w.region = s.text(11);
   return w;
 }
 
@@ -72,7 +73,7 @@ Status SqliteWebhookStore::createWebhook(const WebhookRecord& w) {
   return db_->write([&](Connection& c) -> Status {
     auto stmt = c.prepare(
         "INSERT INTO webhooks(name, uri, headers, actions, scope, enabled, format, secret,"
-        " cursor, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?,"
+        " region, cursor, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?,"
         " (SELECT COALESCE(MAX(id), 0) FROM events), ?, ?) ON CONFLICT(name) DO NOTHING");
     if (!stmt) return stmt.takeError();
     const int64_t t = w.created_at != 0 ? w.created_at : sqlite_detail::now();
@@ -84,6 +85,7 @@ Status SqliteWebhookStore::createWebhook(const WebhookRecord& w) {
                  .bind(int64_t{w.enabled ? 1 : 0})
                  .bind(w.format)
                  .bind(w.secret)
+                 .bind(w.region)
                  .bind(t)
                  .bind(w.updated_at != 0 ? w.updated_at : t)
                  .run();
@@ -98,7 +100,7 @@ Status SqliteWebhookStore::updateWebhook(const WebhookRecord& w) {
   return db_->write([&](Connection& c) -> Status {
     auto stmt = c.prepare(
         "UPDATE webhooks SET uri = ?, headers = ?, actions = ?, scope = ?, enabled = ?,"
-        " format = ?, secret = ?, updated_at = ? WHERE name = ?");
+        " format = ?, secret = ?, region = ?, updated_at = ? WHERE name = ?");
     if (!stmt) return stmt.takeError();
     auto s = stmt->bind(w.uri)
                  .bind(w.headers_json)
@@ -107,6 +109,7 @@ Status SqliteWebhookStore::updateWebhook(const WebhookRecord& w) {
                  .bind(int64_t{w.enabled ? 1 : 0})
                  .bind(w.format)
                  .bind(w.secret)
+                 .bind(w.region)
                  .bind(w.updated_at != 0 ? w.updated_at : sqlite_detail::now())
                  .bind(w.name)
                  .run();
@@ -129,7 +132,7 @@ Result<WebhookRecord> SqliteWebhookStore::getWebhook(std::string_view name) {
   return db_->read([&](Connection& c) -> Result<WebhookRecord> {
     auto stmt = c.prepare(
         "SELECT name, uri, headers, actions, scope, enabled, format, secret, cursor,"
-        " created_at, updated_at FROM webhooks WHERE name = ?");
+        " created_at, updated_at, region FROM webhooks WHERE name = ?");
     if (!stmt) return stmt.takeError();
     auto row = stmt->bind(name).step();
     if (!row) return row.takeError();
@@ -142,7 +145,7 @@ Result<std::vector<WebhookRecord>> SqliteWebhookStore::listWebhooks() {
   return db_->read([&](Connection& c) -> Result<std::vector<WebhookRecord>> {
     auto stmt = c.prepare(
         "SELECT name, uri, headers, actions, scope, enabled, format, secret, cursor,"
-        " created_at, updated_at FROM webhooks ORDER BY name");
+        " created_at, updated_at, region FROM webhooks ORDER BY name");
     if (!stmt) return stmt.takeError();
     return stmt->collect(webhookRow);
   });
@@ -162,7 +165,7 @@ Result<int64_t> SqliteWebhookStore::lastEventId() {
 Result<std::vector<EventRecord>> SqliteWebhookStore::eventsAfter(int64_t after, size_t n) {
   return db_->read([&](Connection& c) -> Result<std::vector<EventRecord>> {
     auto stmt = c.prepare(
-        "SELECT id, created_at, action, repository, tag, digest, media_type, size, payload"
+        "SELECT id, created_at, action, repository, tag, digest, media_type, size, payload, origin"
         " FROM events WHERE id > ? ORDER BY id LIMIT ?");
     if (!stmt) return stmt.takeError();
     stmt->bind(after).bindLimit(n);
@@ -177,6 +180,7 @@ Result<std::vector<EventRecord>> SqliteWebhookStore::eventsAfter(int64_t after, 
       e.media_type = row.text(6);
       e.size = row.uint64(7);
       e.payload = row.text(8);
+      e.version.origin = row.text(9);
       return e;
     });
   });

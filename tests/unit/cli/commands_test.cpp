@@ -300,6 +300,22 @@ TEST_F(CommandsTest, SettingsAndFederated) {
                                                       "value":"repo:acme/app:ref:refs/heads/main"})"));
 }
 
+TEST_F(CommandsTest, WebhookRegionIsSentWhenGivenAndAnEmptyOneClearsIt) {
+  StubServer server({{201, R"({"name":"hook1"})"}, {200, R"({"name":"hook1"})"}, {200, R"({"name":"hook1"})"}});
+  storeToken(server, "T");
+  EXPECT_EQ(berth({"webhook", "create", "hook1", "--uri", "http://ci.example/hook", "--actions", "push", "--region",
+                   "eastus", "-r", server.url()}).exit_code, 0);
+  EXPECT_EQ(berth({"webhook", "update", "hook1", "--region", "", "-r", server.url()}).exit_code, 0);
+  EXPECT_EQ(berth({"webhook", "update", "hook1", "--status", "disabled", "-r", server.url()}).exit_code, 0);
+  auto seen = server.requests();
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(json::parse(seen[0].body), json::parse(R"({"name":"hook1","serviceUri":"http://ci.example/hook",
+                                                      "actions":["push"],"region":"eastus"})"));
+  EXPECT_EQ(seen[1].target, "/api/v1/webhooks/hook1");
+  EXPECT_EQ(json::parse(seen[1].body), json::parse(R"({"region":""})"));
+  EXPECT_EQ(json::parse(seen[2].body), json::parse(R"({"status":"disabled"})"));  // region untouched
+}
+
 TEST_F(CommandsTest, UnreachableRegistry) {
   auto run = berth({"user", "list", "-r", "http://127.0.0.1:1", "-u", "a", "-p", "b"});
   EXPECT_EQ(run.exit_code, 1);

@@ -154,8 +154,14 @@ TEST_F(PgChangeFeedTest, ChangesThroughOneNodeReachTheOthersHandlers) {
   // Deliveries move the cursor: not a change of the configuration.
   ASSERT_TRUE(hooks->advanceCursor("hook1", 5).ok());
   std::this_thread::sleep_for(300ms);
-  std::lock_guard lock(seen_b.mu);
-  EXPECT_EQ(seen_b.webhooks, 1);
+  {
+    std::lock_guard lock(seen_b.mu);
+    EXPECT_EQ(seen_b.webhooks, 1);
+  }
+  // A change of region alone is one: which node's replica delivers depends on it.
+  w.region = "eastus";
+  ASSERT_TRUE(hooks->updateWebhook(w).ok());
+  EXPECT_TRUE(seen_b.waitFor([&] { return seen_b.webhooks == 2; }));
 }
 
 TEST_F(PgChangeFeedTest, AwaitPropagationReturnsOnlyAfterTheOtherNodeHandledTheChange) {

@@ -109,6 +109,44 @@ TEST_P(WebhookStoreTest, NewWebhookStartsAfterExistingEventsAndCursorOnlyMovesFo
   EXPECT_EQ(hooks_->getWebhook("hook1")->format, "cloudevents");
 }
 
+TEST_P(WebhookStoreTest, RegionIsStoredAndUpdatedAndEventsKeepTheirOrigin) {
+  WebhookRecord w;
+  w.name = "hook1";
+  w.uri = "http://example.test/";
+  w.actions = {"push"};
+  ASSERT_TRUE(hooks_->createWebhook(w).ok());
+  EXPECT_EQ(hooks_->getWebhook("hook1")->region, "");  // the default: where the change is made
+  w.name = "hook2";
+  w.region = "eastus";
+  ASSERT_TRUE(hooks_->createWebhook(w).ok());
+  EXPECT_EQ(hooks_->getWebhook("hook2")->region, "eastus");
+  auto listed = hooks_->listWebhooks();
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_EQ((*listed)[0].region, "");
+  EXPECT_EQ((*listed)[1].region, "eastus");
+  w.region = "westeurope";
+  ASSERT_TRUE(hooks_->updateWebhook(w).ok());
+  EXPECT_EQ(hooks_->getWebhook("hook2")->region, "westeurope");
+  w.region = "";
+  ASSERT_TRUE(hooks_->updateWebhook(w).ok());
+  EXPECT_EQ(hooks_->getWebhook("hook2")->region, "");
+
+  // The dispatcher tells a write made here from an arrival by the event's origin.
+  auto local = manifest("a", R"({"schemaVersion":2,"n":1})", "v1");
+  local.event = event("push", "a", "v1");
+  ASSERT_TRUE(meta_->putManifest(local).ok());
+  auto arrived = manifest("a", R"({"schemaVersion":2,"n":2})", "v2");
+  arrived.event = event("push", "a", "v2");
+  arrived.event->version = Version{1000, "westeurope"};
+  arrived.event->replicated = true;
+  ASSERT_TRUE(meta_->putManifest(arrived).ok());
+  const auto events = all();
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].version.origin, "");
+  EXPECT_EQ(events[1].version.origin, "westeurope");
+}
+
 TEST_P(WebhookStoreTest, DeliveryRecordsMoveTheCursorOnlyWhenDeliveredAndArePruned) {
   WebhookRecord w;
   w.name = "hook1";
